@@ -1,0 +1,1 @@
+"""Twinome's shared core: platform-neutral commands in, effects out."""

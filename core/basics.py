@@ -1,0 +1,52 @@
+"""Help, the charter, and the matchmaking commands that are not available yet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core import grammar
+from core.context import CommandHandler, Ctx, JobHandler
+from core.grammar import Invocation
+from core.timeutil import ts
+
+
+async def help_(ctx: Ctx, inv: Invocation) -> None:
+    """``help [command]``."""
+    ctx.reply(grammar.help_text(inv.args.get("command"), ctx.prefix))
+
+
+async def matchmaking(ctx: Ctx, inv: Invocation) -> None:
+    """``seek``, ``unseek``, ``match``: said plainly that they are not here yet."""
+    ctx.reply(
+        "Matchmaking is not available yet. Meanwhile, start a trio with "
+        f"{ctx.prefix}trio new and share its invite code with two people you trust.",
+        private=True,
+    )
+
+
+async def release_held(ctx: Ctx, payload: dict[str, Any]) -> None:
+    """Quiet hours are over: deliver the notices held for this member, oldest first."""
+    member = payload["member"]
+    rows = await ctx.tx.all(
+        "SELECT id, text FROM held_notices WHERE member_id = ? AND created_at <= ? ORDER BY id",
+        (member, ts(ctx.now)),
+    )
+    for row in rows:
+        await ctx.notify(member, row["text"])
+    await ctx.tx.many("DELETE FROM held_notices WHERE id = ?", [(r["id"],) for r in rows])
+
+
+async def prune(ctx: Ctx, payload: dict[str, Any]) -> None:
+    """Drop bookkeeping that has served its purpose (old event ids, old failures)."""
+    week_ago = ts(ctx.now) - 7 * 86400
+    await ctx.tx.run("DELETE FROM processed_events WHERE at < ?", (week_ago,))
+    await ctx.tx.run("DELETE FROM redeem_failures WHERE at < ?", (week_ago,))
+
+
+COMMANDS: dict[str, CommandHandler] = {
+    "help": help_,
+    "seek": matchmaking,
+    "unseek": matchmaking,
+    "match": matchmaking,
+}
+JOBS: dict[str, JobHandler] = {"release_held": release_held, "prune": prune}

@@ -1,0 +1,34 @@
+"""Settings of the core, with the defaults of the specification."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from core.ids import MemberId
+
+
+def plain_user(text: str) -> MemberId | None:
+    """Default reading of a mention: ``@alice`` or ``alice`` is the member ``alice``."""
+    name = text.strip().lstrip("@")
+    return MemberId(name) if name and not any(c.isspace() for c in name) else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a community running the bot may tune; adapters add how users are named."""
+
+    prefix: str = "!"
+    max_trios: int = 5
+    invite_ttl: timedelta = timedelta(hours=72)
+    patience: timedelta = timedelta(hours=72)
+    relance: str = "gentle"
+    proposal_ttl: timedelta = timedelta(hours=48)
+    plan_reminder: timedelta = timedelta(hours=24)
+    confirm_window: timedelta = timedelta(minutes=10)
+    redeem_failures: int = 5
+    redeem_window: timedelta = timedelta(minutes=15)
+    invite_link: str = "twinome://join/{code}"
+    read_user: Callable[[str], MemberId | None] = field(default=plain_user)
+    """Turns what a person typed after ``@`` into a member id (the adapter knows how)."""

@@ -1,0 +1,121 @@
+"""Effects: what the core asks an adapter to do, as plain frozen dataclasses.
+
+The core never talks to a platform. It returns effects, stores them in an outbox in the
+same transaction as the state change, and an adapter carries them out in order. Every
+effect turns into a JSON object and back, so the outbox survives a restart.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from typing import Any, ClassVar, Literal
+
+from core.ids import MemberId, RoomId, TrioId
+
+Purpose = Literal["trio", "pair"]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """Answer a command where it was typed; ``private`` replies reach only ``to``."""
+
+    kind: ClassVar[str] = "reply"
+    to: MemberId
+    room: RoomId | None
+    in_reply_to: str
+    text: str
+    private: bool = False
+    error: bool = False
+
+
+@dataclass(frozen=True)
+class Notify:
+    """A private notice to one member, in their direct chat with the bot."""
+
+    kind: ClassVar[str] = "notify"
+    to: MemberId
+    text: str
+
+
+@dataclass(frozen=True)
+class Post:
+    """A notice from the bot in a trio room or pair line."""
+
+    kind: ClassVar[str] = "post"
+    room: RoomId
+    text: str
+
+
+@dataclass(frozen=True)
+class CreateRoom:
+    """Create a trio room or pair line holding exactly ``members`` and the bot."""
+
+    kind: ClassVar[str] = "create_room"
+    room: RoomId
+    trio: TrioId
+    purpose: Purpose
+    members: tuple[MemberId, ...]
+    name: str
+    topic: str
+    encrypted: bool = True
+
+
+@dataclass(frozen=True)
+class InviteToRoom:
+    """Bring a member who accepted a seat into an existing room."""
+
+    kind: ClassVar[str] = "invite"
+    room: RoomId
+    member: MemberId
+
+
+@dataclass(frozen=True)
+class RemoveFromRoom:
+    """Take a member out of a room (they left the trio or forgot their data)."""
+
+    kind: ClassVar[str] = "remove"
+    room: RoomId
+    member: MemberId
+    reason: str
+
+
+@dataclass(frozen=True)
+class CloseRoom:
+    """The room has no purpose any more: say why, then the bot leaves it."""
+
+    kind: ClassVar[str] = "close_room"
+    room: RoomId
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReportToModerators:
+    """A safety report for the configured moderators' room or channel."""
+
+    kind: ClassVar[str] = "report"
+    text: str
+
+
+Effect = Reply | Notify | Post | CreateRoom | InviteToRoom | RemoveFromRoom | CloseRoom | ReportToModerators
+
+_BY_KIND: dict[str, type[Effect]] = {
+    cls.kind: cls
+    for cls in (Reply, Notify, Post, CreateRoom, InviteToRoom, RemoveFromRoom, CloseRoom, ReportToModerators)
+}
+
+
+def to_json(effect: Effect) -> str:
+    """Serialise an effect for the outbox."""
+    return json.dumps({"kind": effect.kind, **asdict(effect)}, separators=(",", ":"))
+
+
+def from_json(raw: str) -> Effect:
+    """Rebuild an effect stored by :func:`to_json`."""
+    data: dict[str, Any] = json.loads(raw)
+    cls = _BY_KIND[data.pop("kind")]
+    names = {f.name for f in fields(cls)}
+    values = {k: v for k, v in data.items() if k in names}
+    if "members" in values:
+        values["members"] = tuple(values["members"])
+    return cls(**values)

@@ -1,0 +1,46 @@
+"""The one error tree of the core.
+
+TwinomeError
+├── UserError          the person asked for something that cannot be done; shown to them
+│   ├── ParseError     the command line itself is malformed (unknown word, bad argument)
+│   ├── NotFound       the trio, member, invite, id… does not exist (for this person)
+│   ├── Forbidden      it exists but this person may not act on it
+│   └── Conflict       the state does not allow it now (full trio, already voted…)
+└── StorageError       the database is unusable (newer than the code, corrupt)
+
+User errors become a friendly reply in exactly one place (``core.service``); anything
+else is a bug: it is logged and the person gets a short apology, never a traceback.
+"""
+
+
+class TwinomeError(Exception):
+    """Base of every error the core raises on purpose."""
+
+
+class UserError(TwinomeError):
+    """Something the person asked cannot be done; ``hint`` says what to try instead."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class ParseError(UserError):
+    """The command line is malformed."""
+
+
+class NotFound(UserError):
+    """The thing named does not exist, or is not visible to this person."""
+
+
+class Forbidden(UserError):
+    """The person may not do this."""
+
+
+class Conflict(UserError):
+    """The current state does not allow this."""
+
+
+class StorageError(TwinomeError):
+    """The database cannot be used by this version of the code."""

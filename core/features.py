@@ -1,0 +1,31 @@
+"""The registry: which function handles each command, job kind and line message."""
+
+from __future__ import annotations
+
+from core import (
+    basics,
+    mentoring,
+    privacy,
+    proposals,
+    rhythm,
+    safety,
+    stats,
+    support,
+    trios,
+    turns,
+)
+from core.context import CommandHandler, Ctx, JobHandler
+from core.events import LineMessage
+
+_MODULES = (basics, trios, turns, rhythm, mentoring, support, proposals, safety, privacy, stats)
+
+COMMANDS: dict[str, CommandHandler] = {}
+JOBS: dict[str, JobHandler] = {}
+for _module in _MODULES:
+    COMMANDS.update(_module.COMMANDS)
+    JOBS.update(_module.JOBS)
+
+
+async def on_line_message(ctx: Ctx, event: LineMessage) -> None:
+    """A member wrote in a line: turn tracking."""
+    await turns.on_line_message(ctx, event)

@@ -1,0 +1,348 @@
+"""The one command table: the parser, the help texts and every adapter's command list.
+
+A command line is ``<words> [#trio] <arguments>``. The words name the command (one or two
+of them: ``turn``, ``trio new``). An optional ``#name`` (or ``#3``) right after them picks
+one of the member's trios where the conversation does not already say which. Arguments
+are read left to right by kind; the last text argument takes the rest of the line as
+typed, so apostrophes and spacing survive.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from core.errors import ParseError
+from core.textrules import MAX_COMMAND, MAX_NOTE, clean_name, clean_skill, clean_text
+
+
+class Kind(Enum):
+    """How one argument is read."""
+
+    WORD = "word"  # one token
+    USER = "user"  # one token naming a person: @alice, @alice:example.org
+    INT = "int"  # a number, ``#`` allowed in front
+    CHOICE = "choice"  # one token among ``choices``
+    SKILL = "skill"  # one token (quote several words: "public speaking")
+    REST = "text"  # the rest of the line, as typed
+    NAME = "name"  # the rest of the line, a short one-line name
+    SKILL_REST = "skill text"  # the rest of the line, as a skill
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One argument of a command."""
+
+    name: str
+    kind: Kind
+    help: str
+    required: bool = True
+    choices: tuple[str, ...] = ()
+    limit: int = MAX_NOTE
+
+    @property
+    def takes_rest(self) -> bool:
+        return self.kind in (Kind.REST, Kind.NAME, Kind.SKILL_REST)
+
+    def usage(self) -> str:
+        label = "|".join(self.choices) if self.kind is Kind.CHOICE else self.name
+        if self.kind is Kind.USER:
+            label = "@" + self.name
+        return f"<{label}>" if self.required else f"[{label}]"
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command of the grammar, shared by every platform."""
+
+    name: str
+    summary: str
+    topic: str
+    args: tuple[Arg, ...] = ()
+    details: str = ""
+    example: str = ""
+    needs_trio: bool = False
+    private: bool = False
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(self.name.split())
+
+    def usage(self, prefix: str = "!") -> str:
+        return " ".join([prefix + self.name, *(a.usage() for a in self.args)])
+
+
+def _a(name: str, kind: Kind, help: str, required: bool = True, **kw: Any) -> Arg:
+    return Arg(name, kind, help, required, **kw)
+
+
+USER = _a("user", Kind.USER, "the person, as @name")
+SKILL = _a("skill", Kind.SKILL, 'the skill (quote several words: "public speaking")')
+CONFIRM = _a("confirm", Kind.CHOICE, "type confirm to go ahead", False, choices=("confirm",))
+
+COMMANDS: tuple[Command, ...] = (
+    Command("help", "Show the commands, or how one works.", "Getting started",
+            (_a("command", Kind.REST, "a command name", False, limit=40),),
+            example="help mentor ask"),
+    Command("trio new", "Start a trio; you get an invite code to share.", "Trios",
+            (_a("name", Kind.NAME, "the trio's name", False),), example="trio new Les Trois"),
+    Command("trio invite", "Make a new invite code, or invite one person who then accepts.",
+            "Trios", (_a("user", Kind.USER, "the person to invite", False),), needs_trio=True,
+            example="trio invite @carol"),
+    Command("trio join", "Take a seat in a trio with an invite code.", "Trios",
+            (_a("code", Kind.WORD, "the invite code"),), example="trio join K7GQ-2M4X-PA9D-RT3W"),
+    Command("trio accept", "Accept an invitation addressed to you.", "Trios",
+            (_a("code", Kind.WORD, "which invitation, if you have several", False),)),
+    Command("trio decline", "Decline an invitation addressed to you.", "Trios",
+            (_a("code", Kind.WORD, "which invitation, if you have several", False),)),
+    Command("trio revoke", "Cancel an invite code that has not been used.", "Trios",
+            (_a("code", Kind.WORD, "the invite code"),), needs_trio=True),
+    Command("trio leave", "Leave a trio (asks you to confirm).", "Trios", (CONFIRM,),
+            needs_trio=True),
+    Command("trio list", "List your trios.", "Trios", private=True),
+    Command("trio info", "A trio's members, lines and state.", "Trios", needs_trio=True),
+    Command("trio charter", "The twinome principles.", "Trios"),
+    Command("trio settings", "Show or change a trio setting.", "Trios",
+            (_a("key", Kind.CHOICE, "the setting", False,
+                choices=("patience", "relance", "proposal_expiry")),
+             _a("value", Kind.WORD, "the new value", False)),
+            details="patience: how long a silence lasts before a kind reminder (e.g. 3d). "
+                    "relance: gentle or off. proposal_expiry: how long a vote stays open "
+                    "(e.g. 48h). A change that affects the others needs all three to ask "
+                    "for the same value.",
+            example="trio settings patience 2d", needs_trio=True),
+    Command("turn", "Who owes whom a reply, since when, and who is away.", "Rhythm",
+            needs_trio=True, private=True),
+    Command("away", "Pause reminders for a while, with an optional note.", "Rhythm",
+            (_a("when", Kind.REST, "for 3d, or until 2026-12-01, then an optional note",
+                False),),
+            example="away for 3d moving house", private=True),
+    Command("back", "End your away time.", "Rhythm", private=True),
+    Command("quiet", "Set your quiet hours (notifications wait until they end), or off.",
+            "Rhythm", (_a("hours", Kind.WORD, "like 22:00-08:00, or off"),),
+            example="quiet 22:00-08:00", private=True),
+    Command("timezone", "Set your time zone.", "Rhythm",
+            (_a("zone", Kind.WORD, "an IANA zone like Europe/Paris"),),
+            example="timezone Europe/Paris", private=True),
+    Command("offer", "Add a skill you can mentor others on.", "Profile",
+            (_a("skill", Kind.SKILL_REST, "the skill", limit=40),), example="offer cooking",
+            private=True),
+    Command("want", "Add a skill you would like to learn.", "Profile",
+            (_a("skill", Kind.SKILL_REST, "the skill", limit=40),), example="want guitar",
+            private=True),
+    Command("skills", "Show your skills; `skills remove <skill>` drops one.", "Profile",
+            (_a("action", Kind.CHOICE, "remove", False, choices=("remove",)),
+             _a("skill", Kind.SKILL_REST, "the skill to remove", False, limit=40)),
+            private=True),
+    Command("mentor ask", "Ask someone to mentor you: you recognise them on that skill.",
+            "Mentoring", (USER, SKILL), needs_trio=True, example='mentor ask @bob "bread baking"'),
+    Command("mentor offer", "Offer to mentor someone; it counts once they accept.",
+            "Mentoring", (USER, SKILL), needs_trio=True, example="mentor offer @carol python"),
+    Command("mentor accept", "Accept a mentoring offer made to you.", "Mentoring",
+            (_a("id", Kind.INT, "which offer, if several", False),), needs_trio=True),
+    Command("mentor end", "End a mentorship you are part of.", "Mentoring",
+            (_a("id", Kind.INT, "the mentorship number (see ledger)", False),),
+            needs_trio=True),
+    Command("session log", "Log a mentoring session; the other person confirms it.",
+            "Mentoring",
+            (USER, SKILL, _a("duration", Kind.WORD, "how long, like 45m or 1h30"),
+             _a("note", Kind.REST, "an optional note", False)),
+            needs_trio=True, example="session log @bob python 1h30 closures"),
+    Command("session confirm", "Confirm a session someone logged with you.", "Mentoring",
+            (_a("id", Kind.INT, "the session number"),), needs_trio=True),
+    Command("ledger", "Time given and received, and who mentors whom.", "Mentoring",
+            needs_trio=True),
+    Command("sos", "Tell your two allies you are going through a hard time.", "Support",
+            (_a("note", Kind.REST, "an optional note for them", False),), needs_trio=True,
+            private=True),
+    Command("plan", "Add to the support plan for your ally, or `plan ready` when done.",
+            "Support", (_a("text", Kind.REST, "a step of the plan, or ready"),),
+            needs_trio=True, example="plan call her on Sunday"),
+    Command("propose", "Propose a public action; your two allies validate it privately.",
+            "Proposals", (_a("text", Kind.REST, "the action"),), needs_trio=True,
+            example="propose a thread about our reading club"),
+    Command("vote", "Vote on a proposal, privately.", "Proposals",
+            (_a("id", Kind.INT, "the proposal number"),
+             _a("vote", Kind.CHOICE, "yes or no", choices=("yes", "no"))),
+            needs_trio=True, private=True, example="vote 3 yes"),
+    Command("seek", "Look for companions to form a trio (matchmaking).", "Matchmaking",
+            (_a("details", Kind.REST, "offers, wants, languages, time zone", False),),
+            private=True),
+    Command("unseek", "Stop looking for companions.", "Matchmaking", private=True),
+    Command("match", "Accept or decline a proposed trio.", "Matchmaking",
+            (_a("answer", Kind.CHOICE, "accept or decline", choices=("accept", "decline")),),
+            private=True),
+    Command("block", "Block someone: never matched, their invites never reach you.", "Safety",
+            (USER,), private=True),
+    Command("unblock", "Unblock someone.", "Safety", (USER,), private=True),
+    Command("report", "Report someone to the moderators.", "Safety",
+            (USER, _a("reason", Kind.REST, "what happened (quote a message only if you wish)")),
+            private=True),
+    Command("stats", "Your trio's statistics (counts and times only).", "Trios",
+            needs_trio=True),
+    Command("privacy export", "Get all the data held about you, as JSON.", "Privacy",
+            private=True),
+    Command("privacy forget", "Delete your data and leave your trios (asks to confirm).",
+            "Privacy", (CONFIRM,), private=True),
+)
+
+BY_NAME: dict[str, Command] = {c.name: c for c in COMMANDS}
+TOPICS: tuple[str, ...] = tuple(dict.fromkeys(c.topic for c in COMMANDS))
+_GROUPS = {c.words[0] for c in COMMANDS if len(c.words) == 2}
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A parsed command: which one, its arguments by name, and the ``#trio`` it names."""
+
+    command: Command
+    args: dict[str, Any] = field(default_factory=dict)
+    trio: str | None = None
+
+
+_TOKEN = re.compile(r'"([^"]*)"|“([^”]*)”|(\S+)')
+
+
+def _tokens(text: str) -> list[tuple[str, int]]:
+    """Split into (token, start offset); double quotes group words."""
+    out = []
+    for m in _TOKEN.finditer(text):
+        value = next(g for g in m.groups() if g is not None)
+        out.append((value, m.start()))
+    return out
+
+
+def suggest(word: str, options: list[str]) -> str | None:
+    """The closest known spelling of ``word``, if any is close."""
+    found = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _unknown(words: list[str], prefix: str) -> ParseError:
+    typed = " ".join(words[:2])
+    names = [c.name for c in COMMANDS] + sorted(_GROUPS)
+    guess = suggest(typed, names) or (suggest(words[0], names) if words else None)
+    if words and words[0] in _GROUPS:
+        subs = ", ".join(c.words[1] for c in COMMANDS if c.words[0] == words[0])
+        return ParseError(
+            f"“{prefix}{words[0]}” needs one more word: {subs}.",
+            hint=f"Try {prefix}help {words[0]}.",
+        )
+    hint = f"Did you mean {prefix}{guess}? " if guess else ""
+    return ParseError(f"I don't know the command “{typed}”.", hint=hint + f"Type {prefix}help.")
+
+
+def parse(text: str, prefix: str = "!") -> Invocation:
+    """Parse one command line (prefix already removed) into an :class:`Invocation`."""
+    if len(text) > MAX_COMMAND:
+        raise ParseError(f"That command is too long (at most {MAX_COMMAND} characters).")
+    tokens = _tokens(text)
+    if not tokens:
+        raise ParseError("That command is empty.", hint=f"Type {prefix}help.")
+    words = [t.casefold() for t, _ in tokens[:2]]
+    command = BY_NAME.get(" ".join(words[:2])) if len(words) == 2 else None
+    command = command or BY_NAME.get(words[0])
+    if command is None or (command.name in _GROUPS):
+        raise _unknown(words, prefix)
+    rest = tokens[len(command.words):]
+    trio = None
+    if rest and rest[0][0].startswith("#") and len(rest[0][0]) > 1:
+        trio = rest[0][0][1:]
+        rest = rest[1:]
+    args = _read_args(command, text, rest, prefix)
+    return Invocation(command, args, trio)
+
+
+def _read_args(command: Command, text: str, rest: list[tuple[str, int]], prefix: str) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    i = 0
+    for arg in command.args:
+        if i >= len(rest):
+            if arg.required:
+                raise ParseError(
+                    f"{prefix}{command.name} needs {arg.usage()}: {arg.help}.",
+                    hint=f"Usage: {command.usage(prefix)}",
+                )
+            args[arg.name] = None
+            continue
+        token, start = rest[i]
+        if arg.takes_rest:
+            raw = text[start:]
+            args[arg.name] = _convert_rest(arg, raw)
+            i = len(rest)
+            continue
+        args[arg.name] = _convert(command, arg, token, prefix)
+        i += 1
+    if i < len(rest):
+        extra = " ".join(t for t, _ in rest[i:])
+        raise ParseError(
+            f"I did not expect “{extra}” after {prefix}{command.name}.",
+            hint=f"Usage: {command.usage(prefix)} (quote several words: \"like this\")",
+        )
+    return args
+
+
+def _convert_rest(arg: Arg, raw: str) -> str:
+    if arg.kind is Kind.NAME:
+        return clean_name(raw.strip().strip('"“”'), arg.name)
+    if arg.kind is Kind.SKILL_REST:
+        return clean_skill(raw.strip().strip('"“”'))
+    return clean_text(raw, arg.name, arg.limit)
+
+
+def _convert(command: Command, arg: Arg, token: str, prefix: str) -> Any:
+    usage = f"Usage: {command.usage(prefix)}"
+    if arg.kind is Kind.INT:
+        digits = token.lstrip("#")
+        if not digits.isdigit() or len(digits) > 12:
+            raise ParseError(f"“{token}” is not a number; {arg.help}.", hint=usage)
+        return int(digits)
+    if arg.kind is Kind.CHOICE:
+        value = token.casefold()
+        if value not in arg.choices:
+            guess = suggest(value, list(arg.choices))
+            hint = f"Did you mean {guess}? " if guess else ""
+            raise ParseError(
+                f"“{token}” is not one of: {', '.join(arg.choices)}.", hint=hint + usage
+            )
+        return value
+    if arg.kind is Kind.USER:
+        return clean_name(token, "person")
+    if arg.kind is Kind.SKILL:
+        return clean_skill(token)
+    return clean_text(token, arg.name, 200)
+
+
+def help_text(topic: str | None = None, prefix: str = "!") -> str:
+    """The whole command list, or the usage of one command."""
+    if topic:
+        key = " ".join(topic.casefold().lstrip("!/").split())
+        if key in BY_NAME:
+            c = BY_NAME[key]
+            lines = [f"{c.usage(prefix)}", c.summary]
+            if c.details:
+                lines.append(c.details)
+            lines += [f"  {a.usage()}: {a.help}" for a in c.args]
+            if c.needs_trio:
+                lines.append(f"In a direct chat, name the trio if you have several: "
+                             f"{prefix}{c.name} #trio-name …")
+            if c.example:
+                lines.append(f"Example: {prefix}{c.example}")
+            return "\n".join(lines)
+        group = [c for c in COMMANDS if c.words[0] == key]
+        if group:
+            return "\n".join(f"{c.usage(prefix)} — {c.summary}" for c in group)
+        guess = suggest(key, [c.name for c in COMMANDS] + sorted(_GROUPS))
+        raise ParseError(
+            f"There is no command “{topic}”.",
+            hint=(f"Did you mean {prefix}help {guess}? " if guess else "") + f"Type {prefix}help.",
+        )
+    lines = ["Twinome: trios of three people who support each other. Commands:"]
+    for t in TOPICS:
+        lines.append(f"{t}:")
+        lines += [f"  {prefix}{c.name} — {c.summary}" for c in COMMANDS if c.topic == t]
+    lines.append(f"Type {prefix}help <command> for details, e.g. {prefix}help trio new.")
+    return "\n".join(lines)

@@ -1,0 +1,133 @@
+"""Lookups every feature needs: trios, members, rooms and names."""
+
+from __future__ import annotations
+
+from core.errors import NotFound
+from core.ids import MemberId, RoomId, TrioId
+from core.model import Room, Trio
+from core.storage.db import Tx
+
+FORMER = "a former member"
+
+
+async def trio(tx: Tx, trio_id: int) -> Trio:
+    """The trio with this id."""
+    row = await tx.one("SELECT * FROM trios WHERE id = ?", (trio_id,))
+    if row is None:
+        raise NotFound("That trio no longer exists.")
+    return Trio.of(row)
+
+
+async def is_member(tx: Tx, trio_id: int, member: MemberId) -> bool:
+    """Whether ``member`` currently sits in the trio."""
+    row = await tx.one(
+        "SELECT 1 FROM trio_members WHERE trio_id = ? AND member_id = ?", (trio_id, member)
+    )
+    return row is not None
+
+
+async def members(tx: Tx, trio_id: int) -> list[MemberId]:
+    """The trio's members, in the order they joined."""
+    rows = await tx.all(
+        "SELECT member_id FROM trio_members WHERE trio_id = ? ORDER BY joined_at, member_id",
+        (trio_id,),
+    )
+    return [MemberId(r[0]) for r in rows]
+
+
+async def trios_of(tx: Tx, member: MemberId) -> list[Trio]:
+    """The trios (forming or active) a member sits in."""
+    rows = await tx.all(
+        "SELECT t.* FROM trios t JOIN trio_members m ON m.trio_id = t.id "
+        "WHERE m.member_id = ? AND t.state != 'dissolved' ORDER BY t.id",
+        (member,),
+    )
+    return [Trio.of(r) for r in rows]
+
+
+async def name(tx: Tx, member: str) -> str:
+    """How to call a member in a message."""
+    row = await tx.one("SELECT display_name FROM members WHERE id = ?", (member,))
+    if row is None:
+        return FORMER if member.startswith("former:") else member
+    return row[0] or member
+
+
+async def names(tx: Tx, ids: list[MemberId]) -> dict[MemberId, str]:
+    """Display names of several members."""
+    return {m: await name(tx, m) for m in ids}
+
+
+async def find_member(tx: Tx, text: str, trio_id: int | None) -> MemberId | None:
+    """The member a mention names, matched on id, then ``@``-less id, then display name."""
+    raw = text.strip()
+    bare = raw.lstrip("@")
+    scope = "" if trio_id is None else " AND id IN (SELECT member_id FROM trio_members WHERE trio_id = ?)"
+    args: tuple[object, ...] = () if trio_id is None else (trio_id,)
+    for clause, value in (
+        ("id = ?", raw),
+        ("id = ?", bare),
+        ("id = ?", "@" + bare),
+        ("id LIKE ?", "@" + bare.replace("%", "").replace("_", "") + ":%"),
+        ("lower(display_name) = lower(?)", bare),
+    ):
+        rows = await tx.all(f"SELECT id FROM members WHERE {clause}{scope} LIMIT 2", (value, *args))
+        if len(rows) == 1:
+            return MemberId(rows[0][0])
+    return None
+
+
+async def ensure_member(tx: Tx, member: MemberId, display_name: str | None, now: int) -> None:
+    """Create the member on first contact; keep their display name fresh."""
+    await tx.run(
+        "INSERT INTO members (id, display_name, created_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET display_name = coalesce(excluded.display_name, display_name)",
+        (member, display_name, now),
+    )
+
+
+async def room(tx: Tx, room_id: int) -> Room | None:
+    """A room by id."""
+    row = await tx.one("SELECT * FROM rooms WHERE id = ?", (room_id,))
+    return Room.of(row) if row else None
+
+
+async def open_rooms(tx: Tx, trio_id: TrioId) -> list[Room]:
+    """The trio room and pair lines currently open."""
+    rows = await tx.all(
+        "SELECT * FROM rooms WHERE trio_id = ? AND state = 'open' ORDER BY id", (trio_id,)
+    )
+    return [Room.of(r) for r in rows]
+
+
+async def trio_room(tx: Tx, trio_id: TrioId) -> Room | None:
+    """The open trio room of a trio."""
+    row = await tx.one(
+        "SELECT * FROM rooms WHERE trio_id = ? AND purpose = 'trio' AND state = 'open'", (trio_id,)
+    )
+    return Room.of(row) if row else None
+
+
+async def pair_line(tx: Tx, trio_id: TrioId, a: MemberId, b: MemberId) -> Room | None:
+    """The open pair line of two members in a trio."""
+    x, y = sorted((a, b))
+    row = await tx.one(
+        "SELECT * FROM rooms WHERE trio_id = ? AND purpose = 'pair' AND member_a = ? "
+        "AND member_b = ? AND state = 'open'",
+        (trio_id, x, y),
+    )
+    return Room.of(row) if row else None
+
+
+async def blocked_between(tx: Tx, a: MemberId, b: MemberId) -> bool:
+    """Whether either of the two blocked the other."""
+    row = await tx.one(
+        "SELECT 1 FROM blocks WHERE (blocker = ? AND blocked = ?) OR (blocker = ? AND blocked = ?)",
+        (a, b, b, a),
+    )
+    return row is not None
+
+
+def room_ref(room: RoomId) -> str:
+    """The key adapters bind a platform room to."""
+    return f"room:{room}"

@@ -1,0 +1,1 @@
+"""Storage: the only part of the core that knows SQL and aiosqlite."""

@@ -1,0 +1,162 @@
+"""The SQLite database: opening, numbered migrations and transactions over aiosqlite."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from core.errors import StorageError
+
+Row = sqlite3.Row
+Params = Sequence[Any] | dict[str, Any]
+
+
+def _migrations() -> list[tuple[int, str]]:
+    """The numbered migration scripts shipped with the code, in order."""
+    folder = resources.files("core.storage") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text("utf-8")))
+    return sorted(found)
+
+
+MIGRATIONS = _migrations()
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+class Tx:
+    """One open transaction; the handlers' only way to the database."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._savepoints = 0
+
+    async def one(self, sql: str, params: Params = ()) -> Row | None:
+        """The first row of a query, or None."""
+        rows = await self._conn.execute_fetchall(sql, params)
+        return next(iter(rows), None)
+
+    async def all(self, sql: str, params: Params = ()) -> list[Row]:
+        """Every row of a query (use LIMIT: tables are never loaded whole)."""
+        return list(await self._conn.execute_fetchall(sql, params))
+
+    async def value(self, sql: str, params: Params = ()) -> Any:
+        """The first column of the first row, or None."""
+        row = await self.one(sql, params)
+        return None if row is None else row[0]
+
+    async def run(self, sql: str, params: Params = ()) -> int:
+        """Execute a statement; returns the last inserted row id."""
+        cur = await self._conn.execute(sql, params)  # one thread hop; the cursor needs no close
+        return cur.lastrowid or 0
+
+    async def changes(self, sql: str, params: Params = ()) -> int:
+        """Execute a statement; returns how many rows it changed."""
+        cur = await self._conn.execute(sql, params)
+        return cur.rowcount
+
+    async def many(self, sql: str, rows: Iterable[Params]) -> None:
+        """Execute a statement once per parameter set."""
+        await self._conn.executemany(sql, rows)
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """A nested transaction: rolled back alone if the block raises."""
+        self._savepoints += 1
+        name = f"sp{self._savepoints}"
+        await self._conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            await self._conn.execute(f"ROLLBACK TO {name}")
+            await self._conn.execute(f"RELEASE {name}")
+            raise
+        else:
+            await self._conn.execute(f"RELEASE {name}")
+        finally:
+            self._savepoints -= 1
+
+
+class Database:
+    """An aiosqlite connection with WAL, foreign keys and a migrated schema."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self._conn = conn
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Database:
+        """Open (creating if needed) and migrate the database at ``path``."""
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        try:
+            for pragma in (
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA synchronous=NORMAL",
+                "PRAGMA foreign_keys=ON",
+                "PRAGMA busy_timeout=5000",
+            ):
+                await conn.execute(pragma)
+            db = cls(conn, str(path))
+            await db._migrate()
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self._conn.close()
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _migrate(self) -> None:
+        async with self._conn.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        current = int(row[0]) if row else 0
+        if current > SCHEMA_VERSION:
+            raise StorageError(
+                f"The database {self.path} has schema version {current}, newer than this "
+                f"Twinome ({SCHEMA_VERSION}). Upgrade Twinome or use another database file."
+            )
+        for number, script in MIGRATIONS:
+            if number <= current:
+                continue
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _statements(script):
+                    await self._conn.execute(statement)
+                await self._conn.execute(f"PRAGMA user_version = {number}")
+                await self._conn.execute("COMMIT")
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """One write transaction, committed if the block ends normally."""
+        await self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield Tx(self._conn)
+        except BaseException:
+            await self._conn.execute("ROLLBACK")
+            raise
+        else:
+            await self._conn.execute("COMMIT")
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (no triggers, so ``;`` ends each)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -1,0 +1,112 @@
+"""Checks and parsers for the small values people type: text, names, durations, dates."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, time, timedelta
+
+from core.errors import ParseError
+
+MAX_COMMAND = 2000
+MAX_NOTE = 500
+MAX_NAME = 60
+MAX_SKILL = 40
+
+_DURATION = re.compile(r"(\d+)\s*(w|d|h|m|min|mins|minutes?|hours?|days?|weeks?)", re.IGNORECASE)
+_UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60}
+
+
+def clean_text(value: str, what: str, limit: int = MAX_NOTE) -> str:
+    """Return ``value`` stripped, or raise if it is empty, too long or has control characters."""
+    value = value.strip()
+    if not value:
+        raise ParseError(f"The {what} is empty.")
+    if len(value) > limit:
+        raise ParseError(
+            f"The {what} is too long ({len(value)} characters; at most {limit}).",
+            hint="Shorten it a little.",
+        )
+    for ch in value:
+        if ch in "\n\t":
+            continue
+        if unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\u200d":
+            raise ParseError(
+                f"The {what} contains an invisible control character.",
+                hint="Retype it without special characters.",
+            )
+    return value
+
+
+def clean_name(value: str, what: str = "name") -> str:
+    """A short single-line name (trio names)."""
+    value = clean_text(value, what, MAX_NAME)
+    if "\n" in value:
+        raise ParseError(f"The {what} must fit on one line.")
+    return " ".join(value.split())
+
+
+def clean_skill(value: str) -> str:
+    """A skill, compared case-insensitively, so stored in lower case."""
+    return clean_name(value, "skill").lower()
+
+
+def slug(name: str) -> str:
+    """The form used to name a trio after ``#``: lower case, dashes for spaces."""
+    return "-".join(name.casefold().split())
+
+
+def parse_duration(text: str, *, least: timedelta, most: timedelta, what: str) -> timedelta:
+    """Parse ``90m``, ``1h30``, ``2d``, ``1w 2d``; bounded to [least, most]."""
+    raw = text.strip().lower()
+    compact = raw.replace(" ", "")
+    if re.fullmatch(r"\d+h\d+", compact):
+        compact += "m"
+    total = 0
+    pos = 0
+    for match in _DURATION.finditer(compact):
+        if match.start() != pos:
+            break
+        total += int(match.group(1)) * _UNIT_SECONDS[match.group(2)[0]]
+        pos = match.end()
+    if pos != len(compact) or not compact:
+        raise ParseError(
+            f"I could not read “{text}” as a {what}.",
+            hint="Write it like 45m, 1h30, 3d or 2w.",
+        )
+    delta = timedelta(seconds=total)
+    if delta < least or delta > most:
+        raise ParseError(
+            f"A {what} of {format_duration(delta)} is out of range "
+            f"({format_duration(least)} to {format_duration(most)}).",
+        )
+    return delta
+
+
+def format_duration(delta: timedelta) -> str:
+    """Human form of a duration: ``3d 4h``, ``1h 30m``, ``45m``."""
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return "less than a minute"
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return " ".join(parts[:2])
+
+
+def parse_date(text: str) -> date:
+    """Parse an ISO date like 2026-12-01."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise ParseError(f"“{text}” is not a date I can read.", hint="Use the form 2026-12-01.") from None
+
+
+def parse_clock(text: str) -> time:
+    """Parse ``22:00`` or ``7:30``."""
+    match = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ParseError(f"“{text}” is not a time of day.", hint="Use the form 22:00.")
+    return time(int(match.group(1)), int(match.group(2)))

@@ -1,0 +1,353 @@
+"""Trio life: forming by invite code or direct invitation, activation, leaving, settings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from core import features_hooks, invites, lines, queries
+from core.context import CommandHandler, Ctx, JobHandler
+from core.errors import Conflict, Forbidden, NotFound, ParseError
+from core.grammar import Invocation
+from core.ids import MemberId
+from core.model import Trio
+from core.textrules import format_duration, parse_duration, slug
+from core.timeutil import dt, show, ts
+
+SEATS = 3
+
+
+async def _check_cap(ctx: Ctx, member: MemberId) -> None:
+    mine = await queries.trios_of(ctx.tx, member)
+    if len(mine) >= ctx.settings.max_trios:
+        raise Conflict(
+            f"You are already in {len(mine)} trios, the most this community allows.",
+            hint=f"Leave one first with {ctx.prefix}trio leave.",
+        )
+
+
+def _code_text(ctx: Ctx, code: str, expires: int) -> str:
+    link = ctx.settings.invite_link.format(code=code)
+    return (f"Invite code: {code}\nLink: {link}\nIt works once and expires {show(dt(expires))}. "
+            f"The person types {ctx.prefix}trio join {code}")
+
+
+async def trio_new(ctx: Ctx, inv: Invocation) -> None:
+    """``trio new [name]``."""
+    await _check_cap(ctx, ctx.actor)
+    name = inv.args.get("name") or f"Trio of {await queries.name(ctx.tx, ctx.actor)}"
+    s = ctx.settings
+    trio_id = await ctx.tx.run(
+        "INSERT INTO trios (name, state, created_at, patience_s, relance, proposal_ttl_s) "
+        "VALUES (?, 'forming', ?, ?, ?, ?)",
+        (name, ts(ctx.now), int(s.patience.total_seconds()), s.relance,
+         int(s.proposal_ttl.total_seconds())),
+    )
+    await ctx.tx.run(
+        "INSERT INTO trio_members (trio_id, member_id, joined_at) VALUES (?, ?, ?)",
+        (trio_id, ctx.actor, ts(ctx.now)),
+    )
+    expires = ctx.now + s.invite_ttl
+    code = await invites.create(ctx.tx, trio_id, ctx.actor, None, ctx.now, expires)
+    ctx.reply(
+        f"Your trio “{name}” (#{slug(name)}) is forming. Share this with two people you trust:\n"
+        + _code_text(ctx, code, ts(expires))
+        + f"\nOr invite someone directly: {ctx.prefix}trio invite @name"
+    )
+
+
+async def trio_invite(ctx: Ctx, inv: Invocation) -> None:
+    """``trio invite [@user]``: a new code, or a personal invitation."""
+    trio = await ctx.trio(inv)
+    members = await queries.members(ctx.tx, trio.id)
+    if len(members) >= SEATS:
+        raise Conflict(f"“{trio.name}” already has its three members.")
+    expires = ctx.now + ctx.settings.invite_ttl
+    target = inv.args.get("user")
+    if target is None:
+        code = await invites.create(ctx.tx, trio.id, ctx.actor, None, ctx.now, expires)
+        ctx.reply(f"A new seat offer for “{trio.name}”.\n" + _code_text(ctx, code, ts(expires)),
+                  private=True)
+        return
+    invitee = await ctx.member_arg(target)
+    if invitee == ctx.actor or invitee in members:
+        raise Conflict(f"{target} is already in “{trio.name}”.")
+    code = await invites.create(ctx.tx, trio.id, ctx.actor, invitee, ctx.now, expires)
+    who = await queries.name(ctx.tx, ctx.actor)
+    if not await queries.blocked_between(ctx.tx, ctx.actor, invitee):
+        await queries.ensure_member(ctx.tx, invitee, None, ts(ctx.now))
+        await ctx.notify(invitee, (
+            f"{who} invites you to take a seat in the twinome “{trio.name}” "
+            f"({', '.join((await queries.names(ctx.tx, members)).values())}). "
+            f"Nobody is added without your consent: reply {ctx.prefix}trio accept {code} "
+            f"or {ctx.prefix}trio decline {code} (before {show(expires)})."
+        ))
+    ctx.reply(f"I asked {target} whether they want to join “{trio.name}”. "
+              f"The invitation expires {show(expires)}.")
+
+
+async def _failed_redemption(ctx: Ctx, message: str) -> None:
+    """Count a wrong or stale code and say so, without raising (the count must stay)."""
+    await ctx.tx.run("INSERT INTO redeem_failures (member_id, at) VALUES (?, ?)",
+                     (ctx.actor, ts(ctx.now)))
+    ctx.reply(message + f"\nAsk a member of the trio for a fresh code ({ctx.prefix}trio invite).",
+              error=True)
+
+
+async def _rate_limited(ctx: Ctx) -> bool:
+    since = ts(ctx.now - ctx.settings.redeem_window)
+    failures = await ctx.tx.value(
+        "SELECT count(*) FROM redeem_failures WHERE member_id = ? AND at > ?", (ctx.actor, since)
+    )
+    return int(failures) >= ctx.settings.redeem_failures
+
+
+async def trio_join(ctx: Ctx, inv: Invocation) -> None:
+    """``trio join <code>``."""
+    if await _rate_limited(ctx):
+        minutes = int(ctx.settings.redeem_window.total_seconds() // 60)
+        raise Forbidden("Too many codes that did not work. For safety, wait a little.",
+                        hint=f"Try again in about {minutes} minutes.")
+    invite = await invites.usable(ctx.tx, inv.args["code"], ctx.now)
+    if invite is None:
+        await _failed_redemption(ctx, "That invite code does not work: it may be mistyped, "
+                                      "already used, revoked or expired.")
+        return
+    if invite["invitee"] is not None and invite["invitee"] != ctx.actor:
+        await _failed_redemption(ctx, "That invite code was made for someone else.")
+        return
+    await _seat(ctx, invite["trio_id"], invite["code"])
+
+
+async def _addressed(ctx: Ctx, inv: Invocation) -> Any:
+    """The personal invitation a ``trio accept/decline [code]`` refers to."""
+    rows = await ctx.tx.all(
+        "SELECT i.*, t.name FROM invites i JOIN trios t ON t.id = i.trio_id "
+        "WHERE i.invitee = ? AND i.state = 'open' AND i.expires_at > ? ORDER BY i.created_at",
+        (ctx.actor, ts(ctx.now)),
+    )
+    code = inv.args.get("code")
+    if code:
+        rows = [r for r in rows if r["code"] == invites.normalise(code)]
+    if not rows:
+        raise NotFound("You have no pending invitation" + (" with that code." if code else "."),
+                       hint="Invitations expire after a while; ask for a new one.")
+    if len(rows) > 1:
+        listing = "; ".join(f"“{r['name']}”: {r['code']}" for r in rows)
+        raise Conflict(f"You have {len(rows)} invitations: {listing}.",
+                       hint=f"Add the code: {ctx.prefix}{inv.command.name} <code>")
+    return rows[0]
+
+
+async def trio_accept(ctx: Ctx, inv: Invocation) -> None:
+    """``trio accept [code]``."""
+    invite = await _addressed(ctx, inv)
+    await _seat(ctx, invite["trio_id"], invite["code"])
+
+
+async def trio_decline(ctx: Ctx, inv: Invocation) -> None:
+    """``trio decline [code]``."""
+    invite = await _addressed(ctx, inv)
+    await ctx.tx.run("UPDATE invites SET state = 'declined' WHERE code = ?", (invite["code"],))
+    ctx.reply(f"You declined the invitation to “{invite['name']}”. Nobody will insist.")
+    if invite["created_by"]:
+        who = await queries.name(ctx.tx, ctx.actor)
+        await ctx.notify(invite["created_by"], f"{who} declined the invitation to “{invite['name']}”.")
+
+
+async def _seat(ctx: Ctx, trio_id: int, code: str) -> None:
+    """Give the actor a seat: checks, membership, then activation on the third seat."""
+    trio = await queries.trio(ctx.tx, trio_id)
+    members = await queries.members(ctx.tx, trio.id)
+    if ctx.actor in members:
+        raise Conflict(f"You are already in “{trio.name}”.")
+    if trio.state != "forming" or len(members) >= SEATS:
+        raise Conflict(f"“{trio.name}” is full: a trio never has more than three members.")
+    await _check_cap(ctx, ctx.actor)
+    await ctx.tx.run("UPDATE invites SET state = 'used', used_by = ? WHERE code = ?",
+                     (ctx.actor, code))
+    await ctx.tx.run(
+        "INSERT INTO trio_members (trio_id, member_id, joined_at) VALUES (?, ?, ?)",
+        (trio.id, ctx.actor, ts(ctx.now)),
+    )
+    members.append(ctx.actor)
+    who = await queries.name(ctx.tx, ctx.actor)
+    for m in members[:-1]:
+        await ctx.notify(m, f"{who} joined your trio “{trio.name}” ({len(members)}/3).")
+    if len(members) < SEATS:
+        ctx.reply(f"You joined “{trio.name}” ({len(members)}/3). The lines open when the "
+                  f"third person joins.")
+        return
+    await ctx.tx.run("UPDATE trios SET state = 'active' WHERE id = ?", (trio.id,))
+    await ctx.tx.run("UPDATE invites SET state = 'revoked' WHERE trio_id = ? AND state = 'open'",
+                     (trio.id,))
+    await lines.open_all(ctx, trio, members, ctx.actor)
+    ctx.reply(f"You joined “{trio.name}”: it is complete. Your trio room and your two private "
+              f"lines are open.")
+
+
+async def trio_revoke(ctx: Ctx, inv: Invocation) -> None:
+    """``trio revoke <code>``."""
+    trio = await ctx.trio(inv)
+    code = invites.normalise(inv.args["code"])
+    changed = await ctx.tx.changes(
+        "UPDATE invites SET state = 'revoked' WHERE code = ? AND trio_id = ? AND state = 'open'",
+        (code, trio.id),
+    )
+    if not changed:
+        raise NotFound(f"“{trio.name}” has no open invite with that code.",
+                       hint=f"{ctx.prefix}trio info lists the open ones.")
+    ctx.reply(f"The code {code} no longer works.")
+
+
+async def trio_leave(ctx: Ctx, inv: Invocation) -> None:
+    """``trio leave [confirm]``."""
+    trio = await ctx.trio(inv)
+    if inv.args.get("confirm") != "confirm":
+        ctx.reply(
+            f"Leave “{trio.name}”? Your private lines in it close and the two others can "
+            f"welcome a new third. To go ahead: {ctx.prefix}trio leave #{slug(trio.name)} confirm",
+            private=True,
+        )
+        return
+    await leave(ctx, trio, ctx.actor, "left the trio")
+    ctx.reply(f"You left “{trio.name}”. Take care.", private=True)
+
+
+async def leave(ctx: Ctx, trio: Trio, member: MemberId, why: str) -> None:
+    """Take a member out of a trio; the others go back to forming (or it dissolves)."""
+    who = await queries.name(ctx.tx, member)
+    await ctx.tx.run("DELETE FROM trio_members WHERE trio_id = ? AND member_id = ?",
+                     (trio.id, member))
+    await ctx.tx.run("DELETE FROM setting_requests WHERE trio_id = ? AND member_id = ?",
+                     (trio.id, member))
+    await lines.member_leaves(ctx, trio, member, f"{who} {why}.")
+    await features_hooks.member_left(ctx, trio, member)
+    rest = await queries.members(ctx.tx, trio.id)
+    if not rest:
+        await ctx.tx.run("UPDATE trios SET state = 'dissolved' WHERE id = ?", (trio.id,))
+        await ctx.tx.run("UPDATE invites SET state = 'revoked' WHERE trio_id = ? AND state = 'open'",
+                         (trio.id,))
+        for room in await queries.open_rooms(ctx.tx, trio.id):
+            await lines.close(ctx, room, f"The trio “{trio.name}” is dissolved.")
+        return
+    await ctx.tx.run("UPDATE trios SET state = 'forming' WHERE id = ?", (trio.id,))
+    for m in rest:
+        await ctx.notify(m, f"{who} {why} “{trio.name}”. The trio is forming again: welcome a new "
+                            f"third with {ctx.prefix}trio invite #{slug(trio.name)}.")
+
+
+async def trio_list(ctx: Ctx, inv: Invocation) -> None:
+    """``trio list``."""
+    mine = await queries.trios_of(ctx.tx, ctx.actor)
+    out = []
+    for t in mine:
+        names = await queries.names(ctx.tx, await queries.members(ctx.tx, t.id))
+        out.append(f"• {t.name} (#{slug(t.name)}, {t.state}): {', '.join(names.values())}")
+    pending = await ctx.tx.all(
+        "SELECT i.code, t.name FROM invites i JOIN trios t ON t.id = i.trio_id "
+        "WHERE i.invitee = ? AND i.state = 'open' AND i.expires_at > ?", (ctx.actor, ts(ctx.now)))
+    out += [f"• invitation to “{r['name']}”: {ctx.prefix}trio accept {r['code']}" for r in pending]
+    if not out:
+        ctx.reply(f"You are in no trio yet. Start one with {ctx.prefix}trio new, or join with "
+                  f"{ctx.prefix}trio join <code>.")
+        return
+    ctx.reply("Your trios:\n" + "\n".join(out))
+
+
+async def trio_info(ctx: Ctx, inv: Invocation) -> None:
+    """``trio info``."""
+    trio = await ctx.trio(inv)
+    names = await queries.names(ctx.tx, await queries.members(ctx.tx, trio.id))
+    lines_ = []
+    for room in await queries.open_rooms(ctx.tx, trio.id):
+        if room.purpose == "trio":
+            lines_.append("trio room")
+        elif ctx.actor in room.pair:
+            lines_.append("your line with " + " + ".join(names[m] for m in room.pair if m != ctx.actor))
+    open_codes = await ctx.tx.value(
+        "SELECT count(*) FROM invites WHERE trio_id = ? AND state = 'open' AND expires_at > ?",
+        (trio.id, ts(ctx.now)))
+    ctx.reply("\n".join([
+        f"“{trio.name}” (#{slug(trio.name)}) — {trio.state}, {len(names)}/3",
+        "Members: " + ", ".join(names.values()),
+        "Lines: " + (", ".join(lines_) or "none yet (they open with the third member)"),
+        f"Settings: patience {format_duration(timedelta(seconds=trio.patience_s))}, "
+        f"relance {trio.relance}, proposal_expiry "
+        f"{format_duration(timedelta(seconds=trio.proposal_ttl_s))}",
+        f"Open invite codes: {open_codes}",
+    ]))
+
+
+async def trio_charter(ctx: Ctx, inv: Invocation) -> None:
+    """``trio charter``."""
+    ctx.reply(lines.CHARTER)
+
+
+_SETTINGS = {
+    "patience": ("patience_s", timedelta(hours=1), timedelta(days=30)),
+    "proposal_expiry": ("proposal_ttl_s", timedelta(hours=1), timedelta(days=14)),
+}
+
+
+def _setting_value(key: str, raw: str) -> str:
+    if key == "relance":
+        value = raw.casefold()
+        if value not in ("gentle", "off"):
+            raise ParseError("relance is gentle or off.", hint="e.g. trio settings relance off")
+        return value
+    _, least, most = _SETTINGS[key]
+    return str(int(parse_duration(raw, least=least, most=most, what=key).total_seconds()))
+
+
+async def trio_settings(ctx: Ctx, inv: Invocation) -> None:
+    """``trio settings [key value]``: a change needs every member to ask for it."""
+    trio = await ctx.trio(inv)
+    key, raw = inv.args.get("key"), inv.args.get("value")
+    if key is None or raw is None:
+        await trio_info(ctx, inv)
+        return
+    value = _setting_value(key, raw)
+    await ctx.tx.run(
+        "INSERT INTO setting_requests (trio_id, key, value, member_id) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (trio_id, key, member_id) DO UPDATE SET value = excluded.value",
+        (trio.id, key, value, ctx.actor),
+    )
+    members = await queries.members(ctx.tx, trio.id)
+    agreeing = await ctx.tx.all(
+        "SELECT member_id FROM setting_requests WHERE trio_id = ? AND key = ? AND value = ?",
+        (trio.id, key, value))
+    missing = [m for m in members if m not in {r[0] for r in agreeing}]
+    if missing:
+        names = await queries.names(ctx.tx, missing)
+        who = await queries.name(ctx.tx, ctx.actor)
+        for m in missing:
+            await ctx.notify(m, f"{who} would like to set {key} to {raw} in “{trio.name}”. "
+                                f"If you agree: {ctx.prefix}trio settings #{slug(trio.name)} {key} {raw}")
+        ctx.reply(f"Noted. {key} becomes {raw} when {' and '.join(names.values())} "
+                  f"ask for the same.")
+        return
+    column = _SETTINGS[key][0] if key in _SETTINGS else "relance"
+    stored: Any = value if key == "relance" else int(value)
+    await ctx.tx.run(f"UPDATE trios SET {column} = ? WHERE id = ?", (stored, trio.id))
+    await ctx.tx.run("DELETE FROM setting_requests WHERE trio_id = ? AND key = ?", (trio.id, key))
+    ctx.reply(f"Agreed by all: {key} is now {raw} in “{trio.name}”.")
+    room = await queries.trio_room(ctx.tx, trio.id)
+    if room is not None and ctx.room != room:
+        ctx.post(room.id, f"Agreed by all: {key} is now {raw}.")
+
+
+COMMANDS: dict[str, CommandHandler] = {
+    "trio new": trio_new,
+    "trio invite": trio_invite,
+    "trio join": trio_join,
+    "trio accept": trio_accept,
+    "trio decline": trio_decline,
+    "trio revoke": trio_revoke,
+    "trio leave": trio_leave,
+    "trio list": trio_list,
+    "trio info": trio_info,
+    "trio charter": trio_charter,
+    "trio settings": trio_settings,
+}
+JOBS: dict[str, JobHandler] = {}
