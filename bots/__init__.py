@@ -1,0 +1,1 @@
+"""Twinome's adapters and entry points: the console, Matrix, and the ``twinome`` CLI."""

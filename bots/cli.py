@@ -1,0 +1,80 @@
+"""The ``twinome`` command: one entry point for every adapter."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+_EXTRAS = {"matrix": "matrix", "demo": "demo"}
+_TARGETS = {"matrix": "bots.matrix.cli", "demo": "bots.matrix.demo"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="twinome",
+        description="Twinome: a bot for trios of people who support each other online.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="<command>", required=True)
+    console = sub.add_parser(
+        "console", help="play several users against the real core, in a terminal",
+        description="Play several named users against the real core and a database file. "
+                    "Lines: “alice: <command>”, “alice@trio-1: <text>”, “:advance 3d”, “:now”.",
+    )
+    console.add_argument("--db", type=Path, help="database file (default: ./twinome-console.sqlite3)")
+    source = console.add_mutually_exclusive_group()
+    source.add_argument("--script", type=Path, metavar="FILE", help="read lines from FILE")
+    source.add_argument("--demo", action="store_true",
+                        help="play the built-in demo on a fresh temporary database")
+    console.add_argument("--jsonl", action="store_true", help="one JSON object per effect per line")
+    sub.add_parser("matrix", help="run the Matrix bot (options: twinome matrix --help)",
+                   add_help=False)
+    sub.add_parser("demo", help="a local Matrix homeserver with the bot (twinome demo --help)",
+                   add_help=False)
+    return parser
+
+
+def _logging() -> None:
+    """Logs go to stderr; they never carry message text."""
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _dispatch(command: str, argv: list[str]) -> int:
+    """Run ``twinome matrix|demo`` from its module, imported only now."""
+    target = _TARGETS[command]
+    try:
+        module = importlib.import_module(target)
+    except ImportError as err:
+        missing = (err.name or "").split(".")[0]
+        if err.name == target or missing in ("bots", "core"):
+            if err.name != target:
+                raise
+            print(f"twinome {command}: not available in this installation.", file=sys.stderr)
+            return 1
+        extra = _EXTRAS[command]
+        print(f"twinome {command} needs optional dependencies ({missing} is missing): "
+              f"install with pip install -e '.[{extra}]'", file=sys.stderr)
+        return 1
+    entry: Callable[[list[str]], int] = module.main
+    return entry(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the chosen subcommand."""
+    args_list = sys.argv[1:] if argv is None else argv
+    _logging()
+    if args_list and args_list[0] in _TARGETS:
+        return _dispatch(args_list[0], args_list[1:])
+    args = _parser().parse_args(args_list)
+    from bots.console.app import Options, run
+
+    options = Options(db=args.db, script=args.script, jsonl=args.jsonl, demo=args.demo)
+    try:
+        return asyncio.run(run(options))
+    except KeyboardInterrupt:
+        return 130
