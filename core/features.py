@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core import (
     basics,
+    ledger,
     mentoring,
     privacy,
     proposals,
@@ -17,7 +18,7 @@ from core import (
 from core.context import CommandHandler, Ctx, JobHandler
 from core.events import LineMessage
 
-_MODULES = (basics, trios, turns, rhythm, mentoring, support, proposals, safety, privacy, stats)
+_MODULES = (basics, trios, turns, rhythm, mentoring, ledger, support, proposals, safety, privacy, stats)
 
 COMMANDS: dict[str, CommandHandler] = {}
 JOBS: dict[str, JobHandler] = {}

@@ -1,6 +1,348 @@
-"""(being written)"""
+"""The mentoring barter: skills on the profile, and mentorships inside a trio.
 
-from core.context import CommandHandler, JobHandler
+Theory of operation. A mentorship (mentor, mentee, skill) lives in one trio and counts
+only once the *mentee* has recognised the mentor's legitimacy::
 
-COMMANDS: dict[str, CommandHandler] = {}
+    mentee  mentor ask             ->  recognised
+    mentor  mentor offer           ->  offered
+    mentee  mentor accept / ask    offered     ->  recognised
+    either  mentor end, or leaves  offered | recognised  ->  ended
+
+Two people have at most one active mentorship per skill in a trio, in one direction.
+Sessions and the ledger built from them are in :mod:`core.ledger`.
+"""
+
+from __future__ import annotations
+
+from core import features_hooks, queries
+from core.context import CommandHandler, Ctx, JobHandler
+from core.errors import Conflict, NotFound, ParseError
+from core.grammar import Invocation
+from core.ids import MemberId
+from core.model import Trio
+from core.storage.db import Row
+from core.textrules import MAX_SKILL, slug
+from core.timeutil import ts
+
+MAX_SKILLS = 20
+"""How many skills one list (offers, wants) may hold."""
+MAX_ACTIVE = 30
+"""How many offered or recognised mentorships one trio may hold at once."""
+
+_LISTS = {"offer": "what you can mentor on", "want": "what you would like to learn"}
+
+
+def skill_arg(value: str) -> str:
+    """A skill as typed, refused if longer than a profile entry may be."""
+    if len(value) > MAX_SKILL:
+        raise ParseError(f"The skill is too long ({len(value)} characters; at most {MAX_SKILL}).",
+                         hint='Name it in a few words, like "bread baking".')
+    return value
+
+
+def typed(skill: str) -> str:
+    """A skill as it must be typed in a command (quoted when it has several words)."""
+    return f'"{skill}"' if " " in skill else skill
+
+
+def mention(member: str) -> str:
+    """How to name a member after ``@`` in a command."""
+    return member if member.startswith("@") else "@" + member
+
+
+def tag(trio: Trio) -> str:
+    """The ``#name`` that picks this trio in a command."""
+    return "#" + slug(trio.name)
+
+
+async def tell(ctx: Ctx, member: str, text: str) -> None:
+    """A private notice, unless the member forgot their data (nobody to tell)."""
+    if not member.startswith("former:"):
+        await ctx.notify(MemberId(member), text)
+
+
+# --- Skills (profile) ---------------------------------------------------------------
+
+
+async def _add_skill(ctx: Ctx, kind: str, skill: str) -> bool:
+    """Add ``skill`` to one of the actor's lists; False if it was already there."""
+    skill = skill_arg(skill)
+    have = await ctx.tx.all("SELECT skill FROM skills WHERE member_id = ? AND kind = ?",
+                            (ctx.actor, kind))
+    if skill in {r[0] for r in have}:
+        ctx.reply(f"“{skill}” is already in {_LISTS[kind]}.")
+        return False
+    if len(have) >= MAX_SKILLS:
+        raise Conflict(f"You already list {MAX_SKILLS} skills in {_LISTS[kind]}, the most I keep.",
+                       hint=f"Drop one first: {ctx.prefix}skills remove <skill>")
+    await ctx.tx.run("INSERT INTO skills (member_id, kind, skill) VALUES (?, ?, ?)",
+                     (ctx.actor, kind, skill))
+    return True
+
+
+async def offer(ctx: Ctx, inv: Invocation) -> None:
+    """``offer <skill>``."""
+    skill = inv.args["skill"]
+    if await _add_skill(ctx, "offer", skill):
+        ctx.reply(f"Added “{skill}” to {_LISTS['offer']}, in all your trios. To mentor a "
+                  f"trio-mate: {ctx.prefix}mentor offer @name {typed(skill)}")
+
+
+async def want(ctx: Ctx, inv: Invocation) -> None:
+    """``want <skill>``."""
+    skill = inv.args["skill"]
+    if await _add_skill(ctx, "want", skill):
+        ctx.reply(f"Added “{skill}” to {_LISTS['want']}, in all your trios. If a trio-mate "
+                  f"can teach you: {ctx.prefix}mentor ask @name {typed(skill)}")
+
+
+async def skills_of(ctx: Ctx, member: str, kind: str) -> list[str]:
+    """One of a member's skill lists, sorted."""
+    rows = await ctx.tx.all(
+        "SELECT skill FROM skills WHERE member_id = ? AND kind = ? ORDER BY skill LIMIT ?",
+        (member, kind, MAX_SKILLS))
+    return [r[0] for r in rows]
+
+
+async def skills(ctx: Ctx, inv: Invocation) -> None:
+    """``skills`` shows both lists; ``skills remove <skill>`` drops one from both."""
+    p = ctx.prefix
+    if inv.args.get("action") == "remove":
+        await _remove_skill(ctx, inv.args.get("skill"))
+        return
+    offers, wants = await skills_of(ctx, ctx.actor, "offer"), await skills_of(ctx, ctx.actor, "want")
+    if not offers and not wants:
+        ctx.reply(f"You have listed no skills yet. Add one with {p}offer cooking (you can "
+                  f"mentor it) or {p}want guitar (you would like to learn it).")
+        return
+    ctx.reply("\n".join([
+        "Your skills (shared by all your trios):",
+        "You can mentor: " + (", ".join(offers) or "nothing listed yet"),
+        "You would like to learn: " + (", ".join(wants) or "nothing listed yet"),
+        f"Add with {p}offer <skill> or {p}want <skill>; drop one with {p}skills remove <skill>.",
+    ]))
+
+
+async def _remove_skill(ctx: Ctx, skill: str | None) -> None:
+    if skill is None:
+        raise ParseError("Which skill should I remove?",
+                         hint=f"Usage: {ctx.prefix}skills remove <skill>")
+    gone = await ctx.tx.changes("DELETE FROM skills WHERE member_id = ? AND skill = ?",
+                                (ctx.actor, skill))
+    if not gone:
+        raise NotFound(f"“{skill}” is not on your lists.",
+                       hint=f"{ctx.prefix}skills shows what you listed.")
+    ctx.reply(f"Removed “{skill}” from your skills.")
+
+
+# --- Mentorships ----------------------------------------------------------------------
+
+
+async def _mate(ctx: Ctx, trio: Trio, inv: Invocation) -> MemberId:
+    """The trio-mate the command names; never the actor."""
+    other = await ctx.member_arg(inv.args["user"], trio)
+    if other == ctx.actor:
+        mates = [m for m in await queries.members(ctx.tx, trio.id) if m != ctx.actor]
+        raise Conflict("Mentoring is between two different people: not yourself.",
+                       hint="Name one of your trio-mates: " + ", ".join(map(mention, mates)) + ".")
+    return other
+
+
+async def _between(ctx: Ctx, trio: Trio, a: str, b: str, skill: str) -> list[Row]:
+    """The active mentorships of ``a`` and ``b`` on ``skill``, in either direction."""
+    return await ctx.tx.all(
+        "SELECT * FROM mentorships WHERE trio_id = ? AND state IN ('offered', 'recognised') "
+        "AND skill = ? AND ((mentor = ? AND mentee = ?) OR (mentor = ? AND mentee = ?))",
+        (trio.id, skill, a, b, b, a))
+
+
+async def _refuse_duplicate(ctx: Ctx, rows: list[Row], mentor: str, skill: str) -> None:
+    """Explain why an active mentorship in ``rows`` stands in the way."""
+    row = rows[0]
+    names = await queries.names(ctx.tx, [MemberId(row["mentor"]), MemberId(row["mentee"])])
+    who, whom = names[MemberId(row["mentor"])], names[MemberId(row["mentee"])]
+    if row["mentor"] != mentor:
+        verb = "mentors" if row["state"] == "recognised" else "offered to mentor"
+        raise Conflict(f"{who} already {verb} {whom} on “{skill}” (mentorship {row['id']}); "
+                       f"two people do not mentor each other on the same skill.",
+                       hint="Pick another skill, or end that one first with "
+                            f"{ctx.prefix}mentor end {row['id']}.")
+    if row["state"] == "offered":
+        raise Conflict(f"{who} already offered to mentor {whom} on “{skill}” "
+                       f"(mentorship {row['id']}); it waits for {whom} to accept.",
+                       hint=f"{whom} accepts with {ctx.prefix}mentor accept {row['id']}.")
+    raise Conflict(f"{who} already mentors {whom} on “{skill}” (mentorship {row['id']}).",
+                   hint=f"After a session, log it: {ctx.prefix}session log @name {typed(skill)} 1h")
+
+
+async def _check_cap(ctx: Ctx, trio: Trio) -> None:
+    count = await ctx.tx.value(
+        "SELECT count(*) FROM mentorships WHERE trio_id = ? AND state IN ('offered', 'recognised')",
+        (trio.id,))
+    if int(count) >= MAX_ACTIVE:
+        raise Conflict(f"“{trio.name}” already has {MAX_ACTIVE} mentorships going, the most I keep.",
+                       hint=f"End one that is over with {ctx.prefix}mentor end <id>.")
+
+
+async def _create(ctx: Ctx, trio: Trio, mentor: str, mentee: str, skill: str, state: str) -> int:
+    await _check_cap(ctx, trio)
+    return await ctx.tx.run(
+        "INSERT INTO mentorships (trio_id, mentor, mentee, skill, state, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)", (trio.id, mentor, mentee, skill, state, ts(ctx.now)))
+
+
+async def _quietly(ctx: Ctx, other: MemberId) -> bool:
+    """Whether notices to ``other`` must not be sent (one of the two blocked the other)."""
+    return await queries.blocked_between(ctx.tx, ctx.actor, other)
+
+
+async def mentor_ask(ctx: Ctx, inv: Invocation) -> None:
+    """``mentor ask @m <skill>``: the mentee recognises the mentor, so it counts at once."""
+    trio = await ctx.active_trio(inv)
+    mentor = await _mate(ctx, trio, inv)
+    skill = skill_arg(inv.args["skill"])
+    rows = await _between(ctx, trio, mentor, ctx.actor, skill)
+    if rows and rows[0]["mentor"] == mentor and rows[0]["state"] == "offered":
+        await _recognise(ctx, trio, rows[0])
+        return
+    if rows:
+        await _refuse_duplicate(ctx, rows, mentor, skill)
+    mid = await _create(ctx, trio, mentor, ctx.actor, skill, "recognised")
+    p, t = ctx.prefix, tag(trio)
+    name, who = await queries.name(ctx.tx, mentor), await queries.name(ctx.tx, ctx.actor)
+    ctx.reply(f"You recognise {name} as your mentor on “{skill}” (mentorship {mid}). After a "
+              f"session, either of you logs it: {p}session log {t} {mention(mentor)} "
+              f"{typed(skill)} 1h")
+    if await _quietly(ctx, mentor):
+        return
+    listed = skill in await skills_of(ctx, mentor, "offer")
+    await tell(ctx, mentor, (
+        f"{who} asks you to mentor them on “{skill}” in “{trio.name}”: they recognise you on it "
+        f"(mentorship {mid}). After a session, log it: {p}session log {t} {mention(ctx.actor)} "
+        f"{typed(skill)} 1h — or, if you cannot, {p}mentor end {t} {mid}."
+        + ("" if listed else f" (To show it on your profile: {p}offer {skill})")))
+
+
+async def mentor_offer(ctx: Ctx, inv: Invocation) -> None:
+    """``mentor offer @m <skill>``: it waits for the mentee's recognition."""
+    trio = await ctx.active_trio(inv)
+    mentee = await _mate(ctx, trio, inv)
+    skill = skill_arg(inv.args["skill"])
+    rows = await _between(ctx, trio, ctx.actor, mentee, skill)
+    if rows:
+        await _refuse_duplicate(ctx, rows, ctx.actor, skill)
+    mid = await _create(ctx, trio, ctx.actor, mentee, skill, "offered")
+    p, t = ctx.prefix, tag(trio)
+    name, who = await queries.name(ctx.tx, mentee), await queries.name(ctx.tx, ctx.actor)
+    ctx.reply(f"You offered to mentor {name} on “{skill}” (mentorship {mid}). It counts once "
+              f"{name} accepts: a mentorship rests on the mentee's recognition.")
+    if not await _quietly(ctx, mentee):
+        await tell(ctx, mentee, (
+            f"{who} offers to mentor you on “{skill}” in “{trio.name}” (mentorship {mid}). If "
+            f"you recognise them on it: {p}mentor accept {t} {mid} — if not: "
+            f"{p}mentor end {t} {mid}. No pressure either way."))
+
+
+async def _recognise(ctx: Ctx, trio: Trio, row: Row) -> None:
+    """The mentee accepts an offer: the mentorship counts from now."""
+    await ctx.tx.run("UPDATE mentorships SET state = 'recognised' WHERE id = ?", (row["id"],))
+    mentor = MemberId(row["mentor"])
+    name, who = await queries.name(ctx.tx, mentor), await queries.name(ctx.tx, ctx.actor)
+    p, t, skill = ctx.prefix, tag(trio), row["skill"]
+    ctx.reply(f"You recognise {name} as your mentor on “{skill}” (mentorship {row['id']}). "
+              f"After a session, either of you logs it: {p}session log {t} {mention(mentor)} "
+              f"{typed(skill)} 1h")
+    if not await _quietly(ctx, mentor):
+        await tell(ctx, mentor, f"{who} accepted your offer to mentor them on “{skill}” in "
+                                f"“{trio.name}” (mentorship {row['id']}).")
+
+
+async def mentor_accept(ctx: Ctx, inv: Invocation) -> None:
+    """``mentor accept [id]``."""
+    trio = await ctx.active_trio(inv)
+    rows = await ctx.tx.all(
+        "SELECT * FROM mentorships WHERE trio_id = ? AND state = 'offered' AND mentee = ? "
+        "ORDER BY id", (trio.id, ctx.actor))
+    wanted = inv.args.get("id")
+    if wanted is not None:
+        rows = [r for r in rows if r["id"] == wanted]
+    if not rows:
+        which = f" numbered {wanted}" if wanted is not None else ""
+        raise NotFound(f"You have no mentoring offer{which} waiting in “{trio.name}”.",
+                       hint=f"To ask a trio-mate to mentor you: {ctx.prefix}mentor ask @name <skill>")
+    if len(rows) > 1:
+        raise Conflict(f"You have {len(rows)} mentoring offers: {await _listing(ctx, rows)}.",
+                       hint=f"Add the number: {ctx.prefix}mentor accept {tag(trio)} {rows[0]['id']}")
+    await _recognise(ctx, trio, rows[0])
+
+
+async def _listing(ctx: Ctx, rows: list[Row]) -> str:
+    """``3 (Alice mentors Bob on “python”, recognised); …``."""
+    out = []
+    for r in rows:
+        who, whom = await queries.name(ctx.tx, r["mentor"]), await queries.name(ctx.tx, r["mentee"])
+        out.append(f"{r['id']} ({who} mentors {whom} on “{r['skill']}”, {r['state']})")
+    return "; ".join(out)
+
+
+async def _to_end(ctx: Ctx, trio: Trio, wanted: int | None) -> Row:
+    """The mentorship ``mentor end [id]`` refers to."""
+    p = ctx.prefix
+    if wanted is not None:
+        row = await ctx.tx.one("SELECT * FROM mentorships WHERE id = ? AND trio_id = ?",
+                               (wanted, trio.id))
+        if row is None or ctx.actor not in (row["mentor"], row["mentee"]):
+            raise NotFound(f"You have no mentorship numbered {wanted} in “{trio.name}”.",
+                           hint=f"{p}ledger lists them with their numbers.")
+        if row["state"] == "ended":
+            raise Conflict(f"Mentorship {wanted} has already ended.")
+        return row
+    rows = await ctx.tx.all(
+        "SELECT * FROM mentorships WHERE trio_id = ? AND state IN ('offered', 'recognised') "
+        "AND ? IN (mentor, mentee) ORDER BY id", (trio.id, ctx.actor))
+    if not rows:
+        raise NotFound(f"You have no mentorship going in “{trio.name}”.",
+                       hint=f"{p}ledger shows the trio's mentorships.")
+    if len(rows) > 1:
+        raise Conflict(f"You are in {len(rows)} mentorships: {await _listing(ctx, rows)}.",
+                       hint=f"Add the number: {p}mentor end {tag(trio)} {rows[0]['id']}")
+    return rows[0]
+
+
+async def mentor_end(ctx: Ctx, inv: Invocation) -> None:
+    """``mentor end [id]``: either party ends it; confirmed sessions stay in the ledger."""
+    trio = await ctx.trio(inv)
+    row = await _to_end(ctx, trio, inv.args.get("id"))
+    await ctx.tx.run("UPDATE mentorships SET state = 'ended' WHERE id = ?", (row["id"],))
+    other = row["mentee"] if row["mentor"] == ctx.actor else row["mentor"]
+    who, whom = await queries.name(ctx.tx, row["mentor"]), await queries.name(ctx.tx, row["mentee"])
+    what = f"mentorship {row['id']} ({who} mentoring {whom} on “{row['skill']}”)"
+    ctx.reply(f"Ended {what}. Its confirmed sessions stay in the ledger.")
+    if not await _quietly(ctx, MemberId(other)):
+        actor = await queries.name(ctx.tx, ctx.actor)
+        await tell(ctx, other, f"{actor} ended {what} in “{trio.name}”. Its confirmed sessions "
+                               f"stay in the ledger. Thank you for it.")
+
+
+@features_hooks.on_member_left
+async def member_left(ctx: Ctx, trio: Trio, member: MemberId) -> None:
+    """A member left: their mentorships there end; sessions waiting on them are dropped."""
+    await ctx.tx.run(
+        "DELETE FROM sessions WHERE confirmed_at IS NULL AND logged_by != ? AND mentorship_id IN "
+        "(SELECT id FROM mentorships WHERE trio_id = ? AND ? IN (mentor, mentee))",
+        (member, trio.id, member))
+    await ctx.tx.run(
+        "UPDATE mentorships SET state = 'ended' WHERE trio_id = ? "
+        "AND state IN ('offered', 'recognised') AND ? IN (mentor, mentee)", (trio.id, member))
+
+
+COMMANDS: dict[str, CommandHandler] = {
+    "offer": offer,
+    "want": want,
+    "skills": skills,
+    "mentor ask": mentor_ask,
+    "mentor offer": mentor_offer,
+    "mentor accept": mentor_accept,
+    "mentor end": mentor_end,
+}
 JOBS: dict[str, JobHandler] = {}

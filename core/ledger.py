@@ -1,0 +1,284 @@
+"""Mentoring sessions and the trio's ledger: a time bank of confirmed sessions.
+
+A session is logged by either party of a recognised mentorship (see
+:mod:`core.mentoring`) and waits for the *other* party's confirmation; nothing
+unconfirmed counts. A confirmed session of d minutes credits the mentor d (given) and
+debits the mentee d (received). Every query is scoped to one trio through the indexes on
+``mentorships (trio_id, state)`` and ``sessions (mentorship_id)``, so ``ledger`` costs
+the same on a database of any size. Members who forgot their data appear under their
+``former:`` id, which :func:`core.queries.name` renders as "a former member".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from core import queries
+from core.context import CommandHandler, Ctx, JobHandler
+from core.errors import Conflict, Forbidden, NotFound, ParseError
+from core.grammar import Invocation
+from core.ids import MemberId
+from core.mentoring import mention, skill_arg, skills_of, tag, tell, typed
+from core.model import Trio
+from core.storage.db import Row, Tx
+from core.textrules import parse_duration
+from core.timeutil import ts
+
+SESSION_LEAST = timedelta(minutes=5)
+SESSION_MOST = timedelta(hours=12)
+MAX_PENDING = 20
+"""How many unconfirmed sessions one mentorship may hold."""
+SHOWN = 12
+"""How many mentorships and pending sessions ``ledger`` lists."""
+IMBALANCE = 60
+"""Minutes of surplus from which the ledger kindly points out an imbalance."""
+
+
+def hm(minutes: int) -> str:
+    """Human form of a number of minutes: ``4h 30m``, ``4h``, ``45m``."""
+    h, m = divmod(abs(minutes), 60)
+    return " ".join(p for p in (f"{h}h" if h else "", f"{m}m" if m or not h else "") if p)
+
+
+def _amount(minutes: int) -> str:
+    return hm(minutes) if minutes else "none"
+
+
+def _signed(minutes: int) -> str:
+    if not minutes:
+        return "even"
+    return ("+" if minutes > 0 else "-") + hm(minutes)
+
+
+def _minutes(raw: str) -> int:
+    """A session length typed like ``45m`` or ``1h30``, within the allowed bounds."""
+    try:
+        length = parse_duration(raw, least=SESSION_LEAST, most=SESSION_MOST, what="session length")
+    except ParseError as err:
+        raise ParseError(err.message, hint="Write it like 45m or 1h30: between 5 minutes "
+                                           "and 12 hours.") from None
+    return int(length.total_seconds()) // 60
+
+
+# --- Sessions -------------------------------------------------------------------------
+
+
+async def _recognised(ctx: Ctx, trio: Trio, other: MemberId, skill: str) -> Row:
+    """The recognised mentorship of the actor and ``other`` on ``skill``, either way."""
+    rows = await ctx.tx.all(
+        "SELECT * FROM mentorships WHERE trio_id = ? AND state IN ('offered', 'recognised') "
+        "AND skill = ? AND ((mentor = ? AND mentee = ?) OR (mentor = ? AND mentee = ?)) "
+        "ORDER BY state = 'recognised' DESC, id",
+        (trio.id, skill, ctx.actor, other, other, ctx.actor))
+    if rows and rows[0]["state"] == "recognised":
+        return rows[0]
+    name, p = await queries.name(ctx.tx, other), ctx.prefix
+    if rows:
+        mentee = await queries.name(ctx.tx, rows[0]["mentee"])
+        raise Conflict(f"{mentee} has not accepted the offer on “{skill}” yet (mentorship "
+                       f"{rows[0]['id']}): a session counts once the mentee recognises the mentor.",
+                       hint=f"{mentee} accepts with {p}mentor accept {tag(trio)} {rows[0]['id']}")
+    raise Conflict(f"You and {name} have no recognised mentorship on “{skill}” in “{trio.name}”, "
+                   f"and sessions are logged only inside one.",
+                   hint=f"If {name} mentors you: {p}mentor ask {mention(other)} {typed(skill)}. "
+                        f"If you mentor {name}: {p}mentor offer {mention(other)} {typed(skill)} "
+                        f"(then {name} accepts).")
+
+
+async def session_log(ctx: Ctx, inv: Invocation) -> None:
+    """``session log @m <skill> <duration> [note]``: waits for the other party's confirmation."""
+    trio = await ctx.active_trio(inv)
+    other = await ctx.member_arg(inv.args["user"], trio)
+    if other == ctx.actor:
+        raise Conflict("A session is between you and a trio-mate: name them, not yourself.",
+                       hint=f"Usage: {inv.command.usage(ctx.prefix)}")
+    skill = skill_arg(inv.args["skill"])
+    minutes = _minutes(inv.args["duration"])
+    row = await _recognised(ctx, trio, other, skill)
+    waiting = await ctx.tx.value(
+        "SELECT count(*) FROM sessions WHERE mentorship_id = ? AND confirmed_at IS NULL",
+        (row["id"],))
+    name = await queries.name(ctx.tx, other)
+    if int(waiting) >= MAX_PENDING:
+        raise Conflict(f"{waiting} sessions of this mentorship already wait for confirmation.",
+                       hint=f"Ask {name} to confirm them first ({ctx.prefix}ledger lists them).")
+    note = inv.args.get("note")
+    sid = await ctx.tx.run(
+        "INSERT INTO sessions (mentorship_id, minutes, note, logged_by, created_at) "
+        "VALUES (?, ?, ?, ?, ?)", (row["id"], minutes, note, ctx.actor, ts(ctx.now)))
+    who, whom = await queries.name(ctx.tx, row["mentor"]), await queries.name(ctx.tx, row["mentee"])
+    what = f"{hm(minutes)} of “{skill}”, {who} mentoring {whom}"
+    ctx.reply(f"Logged session {sid}: {what}. It enters the ledger once {name} confirms it.")
+    if await queries.blocked_between(ctx.tx, ctx.actor, other):
+        return
+    actor = await queries.name(ctx.tx, ctx.actor)
+    about = f" Note: {note}" if note else ""
+    await tell(ctx, other, (
+        f"{actor} logged session {sid} in “{trio.name}”: {what}.{about}\n"
+        f"If it is right, confirm it: {ctx.prefix}session confirm {tag(trio)} {sid}"))
+
+
+async def session_confirm(ctx: Ctx, inv: Invocation) -> None:
+    """``session confirm <id>``: only the party who did not log it may confirm."""
+    trio = await ctx.trio(inv)
+    sid = inv.args["id"]
+    row = await ctx.tx.one(
+        "SELECT s.*, m.mentor, m.mentee, m.skill, m.trio_id FROM sessions s "
+        "JOIN mentorships m ON m.id = s.mentorship_id WHERE s.id = ?", (sid,))
+    p = ctx.prefix
+    if row is None or row["trio_id"] != trio.id:
+        raise NotFound(f"There is no session {sid} in “{trio.name}”.",
+                       hint=f"{p}ledger lists the sessions waiting for confirmation.")
+    who, whom = await queries.name(ctx.tx, row["mentor"]), await queries.name(ctx.tx, row["mentee"])
+    what = f"session {sid} ({hm(row['minutes'])} of “{row['skill']}”, {who} mentoring {whom})"
+    if ctx.actor not in (row["mentor"], row["mentee"]):
+        raise Forbidden(f"Only {who} and {whom} can confirm {what}.")
+    if row["confirmed_at"] is not None:
+        raise Conflict(f"{what[0].upper()}{what[1:]} is already confirmed.",
+                       hint=f"{p}ledger shows it in the totals.")
+    if row["logged_by"] == ctx.actor:
+        other = row["mentee"] if row["mentor"] == ctx.actor else row["mentor"]
+        raise Forbidden(f"You logged {what} yourself, so {await queries.name(ctx.tx, other)} "
+                        f"confirms it.", hint="They got a notice with the command to type.")
+    await ctx.tx.run("UPDATE sessions SET confirmed_at = ? WHERE id = ? AND confirmed_at IS NULL",
+                     (ts(ctx.now), sid))
+    ctx.reply(f"Confirmed {what}: it is in the ledger now.")
+    if not await queries.blocked_between(ctx.tx, ctx.actor, MemberId(row["logged_by"])):
+        actor = await queries.name(ctx.tx, ctx.actor)
+        await tell(ctx, row["logged_by"], f"{actor} confirmed {what} in “{trio.name}”.")
+
+
+# --- The ledger -----------------------------------------------------------------------
+
+
+@dataclass
+class Account:
+    """Minutes one person gave and received in a trio's confirmed sessions."""
+
+    given: int = 0
+    received: int = 0
+
+    @property
+    def balance(self) -> int:
+        return self.given - self.received
+
+
+async def accounts(tx: Tx, trio_id: int) -> dict[str, Account]:
+    """Per person (current members first, then past ones), their confirmed time in a trio."""
+    out = {str(m): Account() for m in await queries.members(tx, trio_id)}
+    rows = await tx.all(
+        "SELECT m.mentor, m.mentee, sum(s.minutes) AS minutes FROM mentorships m "
+        "JOIN sessions s ON s.mentorship_id = m.id "
+        "WHERE m.trio_id = ? AND s.confirmed_at IS NOT NULL GROUP BY m.mentor, m.mentee",
+        (trio_id,))
+    for r in rows:
+        out.setdefault(r["mentor"], Account()).given += r["minutes"]
+        out.setdefault(r["mentee"], Account()).received += r["minutes"]
+    return out
+
+
+Names = Callable[[str], Awaitable[str]]
+
+
+def _namer(tx: Tx) -> Names:
+    """A name lookup that asks the database once per person."""
+    cache: dict[str, str] = {}
+
+    async def name(member: str) -> str:
+        if member not in cache:
+            cache[member] = await queries.name(tx, member)
+        return cache[member]
+
+    return name
+
+
+async def _graph(ctx: Ctx, trio: Trio, name: Names) -> list[str]:
+    """Who mentors whom on what: mentorships going, and ended ones with confirmed time."""
+    rows = await ctx.tx.all(
+        "SELECT * FROM (SELECT m.id, m.mentor, m.mentee, m.skill, m.state, "
+        "(SELECT coalesce(sum(s.minutes), 0) FROM sessions s WHERE s.mentorship_id = m.id "
+        "AND s.confirmed_at IS NOT NULL) AS confirmed FROM mentorships m WHERE m.trio_id = ?) "
+        "WHERE state != 'ended' OR confirmed > 0 ORDER BY state = 'ended', id LIMIT ?",
+        (trio.id, SHOWN + 1))
+    if not rows:
+        return []
+    out = ["Who mentors whom:"]
+    for r in rows[:SHOWN]:
+        state = r["state"]
+        if state == "offered":
+            state = f"offered, waiting for {await name(r['mentee'])} to accept"
+        time = f", {hm(r['confirmed'])} confirmed" if r["confirmed"] else ""
+        out.append(f"• {await name(r['mentor'])} → {await name(r['mentee'])} on “{r['skill']}” "
+                   f"({state}{time}; mentorship {r['id']})")
+    if len(rows) > SHOWN:
+        out.append("• … and more")
+    return out
+
+
+async def _pending(ctx: Ctx, trio: Trio, name: Names) -> list[str]:
+    """Sessions logged but not yet confirmed (they do not count yet)."""
+    rows = await ctx.tx.all(
+        "SELECT s.id, s.minutes, s.logged_by, m.mentor, m.mentee, m.skill FROM mentorships m "
+        "JOIN sessions s ON s.mentorship_id = m.id "
+        "WHERE m.trio_id = ? AND s.confirmed_at IS NULL ORDER BY s.id LIMIT ?",
+        (trio.id, SHOWN + 1))
+    if not rows:
+        return []
+    out = ["Waiting for confirmation (not counted yet):"]
+    for r in rows[:SHOWN]:
+        confirmer = r["mentee"] if r["logged_by"] == r["mentor"] else r["mentor"]
+        out.append(f"• session {r['id']}: {hm(r['minutes'])} of “{r['skill']}”, "
+                   f"{await name(r['mentor'])} mentoring {await name(r['mentee'])}; "
+                   f"{await name(confirmer)} confirms with "
+                   f"{ctx.prefix}session confirm {tag(trio)} {r['id']}")
+    if len(rows) > SHOWN:
+        out.append("• … and more")
+    return out
+
+
+async def _notes(ctx: Ctx, trio: Trio, books: dict[str, Account], name: Names) -> list[str]:
+    """A kind word on imbalance: who gave much and received little."""
+    p = ctx.prefix
+    if not any(a.given for a in books.values()):
+        return [f"No confirmed session yet. After meeting, log one with {p}session log "
+                f"{tag(trio)} @name <skill> 1h; the other person confirms it."]
+    out = []
+    for member in await queries.members(ctx.tx, trio.id):
+        a = books[member]
+        if a.balance < IMBALANCE or a.received * 2 > a.given:
+            continue
+        got = "received none" if not a.received else f"received only {hm(a.received)}"
+        if member == ctx.actor:
+            out.append(f"You have given {hm(a.given)} and {got} — what would you like to learn "
+                       f"from your trio-mates? ({p}want <skill>, then {p}mentor ask @name <skill>)")
+            continue
+        who = await name(member)
+        wants = await skills_of(ctx, member, "want")
+        hint = f" ({who} would like to learn: {', '.join(wants)}.)" if wants else ""
+        out.append(f"{who} has given {hm(a.given)} and {got} — what could you offer {who}?{hint}")
+    return out or ["The barter is balanced: everyone gives and receives. Lovely."]
+
+
+async def ledger(ctx: Ctx, inv: Invocation) -> None:
+    """``ledger``: time given and received per person, the barter graph, what awaits."""
+    trio = await ctx.trio(inv)
+    name = _namer(ctx.tx)
+    books = await accounts(ctx.tx, trio.id)
+    out = [f"Ledger of “{trio.name}” (confirmed sessions; the mentor gives, the mentee receives):"]
+    for member, a in books.items():
+        out.append(f"• {await name(member)}: given {_amount(a.given)}, received "
+                   f"{_amount(a.received)}, balance {_signed(a.balance)}")
+    out += await _graph(ctx, trio, name)
+    out += await _pending(ctx, trio, name)
+    out += await _notes(ctx, trio, books, name)
+    ctx.reply("\n".join(out))
+
+
+COMMANDS: dict[str, CommandHandler] = {
+    "session log": session_log,
+    "session confirm": session_confirm,
+    "ledger": ledger,
+}
+JOBS: dict[str, JobHandler] = {}
