@@ -1,6 +1,146 @@
-"""(being written)"""
+"""Safety: ``block``, ``unblock`` and ``report``.
 
-from core.context import CommandHandler, JobHandler
+A block is the blocker's own record: it is never announced to the blocked person, keeps
+the two from being matched, and stops the bot relaying the blocked person's invitations
+and notices to the blocker (features check :func:`core.queries.blocked_between`). It does
+not take anyone out of a trio: leaving is ``trio leave``, and harm is for ``report``.
 
-COMMANDS: dict[str, CommandHandler] = {}
+A report goes to the moderators as one :class:`~core.effects.ReportToModerators`: who
+reported whom, the trios they share, and the reason exactly as typed. No message body is
+ever added; the reporter quotes one in the reason if they wish. Only who reported and
+when is stored, to rate-limit reports.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from core import queries
+from core.context import CommandHandler, Ctx, JobHandler
+from core.effects import ReportToModerators
+from core.errors import Conflict, Forbidden, NotFound
+from core.grammar import Invocation
+from core.ids import MemberId
+from core.model import Trio
+from core.textrules import slug
+from core.timeutil import ts
+
+REPORTS_PER_DAY = 5
+REPORT_WINDOW = timedelta(days=1)
+
+
+async def shared_trios(ctx: Ctx, a: MemberId, b: MemberId) -> list[Trio]:
+    """The trios (forming or active) both members sit in."""
+    theirs = {t.id for t in await queries.trios_of(ctx.tx, b)}
+    return [t for t in await queries.trios_of(ctx.tx, a) if t.id in theirs]
+
+
+async def _other(ctx: Ctx, inv: Invocation, doing: str) -> MemberId:
+    """The person a safety command names; never the actor."""
+    target = await ctx.member_arg(inv.args["user"])
+    if target == ctx.actor:
+        raise Conflict(f"You cannot {doing} yourself.",
+                       hint=f"Name the other person: {inv.command.usage(ctx.prefix)}")
+    return target
+
+
+async def block(ctx: Ctx, inv: Invocation) -> None:
+    """``block @user``: never matched together, their invitations never reach you."""
+    target = await _other(ctx, inv, "block")
+    added = await ctx.tx.changes(
+        "INSERT OR IGNORE INTO blocks (blocker, blocked, created_at) VALUES (?, ?, ?)",
+        (ctx.actor, target, ts(ctx.now)),
+    )
+    name = await queries.name(ctx.tx, target)
+    if not added:
+        ctx.reply(f"You had already blocked {name}. Nothing changed.", private=True)
+        return
+    await _drop_invitations(ctx, target)
+    text = (f"You blocked {name}. You will never be matched together, and their invitations "
+            f"and notices will not reach you. They are not told.")
+    shared = await shared_trios(ctx, ctx.actor, target)
+    if shared:
+        names = ", ".join(f"“{t.name}”" for t in shared)
+        text += (f"\nYou are both in {names}: a block does not remove anyone from a trio. "
+                 f"If you want to step away, {ctx.prefix}trio leave #{slug(shared[0].name)} "
+                 f"is there; if they harmed you, {ctx.prefix}report {inv.args['user']} "
+                 f"<what happened> alerts the moderators.")
+    ctx.reply(text, private=True)
+
+
+async def _drop_invitations(ctx: Ctx, blocked: MemberId) -> None:
+    """Quietly withdraw open personal invitations between blocker and blocked."""
+    await ctx.tx.run(
+        "UPDATE invites SET state = 'revoked' WHERE state = 'open' AND "
+        "((created_by = ? AND invitee = ?) OR (created_by = ? AND invitee = ?))",
+        (blocked, ctx.actor, ctx.actor, blocked),
+    )
+
+
+async def unblock(ctx: Ctx, inv: Invocation) -> None:
+    """``unblock @user``."""
+    typed = inv.args["user"]
+    candidates = {await _other(ctx, inv, "unblock")}
+    raw = ctx.settings.read_user(typed)
+    if raw is not None:
+        candidates.add(raw)
+    removed = 0
+    for target in candidates:
+        removed += await ctx.tx.changes(
+            "DELETE FROM blocks WHERE blocker = ? AND blocked = ?", (ctx.actor, target)
+        )
+    if not removed:
+        raise NotFound(f"You have not blocked {typed}.",
+                       hint="A block is removed with the same @name you blocked.")
+    name = await queries.name(ctx.tx, next(iter(candidates)))
+    ctx.reply(f"You unblocked {name}. Their invitations can reach you again.", private=True)
+
+
+async def _check_rate(ctx: Ctx) -> None:
+    since = ts(ctx.now - REPORT_WINDOW)
+    await ctx.tx.run("DELETE FROM reports WHERE at <= ?", (since,))
+    sent = int(await ctx.tx.value("SELECT count(*) FROM reports WHERE reporter = ?", (ctx.actor,)))
+    if sent >= REPORTS_PER_DAY:
+        raise Forbidden(
+            f"You have sent {sent} reports in the last day, the most I pass on at once.",
+            hint="The moderators have them. If you are in danger now, contact them directly, "
+                 f"and {ctx.prefix}block the person to stop hearing from them.",
+        )
+
+
+def _label(name: str, member: MemberId) -> str:
+    return member if name == member else f"{name} ({member})"
+
+
+async def report_text(ctx: Ctx, reported: MemberId, reason: str) -> str:
+    """The moderators' message: accounts, shared trios, and the reason as typed."""
+    names = await queries.names(ctx.tx, [ctx.actor, reported])
+    shared = await shared_trios(ctx, ctx.actor, reported)
+    trios = "; ".join(f"“{t.name}” (#{slug(t.name)}, id {t.id}, {t.state})" for t in shared)
+    return "\n".join([
+        "Safety report",
+        f"Reported: {_label(names[reported], reported)}",
+        f"Reported by: {_label(names[ctx.actor], ctx.actor)}",
+        f"Shared trios: {trios or 'none'}",
+        f"Reason, as typed by the reporter: {reason}",
+    ])
+
+
+async def report(ctx: Ctx, inv: Invocation) -> None:
+    """``report @user <reason>``: to the moderators, never to the person reported."""
+    target = await _other(ctx, inv, "report")
+    await _check_rate(ctx)
+    ctx.emit(ReportToModerators(await report_text(ctx, target, inv.args["reason"])))
+    await ctx.tx.run("INSERT INTO reports (reporter, at) VALUES (?, ?)", (ctx.actor, ts(ctx.now)))
+    name = await queries.name(ctx.tx, target)
+    blocked = await ctx.tx.one(
+        "SELECT 1 FROM blocks WHERE blocker = ? AND blocked = ?", (ctx.actor, target))
+    text = (f"Thank you. Your report about {name} went to the moderators, with the trios you "
+            f"share and your reason, nothing else. {name} is not told.")
+    if blocked is None:
+        text += f"\nTo stop hearing from them meanwhile: {ctx.prefix}block {inv.args['user']}"
+    ctx.reply(text, private=True)
+
+
+COMMANDS: dict[str, CommandHandler] = {"block": block, "unblock": unblock, "report": report}
 JOBS: dict[str, JobHandler] = {}

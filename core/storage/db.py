@@ -102,6 +102,7 @@ class Database:
                 "PRAGMA synchronous=NORMAL",
                 "PRAGMA foreign_keys=ON",
                 "PRAGMA busy_timeout=5000",
+                "PRAGMA secure_delete=ON",  # deleted rows (privacy forget) leave no bytes behind
             ):
                 await conn.execute(pragma)
             db = cls(conn, str(path))

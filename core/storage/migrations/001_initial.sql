@@ -210,3 +210,11 @@ CREATE TABLE outbox (
     effect TEXT NOT NULL,
     created_at INTEGER NOT NULL
 );
+
+-- Safety reports sent, kept only to rate-limit them: who reported and when, nothing else
+-- (the report itself goes to the moderators). Rows older than a day are dropped.
+CREATE TABLE reports (
+    reporter TEXT NOT NULL,
+    at INTEGER NOT NULL
+);
+CREATE INDEX reports_by_reporter ON reports (reporter, at);
