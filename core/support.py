@@ -1,6 +1,240 @@
-"""(being written)"""
+"""Support: ``sos [note]``, ``plan <text>`` and ``plan ready``.
 
-from core.context import CommandHandler, JobHandler
+Theory of operation. A member of an active trio sends ``sos``: one row in ``sos`` (open
+while ``ready_at`` is NULL; one open SOS per member and trio). The alert goes only to the
+pair line of the two *allies* (the member never sees that line), and the member is told at
+once that they are alerted. In that line the allies add steps (``plan <text>``, rows of
+``plan_steps``) and finish with ``plan ready``: the SOS gets its ``ready_at`` and the member
+receives the plan privately (held through quiet hours like every notice). A durable job
+``sos:<id>`` reminds the allies once, in their line, if no plan is ready after
+``settings.plan_reminder``; ``plan ready`` cancels it. When anyone leaves the trio every
+open SOS in it closes: its row and steps are deleted, the job cancelled, and the people
+still there are told plainly.
+"""
 
-COMMANDS: dict[str, CommandHandler] = {}
-JOBS: dict[str, JobHandler] = {}
+from __future__ import annotations
+
+from typing import Any
+
+from core import features_hooks, queries
+from core.context import CommandHandler, Ctx, JobHandler
+from core.errors import Conflict, Forbidden, NotFound
+from core.grammar import Invocation
+from core.ids import MemberId, TrioId
+from core.model import Room, Trio
+from core.storage.db import Row
+from core.textrules import slug
+from core.timeutil import ts
+
+REMIND_JOB = "sos_remind"
+
+
+def _job_key(sos_id: int) -> str:
+    return f"sos:{sos_id}"
+
+
+def _allies(members: list[MemberId], member: MemberId) -> tuple[MemberId, MemberId]:
+    """The two trio-mates of ``member``."""
+    a, b = [m for m in members if m != member]
+    return a, b
+
+
+async def _allies_line(ctx: Ctx, trio_id: TrioId, member: MemberId) -> Room | None:
+    """The open pair line of ``member``'s two allies, if the trio still has it."""
+    members = await queries.members(ctx.tx, trio_id)
+    if member not in members or len(members) != 3:
+        return None
+    a, b = _allies(members, member)
+    return await queries.pair_line(ctx.tx, trio_id, a, b)
+
+
+async def _open_sos(ctx: Ctx, trio: Trio, member: MemberId) -> Row | None:
+    return await ctx.tx.one(
+        "SELECT * FROM sos WHERE trio_id = ? AND member_id = ? AND ready_at IS NULL",
+        (trio.id, member),
+    )
+
+
+async def sos(ctx: Ctx, inv: Invocation) -> None:
+    """``sos [note]``: alert the two allies in their own line."""
+    trio = await ctx.active_trio(inv)
+    members = await queries.members(ctx.tx, trio.id)
+    a, b = _allies(members, ctx.actor)
+    names = await queries.names(ctx.tx, [ctx.actor, a, b])
+    line = await queries.pair_line(ctx.tx, trio.id, a, b)
+    if line is None:
+        raise Conflict(f"The lines of “{trio.name}” are not open yet.",
+                       hint="They open when the trio has its three members.")
+    note = inv.args.get("note")
+    if await _open_sos(ctx, trio, ctx.actor) is not None:
+        if note:
+            ctx.post(line.id, f"{names[ctx.actor]} adds a note for you: “{note}”")
+        ctx.reply(f"{names[a]} and {names[b]} are already on it: they are preparing a support "
+                  f"plan for you, and I will send it to you when it is ready."
+                  + (" I passed your new note to them." if note else ""), private=True)
+        return
+    sos_id = await ctx.tx.run(
+        "INSERT INTO sos (trio_id, member_id, note, created_at) VALUES (?, ?, ?, ?)",
+        (trio.id, ctx.actor, note, ts(ctx.now)),
+    )
+    who = names[ctx.actor]
+    said = f" Their note: “{note}”." if note else ""
+    p = ctx.prefix
+    ctx.post(line.id, (
+        f"{who} is going through a hard time and asked for your support.{said}\n"
+        f"Prepare a support plan for {who} here, together: add each step with {p}plan <text> "
+        f"(e.g. {p}plan call {who} on Sunday), then type {p}plan ready and I will send it to "
+        f"{who}. {who} never sees this line."
+    ))
+    await ctx.schedule(REMIND_JOB, _job_key(sos_id), ctx.now + ctx.settings.plan_reminder,
+                       {"sos": sos_id})
+    ctx.reply(f"{names[a]} and {names[b]} are alerted. They will prepare a support plan for you "
+              f"in their own line, and I will send it to you as soon as it is ready. Take care "
+              f"of yourself meanwhile.", private=True)
+
+
+async def _target_sos(ctx: Ctx, trio: Trio) -> Row:
+    """The open SOS a ``plan`` command by an ally is about."""
+    rows = await ctx.tx.all(
+        "SELECT * FROM sos WHERE trio_id = ? AND member_id != ? AND ready_at IS NULL ORDER BY id",
+        (trio.id, ctx.actor),
+    )
+    if ctx.room is not None and ctx.room.purpose != "pair":
+        raise Forbidden("Support plans are prepared in the allies' private line, not here.",
+                        hint="Type it in your pair line with the other ally.")
+    if ctx.room is not None:
+        here = [r for r in rows if r["member_id"] not in ctx.room.pair]
+        if rows and not here:
+            other = await queries.name(ctx.tx, rows[0]["member_id"])
+            raise Forbidden(f"The plan for {other} is prepared in your line with your other ally, "
+                            f"not here: {other} sees this line.")
+        rows = here
+    if not rows:
+        mine = await _open_sos(ctx, trio, ctx.actor)
+        if mine is not None:
+            raise NotFound("Your allies are preparing the plan for you; I will send it to you "
+                           "when it is ready.")
+        raise NotFound(f"Nobody in “{trio.name}” is waiting for a support plan right now.",
+                       hint=f"A member asks for support with {ctx.prefix}sos.")
+    if len(rows) > 1:
+        raise Conflict("Two of your trio-mates are waiting for a support plan: which one?",
+                       hint="Type the command in your line with the other ally.")
+    return rows[0]
+
+
+async def _steps(ctx: Ctx, sos_id: int) -> list[str]:
+    rows = await ctx.tx.all("SELECT text FROM plan_steps WHERE sos_id = ? ORDER BY id", (sos_id,))
+    return [r["text"] for r in rows]
+
+
+async def plan(ctx: Ctx, inv: Invocation) -> None:
+    """``plan <text>`` adds a step; ``plan ready`` sends the plan to the member."""
+    ctx.private = True  # errors and replies never show in a line the member may see
+    trio = await ctx.active_trio(inv)
+    row = await _target_sos(ctx, trio)
+    member = MemberId(row["member_id"])
+    line = await _allies_line(ctx, trio.id, member)
+    if line is None:
+        raise Conflict("Your line with your other ally is closed, so the plan cannot go on.")
+    text: str = inv.args["text"]
+    if text.strip().casefold() == "ready":
+        await _ready(ctx, trio, row, line)
+        return
+    await ctx.tx.run(
+        "INSERT INTO plan_steps (sos_id, author, text, created_at) VALUES (?, ?, ?, ?)",
+        (row["id"], ctx.actor, text, ts(ctx.now)),
+    )
+    count = len(await _steps(ctx, row["id"]))
+    names = await queries.names(ctx.tx, [ctx.actor, member])
+    ctx.post(line.id, f"Step {count} of the plan for {names[member]}, from {names[ctx.actor]}: "
+                      f"“{text}”. Add more with {ctx.prefix}plan <text>; when it is complete: "
+                      f"{ctx.prefix}plan ready")
+    if ctx.room is None:
+        ctx.reply(f"Added as step {count} of the plan for {names[member]} (posted in your line "
+                  f"with your other ally).")
+
+
+async def _ready(ctx: Ctx, trio: Trio, row: Row, line: Room) -> None:
+    """Mark the plan ready and send it to the member."""
+    member = MemberId(row["member_id"])
+    steps = await _steps(ctx, row["id"])
+    who = await queries.name(ctx.tx, member)
+    if not steps:
+        raise Conflict(f"The plan for {who} has no step yet.",
+                       hint=f"Add one first: {ctx.prefix}plan call {who} on Sunday")
+    await ctx.tx.run("UPDATE sos SET ready_at = ? WHERE id = ?", (ts(ctx.now), row["id"]))
+    await ctx.cancel(_job_key(row["id"]))
+    a, b = line.pair
+    allies = await queries.names(ctx.tx, [a, b])
+    listing = "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))
+    await ctx.notify(member, (
+        f"{allies[a]} and {allies[b]} have prepared a support plan for you "
+        f"(“{trio.name}”, #{slug(trio.name)}):\n{listing}\n"
+        f"They are here for you; write to them in your lines whenever you like."
+    ))
+    ctx.post(line.id, f"The plan for {who} is ready ({len(steps)} step"
+                      f"{'s' if len(steps) > 1 else ''}); I sent it to {who} privately. "
+                      f"Thank you both.")
+    if ctx.room is None:
+        ctx.reply(f"The plan is ready and on its way to {who}.")
+
+
+async def remind(ctx: Ctx, payload: dict[str, Any]) -> None:
+    """No plan yet after the reminder delay: one gentle word in the allies' line."""
+    row = await ctx.tx.one("SELECT * FROM sos WHERE id = ? AND ready_at IS NULL",
+                           (payload["sos"],))
+    if row is None:
+        return
+    member = MemberId(row["member_id"])
+    line = await _allies_line(ctx, row["trio_id"], member)
+    if line is None:
+        return
+    who = await queries.name(ctx.tx, member)
+    count = len(await _steps(ctx, row["id"]))
+    so_far = (f"It has {count} step{'s' if count > 1 else ''} so far; when it is complete: "
+              f"{ctx.prefix}plan ready" if count else
+              f"Add a first step with {ctx.prefix}plan <text>, then {ctx.prefix}plan ready")
+    ctx.post(line.id, f"A gentle reminder: {who} asked for support and is still waiting for "
+                      f"your plan. {so_far}.")
+
+
+@features_hooks.on_member_left
+async def _member_left(ctx: Ctx, trio: Trio, leaver: MemberId) -> None:
+    """Someone left: every open SOS in the trio closes, and those still there are told."""
+    rows = await ctx.tx.all("SELECT * FROM sos WHERE trio_id = ? AND ready_at IS NULL",
+                            (trio.id,))
+    if not rows:
+        return
+    rest = [m for m in await queries.members(ctx.tx, trio.id) if m != leaver]
+    left = await queries.name(ctx.tx, leaver)
+    for row in rows:
+        await ctx.cancel(_job_key(row["id"]))
+        await ctx.tx.run("DELETE FROM sos WHERE id = ?", (row["id"],))
+        member = MemberId(row["member_id"])
+        if member == leaver:
+            line = (await queries.pair_line(ctx.tx, trio.id, rest[0], rest[1])
+                    if len(rest) == 2 else None)
+            if line is not None:
+                ctx.post(line.id, f"{left} left “{trio.name}”, so the support plan for them "
+                                  f"is closed.")
+        else:
+            await _ally_left(ctx, trio, member, [m for m in rest if m != member], left)
+
+
+async def _ally_left(ctx: Ctx, trio: Trio, member: MemberId, allies: list[MemberId],
+                     left: str) -> None:
+    """An ally left: the member and the remaining ally learn that the plan is closed."""
+    who = await queries.name(ctx.tx, member)
+    names = await queries.names(ctx.tx, allies)
+    for ally in allies:
+        await ctx.notify(ally, f"{left} left “{trio.name}”, so the support plan for {who} is "
+                               f"closed. You can still be there for {who} in your line together.")
+    still = " and ".join(names.values())
+    still_text = f" {still} can still hear you in your line." if still else ""
+    await ctx.notify(member, f"{left} left “{trio.name}”, so your request for support there is "
+                             f"closed.{still_text} Once the trio is complete again you can send "
+                             f"{ctx.prefix}sos anew.")
+
+
+COMMANDS: dict[str, CommandHandler] = {"sos": sos, "plan": plan}
+JOBS: dict[str, JobHandler] = {REMIND_JOB: remind}
