@@ -1,0 +1,1 @@
+"""Console scenarios: scripts played through the console, checked on its JSON output."""
