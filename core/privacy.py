@@ -1,6 +1,272 @@
-"""(being written)"""
+"""Data rights: ``privacy export`` (everything held about a member) and ``privacy forget``.
 
-from core.context import CommandHandler, JobHandler
+Theory of operation. :data:`MEMBER_DATA` lists every column of the schema that holds a
+member id, with what export and forget do with it; a test fails when the schema grows a
+member column this list does not cover. Export runs one query per section of
+:data:`_EXPORT`; forget first takes the member out of each trio with
+:func:`core.trios.leave` (lines close, the others are told), then runs :data:`_FORGET`.
 
-COMMANDS: dict[str, CommandHandler] = {}
+Decisions. The ledger belongs to the others too: mentorships and sessions stay, with the
+member's id replaced by one fresh ``former:<hex>`` id (shown as "a former member"), and
+the notes of the sessions *they* logged are erased. Closed pair lines keep their row with
+the same former id. Plan steps they wrote for an ally's SOS are deleted, not anonymised:
+they are their own words, and a step promised by someone who left cannot be carried out;
+the ally keeps the other friend's steps. Blocks *against* them stay: they are the
+blockers' data and must survive a forget-and-return; an export never reveals them.
+Rate-limit records (failed codes, reports) are deleted too: a new account would reset
+them anyway, and invite codes carry 80 random bits. Effects still waiting in the outbox
+for them (notices, replies, room invitations) are dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from core import queries, trios
+from core.context import CommandHandler, Ctx, JobHandler
+from core.effects import InviteToRoom, Notify, Reply, from_json
+from core.grammar import Invocation
+from core.ids import MemberId
+from core.storage.db import Row, Tx
+from core.timeutil import dt
+
+FORMER_PREFIX = "former:"
+
+MEMBER_DATA: dict[tuple[str, str], str] = {
+    ("members", "id"): "export: profile; forget: deleted",
+    ("skills", "member_id"): "export: skills; forget: deleted",
+    ("blocks", "blocker"): "export: blocks_you_made; forget: deleted",
+    ("blocks", "blocked"): "export: never (the blocker's data); forget: kept",
+    ("trio_members", "member_id"): "export: trios; forget: trio leave",
+    ("setting_requests", "member_id"): "export: setting_requests; forget: deleted",
+    ("invites", "created_by"): "export: invites_you_created; forget: revoked if open, unlinked",
+    ("invites", "invitee"): "export: invites_to_you; forget: deleted",
+    ("invites", "used_by"): "export: invites_you_used; forget: unlinked",
+    ("redeem_failures", "member_id"): "export: failed_invite_codes; forget: deleted",
+    ("rooms", "member_a"): "export: pair_lines; forget: former id (lines closed)",
+    ("rooms", "member_b"): "export: pair_lines; forget: former id (lines closed)",
+    ("line_state", "member_id"): "export: line_activity; forget: deleted",
+    ("mentorships", "mentor"): "export: mentorships; forget: former id",
+    ("mentorships", "mentee"): "export: mentorships; forget: former id",
+    ("sessions", "logged_by"): "export: sessions; forget: former id, their note erased",
+    ("sos", "member_id"): "export: sos_you_raised; forget: deleted with its plan",
+    ("plan_steps", "author"): "export: plan_steps_you_wrote; forget: deleted",
+    ("proposals", "author"): "export: proposals_you_made; forget: deleted with its votes",
+    ("votes", "voter"): "export: votes_you_cast; forget: deleted",
+    ("confirmations", "member_id"): "export: pending_confirmations; forget: deleted",
+    ("held_notices", "member_id"): "export: held_notices; forget: deleted",
+    ("reports", "reporter"): "export: reports_you_sent; forget: deleted",
+}
+"""Every (table, column) holding a member id, and how export and forget treat it."""
+
+_WHO = ("blocked", "invitee", "used_by", "mentor", "mentee", "logged_by", "with_member",
+        "for_member")
+_TIMES = ("created_at", "joined_at", "expires_at", "at", "away_since", "away_until",
+          "last_spoke_at", "owes_since", "accrual_from", "confirmed_at", "ready_at", "due_at")
+_JOBS_OF = ("(key LIKE :k_end ESCAPE '\\' OR key LIKE :k_mid ESCAPE '\\' "
+            "OR instr(payload, :json) > 0)")
+_INVITE = ("SELECT i.code, i.trio_id, t.name AS trio, i.invitee, i.created_at, i.expires_at, "
+           "i.state, i.used_by FROM invites i JOIN trios t ON t.id = i.trio_id WHERE ")
+
+_EXPORT: tuple[tuple[str, str], ...] = (
+    ("skills", "SELECT kind, skill FROM skills WHERE member_id = :m ORDER BY kind, skill"),
+    ("blocks_you_made",
+     "SELECT blocked, created_at FROM blocks WHERE blocker = :m ORDER BY created_at"),
+    ("trios",
+     "SELECT t.id, t.name, t.state, tm.joined_at, (SELECT group_concat(coalesce("
+     "o.display_name, o.id), ', ') FROM trio_members x JOIN members o ON o.id = x.member_id "
+     "WHERE x.trio_id = t.id) AS members FROM trio_members tm JOIN trios t "
+     "ON t.id = tm.trio_id WHERE tm.member_id = :m ORDER BY t.id"),
+    ("setting_requests",
+     "SELECT trio_id, key, value FROM setting_requests WHERE member_id = :m"),
+    ("invites_you_created", _INVITE + "i.created_by = :m ORDER BY i.created_at"),
+    ("invites_to_you", _INVITE + "i.invitee = :m ORDER BY i.created_at"),
+    ("invites_you_used", _INVITE + "i.used_by = :m ORDER BY i.created_at"),
+    ("pair_lines",
+     "SELECT id, trio_id, state, created_at, CASE WHEN member_a = :m THEN member_b "
+     "ELSE member_a END AS with_member FROM rooms WHERE purpose = 'pair' "
+     "AND (member_a = :m OR member_b = :m) ORDER BY id"),
+    ("line_activity",
+     "SELECT l.room_id, r.trio_id, r.purpose, l.messages, l.initiations, l.replies, "
+     "l.reply_total_s, l.last_spoke_at, l.owes_since, l.accrued_s, l.accrual_from, "
+     "l.reminded, l.relanced FROM line_state l JOIN rooms r ON r.id = l.room_id "
+     "WHERE l.member_id = :m ORDER BY l.room_id"),
+    ("mentorships",
+     "SELECT id, trio_id, mentor, mentee, skill, state, created_at FROM mentorships "
+     "WHERE mentor = :m OR mentee = :m ORDER BY id"),
+    ("sessions",
+     "SELECT s.id, s.mentorship_id, m.skill, m.mentor, m.mentee, s.minutes, s.note, "
+     "s.logged_by, s.created_at, s.confirmed_at FROM sessions s JOIN mentorships m "
+     "ON m.id = s.mentorship_id WHERE m.mentor = :m OR m.mentee = :m OR s.logged_by = :m "
+     "ORDER BY s.id"),
+    ("sos_you_raised",
+     "SELECT id, trio_id, note, created_at, ready_at FROM sos WHERE member_id = :m ORDER BY id"),
+    ("plan_steps_you_wrote",
+     "SELECT p.id, p.sos_id, s.member_id AS for_member, p.text, p.created_at "
+     "FROM plan_steps p JOIN sos s ON s.id = p.sos_id WHERE p.author = :m ORDER BY p.id"),
+    ("proposals_you_made",
+     "SELECT id, trio_id, text, state, created_at, expires_at FROM proposals "
+     "WHERE author = :m ORDER BY id"),
+    ("votes_you_cast",
+     "SELECT v.proposal_id, p.text AS proposal, v.approve FROM votes v "
+     "JOIN proposals p ON p.id = v.proposal_id WHERE v.voter = :m ORDER BY v.proposal_id"),
+    ("held_notices",
+     "SELECT text, created_at FROM held_notices WHERE member_id = :m ORDER BY id"),
+    ("pending_confirmations",
+     "SELECT action, trio_id, expires_at FROM confirmations WHERE member_id = :m"),
+    ("failed_invite_codes", "SELECT at FROM redeem_failures WHERE member_id = :m ORDER BY at"),
+    ("reports_you_sent", "SELECT at FROM reports WHERE reporter = :m ORDER BY at"),
+    ("scheduled", f"SELECT kind, due_at FROM jobs WHERE {_JOBS_OF} ORDER BY due_at"),
+    ("direct_chat", "SELECT platform, ref FROM platform_refs WHERE key = :dm"),
+)
+
+_FORGET: tuple[str, ...] = (
+    "DELETE FROM skills WHERE member_id = :m",
+    "DELETE FROM blocks WHERE blocker = :m",
+    "DELETE FROM setting_requests WHERE member_id = :m",
+    "DELETE FROM invites WHERE invitee = :m",
+    "UPDATE invites SET state = 'revoked' WHERE created_by = :m AND state = 'open'",
+    "UPDATE invites SET created_by = NULL WHERE created_by = :m",
+    "UPDATE invites SET used_by = NULL WHERE used_by = :m",
+    "DELETE FROM plan_steps WHERE author = :m",
+    "DELETE FROM sos WHERE member_id = :m",
+    "DELETE FROM votes WHERE voter = :m",
+    "DELETE FROM proposals WHERE author = :m",
+    "UPDATE sessions SET note = NULL WHERE logged_by = :m AND note IS NOT NULL",
+    "UPDATE sessions SET logged_by = :former WHERE logged_by = :m",
+    "UPDATE mentorships SET mentor = :former WHERE mentor = :m",
+    "UPDATE mentorships SET mentee = :former WHERE mentee = :m",
+    "UPDATE rooms SET member_a = :former WHERE member_a = :m",
+    "UPDATE rooms SET member_b = :former WHERE member_b = :m",
+    "DELETE FROM line_state WHERE member_id = :m",
+    "DELETE FROM held_notices WHERE member_id = :m",
+    "DELETE FROM confirmations WHERE member_id = :m",
+    f"DELETE FROM jobs WHERE {_JOBS_OF}",
+    "DELETE FROM redeem_failures WHERE member_id = :m",
+    "DELETE FROM reports WHERE reporter = :m",
+    "DELETE FROM platform_refs WHERE key = :dm",
+    "DELETE FROM members WHERE id = :m",
+)
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _params(member: MemberId, former: str = "") -> dict[str, str]:
+    """Named parameters shared by every export and forget statement."""
+    return {"m": member, "former": former, "dm": f"dm:{member}", "json": json.dumps(member),
+            "k_end": f"%:{_like(member)}", "k_mid": f"%:{_like(member)}:%"}
+
+
+def _iso(value: Any) -> Any:
+    return dt(value).isoformat() if isinstance(value, int) else value
+
+
+async def _plain(tx: Tx, row: Row, member: MemberId) -> dict[str, Any]:
+    """A row as JSON-ready values: readable times, people as id and name."""
+    out: dict[str, Any] = {}
+    for key, value in dict(row).items():
+        if key in _TIMES:
+            value = _iso(value)
+        elif key in _WHO and value is not None:
+            value = {"id": value,
+                     "name": "you" if value == member else await queries.name(tx, value)}
+        out[key] = value
+    return out
+
+
+async def export(tx: Tx, member: MemberId) -> dict[str, Any]:
+    """Everything held about ``member``, section by section."""
+    params = _params(member)
+    profile = await tx.one("SELECT * FROM members WHERE id = :m", params)
+    doc: dict[str, Any] = {
+        "about": "All the data Twinome holds about you. No message bodies are ever stored: "
+                 "only who wrote in which line and when, and the commands you typed.",
+        "member": member,
+        "profile": None if profile is None else await _plain(tx, profile, member),
+    }
+    for section, sql in _EXPORT:
+        doc[section] = [await _plain(tx, r, member) for r in await tx.all(sql, params)]
+    return doc
+
+
+async def privacy_export(ctx: Ctx, inv: Invocation) -> None:
+    """``privacy export``: a JSON document, privately."""
+    doc = await export(ctx.tx, ctx.actor)
+    doc["exported_at"] = ctx.now.isoformat()
+    ctx.reply(json.dumps(doc, indent=2, ensure_ascii=False), private=True)
+
+
+async def _drop_outbox(tx: Tx, member: MemberId) -> int:
+    """Delete effects still waiting for delivery to ``member`` (notices, replies, invites)."""
+    rows = await tx.all("SELECT id, effect FROM outbox WHERE instr(effect, ?) > 0",
+                        (json.dumps(member),))
+    dropped = 0
+    for row in rows:
+        effect = from_json(row["effect"])
+        mine = (isinstance(effect, Reply | Notify) and effect.to == member) or (
+            isinstance(effect, InviteToRoom) and effect.member == member)
+        if mine:
+            dropped += await tx.changes("DELETE FROM outbox WHERE id = ?", (row["id"],))
+    return dropped
+
+
+async def _leave_all(ctx: Ctx, member: MemberId) -> list[str]:
+    """Take ``member`` out of every trio; a trio named after them gets a neutral name."""
+    default = f"Trio of {await queries.name(ctx.tx, member)}"
+    left = []
+    for trio in await queries.trios_of(ctx.tx, member):
+        if trio.name == default:
+            await ctx.tx.run("UPDATE trios SET name = ? WHERE id = ?", (f"Trio {trio.id}", trio.id))
+            trio = await queries.trio(ctx.tx, trio.id)
+        await trios.leave(ctx, trio, member, "left the trio")
+        left.append(trio.name)
+    return left
+
+
+async def forget(ctx: Ctx, member: MemberId) -> dict[str, int]:
+    """Delete everything about ``member``; returns how many records of each kind were held."""
+    held = await export(ctx.tx, member)
+    counts = {"profile": 1} if held["profile"] else {}
+    counts |= {k.replace("_", " "): len(v) for k, v in held.items() if isinstance(v, list) and v}
+    await _leave_all(ctx, member)
+    params = _params(member, FORMER_PREFIX + secrets.token_hex(8))
+    for sql in _FORGET:
+        await ctx.tx.run(sql, params)
+    dropped = await _drop_outbox(ctx.tx, member)
+    if dropped:
+        counts["undelivered notices"] = dropped
+    return counts
+
+
+async def privacy_forget(ctx: Ctx, inv: Invocation) -> None:
+    """``privacy forget [confirm]``."""
+    if inv.args.get("confirm") != "confirm":
+        mine = await queries.trios_of(ctx.tx, ctx.actor)
+        where = (f" You will leave {', '.join(f'“{t.name}”' for t in mine)}; the others are "
+                 f"told you left." if mine else "")
+        ctx.reply(
+            "Forget you? I would delete your profile, skills, blocks, SOS, plans, proposals, "
+            f"votes and line records.{where} Mentoring you gave or received stays in the others' "
+            f"ledger as “a former member”. This cannot be undone; {ctx.prefix}privacy export "
+            f"first if you want a copy. To go ahead: {ctx.prefix}privacy forget confirm",
+            private=True,
+        )
+        return
+    counts = await forget(ctx, ctx.actor)
+    done = ", ".join(f"{label} {n}" for label, n in counts.items())
+    ctx.reply(
+        f"Done: I forgot you. Deleted, or made anonymous where the others need it: {done}. "
+        f"Mentoring entries stay in the others' ledger as “{queries.FORMER}”. If you write to me again, I start afresh. Take care.",
+        private=True,
+    )
+
+
+COMMANDS: dict[str, CommandHandler] = {
+    "privacy export": privacy_export,
+    "privacy forget": privacy_forget,
+}
 JOBS: dict[str, JobHandler] = {}
