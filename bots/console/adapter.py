@@ -4,9 +4,10 @@ Theory of operation. Each input line becomes one core event (a command, or an or
 message of which only who/where/when is passed on), applied by ``Twinome.handle`` in
 one transaction. The console then carries out the outbox: prints each effect, then marks
 it done; effects left pending by a run that died are printed first at the next start.
-Event ids are ``console:<n>:<digest>``: ``n`` is a counter stored after the event is
-applied and the digest names who typed where (and the command, never a message text), so
-the line replayed after a crash in between gets the same id and is not applied twice.
+Event ids are ``console:<n>:<digest>``: ``n`` is a counter stored once the event's
+effects are shown, and the digest names who typed where (and the command, never a
+message text), so the same line typed again after a crash in between gets the same id
+and is not applied twice, while any other line is applied as usual.
 The clock is a fake one, stored beside the rooms, that moves only with ``:advance``;
 jobs that come due on the way fire at their due time, in order.
 """
@@ -165,9 +166,10 @@ class Console:
 
     async def _apply(self, event: Event) -> None:
         await self.core.handle([event])
+        await self.deliver()
+        # Counted only once shown: a line replayed after a crash before here is a no-op.
         self._seq += 1
         await self.core.bind(PLATFORM, "seq", f"seq:{self._seq}")
-        await self.deliver()
         await self._fire_until(self.clock.now())
 
     # -- time ----------------------------------------------------------------
