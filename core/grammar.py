@@ -223,14 +223,18 @@ def suggest(word: str, options: list[str]) -> str | None:
 
 def _unknown(words: list[str], prefix: str) -> ParseError:
     typed = " ".join(words[:2])
-    names = [c.name for c in COMMANDS] + sorted(_GROUPS)
-    guess = suggest(typed, names) or (suggest(words[0], names) if words else None)
-    if words and words[0] in _GROUPS:
-        subs = ", ".join(c.words[1] for c in COMMANDS if c.words[0] == words[0])
+    if words[0] in _GROUPS:
+        subs = [c.words[1] for c in COMMANDS if c.words[0] == words[0]]
+        guess = suggest(words[1], subs) if len(words) > 1 else None
+        if guess:
+            return ParseError(f"I don't know the command “{typed}”.",
+                              hint=f"Did you mean {prefix}{words[0]} {guess}?")
         return ParseError(
-            f"“{prefix}{words[0]}” needs one more word: {subs}.",
+            f"“{prefix}{words[0]}” needs one more word: {', '.join(subs)}.",
             hint=f"Try {prefix}help {words[0]}.",
         )
+    names = [c.name for c in COMMANDS] + sorted(_GROUPS)
+    guess = suggest(typed, names) or suggest(words[0], names)
     hint = f"Did you mean {prefix}{guess}? " if guess else ""
     return ParseError(f"I don't know the command “{typed}”.", hint=hint + f"Type {prefix}help.")
 

@@ -1,0 +1,46 @@
+"""The service layer: exactly once, outbox, friendly errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.effects import Reply
+from core.events import CommandReceived
+from core.ids import MemberId
+from tests.helpers import Harness
+
+
+async def test_an_event_is_applied_once(h: Harness) -> None:
+    event = CommandReceived("same-id", MemberId("alice"), None, "trio new Once")
+    await h.core.handle([event])
+    await h.core.handle([event])
+    async with h.core.db.transaction() as tx:
+        assert await tx.value("SELECT count(*) FROM trios") == 1
+    assert len(await h.core.pending()) == 1
+
+
+async def test_outbox_survives_a_restart(tmp_path: Path) -> None:
+    path = tmp_path / "t.sqlite3"
+    first = await Harness.open(path)
+    await first.core.handle([CommandReceived("e1", MemberId("alice"), None, "help")])
+    await first.close()  # the adapter died before carrying the reply out
+    second = await Harness.open(path)
+    pending = await second.core.pending()
+    assert [type(p.effect) for p in pending] == [Reply]
+    await second.core.done([p.id for p in pending])
+    assert await second.core.pending() == []
+    await second.close()
+
+
+async def test_unknown_command_gets_did_you_mean(h: Harness) -> None:
+    out = await h.say("alice", "trio nwe")
+    assert len(out) == 1 and isinstance(out[0], Reply) and out[0].error
+    assert "Did you mean !trio new?" in out[0].text
+
+
+async def test_a_failing_command_changes_nothing(h: Harness) -> None:
+    await h.say("alice", "trio new A")
+    out = await h.say("alice", "trio settings patience 99d")
+    assert out[0].text.startswith("A patience of")
+    info = (await h.say("alice", "trio info"))[0].text
+    assert "patience 3d" in info
