@@ -92,9 +92,13 @@ class Console:
         elif item.name == "now":
             self._show_clock()
         elif item.name == "rooms":
-            for name, members in await self.rooms.listing():
+            rooms = await self.rooms.listing()
+            for name, members in rooms:
                 self.sink.show(Shown("info", name, ", ".join(members) or "(closed)",
                                      audience=tuple(members)))
+            if not rooms:
+                self.sink.show(Shown("info", None, "No rooms yet: they open when a trio has "
+                                                   "its three members."))
         else:
             await self._advance(item.arg)
         return True
