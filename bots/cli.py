@@ -51,14 +51,13 @@ def _dispatch(command: str, argv: list[str]) -> int:
         module = importlib.import_module(target)
     except ImportError as err:
         missing = (err.name or "").split(".")[0]
-        if err.name == target or missing in ("bots", "core"):
-            if err.name != target:
-                raise
+        if err.name == target:
             print(f"twinome {command}: not available in this installation.", file=sys.stderr)
             return 1
-        extra = _EXTRAS[command]
-        print(f"twinome {command} needs optional dependencies ({missing} is missing): "
-              f"install with pip install -e '.[{extra}]'", file=sys.stderr)
+        if missing in ("bots", "core"):
+            raise  # our own code is broken: a bug, not a missing extra
+        print(f"twinome {command} needs optional dependencies ({missing or err} is missing): "
+              f"install with pip install -e '.[{_EXTRAS[command]}]'", file=sys.stderr)
         return 1
     entry: Callable[[list[str]], int] = module.main
     return entry(argv)

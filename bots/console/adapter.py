@@ -59,6 +59,7 @@ class Console:
         self.rooms = RoomBook(core)
         self._seq = seq
         self._last_code: str | None = None
+        self._shown_at: datetime | None = None
 
     async def start(self) -> None:
         """Deliver what a previous run left in the outbox, then anything already due."""
@@ -114,7 +115,8 @@ class Console:
         await self._fire_until(target)
         self.clock.set(target)
         await self._save_clock()
-        self._show_clock()
+        if self._shown_at != target:
+            self._show_clock()
 
     async def _say(self, say: inputs.Say) -> None:
         text = self._expand(say.text)
@@ -187,7 +189,8 @@ class Console:
             if due > self.clock.now():
                 self.clock.set(due)
                 await self._save_clock()
-            await self.core.fire_due()
+            if await self.core.fire_due() and self._shown_at != self.clock.now():
+                self._show_clock()  # what follows happened at this time
             await self.deliver()
         self._complain("Jobs keep coming due; stopped firing them for now.")
 
@@ -195,7 +198,8 @@ class Console:
         await self.core.bind(PLATFORM, "clock", f"clock:{ts(self.clock.now())}")
 
     def _show_clock(self) -> None:
-        self.sink.show(Shown("clock", None, show(self.clock.now())))
+        self._shown_at = self.clock.now()
+        self.sink.show(Shown("clock", None, show(self._shown_at)))
 
     # -- output --------------------------------------------------------------
 

@@ -14,7 +14,7 @@ import pytest
 from bots import cli
 from bots.console.app import Options, run
 from bots.console.output import HumanSink, wants_colour
-from tests.console.scenario import SCRIPTS, kinds, no_failures, play, script
+from tests.console.scenario import SCRIPTS, dm, kinds, no_failures, play, script
 
 ROOT = Path(__file__).resolve().parents[2]
 FORM = script("rhythm.txt")[:5]
@@ -158,3 +158,16 @@ def test_missing_optional_dependencies_say_how_to_install(
 def test_subcommands_get_their_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(cli._TARGETS, "demo", "tests.console.echo_main")
     assert cli.main(["demo", "--port", "8008"]) == len(["--port", "8008"])
+
+
+async def test_jobs_fire_at_their_own_time_during_an_advance(tmp_path: Path) -> None:
+    p = await play(tmp_path / "db.sqlite3", script("quiet.txt"))
+    no_failures(p.records)
+    joined = p.after("carol: trio join $code")
+    assert dm(joined, "alice") and not dm(joined, "bob"), "held through Bob's quiet hours"
+    assert not dm(p.after(":advance 9h"), "bob")
+    out = p.after(":advance 2h")
+    assert [(r["kind"], r["room"]) for r in out] == [
+        ("clock", None), ("notice", "dm:bob"), ("clock", None)]
+    assert out[0]["text"] == "2026-01-06 08:00 UTC" and out[2]["text"] == "2026-01-06 09:00 UTC"
+    assert "Carol joined" in out[1]["text"]
