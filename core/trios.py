@@ -15,6 +15,11 @@ from core.textrules import format_duration, parse_duration, slug
 from core.timeutil import dt, show, ts
 
 SEATS = 3
+# An invitation from someone the invitee blocked (or who blocked them) never reaches them.
+_NOT_BLOCKED = (
+    "NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker = i.invitee AND b.blocked = i.created_by)"
+    " OR (b.blocker = i.created_by AND b.blocked = i.invitee))"
+)
 
 
 async def _check_cap(ctx: Ctx, member: MemberId) -> None:
@@ -123,7 +128,8 @@ async def _addressed(ctx: Ctx, inv: Invocation) -> Any:
     """The personal invitation a ``trio accept/decline [code]`` refers to."""
     rows = await ctx.tx.all(
         "SELECT i.*, t.name FROM invites i JOIN trios t ON t.id = i.trio_id "
-        "WHERE i.invitee = ? AND i.state = 'open' AND i.expires_at > ? ORDER BY i.created_at",
+        f"WHERE i.invitee = ? AND i.state = 'open' AND i.expires_at > ? AND {_NOT_BLOCKED} "
+        "ORDER BY i.created_at",
         (ctx.actor, ts(ctx.now)),
     )
     code = inv.args.get("code")
@@ -246,7 +252,8 @@ async def trio_list(ctx: Ctx, inv: Invocation) -> None:
         out.append(f"• {t.name} (#{slug(t.name)}, {t.state}): {', '.join(names.values())}")
     pending = await ctx.tx.all(
         "SELECT i.code, t.name FROM invites i JOIN trios t ON t.id = i.trio_id "
-        "WHERE i.invitee = ? AND i.state = 'open' AND i.expires_at > ?", (ctx.actor, ts(ctx.now)))
+        f"WHERE i.invitee = ? AND i.state = 'open' AND i.expires_at > ? AND {_NOT_BLOCKED}",
+        (ctx.actor, ts(ctx.now)))
     out += [f"• invitation to “{r['name']}”: {ctx.prefix}trio accept {r['code']}" for r in pending]
     if not out:
         ctx.reply(f"You are in no trio yet. Start one with {ctx.prefix}trio new, or join with "

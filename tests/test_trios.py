@@ -62,3 +62,15 @@ async def test_failed_codes_are_rate_limited(h: Harness) -> None:
         await h.say("mallory", "trio join AAAA-BBBB-CCCC-DDDD")
     out = await h.say("mallory", "trio join AAAA-BBBB-CCCC-DDDD")
     assert "Too many" in replies(out)[0]
+
+
+async def test_invitation_from_a_blocked_person_never_reaches(h: Harness) -> None:
+    await h.say("alice", "help")
+    await h.say("mallory", "trio new Pushy")
+    await h.say("alice", "block @mallory")
+    out = await h.say("mallory", "trio invite @alice")
+    assert notices(out, "alice") == []
+    listing = replies(await h.say("alice", "trio list"))[0]
+    assert "Pushy" not in listing
+    refused = await h.say("alice", "trio accept")
+    assert "no pending invitation" in replies(refused)[0]
