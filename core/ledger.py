@@ -20,7 +20,7 @@ from core.context import CommandHandler, Ctx, JobHandler
 from core.errors import Conflict, Forbidden, NotFound, ParseError
 from core.grammar import Invocation
 from core.ids import MemberId
-from core.mentoring import mention, skill_arg, skills_of, tag, tell, typed
+from core.mentoring import mention, skill_arg, tag, tell, typed
 from core.model import Trio
 from core.storage.db import Row, Tx
 from core.textrules import parse_duration
@@ -155,36 +155,52 @@ async def session_confirm(ctx: Ctx, inv: Invocation) -> None:
 
 @dataclass
 class Account:
-    """Minutes one person gave and received in a trio's confirmed sessions."""
+    """One person's confirmed time in a trio: minutes given and received."""
 
+    name: str
     given: int = 0
     received: int = 0
+    member: bool = False
+    wants: str = ""
 
     @property
     def balance(self) -> int:
         return self.given - self.received
 
 
+def _shown(member: str, display_name: str | None) -> str:
+    """How to call someone, from a row that joined ``members`` (as :func:`queries.name`)."""
+    if display_name:
+        return display_name
+    return queries.FORMER if member.startswith("former:") else member
+
+
 async def accounts(tx: Tx, trio_id: int) -> dict[str, Account]:
-    """Per person (current members first, then past ones), their confirmed time in a trio."""
-    out = {str(m): Account() for m in await queries.members(tx, trio_id)}
-    rows = await tx.all(
-        "SELECT m.mentor, m.mentee, sum(s.minutes) AS minutes FROM mentorships m "
-        "JOIN sessions s ON s.mentorship_id = m.id "
+    """Per person, current members first (in joining order), their confirmed time."""
+    out = {}
+    for r in await tx.all(
+        "SELECT tm.member_id, mb.display_name, (SELECT group_concat(skill, ', ') FROM skills "
+        "WHERE member_id = tm.member_id AND kind = 'want') AS wants FROM trio_members tm "
+        "LEFT JOIN members mb ON mb.id = tm.member_id WHERE tm.trio_id = ? "
+        "ORDER BY tm.joined_at, tm.member_id", (trio_id,)):
+        out[r[0]] = Account(_shown(r[0], r[1]), member=True, wants=r[2] or "")
+    for r in await tx.all(
+        "SELECT m.mentor, a.display_name, m.mentee, b.display_name, sum(s.minutes) "
+        "FROM mentorships m JOIN sessions s ON s.mentorship_id = m.id "
+        "LEFT JOIN members a ON a.id = m.mentor LEFT JOIN members b ON b.id = m.mentee "
         "WHERE m.trio_id = ? AND s.confirmed_at IS NOT NULL GROUP BY m.mentor, m.mentee",
-        (trio_id,))
-    for r in rows:
-        out.setdefault(r["mentor"], Account()).given += r["minutes"]
-        out.setdefault(r["mentee"], Account()).received += r["minutes"]
+        (trio_id,)):
+        out.setdefault(r[0], Account(_shown(r[0], r[1]))).given += r[4]
+        out.setdefault(r[2], Account(_shown(r[2], r[3]))).received += r[4]
     return out
 
 
 Names = Callable[[str], Awaitable[str]]
 
 
-def _namer(tx: Tx) -> Names:
-    """A name lookup that asks the database once per person."""
-    cache: dict[str, str] = {}
+def _namer(tx: Tx, books: dict[str, Account]) -> Names:
+    """A name lookup that knows the ledger's people and asks the database for others."""
+    cache = {member: a.name for member, a in books.items()}
 
     async def name(member: str) -> str:
         if member not in cache:
@@ -238,41 +254,38 @@ async def _pending(ctx: Ctx, trio: Trio, name: Names) -> list[str]:
     return out
 
 
-async def _notes(ctx: Ctx, trio: Trio, books: dict[str, Account], name: Names) -> list[str]:
+async def _notes(ctx: Ctx, trio: Trio, books: dict[str, Account]) -> list[str]:
     """A kind word on imbalance: who gave much and received little."""
     p = ctx.prefix
     if not any(a.given for a in books.values()):
         return [f"No confirmed session yet. After meeting, log one with {p}session log "
                 f"{tag(trio)} @name <skill> 1h; the other person confirms it."]
     out = []
-    for member in await queries.members(ctx.tx, trio.id):
-        a = books[member]
-        if a.balance < IMBALANCE or a.received * 2 > a.given:
+    for member, a in books.items():
+        if not a.member or a.balance < IMBALANCE or a.received * 2 > a.given:
             continue
         got = "received none" if not a.received else f"received only {hm(a.received)}"
         if member == ctx.actor:
             out.append(f"You have given {hm(a.given)} and {got} — what would you like to learn "
                        f"from your trio-mates? ({p}want <skill>, then {p}mentor ask @name <skill>)")
             continue
-        who = await name(member)
-        wants = await skills_of(ctx, member, "want")
-        hint = f" ({who} would like to learn: {', '.join(wants)}.)" if wants else ""
-        out.append(f"{who} has given {hm(a.given)} and {got} — what could you offer {who}?{hint}")
+        hint = f" ({a.name} would like to learn: {a.wants}.)" if a.wants else ""
+        out.append(f"{a.name} has given {hm(a.given)} and {got} — what could you offer "
+                   f"{a.name}?{hint}")
     return out or ["The barter is balanced: everyone gives and receives. Lovely."]
 
 
 async def ledger(ctx: Ctx, inv: Invocation) -> None:
     """``ledger``: time given and received per person, the barter graph, what awaits."""
     trio = await ctx.trio(inv)
-    name = _namer(ctx.tx)
     books = await accounts(ctx.tx, trio.id)
+    name = _namer(ctx.tx, books)
     out = [f"Ledger of “{trio.name}” (confirmed sessions; the mentor gives, the mentee receives):"]
-    for member, a in books.items():
-        out.append(f"• {await name(member)}: given {_amount(a.given)}, received "
-                   f"{_amount(a.received)}, balance {_signed(a.balance)}")
+    out += [f"• {a.name}: given {_amount(a.given)}, received {_amount(a.received)}, "
+            f"balance {_signed(a.balance)}" for a in books.values()]
     out += await _graph(ctx, trio, name)
     out += await _pending(ctx, trio, name)
-    out += await _notes(ctx, trio, books, name)
+    out += await _notes(ctx, trio, books)
     ctx.reply("\n".join(out))
 
 
