@@ -1,6 +1,164 @@
-"""(being written)"""
+"""Proposals: ``propose <text>`` and the private ``vote <id> yes|no``.
 
-from core.context import CommandHandler, JobHandler
+Theory of operation. A member of an active trio proposes a public action: one ``open``
+row in ``proposals`` that expires after the trio's ``proposal_ttl_s``. Each of the two
+others is asked privately to vote; a vote is one row in ``votes`` and cannot be changed.
 
-COMMANDS: dict[str, CommandHandler] = {}
-JOBS: dict[str, JobHandler] = {}
+    open --(both approve)--------------> validated
+    open --(one declines)--------------> declined
+    open --(expiry job, or a member leaves)--> expired
+
+Only the outcome is ever announced (in the trio room, and to the author); no message says
+who voted what, nor how many votes were cast. A vote from anyone who is not one of the
+two others gets the same "no such proposal" answer as a wrong number, so the proposal's
+existence is not revealed. Leaving a trio cancels its open proposals: the two votes they
+need can no longer come from the same three people.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from core import features_hooks, queries
+from core.context import CommandHandler, Ctx, JobHandler
+from core.errors import Conflict, Forbidden, NotFound
+from core.grammar import Invocation
+from core.ids import MemberId, TrioId
+from core.model import Trio
+from core.storage.db import Row
+from core.textrules import format_duration
+from core.timeutil import dt, show, ts
+
+EXPIRE_JOB = "proposal_expire"
+MAX_OPEN = 10  # open proposals per author and trio
+
+
+def _job_key(proposal_id: int) -> str:
+    return f"proposal:{proposal_id}"
+
+
+async def propose(ctx: Ctx, inv: Invocation) -> None:
+    """``propose <text>``: ask the two others for their private approval."""
+    trio = await ctx.active_trio(inv)
+    open_now = await ctx.tx.value(
+        "SELECT count(*) FROM proposals WHERE trio_id = ? AND author = ? AND state = 'open'",
+        (trio.id, ctx.actor),
+    )
+    if int(open_now) >= MAX_OPEN:
+        raise Conflict(f"You already have {open_now} proposals waiting for a decision here.",
+                       hint="Let those be decided (or expire) before proposing more.")
+    text: str = inv.args["text"]
+    expires = ctx.now + timedelta(seconds=trio.proposal_ttl_s)
+    pid = await ctx.tx.run(
+        "INSERT INTO proposals (trio_id, author, text, created_at, expires_at, state) "
+        "VALUES (?, ?, ?, ?, ?, 'open')",
+        (trio.id, ctx.actor, text, ts(ctx.now), ts(expires)),
+    )
+    await ctx.schedule(EXPIRE_JOB, _job_key(pid), expires, {"proposal": pid})
+    others = [m for m in await queries.members(ctx.tx, trio.id) if m != ctx.actor]
+    names = await queries.names(ctx.tx, [ctx.actor, *others])
+    p = ctx.prefix
+    for voter in others:
+        await ctx.notify(voter, (
+            f"{names[ctx.actor]} proposes, in “{trio.name}”: “{text}”\n"
+            f"As one of the two allies, do you approve? Your vote stays private: only the "
+            f"outcome is announced. Reply here with {p}vote {pid} yes or {p}vote {pid} no "
+            f"(before {show(expires)})."
+        ))
+    ctx.reply(
+        f"Proposal #{pid} is open. {' and '.join(names[m] for m in others)} are asked to "
+        f"validate it privately within {format_duration(expires - ctx.now)}; only the outcome "
+        f"will be announced."
+    )
+
+
+async def _votable(ctx: Ctx, pid: int) -> Row:
+    """The proposal ``pid`` if the actor is one of its two voters; otherwise NotFound."""
+    row = await ctx.tx.one("SELECT * FROM proposals WHERE id = ?", (pid,))
+    if row is None or not await queries.is_member(ctx.tx, row["trio_id"], ctx.actor):
+        raise NotFound(f"There is no proposal #{pid} for you to vote on.",
+                       hint="Check the number in the message that asked for your vote.")
+    if row["author"] == ctx.actor:
+        raise Forbidden(f"Proposal #{pid} is yours: your two allies vote on it.")
+    if row["state"] != "open":
+        raise Conflict(f"Proposal #{pid} is already decided: {_OUTCOME[row['state']]}.")
+    return row
+
+
+async def vote(ctx: Ctx, inv: Invocation) -> None:
+    """``vote <id> yes|no``: one private vote; the outcome as soon as it is known."""
+    pid: int = inv.args["id"]
+    row = await _votable(ctx, pid)
+    approve = inv.args["vote"] == "yes"
+    added = await ctx.tx.changes(
+        "INSERT OR IGNORE INTO votes (proposal_id, voter, approve) VALUES (?, ?, ?)",
+        (pid, ctx.actor, int(approve)),
+    )
+    if not added:
+        raise Conflict(f"You already voted on proposal #{pid}; a vote cannot be changed.",
+                       hint="The outcome will be announced in the trio room.")
+    tip = ("" if ctx.room is None else
+           " (Tip: vote in your direct chat with me, where nobody else sees it.)")
+    if not approve:
+        await _decide(ctx, row, "declined")
+    elif await _approvals(ctx, pid) >= 2:
+        await _decide(ctx, row, "validated")
+    else:
+        ctx.reply(f"Your vote on proposal #{pid} is counted, privately. The outcome will be "
+                  f"announced in the trio room.{tip}", private=True)
+        return
+    ctx.reply(f"Your vote on proposal #{pid} is counted, privately; the outcome is now "
+              f"announced in the trio room.{tip}", private=True)
+
+
+async def _approvals(ctx: Ctx, pid: int) -> int:
+    value = await ctx.tx.value(
+        "SELECT count(*) FROM votes WHERE proposal_id = ? AND approve = 1", (pid,))
+    return int(value)
+
+
+_OUTCOME = {
+    "validated": "it is validated, you can go ahead",
+    "declined": "it is not validated",
+    "expired": "it expired without being validated",
+}
+
+
+async def _decide(ctx: Ctx, row: Row, state: str, why: str = "") -> None:
+    """Close the proposal and announce only its outcome, to the trio room and the author."""
+    await ctx.tx.run("UPDATE proposals SET state = ? WHERE id = ?", (state, row["id"]))
+    await ctx.cancel(_job_key(row["id"]))
+    author = MemberId(row["author"])
+    who = await queries.name(ctx.tx, author)
+    text = f"Proposal #{row['id']} by {who}, “{row['text']}”: {why or _OUTCOME[state]}."
+    room = await queries.trio_room(ctx.tx, TrioId(row["trio_id"]))
+    if room is not None:
+        ctx.post(room.id, text)
+    if await queries.is_member(ctx.tx, row["trio_id"], author):
+        await ctx.notify(author, text)
+
+
+async def expire(ctx: Ctx, payload: dict[str, Any]) -> None:
+    """The vote window closed without a decision."""
+    row = await ctx.tx.one("SELECT * FROM proposals WHERE id = ? AND state = 'open'",
+                           (payload["proposal"],))
+    if row is not None:
+        await _decide(ctx, row, "expired",
+                      f"it expired without being validated (open since "
+                      f"{show(dt(row['created_at']))})")
+
+
+@features_hooks.on_member_left
+async def _member_left(ctx: Ctx, trio: Trio, leaver: MemberId) -> None:
+    """Someone left: the trio's open proposals are cancelled, plainly."""
+    rows = await ctx.tx.all("SELECT * FROM proposals WHERE trio_id = ? AND state = 'open'",
+                            (trio.id,))
+    left = await queries.name(ctx.tx, leaver)
+    for row in rows:
+        await _decide(ctx, row, "expired",
+                      f"cancelled, because {left} left the trio before it was decided")
+
+
+COMMANDS: dict[str, CommandHandler] = {"propose": propose, "vote": vote}
+JOBS: dict[str, JobHandler] = {EXPIRE_JOB: expire}
