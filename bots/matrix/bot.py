@@ -1,0 +1,336 @@
+"""The Matrix adapter: one sync loop that feeds the core and carries out its effects.
+
+Theory of operation. The bot logs in (keeping its device across restarts), uploads its
+device keys, and cross-signs its device. Then it syncs in a loop; for each sync batch:
+
+1. nio decrypts what it can and updates its room state; invites to direct chats are
+   accepted and bound as the inviter's direct chat;
+2. the batch's member messages become core events, handed to :meth:`Twinome.handle` in
+   ONE call (one transaction; the core skips event ids it has seen before);
+3. due jobs run (:meth:`Twinome.fire_due`), then the outbox is carried out;
+4. only then is the batch's ``next_batch`` token saved. A crash anywhere before step 4
+   replays the batch on restart: the core dedupes the events, the outbox still holds
+   the effects not yet carried out. matrix-nio's own token saving is off, since nio
+   saves the token before the batch's callbacks have run.
+
+A first start (no saved token) syncs once and ignores that sync's timelines: room
+history from before the bot started is not replayed. A restart syncs with
+``full_state`` from the saved token, so nio learns its rooms again, and fills any gap
+of a ``limited`` timeline from ``/messages`` so no command sent meanwhile is missed.
+An encrypted event nio could not decrypt yet (its key may come in a later batch) is held
+for up to :data:`DECRYPT_GRACE` seconds, and while it is held the saved token stays
+before it. Jobs need no task of their own: the sync long-poll waits at most until the
+next due job, and the core is only ever used from this one loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import aiohttp
+import nio
+
+from bots.matrix.bindings import Bindings, dm_key
+from bots.matrix.calls import MatrixCallError, backoff, checked, error_code
+from bots.matrix.config import MatrixConfig
+from bots.matrix.crosssign import CrossSigningError, ensure_cross_signed
+from bots.matrix.effects import Executor
+from bots.matrix.inbound import Incoming, Translator
+from bots.matrix.names import invite_link, user_reader
+from bots.matrix.session import CROSS_SIGNING_FILE, LoginError, SyncToken, close, login
+from core.config import Settings
+from core.events import CommandReceived
+from core.service import Twinome
+
+log = logging.getLogger("twinome.matrix")
+
+DECRYPT_GRACE = 10.0
+UNREADABLE = ("I could not decrypt your last message: my device never got its key. "
+              "Please send it again.")
+
+
+def core_settings(config: MatrixConfig, base: Settings | None = None) -> Settings:
+    """The core's settings for Matrix: the prefix, matrix.to invite links, @name mentions."""
+    return replace(base or Settings(), prefix=config.prefix,
+                   invite_link=invite_link(config.user_id),
+                   read_user=user_reader(config.server_name))
+
+
+def sync_filter(timeline_limit: int) -> dict[str, Any]:
+    """What the bot syncs: no presence, typing or receipts; timelines up to the limit."""
+    return {
+        "presence": {"not_types": ["*"]},
+        "room": {"ephemeral": {"not_types": ["*"]},
+                 "timeline": {"limit": timeline_limit}},
+    }
+
+
+@dataclass
+class Undecrypted:
+    """An encrypted event waiting for its key, and the token of the batch it came in."""
+
+    room_id: str
+    event: Any
+    since: str | None
+    first_seen: float
+
+
+class MatrixBot:
+    """Runs the core on Matrix until cancelled."""
+
+    def __init__(self, config: MatrixConfig, core: Twinome, *, timeline_limit: int = 100,
+                 max_wait: float = 30.0) -> None:
+        self.config = config
+        self.core = core
+        self.timeline_limit = timeline_limit
+        self.max_wait = max_wait
+        self.ready = asyncio.Event()
+        self.tokens = SyncToken(config.store_dir)
+        self.bindings = Bindings(core)
+        self.translator = Translator(self.bindings, config.user_id, config.prefix)
+        self._held: list[Undecrypted] = []
+        self._client: nio.AsyncClient | None = None
+        self._executor: Executor | None = None
+
+    @property
+    def client(self) -> nio.AsyncClient:
+        """The logged-in matrix-nio client."""
+        if self._client is None:
+            raise RuntimeError("the bot is not running")
+        return self._client
+
+    @property
+    def executor(self) -> Executor:
+        """What carries out the effects."""
+        if self._executor is None:
+            raise RuntimeError("the bot is not running")
+        return self._executor
+
+    async def run(self) -> None:
+        """Log in, catch up, then sync and serve until cancelled."""
+        self._client = await login(self.config)
+        try:
+            self._executor = Executor(self.client, self.core, self.bindings, self.config)
+            await self._cross_sign()
+            since = self.tokens.load()
+            first = await self._sync(since, full_state=True, wait=0)
+            await self._batch(first, since, history=since is not None)
+            since = first.next_batch
+            await self._join_moderators()
+            self.ready.set()
+            while True:
+                response = await self._sync(since, full_state=False, wait=await self._wait())
+                await self._batch(response, since, history=True)
+                since = response.next_batch
+        finally:
+            await close(self.client)
+
+    async def _cross_sign(self) -> None:
+        path = self.config.store_dir / CROSS_SIGNING_FILE
+        try:
+            await ensure_cross_signed(self.client, self.config.password, path)
+        except CrossSigningError as err:
+            log.warning("the bot's device is not cross-signed (%s); Element users will not "
+                        "be able to exchange encrypted messages with it", err)
+
+    async def _join_moderators(self) -> None:
+        where = self.config.moderators_room
+        if where is None or where in self.client.rooms:
+            return
+        try:
+            await checked("joining the moderators' room", lambda: self.client.join(where),
+                          nio.JoinResponse, attempts=2)
+        except MatrixCallError as err:
+            log.warning("%s", err)
+
+    async def _sync(self, since: str | None, *, full_state: bool, wait: int) -> Any:
+        """One sync, retried with backoff for as long as the homeserver is unreachable."""
+        attempt = 0
+        while True:
+            try:
+                response = await self.client.sync(
+                    timeout=wait, since=since, full_state=full_state,
+                    sync_filter=sync_filter(self.timeline_limit))
+            except (aiohttp.ClientError, OSError, TimeoutError) as err:
+                detail = f"connection problem ({type(err).__name__})"
+            else:
+                if isinstance(response, nio.SyncResponse):
+                    return response
+                if error_code(response) in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
+                    raise LoginError("The homeserver no longer accepts the bot's access token.")
+                detail = str(response)
+            delay = backoff(attempt, 1.0)
+            log.warning("sync failed: %s; retrying in %.0fs", detail, delay)
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    async def _wait(self) -> int:
+        """How long the next sync may wait for events, in milliseconds."""
+        wait = self.max_wait
+        if self.executor.waiting or self._held:
+            wait = min(wait, 2.0)
+        due = await self.core.next_due()
+        if due is not None:
+            wait = min(wait, max((due - self.core.clock.now()).total_seconds(), 0.0))
+        return int(wait * 1000)
+
+    async def _batch(self, response: Any, since: str | None, *, history: bool) -> None:
+        """Handle one sync batch; the token is saved only once its effects are carried out."""
+        self.executor.observe(response)
+        await self._keys()
+        await self._accept_invites(response)
+        incoming = await self._collect(response, since) if history else []
+        incoming += await self._retry_undecrypted()
+        for item in incoming:
+            if isinstance(item.event, CommandReceived):
+                self.executor.remember_origin(item.event.event_id, item.room_id)
+        if incoming:
+            await self.core.handle([item.event for item in incoming])
+        await self._fire_due()
+        await self.executor.deliver()
+        await self._to_device()
+        held = [h.since for h in self._held]
+        token = held[0] if held else response.next_batch
+        if token is not None:
+            self.tokens.save(token)
+
+    async def _keys(self) -> None:
+        """Keep one-time keys topped up and device lists fresh."""
+        try:
+            if self.client.should_upload_keys:
+                await checked("uploading keys", self.client.keys_upload, nio.KeysUploadResponse)
+            if self.client.should_query_keys:
+                await checked("querying keys", self.client.keys_query, nio.KeysQueryResponse)
+        except MatrixCallError as err:
+            log.warning("%s", err)
+
+    async def _to_device(self) -> None:
+        if not self.client.outgoing_to_device_messages:
+            return
+        try:
+            await self.client.send_to_device_messages()
+        except (aiohttp.ClientError, OSError, TimeoutError) as err:
+            log.warning("sending to-device messages failed: %s", type(err).__name__)
+
+    async def _accept_invites(self, response: Any) -> None:
+        """Join direct chats (and the moderators' room) the bot is invited to."""
+        for room_id, info in response.rooms.invite.items():
+            invite = next((e for e in info.invite_state if isinstance(e, nio.InviteMemberEvent)
+                           and e.state_key == self.config.user_id and e.membership == "invite"),
+                          None)
+            if invite is None:
+                continue
+            direct = bool(invite.content.get("is_direct"))
+            if not direct and not self._is_moderators(room_id, info.invite_state):
+                log.info("declining an invite to a room that is not a direct chat")
+                await self._quietly(lambda r=room_id: self.client.room_leave(r), nio.RoomLeaveResponse)
+                continue
+            if await self._quietly(lambda r=room_id: self.client.join(r), nio.JoinResponse) and direct:
+                await self.bindings.bind(dm_key(invite.sender), room_id)
+                log.info("joined the direct chat of %s", invite.sender)
+
+    def _is_moderators(self, room_id: str, state: list[Any]) -> bool:
+        where = self.config.moderators_room
+        aliases = {getattr(e, "canonical_alias", None) for e in state}
+        return where is not None and (where == room_id or where in aliases)
+
+    async def _quietly(self, call: Any, ok: type) -> bool:
+        try:
+            await checked("answering an invite", call, ok, attempts=3)
+        except MatrixCallError as err:
+            log.warning("%s", err)
+            return False
+        return True
+
+    async def _collect(self, response: Any, since: str | None) -> list[Incoming]:
+        """The core events of a batch, in timeline order, room by room."""
+        out: list[Incoming] = []
+        for room_id, info in response.rooms.join.items():
+            room = self.client.rooms.get(room_id)
+            if room is None:
+                continue
+            events = list(info.timeline.events)
+            if info.timeline.limited and since and info.timeline.prev_batch:
+                events = await self._gap(room_id, info.timeline.prev_batch, since) + events
+            for event in events:
+                if isinstance(event, nio.MegolmEvent) and self.translator.readable(event):
+                    self._held.append(Undecrypted(room_id, event, since, time.monotonic()))
+                    continue
+                item = await self.translator.translate(room, event)
+                if item is not None:
+                    out.append(item)
+        return out
+
+    async def _gap(self, room_id: str, start: str, until: str) -> list[Any]:
+        """The events a ``limited`` timeline skipped, oldest first."""
+        found: dict[str, Any] = {}
+        for _ in range(20):
+            page = await self._page(room_id, start, until)
+            if page is None:
+                break
+            found.update((event.event_id, event) for event in page.chunk)
+            if not page.chunk or not page.end or page.end == start:
+                break
+            start = page.end
+        return list(reversed(found.values()))
+
+    async def _page(self, room_id: str, start: str, until: str) -> Any:
+        """One page of ``/messages`` going back from ``start`` to ``until``, or None."""
+
+        def call() -> Any:
+            return self.client.room_messages(room_id, start=start, end=until, limit=100)
+
+        try:
+            return await checked("filling a timeline gap", call, nio.RoomMessagesResponse)
+        except MatrixCallError as err:
+            log.warning("%s; some events may be missed", err)
+            return None
+
+    async def _retry_undecrypted(self) -> list[Incoming]:
+        """Events whose key has arrived since, or that waited long enough."""
+        out: list[Incoming] = []
+        still: list[Undecrypted] = []
+        for held in self._held:
+            room = self.client.rooms.get(held.room_id)
+            if room is None:
+                continue
+            try:
+                event = self.client.decrypt_event(held.event)
+            except (nio.EncryptionError, nio.LocalProtocolError):
+                if time.monotonic() - held.first_seen < DECRYPT_GRACE:
+                    still.append(held)
+                    continue
+                event = held.event
+                log.warning("event %s could not be decrypted", held.event.event_id)
+                await self._unreadable(held)
+            item = await self.translator.translate(room, event)
+            if item is not None:
+                out.append(item)
+        self._held = still
+        return out
+
+    async def _unreadable(self, held: Undecrypted) -> None:
+        """Tell a member their direct message could not be read (best effort)."""
+        if await self.bindings.dm_owner(held.room_id) != held.event.sender:
+            return
+        try:
+            await self.executor.send_notice(held.room_id, UNREADABLE,
+                                            reply_to=held.event.event_id)
+        except Exception as err:  # best effort, never fatal
+            log.warning("could not say a message was unreadable: %s", type(err).__name__)
+
+    async def _fire_due(self) -> None:
+        for _ in range(10):
+            due = await self.core.next_due()
+            if due is None or due > self.core.clock.now():
+                return
+            await self.core.fire_due()
+
+
+async def serve(config: MatrixConfig, core: Twinome) -> None:
+    """Run the bot until cancelled (a thin entry point for the command line)."""
+    await MatrixBot(config, core).run()

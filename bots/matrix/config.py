@@ -1,0 +1,110 @@
+"""The Matrix adapter's configuration: a TOML file for settings, the environment for secrets."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PASSWORD_ENV = "TWINOME_MATRIX_PASSWORD"
+TOKEN_ENV = "TWINOME_MATRIX_ACCESS_TOKEN"
+TRUST_MODES = ("tofu", "ignore")
+
+
+class ConfigError(Exception):
+    """The configuration is missing, unreadable or wrong; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class MatrixConfig:
+    """Everything the bot needs to run on Matrix (secrets included, read from the environment)."""
+
+    database: Path
+    homeserver: str
+    user_id: str
+    store_dir: Path
+    device_name: str = "Twinome bot"
+    prefix: str = "!"
+    trust: str = "tofu"
+    moderators_room: str | None = None
+    password: str | None = None
+    access_token: str | None = None
+
+    @property
+    def server_name(self) -> str:
+        """The bot's own server, the part of its user id after the colon."""
+        return self.user_id.split(":", 1)[1]
+
+
+def load(path: Path, env: Mapping[str, str] | None = None) -> MatrixConfig:
+    """Read the TOML file at ``path`` and the secrets from ``env`` (the process environment)."""
+    env = os.environ if env is None else env
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"No configuration file at {path} (see config/twinome.example.toml).") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"Cannot read {path}: {err}.") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path} is not valid TOML: {err}.") from None
+    return from_dict(data, env, base=path.parent)
+
+
+def from_dict(data: Mapping[str, Any], env: Mapping[str, str], base: Path = Path()) -> MatrixConfig:
+    """Build the configuration from parsed TOML; relative paths are read from ``base``."""
+    storage = _table(data, "storage")
+    matrix = _table(data, "matrix")
+    user_id = _text(matrix, "matrix", "user_id")
+    if not user_id.startswith("@") or ":" not in user_id:
+        raise ConfigError(f"[matrix] user_id must look like @twinome:example.org, not {user_id!r}.")
+    homeserver = _text(matrix, "matrix", "homeserver")
+    if not homeserver.startswith(("http://", "https://")):
+        raise ConfigError("[matrix] homeserver must be a URL like https://matrix.example.org.")
+    trust = _text(matrix, "matrix", "trust", "tofu")
+    if trust not in TRUST_MODES:
+        raise ConfigError(f"[matrix] trust must be one of {', '.join(TRUST_MODES)}, not {trust!r}.")
+    prefix = _text(matrix, "matrix", "command_prefix", "!")
+    if len(prefix) != 1 or prefix.isalnum() or prefix.isspace():
+        raise ConfigError("[matrix] command_prefix must be one punctuation character, like !.")
+    for secret in ("password", "access_token"):
+        if secret in matrix:
+            raise ConfigError(f"Remove [matrix] {secret} from the file: secrets come from "
+                              f"{PASSWORD_ENV} or {TOKEN_ENV}.")
+    password, token = env.get(PASSWORD_ENV) or None, env.get(TOKEN_ENV) or None
+    if password is None and token is None:
+        raise ConfigError(f"Set {PASSWORD_ENV} (the bot account's password) or {TOKEN_ENV} "
+                          f"(an access token) in the environment.")
+    moderators = matrix.get("moderators_room") or None
+    if moderators is not None and not (isinstance(moderators, str) and moderators[:1] in "!#"):
+        raise ConfigError("[matrix] moderators_room must be a room id (!…) or alias (#…).")
+    return MatrixConfig(
+        database=base / _text(storage, "storage", "path"),
+        homeserver=homeserver.rstrip("/"),
+        user_id=user_id,
+        store_dir=base / _text(matrix, "matrix", "store_dir"),
+        device_name=_text(matrix, "matrix", "device_name", "Twinome bot"),
+        prefix=prefix,
+        trust=trust,
+        moderators_room=moderators,
+        password=password,
+        access_token=token,
+    )
+
+
+def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    table = data.get(name)
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"The configuration needs a [{name}] table.")
+    return table
+
+
+def _text(table: Mapping[str, Any], section: str, key: str, default: str | None = None) -> str:
+    value = table.get(key, default)
+    if value is None:
+        raise ConfigError(f"The configuration needs [{section}] {key}.")
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"[{section}] {key} must be a non-empty string.")
+    return value.strip()

@@ -1,0 +1,193 @@
+"""Logging in and what must survive a restart: the session, the device keys, the sync token.
+
+Everything lives in ``store_dir``: matrix-nio's encryption store (device keys, Olm and
+Megolm sessions), ``session.json`` (the device id and access token, so a restart keeps
+the same device) and ``sync-token`` (written only after a batch's effects are durable).
+Files holding secrets are created with owner-only permissions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import nio
+
+from bots.matrix.calls import MatrixCallError, checked
+from bots.matrix.config import PASSWORD_ENV, TOKEN_ENV, MatrixConfig
+
+SESSION_FILE = "session.json"
+TOKEN_FILE = "sync-token"
+IN_FLIGHT_FILE = "in-flight"
+CROSS_SIGNING_FILE = "cross-signing.json"
+
+
+class LoginError(Exception):
+    """The homeserver refused the bot's credentials; the message says what to check."""
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically and durably, readable by the owner only."""
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.unlink(missing_ok=True)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(temporary, path)
+
+
+class SyncToken:
+    """The sync token file: where the next start resumes."""
+
+    def __init__(self, store_dir: Path) -> None:
+        self.path = store_dir / TOKEN_FILE
+        self._saved: str | None = None
+
+    def load(self) -> str | None:
+        """The saved token, or None on a first start."""
+        try:
+            token = self.path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        self._saved = token or None
+        return self._saved
+
+    def save(self, token: str) -> None:
+        """Remember ``token`` (only call once the batch before it is fully carried out)."""
+        if token != self._saved:
+            write_private(self.path, token)
+            self._saved = token
+
+
+class InFlight:
+    """The Matrix transaction id of the effect being sent, so a re-send after a kill is a no-op.
+
+    Before sending an effect's notice the bot writes (outbox id, digest of the effect, a
+    random transaction id) here; after the effect is marked done it clears the file. An
+    effect found here on restart is sent again with the same transaction id, which the
+    homeserver recognises and does not post twice. A plain write survives ``kill -9``
+    (the kernel keeps it), so no fsync is needed on the hot path.
+    """
+
+    def __init__(self, store_dir: Path) -> None:
+        self.path = store_dir / IN_FLIGHT_FILE
+
+    def begin(self, outbox_id: int, effect_json: str, known: str | None = None) -> str:
+        """The transaction id for this effect: ``known``, the recorded one, or a new one."""
+        digest = hashlib.sha256(effect_json.encode()).hexdigest()[:32]
+        key = f"{outbox_id} {digest}"
+        try:
+            recorded = self.path.read_text(encoding="utf-8").split("\n")
+        except FileNotFoundError:
+            recorded = []
+        if len(recorded) == 2 and recorded[0] == key:
+            return recorded[1]
+        txn = known or "twinome-" + secrets.token_hex(12)
+        self.path.write_text(f"{key}\n{txn}", encoding="utf-8")
+        return txn
+
+    def clear(self) -> None:
+        """The effect in flight is done."""
+        self.path.write_text("", encoding="utf-8")
+
+
+def new_client(config: MatrixConfig, device_id: str | None = None) -> nio.AsyncClient:
+    """An encrypted matrix-nio client whose retries are left to :mod:`bots.matrix.calls`."""
+    config.store_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    client_config = nio.AsyncClientConfig(
+        encryption_enabled=True,
+        store_sync_tokens=False,  # nio would save the token before the batch is handled
+        max_limit_exceeded=0,
+        max_timeouts=0,
+        request_timeout=30,
+    )
+    return nio.AsyncClient(config.homeserver, config.user_id, device_id=device_id,
+                           store_path=str(config.store_dir), config=client_config)
+
+
+def _read_session(store_dir: Path, user_id: str) -> dict[str, str] | None:
+    try:
+        data: Any = json.loads((store_dir / SESSION_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("user_id") != user_id:
+        return None
+    if not all(isinstance(data.get(k), str) for k in ("device_id", "access_token")):
+        return None
+    return {k: data[k] for k in ("user_id", "device_id", "access_token")}
+
+
+def _save_session(store_dir: Path, client: nio.AsyncClient) -> None:
+    data = {"user_id": client.user_id, "device_id": client.device_id,
+            "access_token": client.access_token}
+    write_private(store_dir / SESSION_FILE, json.dumps(data))
+
+
+async def login(config: MatrixConfig) -> nio.AsyncClient:
+    """Log in (reusing the saved device when there is one) and upload device keys if needed."""
+    saved = _read_session(config.store_dir, config.user_id)
+    client = new_client(config, saved["device_id"] if saved else None)
+    try:
+        if config.access_token is not None:
+            await _with_token(client, config, config.access_token, TOKEN_ENV)
+        elif saved is not None and await _token_works(client, saved["access_token"]):
+            client.restore_login(config.user_id, saved["device_id"], saved["access_token"])
+        else:
+            await _with_password(client, config)
+        _save_session(config.store_dir, client)
+        if client.should_upload_keys:
+            await checked("uploading device keys", client.keys_upload, nio.KeysUploadResponse)
+    except BaseException:
+        await close(client)
+        raise
+    return client
+
+
+async def close(client: nio.AsyncClient) -> None:
+    """Close the client's HTTP session (nio leaves ``close`` unannotated)."""
+    untyped: Any = client
+    await untyped.close()
+
+
+async def _token_works(client: nio.AsyncClient, token: str) -> bool:
+    client.access_token = token
+    response = await client.whoami()
+    client.access_token = ""
+    return isinstance(response, nio.WhoamiResponse)
+
+
+async def _with_token(client: nio.AsyncClient, config: MatrixConfig, token: str, env: str) -> None:
+    client.access_token = token
+    try:
+        who = await checked("checking the access token", client.whoami, nio.WhoamiResponse,
+                            attempts=3)
+    except MatrixCallError as err:
+        if err.code in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN", "M_FORBIDDEN"):
+            raise LoginError(f"The homeserver refused the access token: check {env}.") from None
+        raise
+    if who.user_id != config.user_id:
+        raise LoginError(f"{env} belongs to {who.user_id}, not to [matrix] user_id "
+                         f"{config.user_id}.")
+    if not who.device_id:
+        raise LoginError(f"{env} has no device; make a token by logging in as the bot.")
+    client.restore_login(who.user_id, who.device_id, token)
+
+
+async def _with_password(client: nio.AsyncClient, config: MatrixConfig) -> None:
+    if config.password is None:
+        raise LoginError(f"The saved session no longer works: set {PASSWORD_ENV}.")
+    try:
+        await checked("logging in",
+                      lambda: client.login(config.password, device_name=config.device_name),
+                      nio.LoginResponse, attempts=3)
+    except MatrixCallError as err:
+        if err.code in ("M_FORBIDDEN", "M_USER_DEACTIVATED", "M_INVALID_USERNAME"):
+            raise LoginError(f"The homeserver refused to log in {config.user_id}: check "
+                             f"{PASSWORD_ENV} and [matrix] user_id.") from None
+        raise

@@ -1,0 +1,193 @@
+"""The Matrix bot against a real Synapse, with real encrypted member clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+
+import nio
+
+from bots.matrix.rooms import COMMANDS_EVENT, MEGOLM
+from tests.matrix.botkit import bot_config, is_notice, register_bot, running_bot
+from tests.matrix.synapse import Synapse
+from tests.matrix.trio import Trio as FormedTrio
+from tests.matrix.trio import code_in, form_by_code, joined, members, rooms_of, settled, state
+
+
+def synapse_holds(synapse: Synapse, needle: str) -> bool:
+    """Whether any row of Synapse's events tables contains ``needle``."""
+    with sqlite3.connect(synapse.database_path) as db:
+        rows = db.execute("SELECT json FROM event_json").fetchall()
+        rows += db.execute("SELECT * FROM events").fetchall()
+    return any(needle in str(row) for row in rows)
+
+
+async def start(synapse: Synapse, tmp_path: Path):  # type: ignore[no-untyped-def]
+    local, password = register_bot(synapse)
+    return running_bot(bot_config(synapse, tmp_path / "bot", local, password))
+
+
+async def test_trio_by_code_gives_encrypted_rooms_members_cannot_change(
+        synapse: Synapse, tmp_path: Path) -> None:
+    async with await start(synapse, tmp_path) as bot:
+        trio = await form_by_code(synapse, tmp_path, bot)
+        try:
+            alice, bob, carol = trio.members
+            everyone = {alice.id, bob.id, carol.id, bot.user_id}
+            assert await joined(alice, trio.room) == everyone
+            encryption = await state(alice, trio.room, "m.room.encryption")
+            assert encryption["algorithm"] == MEGOLM
+            history = await state(alice, trio.room, "m.room.history_visibility")
+            assert history["history_visibility"] == "joined"
+            assert (await state(alice, trio.room, "m.room.name"))["name"] == "Les Trois"
+            assert "Les Trois" in (await state(alice, trio.room, "m.room.topic"))["topic"]
+            levels = await state(alice, trio.room, "m.room.power_levels")
+            assert all(levels.get("users", {}).get(m.id, 0) == 0 for m in trio.members)
+            assert levels["users_default"] == 0 and levels["invite"] >= 50
+            assert levels["kick"] >= 50 and levels["events"]["m.room.power_levels"] >= 50
+            commands = await state(alice, trio.room, COMMANDS_EVENT, bot.user_id)
+            syntaxes = {c["syntax"] for c in commands["commands"]}
+            assert "trio join {code}" in syntaxes and commands["sigil"] == "!"
+
+            refused = await bob.user.client.room_invite(trio.room, "@someone:localhost")
+            assert isinstance(refused, nio.RoomInviteError)
+            raised = await bob.user.client.room_put_state(
+                trio.room, "m.room.power_levels", {**levels, "users": {bob.id: 100}})
+            assert isinstance(raised, nio.RoomPutStateError)
+
+            assert len(trio.pairs) == 3
+            for pair, room_id in trio.pairs.items():
+                assert await joined(alice if alice.id in pair else bob, room_id) == {
+                    *pair, bot.user_id}
+                assert (await state(alice if alice.id in pair else bob, room_id,
+                                    "m.room.encryption"))["algorithm"] == MEGOLM
+
+            line = trio.line(alice, bob)
+            welcome = await bob.notice(lambda e: "private line" in e.body, room_id=line)
+            assert carol.id not in welcome.body and welcome.decrypted
+            secret = "the cabbage is blue at midnight"
+            await alice.send(line, secret)
+            got = await bob.user.wait_for_message(line, lambda e: e.body == secret)
+            assert got.decrypted and got.sender == alice.id
+            assert not synapse_holds(synapse, "cabbage")
+            assert not any(line == r for r, _ in carol.user.messages)
+        finally:
+            await trio.close()
+
+
+async def test_direct_invite_is_asked_in_the_invitees_direct_chat(
+        synapse: Synapse, tmp_path: Path) -> None:
+    async with await start(synapse, tmp_path) as bot:
+        alice, bob, carol = await members(synapse, tmp_path, bot)
+        try:
+            started = await alice.ask("trio new Trois Pommes")
+            await bob.ask(f"trio join {code_in(started.body)}")
+            local = carol.id.split(":")[0]  # "@carol…": the bot adds its own server
+            asked = await alice.ask(f"trio invite {local}")
+            assert "asked" in asked.body, asked.body
+            invitation = await carol.notice(lambda e: "invites you" in e.body, room_id=carol.dm)
+            assert "trio accept" in invitation.body
+            accepted = await carol.ask("trio accept")
+            assert "complete" in accepted.body, accepted.body
+            trio = await settled(FormedTrio(alice, bob, carol, *await rooms_of(bot)))
+            assert await joined(carol, trio.room) == {alice.id, bob.id, carol.id, bot.user_id}
+            welcome = await carol.notice(lambda e: "is complete" in e.body, room_id=trio.room)
+            assert welcome.decrypted
+        finally:
+            for m in (alice, bob, carol):
+                await m.user.close()
+
+
+async def test_relance_turn_and_an_sos_only_the_allies_see(
+        synapse: Synapse, tmp_path: Path) -> None:
+    async with await start(synapse, tmp_path) as bot:
+        trio = await form_by_code(synapse, tmp_path, bot)
+        try:
+            alice, bob, carol = trio.members
+            line = trio.line(alice, bob)
+            await alice.send(line, "first turnip of the day")
+            await alice.send(line, "second turnip, before Bob answered")
+            relance = await alice.notice(lambda e: "not answered yet" in e.body, room_id=alice.dm)
+            assert bob.id[1:].split(":")[0] in relance.body  # Synapse's display name: localpart
+
+            await bob.send(line, "a parsnip in reply")
+            await alice.send(line, "!turn")  # private: the answer goes to the direct chat
+            turn = await alice.notice(lambda e: "Turns in" in e.body, room_id=alice.dm)
+            assert "you owe" in turn.body, turn.body
+
+            await carol.send(trio.room, "!sos rough week of rutabagas")
+            told = await carol.notice(lambda e: "alerted" in e.body, room_id=carol.dm)
+            assert "support plan" in told.body
+            allies = trio.line(alice, bob)
+            for ally in (alice, bob):
+                alert = await ally.notice(lambda e: "going through a hard time" in e.body, room_id=allies)
+                assert "rutabagas" in alert.body and alert.decrypted
+            await asyncio.sleep(1)
+            assert not any("going through a hard time" in e.body for e in carol.notices())
+            assert not any("going through a hard time" in e.body for e in alice.notices(trio.room))
+            for word in ("turnip", "parsnip", "rutabagas"):
+                assert not synapse_holds(synapse, word), word
+        finally:
+            await trio.close()
+
+
+async def test_bad_input_gets_a_notice_with_the_error(synapse: Synapse, tmp_path: Path) -> None:
+    async with await start(synapse, tmp_path) as bot:
+        (alice,) = await members(synapse, tmp_path, bot, ("alice",))
+        try:
+            typo = await alice.ask("trio jion ABCD")
+            assert "Did you mean" in typo.body and is_notice(typo)
+            wrong = await alice.ask("!trio join NOPE-NOPE-NOPE-NOPE")
+            assert "does not work" in wrong.body
+            empty = await alice.ask("trio")
+            assert "needs one more word" in empty.body
+            html = wrong.source["content"].get("formatted_body", "")
+            assert "does not work" in html
+        finally:
+            await alice.user.close()
+
+
+async def test_the_running_bots_device_is_cross_signed(synapse: Synapse, tmp_path: Path) -> None:
+    async with await start(synapse, tmp_path) as bot:
+        (alice,) = await members(synapse, tmp_path, bot, ("alice",))
+        try:
+            path = "/_matrix/client/v3/keys/query"
+            headers = {"Authorization": f"Bearer {alice.user.client.access_token}"}
+            body = json.dumps({"device_keys": {bot.user_id: []}})
+            async with await alice.user.client.send("POST", path, body, headers) as response:
+                answer = await response.json()
+            ssk = answer["self_signing_keys"][bot.user_id]["keys"]
+            ((ssk_id, _),) = ssk.items()
+            device = answer["device_keys"][bot.user_id][bot.bot.client.device_id]
+            assert ssk_id in device["signatures"][bot.user_id]
+        finally:
+            await alice.user.close()
+
+
+async def test_history_from_before_a_first_start_is_not_replayed(
+        synapse: Synapse, tmp_path: Path) -> None:
+    local, password = register_bot(synapse)
+    config = bot_config(synapse, tmp_path / "bot", local, password)
+    async with running_bot(config) as bot:
+        (alice,) = await members(synapse, tmp_path, bot, ("alice",))
+    try:
+        old = await alice.send(alice.dm, "!trio list")  # sent while no bot runs
+        again = bot_config(synapse, tmp_path / "fresh", local, password)
+        async with running_bot(again) as bot:  # a first start: nothing saved anywhere
+            device = bot.bot.client.device_id
+            await alice.user.wait_until(lambda: device in {
+                d.id for d in alice.user.client.device_store.active_user_devices(bot.user_id)},
+                within=20)  # the new device's keys reached alice: her next message is for it
+            now = await alice.send(alice.dm, "!help")
+            await alice.reply_to(now)
+            await asyncio.sleep(1)
+            assert not [e for e in alice.notices() if _replies(e, old)]
+    finally:
+        await alice.user.close()
+
+
+def _replies(event: nio.Event, event_id: str) -> bool:
+    relates = event.source.get("content", {}).get("m.relates_to", {})
+    return bool(relates.get("m.in_reply_to", {}).get("event_id") == event_id)
