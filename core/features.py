@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from core import (
     basics,
     ledger,
@@ -30,3 +32,8 @@ for _module in _MODULES:
 async def on_line_message(ctx: Ctx, event: LineMessage) -> None:
     """A member wrote in a line: turn tracking."""
     await turns.on_line_message(ctx, event)
+
+
+async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage]) -> None:
+    """Several members wrote in lines (a batch, in order): turn tracking in bulk."""
+    await turns.on_line_messages(ctx, events)

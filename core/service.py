@@ -1,9 +1,11 @@
 """The service layer: apply platform events and due jobs in transactions, return effects.
 
 Theory of operation. An adapter hands :meth:`Twinome.handle` a batch of events. In one
-write transaction each event is first recorded in ``processed_events`` (an event seen
-before is skipped: exactly once), then applied inside its own savepoint, so a command
-that fails rolls back alone and becomes a friendly error reply. The effects of every
+write transaction the events' ids are first recorded in ``processed_events`` with one
+statement (an event seen before is skipped: exactly once). Each command is then applied
+inside its own savepoint, so a command that fails rolls back alone and becomes a
+friendly error reply; consecutive line messages are tracked together in one savepoint
+(few SQL calls for many messages), one by one if that fails. The effects of every
 event go to the ``outbox`` in the same transaction. Only after the commit does the
 adapter carry them out (:meth:`pending`, then :meth:`done`); an adapter that dies in
 between finds them in the outbox on restart. Jobs (reminders, expiries, held notices)
@@ -52,18 +54,19 @@ class Twinome:
         """Apply a batch of events exactly once; returns the effects now in the outbox."""
         now = self.clock.now()
         async with self.db.transaction() as tx:
+            fresh = await self._fresh(tx, events, now)
+            run: list[LineMessage] = []  # consecutive line messages are tracked together
             for event in events:
-                fresh = await tx.changes(
-                    "INSERT OR IGNORE INTO processed_events (event_id, at) VALUES (?, ?)",
-                    (event.event_id, ts(now)),
-                )
-                if not fresh:
+                if event.event_id not in fresh:
                     continue
+                fresh.discard(event.event_id)  # the same id twice in one batch: once
                 if isinstance(event, LineMessage):
-                    effects = await self._line(tx, event, event.at or now)
-                else:
-                    effects = await self._command(tx, event, now)
-                await self._stash(tx, effects, now)
+                    run.append(event)
+                    continue
+                await self._lines(tx, run, now)
+                run = []
+                await self._stash(tx, await self._command(tx, event, now), now)
+            await self._lines(tx, run, now)
         return await self.pending()
 
     async def fire_due(self, limit: int = 100) -> list[Delivery]:
@@ -140,21 +143,43 @@ class Twinome:
                 return list(found.pair)
             return await queries.members(tx, found.trio_id)
 
+    async def _fresh(self, tx: Tx, events: Sequence[Event], now: datetime) -> set[str]:
+        """Record the events' ids; returns those never seen before (one statement per 500)."""
+        fresh: set[str] = set()
+        for start in range(0, len(events), 500):
+            chunk = events[start:start + 500]
+            rows = await tx.all(
+                "INSERT OR IGNORE INTO processed_events (event_id, at) VALUES "
+                + ", ".join(["(?, ?)"] * len(chunk)) + " RETURNING event_id",
+                [value for e in chunk for value in (e.event_id, ts(now))],
+            )
+            fresh.update(r[0] for r in rows)
+        return fresh
+
     async def _stash(self, tx: Tx, effects: list[Effect], now: datetime) -> None:
+        if not effects:
+            return
         await tx.many(
             "INSERT INTO outbox (effect, created_at) VALUES (?, ?)",
             [(to_json(e), ts(now)) for e in effects],
         )
 
-    async def _line(self, tx: Tx, event: LineMessage, at: datetime) -> list[Effect]:
-        ctx = Ctx(tx, at, self.settings, actor=event.actor, event_id=event.event_id)
+    async def _lines(self, tx: Tx, run: list[LineMessage], now: datetime) -> None:
+        """Track a run of line messages in one savepoint; if it fails, one by one."""
+        if not run:
+            return
+        ctx = Ctx(tx, now, self.settings)
         try:
             async with tx.savepoint():
-                await features.on_line_message(ctx, event)
+                await features.on_line_messages(ctx, run)
         except Exception:
-            log.exception("line event %s could not be tracked", event.event_id)
-            return []
-        return ctx.effects
+            if len(run) == 1:
+                log.exception("line event %s could not be tracked", run[0].event_id)
+                return
+            for event in run:
+                await self._lines(tx, [event], now)
+            return
+        await self._stash(tx, ctx.effects, now)
 
     async def _command(self, tx: Tx, event: CommandReceived, now: datetime) -> list[Effect]:
         room = await queries.room(tx, event.room) if event.room is not None else None

@@ -1,10 +1,386 @@
-"""(being written)"""
+"""Turn-taking in each line: who owes whom a reply, relances and kind reminders.
+
+Theory of operation. Each (line, member) has a row in ``line_state``. A member *owes* a
+reply when someone else wrote after their last message; ``owes_since`` is the first such
+message. When A writes (:func:`write`, pure):
+
+* A's debt is paid: ``owes_since`` clears and A's reminder job is cancelled;
+* every other member of the line who did not owe yet starts owing now, with a reminder
+  job (``remind:{room}:{member}``) due when their waiting time reaches the trio's patience;
+* if someone has not written since A's previous message, A is *relancing* (``spoke_seq``
+  orders the messages of a line, even within one second). With relance ``gentle`` A is
+  told privately, once per streak, who has not answered yet; the streak ends when A
+  writes after everyone else has answered.
+
+Waiting time accrues only while the member is not away: ``accrued_s`` holds what was
+counted before the last pause and ``accrual_from`` when counting (re)started, NULL while
+paused. ``away`` and ``back`` call :func:`pause` and :func:`resume`. The reminder job
+re-checks everything when it fires, so a stale job can only be late, never wrong: one
+kind reminder per streak, held through quiet hours by ``ctx.notify``.
+
+Line messages arrive in batches: :func:`on_line_messages` reads every affected line with
+one query, applies the events in memory, then writes back with one statement per table.
+Counters for ``stats``: ``messages``; ``initiations`` (a message into a line where nobody
+owed anything); ``replies`` and ``reply_total_s`` (messages that paid a debt, and how long
+after ``owes_since``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from core import queries
 from core.context import CommandHandler, Ctx, JobHandler
+from core.effects import Notify
 from core.events import LineMessage
+from core.features_hooks import on_member_left
+from core.ids import MemberId, RoomId, TrioId
+from core.model import Trio
+from core.quiet import quiet_until
+from core.storage.db import Row, Tx
+from core.textrules import format_duration
+from core.timeutil import dt, ts
+
+
+@dataclass
+class Seat:
+    """One member's turn state in one line, with what notices to them need."""
+
+    member: MemberId
+    name: str
+    away: bool = False
+    tz: str = "UTC"
+    quiet: tuple[int | None, int | None] = (None, None)
+    last_spoke_at: int | None = None
+    spoke_seq: int = 0
+    owes_since: int | None = None
+    accrued_s: int = 0
+    accrual_from: int | None = None
+    reminded: bool = False
+    relanced: bool = False
+    messages: int = 0
+    initiations: int = 0
+    replies: int = 0
+    reply_total_s: int = 0
+
+    def waited(self, now: int) -> int:
+        """Seconds of waiting counted in this streak (time away does not count)."""
+        if self.owes_since is None:
+            return 0
+        running = 0 if self.accrual_from is None else max(0, now - self.accrual_from)
+        return self.accrued_s + running
+
+
+@dataclass
+class Line:
+    """A trio room or pair line and the seats of the members who belong in it."""
+
+    id: RoomId
+    trio_id: TrioId
+    trio_name: str
+    purpose: str
+    patience_s: int
+    relance: str
+    seats: dict[MemberId, Seat] = field(default_factory=dict)
+
+    def waiting_on(self, member: MemberId) -> list[Seat]:
+        """Who wrote after ``member``'s last message and waits for their reply."""
+        me = self.seats[member]
+        if me.owes_since is None:
+            return []
+        return [s for s in self.seats.values() if s.member != member and s.spoke_seq > me.spoke_seq]
+
+    def where(self, viewer: MemberId) -> str:
+        """The line as ``viewer`` calls it."""
+        if self.purpose == "trio":
+            return f"the trio room of “{self.trio_name}”"
+        other = next((s.name for s in self.seats.values() if s.member != viewer), "your ally")
+        return f"your line with {other} in “{self.trio_name}”"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one message changed beyond the rows: jobs and notices to send."""
+
+    paid: bool
+    owing: list[Seat]
+    silent: list[Seat]
+
+
+def write(line: Line, writer: MemberId, at: int) -> Outcome:
+    """Apply a message of ``writer`` at ``at`` to the line's state (no I/O)."""
+    me = line.seats[writer]
+    others = [s for s in line.seats.values() if s.member != writer]
+    silent = [s for s in others if s.spoke_seq < me.spoke_seq] if me.spoke_seq else []
+    tell = bool(silent) and line.relance == "gentle" and not me.relanced
+    me.relanced = bool(silent) and (me.relanced or tell)
+    me.messages += 1
+    paid = me.owes_since is not None
+    if me.owes_since is not None:
+        me.replies += 1
+        me.reply_total_s += max(0, at - me.owes_since)
+    elif all(s.owes_since is None for s in others):
+        me.initiations += 1
+    me.owes_since, me.accrued_s, me.accrual_from, me.reminded = None, 0, None, False
+    me.last_spoke_at = at
+    me.spoke_seq = max(s.spoke_seq for s in line.seats.values()) + 1
+    owing = []
+    for s in others:
+        if s.owes_since is None:
+            s.owes_since, s.accrued_s, s.reminded = at, 0, False
+            s.accrual_from = None if s.away else at
+            owing.append(s)
+    return Outcome(paid, owing, silent if tell else [])
+
+
+_LOAD = """
+SELECT r.id AS room_id, r.trio_id, r.purpose, t.name AS trio_name, t.patience_s, t.relance,
+       m.id AS member, coalesce(m.display_name, m.id) AS name, m.tz, m.quiet_start, m.quiet_end,
+       (m.away_since IS NOT NULL AND coalesce(m.away_until > :now, 1)) AS away,
+       ls.last_spoke_at, ls.spoke_seq, ls.owes_since, ls.accrued_s, ls.accrual_from,
+       ls.reminded, ls.relanced, ls.messages, ls.initiations, ls.replies, ls.reply_total_s
+FROM rooms r
+JOIN trios t ON t.id = r.trio_id
+JOIN trio_members tm ON tm.trio_id = r.trio_id
+JOIN members m ON m.id = tm.member_id
+LEFT JOIN line_state ls ON ls.room_id = r.id AND ls.member_id = tm.member_id
+WHERE {where} AND r.state = 'open'
+  AND (r.purpose = 'trio' OR tm.member_id IN (r.member_a, r.member_b))
+ORDER BY r.id, tm.joined_at, tm.member_id
+"""
+BY_IDS = "r.id IN (SELECT value FROM json_each(:rooms))"
+VISIBLE = "r.trio_id = :trio AND (r.purpose = 'trio' OR :viewer IN (r.member_a, r.member_b))"
+
+
+def _seat(row: Row) -> Seat:
+    seat = Seat(MemberId(row["member"]), row["name"], bool(row["away"]), row["tz"],
+                (row["quiet_start"], row["quiet_end"]))
+    if row["spoke_seq"] is not None:
+        seat.last_spoke_at, seat.spoke_seq = row["last_spoke_at"], row["spoke_seq"]
+        seat.owes_since, seat.accrued_s = row["owes_since"], row["accrued_s"]
+        seat.accrual_from, seat.reminded = row["accrual_from"], bool(row["reminded"])
+        seat.relanced, seat.messages = bool(row["relanced"]), row["messages"]
+        seat.initiations, seat.replies = row["initiations"], row["replies"]
+        seat.reply_total_s = row["reply_total_s"]
+    return seat
+
+
+async def load(tx: Tx, where: str, params: dict[str, Any], now: int) -> dict[RoomId, Line]:
+    """The open lines matching ``where`` (see :data:`BY_IDS`, :data:`VISIBLE`), in one query."""
+    lines: dict[RoomId, Line] = {}
+    for row in await tx.all(_LOAD.format(where=where), {**params, "now": now}):
+        room = RoomId(row["room_id"])
+        line = lines.get(room)
+        if line is None:
+            line = lines[room] = Line(room, TrioId(row["trio_id"]), row["trio_name"],
+                                      row["purpose"], row["patience_s"], row["relance"])
+        seat = _seat(row)
+        line.seats[seat.member] = seat
+    return lines
+
+
+_SAVE = """
+INSERT INTO line_state (room_id, member_id, last_spoke_at, spoke_seq, owes_since, accrued_s,
+    accrual_from, reminded, relanced, messages, initiations, replies, reply_total_s)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (room_id, member_id) DO UPDATE SET last_spoke_at = excluded.last_spoke_at,
+    spoke_seq = excluded.spoke_seq, owes_since = excluded.owes_since,
+    accrued_s = excluded.accrued_s, accrual_from = excluded.accrual_from,
+    reminded = excluded.reminded, relanced = excluded.relanced, messages = excluded.messages,
+    initiations = excluded.initiations, replies = excluded.replies,
+    reply_total_s = excluded.reply_total_s
+"""
+_SCHEDULE = (
+    "INSERT INTO jobs (due_at, kind, key, payload) VALUES (?, 'remind', ?, ?) "
+    "ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind, "
+    "payload = excluded.payload"
+)
+
+
+async def save(tx: Tx, seats: Iterable[tuple[RoomId, Seat]]) -> None:
+    """Write seats back to ``line_state`` in one statement."""
+    await tx.many(_SAVE, [
+        (room, s.member, s.last_spoke_at, s.spoke_seq, s.owes_since, s.accrued_s, s.accrual_from,
+         int(s.reminded), int(s.relanced), s.messages, s.initiations, s.replies, s.reply_total_s)
+        for room, s in seats
+    ])
+
+
+def job_key(room: RoomId, member: MemberId) -> str:
+    """The key of the reminder job of ``member`` in ``room`` (lines cancel by its prefix)."""
+    return f"remind:{room}:{member}"
+
+
+class Jobs:
+    """Reminder jobs to add or cancel, applied at the end with one statement each."""
+
+    def __init__(self) -> None:
+        self._plan: dict[str, tuple[int, str] | None] = {}
+
+    def due(self, room: RoomId, member: MemberId, at: int) -> None:
+        """Remind ``member`` in ``room`` at ``at``."""
+        self._plan[job_key(room, member)] = (at, json.dumps({"room": room, "member": member}))
+
+    def drop(self, room: RoomId, member: MemberId) -> None:
+        """No reminder for ``member`` in ``room``."""
+        self._plan[job_key(room, member)] = None
+
+    async def apply(self, tx: Tx) -> None:
+        """Write the plan to the ``jobs`` table."""
+        drop = [(key,) for key, job in self._plan.items() if job is None]
+        add = [(job[0], key, job[1]) for key, job in self._plan.items() if job is not None]
+        if drop:
+            await tx.many("DELETE FROM jobs WHERE key = ?", drop)
+        if add:
+            await tx.many(_SCHEDULE, add)
+
+
+async def tell(ctx: Ctx, seat: Seat, text: str) -> None:
+    """A private notice to the seat's member; only notices held for quiet hours cost a query."""
+    if quiet_until(seat.tz, *seat.quiet, ctx.now) is None:
+        ctx.emit(Notify(seat.member, text))
+    else:
+        await ctx.notify(seat.member, text)
+
+
+def _names(seats: Sequence[Seat]) -> str:
+    names = [s.name for s in seats]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _patience(line: Line) -> str:
+    return format_duration(timedelta(seconds=line.patience_s))
+
+
+def relance_text(line: Line, writer: MemberId, silent: Sequence[Seat]) -> str:
+    """The kind private word to someone who writes again before the others answered."""
+    verb = "has" if len(silent) == 1 else "have"
+    them = silent[0].name if len(silent) == 1 else "them"
+    return (f"{_names(silent)} {verb} not answered yet in {line.where(writer)}. No need to write "
+            f"again: silences are allowed. If it lasts more than {_patience(line)}, I will send "
+            f"{them} one kind reminder, so you never have to chase.")
+
+
+def reminder_text(line: Line, seat: Seat, waiting: Sequence[Seat], now: int, prefix: str) -> str:
+    """The one kind reminder to someone whose silence passed the trio's patience."""
+    ago = format_duration(timedelta(seconds=max(0, now - (seat.owes_since or now))))
+    verb = "is" if len(waiting) == 1 else "are"
+    return (f"A gentle word: {_names(waiting)} wrote to you in {line.where(seat.member)} "
+            f"{ago} ago and {verb} looking forward to your reply. No pressure, answer when you "
+            f"can. If life is busy, {prefix}away for 3d lets them know (add a note if you like).")
+
+
+async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage]) -> None:
+    """A batch of line messages: one read, the turn rule in memory, one write per table."""
+    now = ts(ctx.now)
+    rooms = json.dumps(sorted({int(e.room) for e in events}))
+    lines = await load(ctx.tx, BY_IDS, {"rooms": rooms}, now)
+    dirty: dict[tuple[RoomId, MemberId], Seat] = {}
+    jobs = Jobs()
+    for event in events:
+        line = lines.get(event.room)
+        if line is None or event.actor not in line.seats:
+            continue  # not a member, or the line is closed or unknown: nothing to track
+        at = now if event.at is None else ts(event.at)
+        out = write(line, event.actor, at)
+        dirty[(line.id, event.actor)] = line.seats[event.actor]
+        if out.paid:
+            jobs.drop(line.id, event.actor)
+        for seat in out.owing:
+            dirty[(line.id, seat.member)] = seat
+            if seat.accrual_from is not None:
+                jobs.due(line.id, seat.member, at + line.patience_s)
+        if out.silent:
+            await tell(ctx, line.seats[event.actor], relance_text(line, event.actor, out.silent))
+    if dirty:
+        await save(ctx.tx, ((room, seat) for (room, _), seat in dirty.items()))
+    await jobs.apply(ctx.tx)
+
+
+async def on_line_message(ctx: Ctx, event: LineMessage) -> None:
+    """A member wrote in a trio room or pair line."""
+    await on_line_messages(ctx, [event])
+
+
+async def remind(ctx: Ctx, payload: dict[str, Any]) -> None:
+    """Job: a silence may have passed the trio's patience; send the one kind reminder."""
+    room, member, now = RoomId(payload["room"]), MemberId(payload["member"]), ts(ctx.now)
+    line = (await load(ctx.tx, BY_IDS, {"rooms": json.dumps([room])}, now)).get(room)
+    if line is None or member not in line.seats:
+        return
+    seat = line.seats[member]
+    if seat.owes_since is None or seat.reminded or seat.away:
+        return  # answered, already reminded, or paused (``back`` reschedules)
+    waiting = line.waiting_on(member)
+    left = line.patience_s - seat.waited(now)
+    if left > 0 or not waiting:
+        if waiting:
+            await ctx.schedule("remind", job_key(room, member), dt(now + left), payload)
+        return
+    seat.reminded = True
+    await save(ctx.tx, [(room, seat)])
+    await ctx.notify(member, reminder_text(line, seat, waiting, now, ctx.prefix))
+
+
+async def pause(ctx: Ctx, member: MemberId) -> None:
+    """``member`` is away: waiting time stops accruing and their reminders are cancelled."""
+    await ctx.tx.run(
+        "DELETE FROM jobs WHERE key IN (SELECT 'remind:' || room_id || ':' || member_id "
+        "FROM line_state WHERE member_id = ? AND owes_since IS NOT NULL)", (member,))
+    await ctx.tx.run(
+        "UPDATE line_state SET accrued_s = accrued_s + max(0, ? - accrual_from), "
+        "accrual_from = NULL WHERE member_id = ? AND owes_since IS NOT NULL "
+        "AND accrual_from IS NOT NULL", (ts(ctx.now), member))
+
+
+async def resume(ctx: Ctx, member: MemberId) -> int:
+    """``member`` is back: waiting time accrues again and reminders are rescheduled.
+
+    Returns in how many lines someone is waiting for them.
+    """
+    now = ts(ctx.now)
+    rows = await ctx.tx.all(
+        "SELECT ls.room_id, ls.accrued_s, ls.reminded, t.patience_s FROM line_state ls "
+        "JOIN rooms r ON r.id = ls.room_id JOIN trios t ON t.id = r.trio_id "
+        "WHERE ls.member_id = ? AND ls.owes_since IS NOT NULL AND ls.accrual_from IS NULL "
+        "AND r.state = 'open'", (member,))
+    await ctx.tx.run(
+        "UPDATE line_state SET accrual_from = ? WHERE member_id = ? AND owes_since IS NOT NULL "
+        "AND accrual_from IS NULL", (now, member))
+    jobs = Jobs()
+    for row in rows:
+        if not row["reminded"]:
+            jobs.due(RoomId(row["room_id"]), member,
+                     now + max(0, row["patience_s"] - row["accrued_s"]))
+    await jobs.apply(ctx.tx)
+    return int(await ctx.tx.value(
+        "SELECT count(*) FROM line_state WHERE member_id = ? AND owes_since IS NOT NULL",
+        (member,)))
+
+
+@on_member_left
+async def _forget_debts_to_leaver(ctx: Ctx, trio: Trio, member: MemberId) -> None:
+    """Someone left: in the trio room, nobody owes a reply to them alone any more."""
+    room = await queries.trio_room(ctx.tx, trio.id)
+    if room is None:
+        return
+    line = (await load(ctx.tx, BY_IDS, {"rooms": json.dumps([room.id])}, ts(ctx.now))).get(room.id)
+    if line is None:
+        return
+    jobs, cleared = Jobs(), []
+    for seat in line.seats.values():
+        if seat.owes_since is not None and not line.waiting_on(seat.member):
+            seat.owes_since, seat.accrued_s, seat.accrual_from = None, 0, None
+            cleared.append((line.id, seat))
+            jobs.drop(line.id, seat.member)
+    if cleared:
+        await save(ctx.tx, cleared)
+    await jobs.apply(ctx.tx)
+
 
 COMMANDS: dict[str, CommandHandler] = {}
-JOBS: dict[str, JobHandler] = {}
-
-
-async def on_line_message(ctx: "Ctx", event: "LineMessage") -> None:
-    """Placeholder until turn tracking lands."""
+JOBS: dict[str, JobHandler] = {"remind": remind}

@@ -99,6 +99,7 @@ CREATE TABLE line_state (
     room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
     member_id TEXT NOT NULL,
     last_spoke_at INTEGER,
+    spoke_seq INTEGER NOT NULL DEFAULT 0,   -- order of the last message in the line (ties within a second)
     owes_since INTEGER,             -- first message from another still unanswered by this member
     accrued_s INTEGER NOT NULL DEFAULT 0,   -- waiting time counted before the last pause
     accrual_from INTEGER,           -- NULL while paused (away)

@@ -1,0 +1,268 @@
+"""Turn-taking: relances, reminders after the trio's patience, `turn`, durability."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from core.clock import FakeClock
+from core.effects import CreateRoom, Notify, Reply
+from core.events import CommandReceived, LineMessage
+from core.ids import MemberId, RoomId, TrioId
+from core.turns import Line, Seat, write
+from tests.conftest import form_trio
+from tests.helpers import Harness, notices, replies
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+
+
+async def lines_of(h: Harness) -> dict[str, int]:
+    """Form alice+bob+carol; returns room ids by ``trio`` and ``alice+bob``-style names."""
+    await form_trio(h)
+    return {("trio" if e.purpose == "trio" else "+".join(e.members)): e.room
+            for e in h.log if isinstance(e, CreateRoom)}
+
+
+async def state(h: Harness, room: int, member: str) -> dict[str, int]:
+    async with h.core.db.transaction() as tx:
+        row = await tx.one("SELECT * FROM line_state WHERE room_id = ? AND member_id = ?",
+                           (room, member))
+    return dict(row) if row else {}
+
+
+async def turn_of(h: Harness, who: str) -> str:
+    return replies(await h.say(who, "turn"))[0]
+
+
+def line(purpose: str, *members: str, relance: str = "gentle") -> Line:
+    return Line(RoomId(1), TrioId(1), "T", purpose, 3600, relance,
+                {MemberId(m): Seat(MemberId(m), m.title()) for m in members})
+
+
+# The pure rule -------------------------------------------------------------------------
+
+def test_pair_rule_relance_once_per_streak_and_debts() -> None:
+    pair = line("pair", "a", "b")
+    first = write(pair, MemberId("a"), 100)
+    assert first.silent == [] and [s.member for s in first.owing] == ["b"]
+    assert pair.seats[MemberId("b")].owes_since == 100
+    again = write(pair, MemberId("a"), 100)  # same second: order still known
+    assert [s.member for s in again.silent] == ["b"] and again.owing == []
+    assert write(pair, MemberId("a"), 101).silent == []  # once per streak
+    answer = write(pair, MemberId("b"), 150)
+    assert answer.paid and pair.seats[MemberId("b")].owes_since is None
+    assert pair.seats[MemberId("a")].owes_since == 150
+    assert write(pair, MemberId("a"), 150).silent == []  # b answered: not a relance
+    assert [s.member for s in write(pair, MemberId("a"), 151).silent] == ["b"]  # new streak
+
+
+def test_trio_rule_is_everyone_else_has_spoken_since_you() -> None:
+    room = line("trio", "a", "b", "c")
+    write(room, MemberId("a"), 10)
+    write(room, MemberId("b"), 10)
+    relance = write(room, MemberId("a"), 10)
+    assert [s.member for s in relance.silent] == ["c"]
+    write(room, MemberId("c"), 10)
+    write(room, MemberId("b"), 10)
+    assert write(room, MemberId("a"), 10).silent == []  # b and c both spoke since
+    # c owes a and b; b owes a only
+    assert [s.member for s in room.waiting_on(MemberId("c"))] == ["a", "b"]
+    assert [s.member for s in room.waiting_on(MemberId("b"))] == ["a"]
+
+
+def test_relance_off_tells_nobody() -> None:
+    pair = line("pair", "a", "b", relance="off")
+    write(pair, MemberId("a"), 1)
+    assert write(pair, MemberId("a"), 2).silent == []
+
+
+def test_counters_for_stats() -> None:
+    pair = line("pair", "a", "b")
+    write(pair, MemberId("a"), 0)
+    write(pair, MemberId("a"), 10)  # a relance: neither initiation nor reply
+    write(pair, MemberId("b"), 3600)
+    a, b = pair.seats[MemberId("a")], pair.seats[MemberId("b")]
+    assert (a.messages, a.initiations, a.replies) == (2, 1, 0)
+    assert (b.messages, b.initiations, b.replies, b.reply_total_s) == (1, 0, 1, 3600)
+
+
+# Through the service -------------------------------------------------------------------
+
+async def test_relance_once_per_streak(h: Harness) -> None:
+    rooms = await lines_of(h)
+    ab = rooms["alice+bob"]
+    assert await h.write("alice", ab) == []
+    told = notices(await h.write("alice", ab), "alice")
+    assert len(told) == 1 and "Bob has not answered yet" in told[0] and "Carol" not in told[0]
+    assert notices(await h.write("alice", ab), "alice") == []
+    await h.advance(HOUR)
+    assert await h.write("bob", ab) == []
+    assert notices(await h.write("alice", ab), "alice") == []
+    assert len(notices(await h.write("alice", ab), "alice")) == 1  # a new streak
+
+
+async def test_no_relance_when_the_trio_turned_it_off(h: Harness) -> None:
+    rooms = await lines_of(h)
+    for who in ("alice", "bob", "carol"):
+        await h.say(who, "trio settings relance off")
+    await h.write("alice", rooms["alice+bob"])
+    out = await h.write("alice", rooms["alice+bob"])
+    assert out == []
+    assert "you owe" not in await turn_of(h, "alice")
+
+
+async def test_reminder_after_patience_exactly_once_per_streak(h: Harness) -> None:
+    rooms = await lines_of(h)
+    ab = rooms["alice+bob"]
+    await h.write("alice", ab)
+    assert notices(await h.advance(71 * HOUR), "bob") == []
+    out = await h.advance(2 * HOUR)
+    sent = notices(out, "bob")
+    assert len(sent) == 1 and "Alice" in sent[0] and "3d" in sent[0]
+    assert notices(out, "alice") == []
+    await h.write("alice", ab)  # writing again does not restart bob's streak
+    assert notices(await h.advance(10 * DAY), "bob") == []
+    assert "reminder sent" in await turn_of(h, "alice")
+    await h.write("bob", ab)
+    await h.write("alice", ab)
+    assert len(notices(await h.advance(73 * HOUR), "bob")) == 1  # a new streak, a new one
+
+
+async def test_answering_cancels_the_reminder_and_the_writer_then_waits(h: Harness) -> None:
+    rooms = await lines_of(h)
+    ab = rooms["alice+bob"]
+    await h.write("alice", ab)
+    await h.advance(24 * HOUR)
+    await h.write("bob", ab)
+    out = await h.advance(71 * HOUR)
+    assert notices(out, "bob") == [] and notices(out, "alice") == []
+    assert len(notices(await h.advance(2 * HOUR), "alice")) == 1  # alice now owes bob
+
+
+async def test_trio_room_reminds_each_silent_member(h: Harness) -> None:
+    rooms = await lines_of(h)
+    await h.write("alice", rooms["trio"])
+    await h.advance(HOUR)
+    await h.write("bob", rooms["trio"])
+    relance = notices(await h.write("alice", rooms["trio"]), "alice")
+    assert len(relance) == 1 and "Carol has not answered" in relance[0] and "Bob" not in relance[0]
+    out = await h.advance(72 * HOUR)
+    assert len(notices(out, "carol")) == 1 and "Alice and Bob" in notices(out, "carol")[0]
+    assert len(notices(out, "bob")) == 1  # bob owes alice since her second message
+    assert notices(out, "alice") == []
+
+
+async def test_strangers_and_closed_or_unknown_rooms_are_ignored(h: Harness) -> None:
+    rooms = await lines_of(h)
+    assert await h.write("dave", rooms["alice+bob"]) == []
+    assert await h.write("carol", rooms["alice+bob"]) == []  # the third is not in the pair line
+    assert await h.write("alice", 9999) == []
+    assert await state(h, rooms["alice+bob"], "carol") == {}
+    assert await state(h, rooms["alice+bob"], "dave") == {}
+    await h.say("carol", "trio leave confirm")
+    assert await h.write("carol", rooms["alice+carol"]) == []
+    assert await state(h, rooms["alice+carol"], "carol") == {}
+    assert notices(await h.advance(5 * DAY), "alice") == []
+
+
+async def test_counters_and_no_body_in_line_state(h: Harness) -> None:
+    rooms = await lines_of(h)
+    ab = rooms["alice+bob"]
+    await h.write("alice", ab)
+    await h.advance(2 * HOUR)
+    await h.write("bob", ab)
+    bob = await state(h, ab, "bob")
+    assert (bob["messages"], bob["replies"], bob["reply_total_s"], bob["initiations"]) == (1, 1, 7200, 0)
+    alice = await state(h, ab, "alice")
+    assert (alice["messages"], alice["initiations"], alice["owes_since"] is not None) == (1, 1, True)
+
+
+async def test_a_line_message_is_applied_once(h: Harness) -> None:
+    rooms = await lines_of(h)
+    event = LineMessage("dup-1", MemberId("alice"), RoomId(rooms["alice+bob"]))
+    await h.core.handle([event, event])
+    await h.core.handle([event])
+    assert (await state(h, rooms["alice+bob"], "alice"))["messages"] == 1
+
+
+async def test_a_batch_keeps_the_order_of_commands_and_messages(h: Harness) -> None:
+    rooms = await lines_of(h)
+    ab = RoomId(rooms["alice+bob"])
+    await h.core.handle([
+        LineMessage("b1", MemberId("alice"), ab),
+        CommandReceived("b2", MemberId("bob"), None, "turn"),
+        LineMessage("b3", MemberId("bob"), ab),
+        LineMessage("b4", MemberId("bob"), ab),
+    ])
+    out = [d.effect for d in await h.core.pending()]
+    turn = [e.text for e in out if isinstance(e, Reply)]
+    assert len(turn) == 1 and "you owe Alice a reply" in turn[0]
+    relance = [e for e in out if isinstance(e, Notify)]
+    assert len(relance) == 1 and relance[0].to == "bob" and "Alice has not answered" in relance[0].text
+
+
+async def test_turn_never_shows_the_other_pair_line(h: Harness) -> None:
+    rooms = await lines_of(h)
+    await h.write("bob", rooms["bob+carol"])
+    await h.advance(2 * HOUR)
+    await h.write("alice", rooms["alice+bob"])
+    await h.advance(3 * HOUR)
+    text = await turn_of(h, "alice")
+    assert "Your line with Bob: Bob owes you a reply (for 3h)" in text
+    assert "Carol" not in text
+    carol = await turn_of(h, "carol")
+    assert "Your line with Bob: you owe Bob a reply (for 5h)" in carol
+    assert "Alice" not in carol
+
+
+async def test_turn_in_the_trio_room_and_all_clear(h: Harness) -> None:
+    rooms = await lines_of(h)
+    assert "All clear: nobody owes anyone a reply." in await turn_of(h, "bob")
+    for who in ("alice", "bob", "carol", "alice"):
+        await h.write(who, rooms["trio"])
+    text = await turn_of(h, "bob")
+    assert "Trio room: you owe Alice and Carol a reply" in text
+    assert "Trio room: Carol owes Alice a reply" in text
+    assert "Alice owes" not in text and "All clear" not in text
+
+
+async def test_turn_in_a_forming_trio(h: Harness) -> None:
+    await h.say("alice", "trio new Alone")
+    assert "No lines yet" in await turn_of(h, "alice")
+
+
+async def test_a_leaver_is_owed_nothing(h: Harness) -> None:
+    rooms = await lines_of(h)
+    await h.write("carol", rooms["trio"])
+    await h.say("carol", "trio leave confirm")
+    assert "All clear" in await turn_of(h, "alice")
+    assert notices(await h.advance(5 * DAY), "alice") == []
+
+
+async def test_quiet_hours_hold_the_reminder_until_they_end(h: Harness) -> None:
+    rooms = await lines_of(h)
+    await h.say("bob", "quiet 22:00-08:00")
+    await h.advance(14 * HOUR)  # 23:00 UTC
+    await h.write("alice", rooms["alice+bob"])
+    assert notices(await h.advance(72 * HOUR), "bob") == []  # due at 23:00: held
+    assert notices(await h.advance(8 * HOUR + timedelta(minutes=59)), "bob") == []
+    out = await h.advance(timedelta(minutes=1))
+    assert len(notices(out, "bob")) == 1 and "Alice" in notices(out, "bob")[0]
+    assert notices(await h.advance(3 * DAY), "bob") == []
+
+
+async def test_a_reminder_fires_after_a_restart_exactly_once(tmp_path: Path) -> None:
+    path, clock = tmp_path / "t.sqlite3", FakeClock()
+    first = await Harness.open(path, clock)
+    rooms = await lines_of(first)
+    await first.write("alice", rooms["alice+bob"])
+    await first.advance(24 * HOUR)
+    await first.close()
+    second = await Harness.open(path, clock)
+    try:
+        assert notices(await second.advance(47 * HOUR), "bob") == []
+        assert len(notices(await second.advance(2 * HOUR), "bob")) == 1
+        assert notices(await second.advance(7 * DAY), "bob") == []
+    finally:
+        await second.close()
