@@ -121,6 +121,8 @@ class MatrixBot:
             await self._batch(first, since, history=since is not None)
             since = first.next_batch
             await self._join_moderators()
+            log.info("ready as %s (device %s), %s", self.config.user_id, self.client.device_id,
+                     "resumed where it stopped" if since else "first start: history skipped")
             self.ready.set()
             while True:
                 response = await self._sync(since, full_state=False, wait=await self._wait())

@@ -91,7 +91,7 @@ async def test_direct_invite_is_asked_in_the_invitees_direct_chat(
             assert "trio accept" in invitation.body
             accepted = await carol.ask("trio accept")
             assert "complete" in accepted.body, accepted.body
-            trio = await settled(FormedTrio(alice, bob, carol, *await rooms_of(bot)))
+            trio = await settled(FormedTrio(alice, bob, carol, *await rooms_of(bot.config.database)))
             assert await joined(carol, trio.room) == {alice.id, bob.id, carol.id, bot.user_id}
             welcome = await carol.notice(lambda e: "is complete" in e.body, room_id=trio.room)
             assert welcome.decrypted

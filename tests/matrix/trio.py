@@ -45,27 +45,28 @@ class Trio:
             await m.user.close()
 
 
-async def members(synapse: Synapse, store: Path, bot: RunningBot,
+async def members(synapse: Synapse, store: Path, bot: RunningBot | str,
                   names: tuple[str, ...] = ("alice", "bob", "carol")) -> list[Member]:
     """Fresh members, each with a direct chat with the bot already open."""
+    bot_id = bot if isinstance(bot, str) else bot.user_id
     out = []
     for name in names:
-        member = Member(await new_user(synapse, store, name), bot.user_id)
+        member = Member(await new_user(synapse, store, name), bot_id)
         await member.open_dm()
         out.append(member)
     return out
 
 
-def read(bot: RunningBot, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+def read(database: Path, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
     """Rows from the bot's database, read on a separate connection (the bot keeps writing)."""
-    with contextlib.closing(sqlite3.connect(bot.config.database, timeout=10)) as db:
+    with contextlib.closing(sqlite3.connect(database, timeout=10)) as db:
         db.row_factory = sqlite3.Row
         return db.execute(sql, params).fetchall()
 
 
-async def rooms_of(bot: RunningBot) -> tuple[str, dict[frozenset[str], str]]:
+async def rooms_of(database: Path) -> tuple[str, dict[frozenset[str], str]]:
     """The Matrix ids of the last trio's room and pair lines, from the bot's bindings."""
-    rows = read(bot, "SELECT r.id, r.purpose, r.member_a, r.member_b, p.ref FROM rooms r "
+    rows = read(database, "SELECT r.id, r.purpose, r.member_a, r.member_b, p.ref FROM rooms r "
                      "LEFT JOIN platform_refs p ON p.platform = 'matrix' "
                      "AND p.key = 'room:' || r.id "
                      "WHERE r.trio_id = (SELECT max(id) FROM trios) ORDER BY r.id")
@@ -79,15 +80,20 @@ async def rooms_of(bot: RunningBot) -> tuple[str, dict[frozenset[str], str]]:
     return room, pairs
 
 
-async def form_by_code(synapse: Synapse, store: Path, bot: RunningBot) -> Trio:
-    """Alice starts a trio, Bob and Carol join it with codes; every room is joined."""
-    alice, bob, carol = await members(synapse, store, bot)
+async def form_by_code(synapse: Synapse, store: Path, bot: RunningBot | tuple[str, Path]
+                       ) -> Trio:
+    """Alice starts a trio, Bob and Carol join it with codes; every room is joined.
+
+    ``bot`` is a running bot, or the user id and database file of one running elsewhere.
+    """
+    bot_id, database = (bot.user_id, bot.config.database) if isinstance(bot, RunningBot) else bot
+    alice, bob, carol = await members(synapse, store, bot_id)
     started = await alice.ask("trio new Les Trois")
     await bob.ask(f"trio join {code_in(started.body)}")
     second = await alice.ask("trio invite")
     joined = await carol.ask(f"!trio join {code_in(second.body)}")
     assert "complete" in joined.body, joined.body
-    return await settled(Trio(alice, bob, carol, *await rooms_of(bot)))
+    return await settled(Trio(alice, bob, carol, *await rooms_of(database)))
 
 
 async def settled(trio: Trio) -> Trio:
