@@ -38,9 +38,9 @@ def clean_text(value: str, what: str, limit: int = MAX_NOTE) -> str:
     return value
 
 
-def clean_name(value: str, what: str = "name") -> str:
+def clean_name(value: str, what: str = "name", limit: int = MAX_NAME) -> str:
     """A short single-line name (trio names)."""
-    value = clean_text(value, what, MAX_NAME)
+    value = clean_text(value, what, limit)
     if "\n" in value:
         raise ParseError(f"The {what} must fit on one line.")
     return " ".join(value.split())
@@ -48,7 +48,7 @@ def clean_name(value: str, what: str = "name") -> str:
 
 def clean_skill(value: str) -> str:
     """A skill, compared case-insensitively, so stored in lower case."""
-    return clean_name(value, "skill").lower()
+    return clean_name(value, "skill", MAX_SKILL).lower()
 
 
 def slug(name: str) -> str:

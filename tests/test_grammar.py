@@ -69,3 +69,9 @@ def test_durations(text: str, minutes: int) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(ParseError):
         parse_duration(text, least=timedelta(0), most=timedelta(days=10), what="duration")
+
+
+def test_skill_length_is_bounded_by_the_parser() -> None:
+    with pytest.raises(ParseError, match="too long"):
+        grammar.parse("offer " + "k" * 41)
+    assert grammar.parse("offer " + "K" * 40).args["skill"] == "k" * 40
