@@ -117,12 +117,13 @@ class MatrixBot:
             self._executor = Executor(self.client, self.core, self.bindings, self.config)
             await self._cross_sign()
             since = self.tokens.load()
+            resumed = since is not None
             first = await self._sync(since, full_state=True, wait=0)
-            await self._batch(first, since, history=since is not None)
+            await self._batch(first, since, history=resumed)
             since = first.next_batch
             await self._join_moderators()
             log.info("ready as %s (device %s), %s", self.config.user_id, self.client.device_id,
-                     "resumed where it stopped" if since else "first start: history skipped")
+                     "resumed where it stopped" if resumed else "first start: history skipped")
             self.ready.set()
             while True:
                 response = await self._sync(since, full_state=False, wait=await self._wait())

@@ -191,3 +191,29 @@ async def test_history_from_before_a_first_start_is_not_replayed(
 def _replies(event: nio.Event, event_id: str) -> bool:
     relates = event.source.get("content", {}).get("m.relates_to", {})
     return bool(relates.get("m.in_reply_to", {}).get("event_id") == event_id)
+
+
+async def test_a_leaver_is_removed_and_their_lines_are_closed(
+        synapse: Synapse, tmp_path: Path) -> None:
+    async with await start(synapse, tmp_path) as bot:
+        trio = await form_by_code(synapse, tmp_path, bot)
+        try:
+            alice, bob, carol = trio.members
+            left = await carol.ask("trio leave confirm")
+            assert "You left" in left.body, left.body
+            for mate in (alice, bob):
+                line = trio.line(mate, carol)
+                closing = await mate.notice(lambda e: "left the trio" in e.body, room_id=line)
+                assert closing.decrypted
+                rooms = mate.user.client.rooms
+                await mate.user.wait_until(
+                    lambda r=line, seen=rooms: bot.user_id not in seen[r].users, within=20)
+                assert bot.user_id not in await joined(mate, line)
+            await alice.user.wait_until(
+                lambda: carol.id not in alice.user.client.rooms[trio.room].users, within=20)
+            assert await joined(alice, trio.room) == {alice.id, bob.id, bot.user_id}
+            still = await alice.send(trio.line(alice, bob), "still here, just us two")
+            assert (await bob.user.wait_for_message(trio.line(alice, bob),
+                                                    lambda e: e.event_id == still)).decrypted
+        finally:
+            await trio.close()
