@@ -239,6 +239,14 @@ def _unknown(words: list[str], prefix: str) -> ParseError:
     return ParseError(f"I don't know the command “{typed}”.", hint=hint + f"Type {prefix}help.")
 
 
+def command_of(text: str) -> Command | None:
+    """The command a line starts with, if it names one (so even its errors stay private)."""
+    words = [t.casefold() for t, _ in _tokens(text[:MAX_COMMAND])[:2]]
+    if not words:
+        return None
+    return BY_NAME.get(" ".join(words)) or BY_NAME.get(words[0])
+
+
 def parse(text: str, prefix: str = "!") -> Invocation:
     """Parse one command line (prefix already removed) into an :class:`Invocation`."""
     if len(text) > MAX_COMMAND:

@@ -187,8 +187,9 @@ class Twinome:
         try:
             async with tx.savepoint():
                 await queries.ensure_member(tx, event.actor, event.display_name, ts(now))
+                named = grammar.command_of(event.text)
+                ctx.private = named is not None and named.private
                 inv = grammar.parse(event.text, self.settings.prefix)
-                ctx.private = inv.command.private
                 await features.COMMANDS[inv.command.name](ctx, inv)
         except UserError as err:
             text = err.message + (f"\n{err.hint}" if err.hint else "")

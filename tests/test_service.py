@@ -44,3 +44,11 @@ async def test_a_failing_command_changes_nothing(h: Harness) -> None:
     assert out[0].text.startswith("A patience of")
     info = (await h.say("alice", "trio info"))[0].text
     assert "patience 3d" in info
+
+
+async def test_a_malformed_private_command_is_answered_privately(h: Harness) -> None:
+    out = await h.say("alice", "vote abc yes", room=1)
+    assert len(out) == 1 and isinstance(out[0], Reply)
+    assert out[0].error and out[0].private
+    out = await h.say("alice", "trio info #nowhere extra", room=None)
+    assert isinstance(out[0], Reply) and out[0].error and not out[0].private
