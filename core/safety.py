@@ -13,6 +13,7 @@ when is stored, to rate-limit reports.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import timedelta
 
 from core import queries
@@ -35,9 +36,21 @@ async def shared_trios(ctx: Ctx, a: MemberId, b: MemberId) -> list[Trio]:
     return [t for t in await queries.trios_of(ctx.tx, a) if t.id in theirs]
 
 
+def _discreet(ctx: Ctx, text: str) -> str:
+    """``text``, with a tip when the command was typed where others could read it."""
+    if ctx.room is None:
+        return text
+    return text + ("\nTip: type safety commands in your direct chat with me; there, nobody "
+                   "else sees them.")
+
+
 async def _other(ctx: Ctx, inv: Invocation, doing: str) -> MemberId:
-    """The person a safety command names; never the actor."""
-    target = await ctx.member_arg(inv.args["user"])
+    """The person a safety command names (the room's trio first); never the actor."""
+    target = None
+    if ctx.room is not None:
+        with suppress(NotFound):
+            target = await ctx.member_arg(inv.args["user"], await queries.trio(ctx.tx, ctx.room.trio_id))
+    target = target or await ctx.member_arg(inv.args["user"])
     if target == ctx.actor:
         raise Conflict(f"You cannot {doing} yourself.",
                        hint=f"Name the other person: {inv.command.usage(ctx.prefix)}")
@@ -65,7 +78,7 @@ async def block(ctx: Ctx, inv: Invocation) -> None:
                  f"If you want to step away, {ctx.prefix}trio leave #{slug(shared[0].name)} "
                  f"is there; if they harmed you, {ctx.prefix}report {inv.args['user']} "
                  f"<what happened> alerts the moderators.")
-    ctx.reply(text, private=True)
+    ctx.reply(_discreet(ctx, text), private=True)
 
 
 async def _drop_invitations(ctx: Ctx, blocked: MemberId) -> None:
@@ -139,7 +152,7 @@ async def report(ctx: Ctx, inv: Invocation) -> None:
             f"share and your reason, nothing else. {name} is not told.")
     if blocked is None:
         text += f"\nTo stop hearing from them meanwhile: {ctx.prefix}block {inv.args['user']}"
-    ctx.reply(text, private=True)
+    ctx.reply(_discreet(ctx, text), private=True)
 
 
 COMMANDS: dict[str, CommandHandler] = {"block": block, "unblock": unblock, "report": report}

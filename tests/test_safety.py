@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.effects import Effect, Notify, Post, Reply, ReportToModerators
+from core.effects import CreateRoom, Effect, Notify, Post, Reply, ReportToModerators
 from tests.conftest import form_trio
 from tests.helpers import Harness, notices, replies
 
@@ -72,9 +72,11 @@ async def test_blocking_oneself_is_a_friendly_error(h: Harness) -> None:
 
 async def test_block_inside_a_trio_points_to_leave_and_report(h: Harness) -> None:
     await form_trio(h)
-    out = await h.say("alice", "block @bob")
+    trio_room = next(e.room for e in h.log if isinstance(e, CreateRoom) and e.purpose == "trio")
+    out = await h.say("alice", "block @bob", room=trio_room)
     text = _private_replies(out, "alice")[0].text
     assert "does not remove anyone from a trio" in text
+    assert "direct chat" in text  # typed where others read: a tip to be discreet
     assert "trio leave" in text and "report @bob" in text
     assert [e for e in out if not isinstance(e, Reply)] == []
     info = replies(await h.say("alice", "trio info"))[0]
@@ -123,3 +125,11 @@ async def test_reports_are_rate_limited_per_day(h: Harness) -> None:
     await h.advance(timedelta(days=1, minutes=1))
     out = await h.say("alice", "report @bob incident 6")
     assert [e for e in out if isinstance(e, ReportToModerators)]
+
+
+async def test_in_a_trio_room_a_name_means_the_trio_mate_first(h: Harness) -> None:
+    await form_trio(h, "alice", "sam", "carol")
+    await h.say("SAM", "help")  # another account, also shown as “Sam”
+    trio_room = next(e.room for e in h.log if isinstance(e, CreateRoom) and e.purpose == "trio")
+    await h.say("alice", "block Sam", room=trio_room)
+    assert await _blocks(h) == [("alice", "sam")]
