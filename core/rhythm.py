@@ -232,7 +232,8 @@ async def turn(ctx: Ctx, inv: Invocation) -> None:
     out = [f"Turns in “{trio.name}”:"]
     ordered = sorted(lines.values(), key=lambda line: (line.purpose != "trio", line.id))
     debts = [f"• {_label(line, ctx.actor)}: {_debt(line, seat, ctx.actor, now)}"
-             for line in ordered for seat in line.seats.values()
+             for line in ordered
+             for seat in sorted(line.seats.values(), key=lambda s: (s.owes_since or 0, s.name))
              if line.waiting_on(seat.member)]
     if not lines:
         out.append("No lines yet: they open when the third member joins.")

@@ -67,7 +67,7 @@ class Twinome:
                 run = []
                 await self._stash(tx, await self._command(tx, event, now), now)
             await self._lines(tx, run, now)
-        return await self.pending()
+            return await self._outbox(tx, 500)  # read before the commit: no second transaction
 
     async def fire_due(self, limit: int = 100) -> list[Delivery]:
         """Run the jobs that are due now; returns the effects now in the outbox."""
@@ -98,7 +98,10 @@ class Twinome:
     async def pending(self, limit: int = 500) -> list[Delivery]:
         """Effects committed but not yet carried out, oldest first."""
         async with self.db.transaction() as tx:
-            rows = await tx.all("SELECT id, effect FROM outbox ORDER BY id LIMIT ?", (limit,))
+            return await self._outbox(tx, limit)
+
+    async def _outbox(self, tx: Tx, limit: int) -> list[Delivery]:
+        rows = await tx.all("SELECT id, effect FROM outbox ORDER BY id LIMIT ?", (limit,))
         return [Delivery(r["id"], from_json(r["effect"])) for r in rows]
 
     async def done(self, ids: Sequence[int]) -> None:

@@ -41,20 +41,24 @@ from core.features_hooks import on_member_left
 from core.ids import MemberId, RoomId, TrioId
 from core.model import Trio
 from core.quiet import quiet_until
-from core.storage.db import Row, Tx
+from core.storage.db import Tx
 from core.textrules import format_duration
 from core.timeutil import dt, ts
 
 
-@dataclass
+@dataclass(slots=True)
 class Seat:
-    """One member's turn state in one line, with what notices to them need."""
+    """One member's turn state in one line, with what notices to them need.
+
+    The fields follow the columns of :data:`_LOAD` after the line's own.
+    """
 
     member: MemberId
     name: str
     away: bool = False
     tz: str = "UTC"
-    quiet: tuple[int | None, int | None] = (None, None)
+    quiet_start: int | None = None
+    quiet_end: int | None = None
     last_spoke_at: int | None = None
     spoke_seq: int = 0
     owes_since: int | None = None
@@ -75,7 +79,7 @@ class Seat:
         return self.accrued_s + running
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     """A trio room or pair line and the seats of the members who belong in it."""
 
@@ -92,7 +96,8 @@ class Line:
         me = self.seats[member]
         if me.owes_since is None:
             return []
-        return [s for s in self.seats.values() if s.member != member and s.spoke_seq > me.spoke_seq]
+        later = [s for s in self.seats.values() if s.member != member and s.spoke_seq > me.spoke_seq]
+        return sorted(later, key=lambda s: s.name)
 
     def where(self, viewer: MemberId) -> str:
         """The line as ``viewer`` calls it."""
@@ -115,7 +120,8 @@ def write(line: Line, writer: MemberId, at: int) -> Outcome:
     """Apply a message of ``writer`` at ``at`` to the line's state (no I/O)."""
     me = line.seats[writer]
     others = [s for s in line.seats.values() if s.member != writer]
-    silent = [s for s in others if s.spoke_seq < me.spoke_seq] if me.spoke_seq else []
+    silent = sorted((s for s in others if s.spoke_seq < me.spoke_seq), key=lambda s: s.name)
+    silent = silent if me.spoke_seq else []
     tell = bool(silent) and line.relance == "gentle" and not me.relanced
     me.relanced = bool(silent) and (me.relanced or tell)
     me.messages += 1
@@ -138,11 +144,13 @@ def write(line: Line, writer: MemberId, at: int) -> Outcome:
 
 
 _LOAD = """
-SELECT r.id AS room_id, r.trio_id, r.purpose, t.name AS trio_name, t.patience_s, t.relance,
-       m.id AS member, coalesce(m.display_name, m.id) AS name, m.tz, m.quiet_start, m.quiet_end,
-       (m.away_since IS NOT NULL AND coalesce(m.away_until > :now, 1)) AS away,
-       ls.last_spoke_at, ls.spoke_seq, ls.owes_since, ls.accrued_s, ls.accrual_from,
-       ls.reminded, ls.relanced, ls.messages, ls.initiations, ls.replies, ls.reply_total_s
+SELECT r.id, r.trio_id, t.name, r.purpose, t.patience_s, t.relance,
+       m.id, coalesce(m.display_name, m.id),
+       m.away_since IS NOT NULL AND coalesce(m.away_until > :now, 1),
+       m.tz, m.quiet_start, m.quiet_end, ls.last_spoke_at, coalesce(ls.spoke_seq, 0),
+       ls.owes_since, coalesce(ls.accrued_s, 0), ls.accrual_from, coalesce(ls.reminded, 0),
+       coalesce(ls.relanced, 0), coalesce(ls.messages, 0), coalesce(ls.initiations, 0),
+       coalesce(ls.replies, 0), coalesce(ls.reply_total_s, 0)
 FROM rooms r
 JOIN trios t ON t.id = r.trio_id
 JOIN trio_members tm ON tm.trio_id = r.trio_id
@@ -150,36 +158,19 @@ JOIN members m ON m.id = tm.member_id
 LEFT JOIN line_state ls ON ls.room_id = r.id AND ls.member_id = tm.member_id
 WHERE {where} AND r.state = 'open'
   AND (r.purpose = 'trio' OR tm.member_id IN (r.member_a, r.member_b))
-ORDER BY r.id, tm.joined_at, tm.member_id
 """
 BY_IDS = "r.id IN (SELECT value FROM json_each(:rooms))"
 VISIBLE = "r.trio_id = :trio AND (r.purpose = 'trio' OR :viewer IN (r.member_a, r.member_b))"
-
-
-def _seat(row: Row) -> Seat:
-    seat = Seat(MemberId(row["member"]), row["name"], bool(row["away"]), row["tz"],
-                (row["quiet_start"], row["quiet_end"]))
-    if row["spoke_seq"] is not None:
-        seat.last_spoke_at, seat.spoke_seq = row["last_spoke_at"], row["spoke_seq"]
-        seat.owes_since, seat.accrued_s = row["owes_since"], row["accrued_s"]
-        seat.accrual_from, seat.reminded = row["accrual_from"], bool(row["reminded"])
-        seat.relanced, seat.messages = bool(row["relanced"]), row["messages"]
-        seat.initiations, seat.replies = row["initiations"], row["replies"]
-        seat.reply_total_s = row["reply_total_s"]
-    return seat
 
 
 async def load(tx: Tx, where: str, params: dict[str, Any], now: int) -> dict[RoomId, Line]:
     """The open lines matching ``where`` (see :data:`BY_IDS`, :data:`VISIBLE`), in one query."""
     lines: dict[RoomId, Line] = {}
     for row in await tx.all(_LOAD.format(where=where), {**params, "now": now}):
-        room = RoomId(row["room_id"])
-        line = lines.get(room)
+        line = lines.get(row[0])
         if line is None:
-            line = lines[room] = Line(room, TrioId(row["trio_id"]), row["trio_name"],
-                                      row["purpose"], row["patience_s"], row["relance"])
-        seat = _seat(row)
-        line.seats[seat.member] = seat
+            line = lines[row[0]] = Line(*row[:6])
+        line.seats[row[6]] = Seat(*row[6:])
     return lines
 
 
@@ -241,7 +232,7 @@ class Jobs:
 
 async def tell(ctx: Ctx, seat: Seat, text: str) -> None:
     """A private notice to the seat's member; only notices held for quiet hours cost a query."""
-    if quiet_until(seat.tz, *seat.quiet, ctx.now) is None:
+    if quiet_until(seat.tz, seat.quiet_start, seat.quiet_end, ctx.now) is None:
         ctx.emit(Notify(seat.member, text))
     else:
         await ctx.notify(seat.member, text)
@@ -286,9 +277,11 @@ async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage]) -> None:
         if line is None or event.actor not in line.seats:
             continue  # not a member, or the line is closed or unknown: nothing to track
         at = now if event.at is None else ts(event.at)
+        me = line.seats[event.actor]
+        had_job = me.owes_since is not None and me.accrual_from is not None and not me.reminded
         out = write(line, event.actor, at)
-        dirty[(line.id, event.actor)] = line.seats[event.actor]
-        if out.paid:
+        dirty[(line.id, event.actor)] = me
+        if had_job:
             jobs.drop(line.id, event.actor)
         for seat in out.owing:
             dirty[(line.id, seat.member)] = seat
