@@ -266,3 +266,20 @@ async def test_a_reminder_fires_after_a_restart_exactly_once(tmp_path: Path) -> 
         assert notices(await second.advance(7 * DAY), "bob") == []
     finally:
         await second.close()
+
+
+async def test_one_broken_line_event_does_not_block_its_batch(h: Harness) -> None:
+    rooms = await lines_of(h)
+    async with h.core.db.transaction() as tx:  # a profile the core cannot read
+        await tx.run("UPDATE members SET tz = 'Mars/Olympus', quiet_start = 0, quiet_end = 60 "
+                     "WHERE id = 'carol'")
+    ab, trio = RoomId(rooms["alice+bob"]), RoomId(rooms["trio"])
+    await h.core.handle([
+        LineMessage("x1", MemberId("alice"), ab),
+        LineMessage("x2", MemberId("carol"), trio),
+        LineMessage("x3", MemberId("carol"), trio),  # a relance to carol: her zone breaks it
+        LineMessage("x4", MemberId("bob"), ab),
+    ])
+    assert (await state(h, ab, "alice"))["messages"] == 1
+    assert (await state(h, ab, "bob"))["replies"] == 1
+    assert (await state(h, trio, "carol"))["messages"] == 1
