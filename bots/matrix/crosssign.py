@@ -25,12 +25,16 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import canonicaljson
 import nio
 from Crypto.PublicKey import ECC
 from Crypto.Signature import eddsa
+
+if TYPE_CHECKING:
+    from nio.crypto import Olm
 
 JsonDict = dict[str, Any]
 
@@ -162,7 +166,7 @@ async def _request(client: nio.AsyncClient, path: str, body: JsonDict) -> tuple[
         async with response:
             answer = await response.json(content_type=None)
             status: int = response.status
-    except (OSError, TimeoutError, ValueError) as error:
+    except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as error:
         raise CrossSigningError(f"POST {path} failed: {error!r}") from error
     if not isinstance(answer, dict):
         raise CrossSigningError(f"POST {path} -> {status}: not a JSON object")
@@ -205,15 +209,16 @@ async def _upload_signing_keys(
         raise CrossSigningError(f"POST {path} -> {status}: {answer}")
 
 
-def _own_device_keys(client: nio.AsyncClient, answer: JsonDict) -> JsonDict:
+def _own_device_keys(answer: JsonDict, user_id: str, device_id: str, olm: Olm) -> JsonDict:
     """Return the server's copy of this device's keys, checked against nio's account."""
-    user_id, device_id = client.user_id, client.device_id
     device: JsonDict | None = answer.get("device_keys", {}).get(user_id, {}).get(device_id)
     if device is None:
         raise CrossSigningError(f"device {device_id} has not uploaded its keys yet")
-    olm: Any = client.olm
     local = olm.account.identity_keys
-    expected = {f"ed25519:{device_id}": local["ed25519"], f"curve25519:{device_id}": local["curve25519"]}
+    expected = {
+        f"ed25519:{device_id}": local["ed25519"],
+        f"curve25519:{device_id}": local["curve25519"],
+    }
     if device.get("keys") != expected:
         raise CrossSigningError(f"the server's keys for device {device_id} are not this device's")
     return device
@@ -222,28 +227,29 @@ def _own_device_keys(client: nio.AsyncClient, answer: JsonDict) -> JsonDict:
 async def ensure_cross_signed(
     client: nio.AsyncClient, password: str | None, secrets_path: Path
 ) -> None:
-    """Make sure the client's device is signed by its user's self-signing key."""
-    if not client.logged_in or client.olm is None:
-        raise CrossSigningError("log in with encryption enabled before cross-signing")
+    """Make sure the client's device is signed by its user's self-signing key.
+
+    `password` is needed only to replace keys the server already holds; `secrets_path`
+    keeps the private keys and is created with mode 0600 on first use.
+    """
     user_id: str = client.user_id
+    device_id, olm = client.device_id, client.olm
+    if not client.logged_in or device_id is None or olm is None:
+        raise CrossSigningError("log in with encryption enabled before cross-signing")
     keys = load_or_create_keys(secrets_path, user_id)
     answer = await _query_own_keys(client)
+    device = _own_device_keys(answer, user_id, device_id, olm)
     if (
         _server_key(answer, "master_keys", user_id) != keys.master.public
         or _server_key(answer, "self_signing_keys", user_id) != keys.self_signing.public
     ):
         await _upload_signing_keys(client, keys, password)
-    device = _own_device_keys(client, answer)
-    olm: Any = client.olm
-    master = keys.master.key_object(user_id, "master")
-    device_key_id = f"ed25519:{client.device_id}"
+    ssk, master = keys.self_signing, keys.master.key_object(user_id, "master")
     signatures = {
         user_id: {
-            client.device_id: _add_signature(
-                _strip(device), user_id, keys.self_signing.key_id, keys.self_signing.sign(device)
-            ),
+            device_id: _add_signature(_strip(device), user_id, ssk.key_id, ssk.sign(device)),
             keys.master.public: _add_signature(
-                master, user_id, device_key_id, olm.sign_json(master)
+                master, user_id, f"ed25519:{device_id}", olm.sign_json(master)
             ),
         }
     }

@@ -161,7 +161,9 @@ class Synapse:
         assert self._process is not None
         while True:
             if self._process.poll() is not None:
-                raise SynapseError(f"Synapse exited with {self._process.returncode}: {self._tail()}")
+                raise SynapseError(
+                    f"Synapse exited with {self._process.returncode}: {self._tail()}"
+                )
             try:
                 with urllib.request.urlopen(f"{self.base_url}/_matrix/client/versions", timeout=1):
                     return
