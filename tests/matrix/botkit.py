@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bots.matrix.bot import MatrixBot, core_settings
 from bots.matrix.config import MatrixConfig
-from core.clock import SystemClock
+from core.clock import Clock, SystemClock
 from core.service import Twinome
 from core.storage.db import Database
 from tests.matrix.synapse import Synapse
@@ -54,11 +54,12 @@ def register_bot(synapse: Synapse) -> tuple[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def running_bot(config: MatrixConfig, **options: object) -> AsyncIterator[RunningBot]:
+async def running_bot(config: MatrixConfig, clock: Clock | None = None,
+                      **options: object) -> AsyncIterator[RunningBot]:
     """Run the bot as a task until the block ends; fail fast if it dies while starting."""
     config.database.parent.mkdir(parents=True, exist_ok=True)
     async with await Database.open(config.database) as db:
-        core = Twinome(db, SystemClock(), core_settings(config))
+        core = Twinome(db, clock or SystemClock(), core_settings(config))
         bot = MatrixBot(config, core, max_wait=5.0, **options)  # type: ignore[arg-type]
         task = asyncio.create_task(bot.run())
         ready = asyncio.create_task(bot.ready.wait())

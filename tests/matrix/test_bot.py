@@ -5,12 +5,21 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import nio
 
 from bots.matrix.rooms import COMMANDS_EVENT, MEGOLM
-from tests.matrix.botkit import bot_config, is_notice, register_bot, running_bot
+from core.clock import FakeClock
+from tests.matrix.botkit import (
+    Member,
+    bot_config,
+    is_notice,
+    new_user,
+    register_bot,
+    running_bot,
+)
 from tests.matrix.synapse import Synapse
 from tests.matrix.trio import Trio as FormedTrio
 from tests.matrix.trio import code_in, form_by_code, joined, members, rooms_of, settled, state
@@ -80,14 +89,20 @@ async def test_trio_by_code_gives_encrypted_rooms_members_cannot_change(
 async def test_direct_invite_is_asked_in_the_invitees_direct_chat(
         synapse: Synapse, tmp_path: Path) -> None:
     async with await start(synapse, tmp_path) as bot:
-        alice, bob, carol = await members(synapse, tmp_path, bot)
+        alice, bob = await members(synapse, tmp_path, bot, ("alice", "bob"))
+        carol = Member(await new_user(synapse, tmp_path, "carol"), bot.user_id)  # no chat yet
         try:
             started = await alice.ask("trio new Trois Pommes")
             await bob.ask(f"trio join {code_in(started.body)}")
             local = carol.id.split(":")[0]  # "@carol…": the bot adds its own server
             asked = await alice.ask(f"trio invite {local}")
             assert "asked" in asked.body, asked.body
-            invitation = await carol.notice(lambda e: "invites you" in e.body, room_id=carol.dm)
+            invitation = await carol.notice(lambda e: "invites you" in e.body)
+            carol.dm = next(r for r, e in carol.user.messages if e.event_id == invitation.event_id)
+            opened = carol.user.client.rooms[carol.dm]
+            assert opened.encrypted and opened.member_count == 2
+            direct = await bot.bot.client.list_direct_rooms()
+            assert direct.rooms[carol.id] == [carol.dm]  # the bot's m.direct names the chat
             assert "trio accept" in invitation.body
             accepted = await carol.ask("trio accept")
             assert "complete" in accepted.body, accepted.body
@@ -215,5 +230,37 @@ async def test_a_leaver_is_removed_and_their_lines_are_closed(
             still = await alice.send(trio.line(alice, bob), "still here, just us two")
             assert (await bob.user.wait_for_message(trio.line(alice, bob),
                                                     lambda e: e.event_id == still)).decrypted
+
+            (dave,) = await members(synapse, tmp_path, bot, ("dave",))
+            try:  # a new third: invited into the existing trio room, new lines for them
+                code = code_in((await alice.ask("trio invite")).body)
+                assert "complete" in (await dave.ask(f"trio join {code}")).body
+                await dave.user.wait_for_member(trio.room, dave.id, within=20)
+                welcome = await dave.notice(lambda e: "is complete" in e.body,
+                                            room_id=trio.room)
+                assert welcome.decrypted  # sent once Dave had joined: he can read it
+                assert await joined(alice, trio.room) == {alice.id, bob.id, dave.id,
+                                                          bot.user_id}
+                _, pairs = await rooms_of(bot.config.database)
+                assert frozenset((alice.id, dave.id)) in pairs
+            finally:
+                await dave.user.close()
         finally:
             await trio.close()
+
+
+async def test_due_jobs_fire_from_the_sync_loop(synapse: Synapse, tmp_path: Path) -> None:
+    local, password = register_bot(synapse)
+    clock = FakeClock(datetime.now(UTC))
+    async with running_bot(bot_config(synapse, tmp_path / "bot", local, password),
+                           clock=clock) as bot:
+        (alice,) = await members(synapse, tmp_path, bot, ("alice",))
+        try:
+            away = await alice.ask("away for 2h visiting my parents")
+            assert "away" in away.body.lower(), away.body
+            clock.advance(timedelta(hours=3))  # the next sync wakes within max_wait (5 s)
+            over = await alice.notice(lambda e: "away time is over" in e.body,
+                                      room_id=alice.dm, within=20)
+            assert over.decrypted
+        finally:
+            await alice.user.close()
