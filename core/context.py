@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,7 +14,7 @@ from core.config import Settings
 from core.effects import Effect, Notify, Post, Reply
 from core.errors import Conflict, Forbidden, NotFound
 from core.grammar import Invocation
-from core.ids import MemberId, RoomId
+from core.ids import MemberId, RoomId, TrioId
 from core.model import Room, Trio
 from core.quiet import quiet_until
 from core.storage.db import Tx
@@ -87,18 +88,10 @@ class Ctx:
     async def trio(self, inv: Invocation) -> Trio:
         """The trio a command applies to: the room's, the ``#named`` one, or the only one."""
         if self.room is not None:
-            trio = await queries.trio(self.tx, self.room.trio_id)
-            if not await queries.is_member(self.tx, trio.id, self.actor):
-                raise Forbidden("Only the members of this trio can do that here.")
-            return trio
+            return await self._room_trio(self.room, inv)
         mine = await queries.trios_of(self.tx, self.actor)
         if inv.trio is not None:
-            wanted = inv.trio.lstrip("#")
-            for t in mine:
-                if str(t.id) == wanted or slug(t.name) == slug(wanted):
-                    return t
-            names = ", ".join(f"#{slug(t.name)}" for t in mine) or "none yet"
-            raise NotFound(f"You have no trio called “{inv.trio}”.", hint=f"Your trios: {names}.")
+            return await self._named(inv.trio, mine)
         if len(mine) == 1:
             return mine[0]
         if not mine:
@@ -106,11 +99,46 @@ class Ctx:
                 "You are not in a trio yet.",
                 hint=f"Start one with {self.prefix}trio new, or join with {self.prefix}trio join <code>.",
             )
-        names = ", ".join(f"#{slug(t.name)}" for t in mine)
+        names = tags(mine)
         raise Conflict(
             f"You are in {len(mine)} trios; which one?",
-            hint=f"Name it: {self.prefix}{inv.command.name} #{slug(mine[0].name)} … (yours: {names}).",
+            hint=f"Name it: {self.prefix}{inv.command.name} {names[mine[0].id]} … "
+                 f"(yours: {', '.join(names.values())}).",
         )
+
+    async def _room_trio(self, room: Room, inv: Invocation) -> Trio:
+        """The trio of the room the command was typed in, if the actor belongs there."""
+        trio = await queries.trio(self.tx, room.trio_id)
+        if not await queries.is_member(self.tx, trio.id, self.actor):
+            raise Forbidden("Only the members of this trio can do that here.")
+        if room.pair and self.actor not in room.pair:
+            raise Forbidden("This line belongs to two other members: only they act here.",
+                            hint="Type the command in your direct chat with me.")
+        if not room.open:
+            raise Conflict("This line is closed.",
+                           hint="Type the command in your direct chat with me.")
+        if inv.trio is not None and not _names(trio, inv.trio):
+            raise Conflict(
+                f"This room belongs to “{trio.name}”, not to “{inv.trio}”.",
+                hint=f"For another trio, type it in your direct chat with me: "
+                     f"{self.prefix}{inv.command.name} #{inv.trio.lstrip('#')} …",
+            )
+        return trio
+
+    async def _named(self, wanted: str, mine: list[Trio]) -> Trio:
+        """The one trio of ``mine`` that ``#wanted`` names (by name or number)."""
+        found = [t for t in mine if _names(t, wanted)]
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            listing = ", ".join(tags(mine).values()) or "none yet"
+            raise NotFound(f"You have no trio called “{wanted}”.", hint=f"Your trios: {listing}.")
+        which = []
+        for t in found:
+            names = await queries.names(self.tx, await queries.members(self.tx, t.id))
+            which.append(f"#{t.id} ({', '.join(names.values())})")
+        raise Conflict(f"You have {len(found)} trios called “{found[0].name}”.",
+                       hint="Name it by its number: " + "; ".join(which) + ".")
 
     async def active_trio(self, inv: Invocation) -> Trio:
         """Like :meth:`trio`, but the trio must have its three members."""
@@ -133,6 +161,18 @@ class Ctx:
             raise NotFound(f"I don't know anyone called {text}{where}.",
                            hint="Write their name as @name, as it appears in the trio.")
         return found
+
+
+def _names(trio: Trio, wanted: str) -> bool:
+    """Whether ``#wanted`` names this trio, by number or by name."""
+    wanted = wanted.lstrip("#")
+    return str(trio.id) == wanted or slug(trio.name) == slug(wanted)
+
+
+def tags(trios: list[Trio]) -> dict[TrioId, str]:
+    """The ``#name`` that picks each trio; its ``#number`` where two share a name."""
+    count = Counter(slug(t.name) for t in trios)
+    return {t.id: f"#{slug(t.name)}" if count[slug(t.name)] == 1 else f"#{t.id}" for t in trios}
 
 
 CommandHandler = Callable[[Ctx, Invocation], Awaitable[None]]

@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from core import features_hooks, invites, lines, queries
-from core.context import CommandHandler, Ctx, JobHandler
+from core.context import CommandHandler, Ctx, JobHandler, tags
 from core.errors import Conflict, Forbidden, NotFound, ParseError
 from core.grammar import Invocation
 from core.ids import MemberId
@@ -37,10 +37,21 @@ def _code_text(ctx: Ctx, code: str, expires: int) -> str:
             f"The person types {ctx.prefix}trio join {code}")
 
 
+async def _fresh_name(ctx: Ctx, wanted: str | None) -> str:
+    """The new trio's name, numbered if the actor already has one so called (``#name`` stays clear)."""
+    taken = {slug(t.name) for t in await queries.trios_of(ctx.tx, ctx.actor)}
+    base = wanted or f"Trio of {await queries.name(ctx.tx, ctx.actor)}"
+    name, number = base, 1
+    while slug(name) in taken:
+        number += 1
+        name = f"{base} {number}"
+    return name
+
+
 async def trio_new(ctx: Ctx, inv: Invocation) -> None:
     """``trio new [name]``."""
     await _check_cap(ctx, ctx.actor)
-    name = inv.args.get("name") or f"Trio of {await queries.name(ctx.tx, ctx.actor)}"
+    name = await _fresh_name(ctx, inv.args.get("name"))
     s = ctx.settings
     trio_id = await ctx.tx.run(
         "INSERT INTO trios (name, state, created_at, patience_s, relance, proposal_ttl_s) "
@@ -54,8 +65,12 @@ async def trio_new(ctx: Ctx, inv: Invocation) -> None:
     )
     expires = ctx.now + s.invite_ttl
     code = await invites.create(ctx.tx, trio_id, ctx.actor, None, ctx.now, expires)
+    wanted = inv.args.get("name")
+    renamed = (f"You already have a trio called “{wanted}”, so this one is “{name}”. "
+               if wanted and wanted != name else "")
     ctx.reply(
-        f"Your trio “{name}” (#{slug(name)}) is forming. Share this with two people you trust:\n"
+        renamed
+        + f"Your trio “{name}” (#{slug(name)}) is forming. Share this with two people you trust:\n"
         + _code_text(ctx, code, ts(expires))
         + f"\nOr invite someone directly: {ctx.prefix}trio invite @name"
     )
@@ -246,10 +261,11 @@ async def leave(ctx: Ctx, trio: Trio, member: MemberId, why: str) -> None:
 async def trio_list(ctx: Ctx, inv: Invocation) -> None:
     """``trio list``."""
     mine = await queries.trios_of(ctx.tx, ctx.actor)
+    picks = tags(mine)
     out = []
     for t in mine:
         names = await queries.names(ctx.tx, await queries.members(ctx.tx, t.id))
-        out.append(f"• {t.name} (#{slug(t.name)}, {t.state}): {', '.join(names.values())}")
+        out.append(f"• {t.name} ({picks[t.id]}, {t.state}): {', '.join(names.values())}")
     pending = await ctx.tx.all(
         "SELECT i.code, t.name FROM invites i JOIN trios t ON t.id = i.trio_id "
         f"WHERE i.invitee = ? AND i.state = 'open' AND i.expires_at > ? AND {_NOT_BLOCKED}",

@@ -1,0 +1,69 @@
+"""What a demanding new user meets: wrong rooms, clashing names, stale codes, clear words."""
+
+from __future__ import annotations
+
+from core.effects import CreateRoom, Reply
+from tests.conftest import form_trio
+from tests.helpers import Harness, code_in, replies
+
+
+def _rooms(h: Harness) -> dict[str, int]:
+    """The rooms created so far, as ``trio`` or ``alice+bob`` → room id (the latest wins)."""
+    return {"trio" if e.purpose == "trio" else "+".join(e.members): e.room
+            for e in h.log if isinstance(e, CreateRoom)}
+
+
+def _error(effects: list[object]) -> str:
+    errors = [e.text for e in effects if isinstance(e, Reply) and e.error]
+    assert errors, f"expected an error reply, got {effects}"
+    return errors[0]
+
+
+async def test_a_trio_named_in_a_room_of_another_trio_is_refused(h: Harness) -> None:
+    await form_trio(h)
+    await h.say("alice", "trio new Other")
+    room = _rooms(h)["trio"]
+    out = await h.say("alice", "trio leave #other confirm", room=room)
+    assert "belongs to “Les Trois”" in _error(out)
+    assert "Les Trois" in replies(await h.say("alice", "trio list"))[0]
+    named = await h.say("alice", "turn #les-trois", room=room)
+    assert not any(isinstance(e, Reply) and e.error for e in named)
+
+
+async def test_a_trio_mate_cannot_act_in_the_line_of_the_two_others(h: Harness) -> None:
+    await form_trio(h)
+    out = await h.say("carol", "ledger", room=_rooms(h)["alice+bob"])
+    assert "two other members" in _error(out)
+    assert "Ledger" not in " ".join(replies(out))
+
+
+async def test_commands_in_a_closed_line_say_it_is_closed(h: Harness) -> None:
+    await form_trio(h)
+    line = _rooms(h)["alice+carol"]
+    await h.say("carol", "trio leave confirm")
+    await h.say("alice", "trio invite")  # a new code: the trio is forming again
+    out = await h.say("alice", "trio info", room=line)
+    assert "closed" in _error(out)
+
+
+async def test_two_trios_with_one_name_are_told_apart_by_number(h: Harness) -> None:
+    await form_trio(h)  # alice, bob and carol in “Les Trois”
+    code = code_in(replies(await h.say("dave", "trio new Les Trois"))[0])
+    await h.say("bob", f"trio join {code}")
+    out = await h.say("bob", "turn #les-trois")
+    text = _error(out)
+    assert "2 trios called “Les Trois”" in text and "Dave" in text
+    listing = replies(await h.say("bob", "trio list"))[0]
+    assert "#les-trois" not in listing and "#1," in listing and "#2," in listing
+    assert "Dave" in replies(await h.say("bob", "trio info #2"))[0]
+
+
+async def test_a_second_trio_with_the_same_name_gets_a_number(h: Harness) -> None:
+    await h.say("alice", "trio new Les Trois")
+    again = replies(await h.say("alice", "trio new les   TROIS"))[0]
+    assert "already have a trio called “les TROIS”, so this one is “les TROIS 2”" in again
+    assert "(#les-trois-2)" in again
+    await h.say("alice", "trio new")
+    second = replies(await h.say("alice", "trio new"))[0]
+    assert "“Trio of Alice 2” (#trio-of-alice-2)" in second
+    assert "#les-trois-2" in replies(await h.say("alice", "trio info #les-trois-2"))[0]
