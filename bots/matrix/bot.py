@@ -18,8 +18,8 @@ history from before the bot started is not replayed. A restart syncs with
 ``full_state`` from the saved token, so nio learns its rooms again, and fills any gap
 of a ``limited`` timeline from ``/messages`` so no command sent meanwhile is missed.
 An encrypted event nio could not decrypt yet (its key may come in a later batch) is held
-for up to :data:`DECRYPT_GRACE` seconds, and while it is held the saved token stays
-before it. Jobs need no task of their own: the sync long-poll waits at most until the
+for a few seconds (:mod:`bots.matrix.timeline`), and while it is held the saved token
+stays before it. Jobs need no task of their own: the sync long-poll waits at most until the
 next due job, and the core is only ever used from this one loop.
 """
 
@@ -27,8 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -39,18 +38,16 @@ from bots.matrix.calls import MatrixCallError, backoff, checked, error_code
 from bots.matrix.config import MatrixConfig
 from bots.matrix.crosssign import CrossSigningError, ensure_cross_signed
 from bots.matrix.effects import Executor
-from bots.matrix.inbound import Incoming, Translator
+from bots.matrix.inbound import Translator
 from bots.matrix.names import invite_link, user_reader
 from bots.matrix.session import CROSS_SIGNING_FILE, LoginError, SyncToken, close, login
+from bots.matrix.timeline import DECRYPT_GRACE, Timeline
 from core.config import Settings
 from core.events import CommandReceived
 from core.service import Twinome
 
 log = logging.getLogger("twinome.matrix")
 
-DECRYPT_GRACE = 10.0
-UNREADABLE = ("I could not decrypt your last message: my device never got its key. "
-              "Please send it again.")
 
 
 def core_settings(config: MatrixConfig, base: Settings | None = None) -> Settings:
@@ -69,32 +66,23 @@ def sync_filter(timeline_limit: int) -> dict[str, Any]:
     }
 
 
-@dataclass
-class Undecrypted:
-    """An encrypted event waiting for its key, and the token of the batch it came in."""
-
-    room_id: str
-    event: Any
-    since: str | None
-    first_seen: float
-
-
 class MatrixBot:
     """Runs the core on Matrix until cancelled."""
 
     def __init__(self, config: MatrixConfig, core: Twinome, *, timeline_limit: int = 100,
-                 max_wait: float = 30.0) -> None:
+                 max_wait: float = 30.0, decrypt_grace: float = DECRYPT_GRACE) -> None:
         self.config = config
         self.core = core
         self.timeline_limit = timeline_limit
         self.max_wait = max_wait
+        self.decrypt_grace = decrypt_grace
         self.ready = asyncio.Event()
         self.tokens = SyncToken(config.store_dir)
         self.bindings = Bindings(core)
         self.translator = Translator(self.bindings, config.user_id, config.prefix)
-        self._held: list[Undecrypted] = []
         self._client: nio.AsyncClient | None = None
         self._executor: Executor | None = None
+        self._timeline: Timeline | None = None
 
     @property
     def client(self) -> nio.AsyncClient:
@@ -102,6 +90,13 @@ class MatrixBot:
         if self._client is None:
             raise RuntimeError("the bot is not running")
         return self._client
+
+    @property
+    def timeline(self) -> Timeline:
+        """What reads the batches' timelines."""
+        if self._timeline is None:
+            raise RuntimeError("the bot is not running")
+        return self._timeline
 
     @property
     def executor(self) -> Executor:
@@ -115,6 +110,8 @@ class MatrixBot:
         self._client = await login(self.config)
         try:
             self._executor = Executor(self.client, self.core, self.bindings, self.config)
+            self._timeline = Timeline(self.client, self.translator, self.executor,
+                                      self.decrypt_grace)
             await self._cross_sign()
             since = self.tokens.load()
             resumed = since is not None
@@ -174,7 +171,7 @@ class MatrixBot:
     async def _wait(self) -> int:
         """How long the next sync may wait for events, in milliseconds."""
         wait = self.max_wait
-        if self.executor.waiting or self._held:
+        if self.executor.waiting or self.timeline.holding:
             wait = min(wait, 2.0)
         due = await self.core.next_due()
         if due is not None:
@@ -186,8 +183,8 @@ class MatrixBot:
         self.executor.observe(response)
         await self._keys()
         await self._accept_invites(response)
-        incoming = await self._collect(response, since) if history else []
-        incoming += await self._retry_undecrypted()
+        incoming = await self.timeline.collect(response, since) if history else []
+        incoming += await self.timeline.retry()
         for item in incoming:
             if isinstance(item.event, CommandReceived):
                 self.executor.remember_origin(item.event.event_id, item.room_id)
@@ -196,8 +193,7 @@ class MatrixBot:
         await self._fire_due()
         await self.executor.deliver()
         await self._to_device()
-        held = [h.since for h in self._held]
-        token = held[0] if held else response.next_batch
+        token = self.timeline.resume_from(response.next_batch)
         if token is not None:
             self.tokens.save(token)
 
@@ -249,83 +245,6 @@ class MatrixBot:
             return False
         return True
 
-    async def _collect(self, response: Any, since: str | None) -> list[Incoming]:
-        """The core events of a batch, in timeline order, room by room."""
-        out: list[Incoming] = []
-        for room_id, info in response.rooms.join.items():
-            room = self.client.rooms.get(room_id)
-            if room is None:
-                continue
-            events = list(info.timeline.events)
-            if info.timeline.limited and since and info.timeline.prev_batch:
-                events = await self._gap(room_id, info.timeline.prev_batch, since) + events
-            for event in events:
-                if isinstance(event, nio.MegolmEvent) and self.translator.readable(event):
-                    self._held.append(Undecrypted(room_id, event, since, time.monotonic()))
-                    continue
-                item = await self.translator.translate(room, event)
-                if item is not None:
-                    out.append(item)
-        return out
-
-    async def _gap(self, room_id: str, start: str, until: str) -> list[Any]:
-        """The events a ``limited`` timeline skipped, oldest first."""
-        found: dict[str, Any] = {}
-        for _ in range(20):
-            page = await self._page(room_id, start, until)
-            if page is None:
-                break
-            found.update((event.event_id, event) for event in page.chunk)
-            if not page.chunk or not page.end or page.end == start:
-                break
-            start = page.end
-        return list(reversed(found.values()))
-
-    async def _page(self, room_id: str, start: str, until: str) -> Any:
-        """One page of ``/messages`` going back from ``start`` to ``until``, or None."""
-
-        def call() -> Any:
-            return self.client.room_messages(room_id, start=start, end=until, limit=100)
-
-        try:
-            return await checked("filling a timeline gap", call, nio.RoomMessagesResponse)
-        except MatrixCallError as err:
-            log.warning("%s; some events may be missed", err)
-            return None
-
-    async def _retry_undecrypted(self) -> list[Incoming]:
-        """Events whose key has arrived since, or that waited long enough."""
-        out: list[Incoming] = []
-        still: list[Undecrypted] = []
-        for held in self._held:
-            room = self.client.rooms.get(held.room_id)
-            if room is None:
-                continue
-            try:
-                event = self.client.decrypt_event(held.event)
-            except (nio.EncryptionError, nio.LocalProtocolError):
-                if time.monotonic() - held.first_seen < DECRYPT_GRACE:
-                    still.append(held)
-                    continue
-                event = held.event
-                log.warning("event %s could not be decrypted", held.event.event_id)
-                await self._unreadable(held)
-            item = await self.translator.translate(room, event)
-            if item is not None:
-                out.append(item)
-        self._held = still
-        return out
-
-    async def _unreadable(self, held: Undecrypted) -> None:
-        """Tell a member their direct message could not be read (best effort)."""
-        if await self.bindings.dm_owner(held.room_id) != held.event.sender:
-            return
-        try:
-            await self.executor.send_notice(held.room_id, UNREADABLE,
-                                            reply_to=held.event.event_id)
-        except Exception as err:  # best effort, never fatal
-            log.warning("could not say a message was unreadable: %s", type(err).__name__)
-
     async def _fire_due(self) -> None:
         for _ in range(10):
             due = await self.core.next_due()
@@ -333,7 +252,3 @@ class MatrixBot:
                 return
             await self.core.fire_due()
 
-
-async def serve(config: MatrixConfig, core: Twinome) -> None:
-    """Run the bot until cancelled (a thin entry point for the command line)."""
-    await MatrixBot(config, core).run()

@@ -48,7 +48,7 @@ class Translator:
     """Turns one room's timeline events into core events."""
 
     def __init__(self, bindings: Bindings, bot_user_id: str, prefix: str) -> None:
-        self._bindings = bindings
+        self.bindings = bindings
         self._me = bot_user_id
         self._prefixes = tuple(dict.fromkeys((prefix, "/")))
 
@@ -67,12 +67,12 @@ class Translator:
         actor = MemberId(event.sender)
         name = _display_name(room, event.sender)
         text = command_text(event) if isinstance(event, nio.RoomMessageText) else None
-        if await self._bindings.dm_owner(room.room_id) == event.sender:
+        if await self.bindings.dm_owner(room.room_id) == event.sender:
             if not text:
                 return None
             return Incoming(CommandReceived(event.event_id, actor, None,
                                             self._unprefixed(text), name), room.room_id)
-        line = await self._bindings.core_room(room.room_id)
+        line = await self.bindings.core_room(room.room_id)
         if text is not None and self._is_command(text):
             command = CommandReceived(event.event_id, actor, line, text[1:].lstrip(), name)
             return Incoming(command, room.room_id)

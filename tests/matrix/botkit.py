@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 from bots.matrix.bot import MatrixBot, core_settings
 from bots.matrix.config import MatrixConfig
@@ -143,6 +145,22 @@ class Member:
         """Every notice from the bot seen so far (in one room, or anywhere)."""
         return [e for r, e in self.user.messages
                 if e.sender == self.bot and is_notice(e) and (room_id is None or r == room_id)]
+
+
+async def send_undecryptable(user: User, room_id: str) -> str:
+    """Send an ``m.room.encrypted`` event nobody can decrypt (an unknown megolm session)."""
+    client = user.client
+    content = {"algorithm": "m.megolm.v1.aes-sha2", "ciphertext": "AwgAEhBsb3N0IGtleXM",
+               "device_id": client.device_id, "session_id": "a-session-nobody-received",
+               "sender_key": client.olm.account.identity_keys["curve25519"]}
+    path = (f"/_matrix/client/v3/rooms/{quote(room_id)}/send/m.room.encrypted/"
+            f"{secrets.token_hex(8)}")
+    headers = {"Authorization": f"Bearer {client.access_token}",
+               "Content-Type": "application/json"}
+    async with await client.send("PUT", path, json.dumps(content), headers) as response:
+        answer = await response.json()
+    event_id: str = answer["event_id"]
+    return event_id
 
 
 def is_notice(event: Message) -> bool:

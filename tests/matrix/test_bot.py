@@ -19,10 +19,20 @@ from tests.matrix.botkit import (
     new_user,
     register_bot,
     running_bot,
+    send_undecryptable,
 )
 from tests.matrix.synapse import Synapse
 from tests.matrix.trio import Trio as FormedTrio
-from tests.matrix.trio import code_in, form_by_code, joined, members, rooms_of, settled, state
+from tests.matrix.trio import (
+    code_in,
+    form_by_code,
+    joined,
+    members,
+    read,
+    rooms_of,
+    settled,
+    state,
+)
 
 
 def synapse_holds(synapse: Synapse, needle: str) -> bool:
@@ -264,3 +274,34 @@ async def test_due_jobs_fire_from_the_sync_loop(synapse: Synapse, tmp_path: Path
             assert over.decrypted
         finally:
             await alice.user.close()
+
+
+async def test_undecryptable_events_still_count_and_a_dm_is_asked_again(
+        synapse: Synapse, tmp_path: Path) -> None:
+    local, password = register_bot(synapse)
+    async with running_bot(bot_config(synapse, tmp_path / "bot", local, password),
+                           decrypt_grace=1.0) as bot:
+        trio = await form_by_code(synapse, tmp_path, bot)
+        try:
+            alice, bob, _ = trio.members
+            line = trio.line(alice, bob)
+
+            def written() -> int:
+                rows = read(bot.config.database, "SELECT s.messages FROM line_state s JOIN "
+                            "platform_refs p ON p.key = 'room:' || s.room_id "
+                            "WHERE p.ref = ? AND s.member_id = ?", (line, bob.id))
+                return int(rows[0][0]) if rows else 0
+
+            before = written()
+            await send_undecryptable(bob.user, line)
+            for _ in range(100):
+                if written() == before + 1:
+                    break
+                await asyncio.sleep(0.1)
+            assert written() == before + 1  # who wrote and when need no key
+
+            unreadable = await send_undecryptable(alice.user, alice.dm)
+            asked = await alice.reply_to(unreadable)
+            assert "could not decrypt" in asked.body
+        finally:
+            await trio.close()
