@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -305,3 +306,21 @@ async def test_undecryptable_events_still_count_and_a_dm_is_asked_again(
             assert "could not decrypt" in asked.body
         finally:
             await trio.close()
+
+
+async def test_an_access_token_from_the_environment_keeps_its_device(
+        synapse: Synapse, tmp_path: Path) -> None:
+    local, password = register_bot(synapse)
+    login = nio.AsyncClient(synapse.base_url, synapse.user_id(local))
+    logged = await login.login(password, device_name="made by hand")
+    assert isinstance(logged, nio.LoginResponse)
+    await login.close()
+    config = bot_config(synapse, tmp_path / "bot", local, password, access_token=logged.access_token)
+    config = dataclasses.replace(config, password=None)
+    async with running_bot(config) as bot:
+        assert bot.bot.client.device_id == logged.device_id
+        (alice,) = await members(synapse, tmp_path, bot, ("alice",))
+        try:
+            assert "Twinome" in (await alice.ask("help")).body
+        finally:
+            await alice.user.close()
