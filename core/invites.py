@@ -25,11 +25,12 @@ def normalise(text: str) -> str:
     return "-".join(raw[i : i + 4] for i in range(0, len(raw), 4))
 
 
-async def usable(tx: Tx, code: str, now: datetime) -> Row | None:
-    """The open, unexpired invite with this code, if any."""
+async def find(tx: Tx, code: str) -> Row | None:
+    """The invite with this code, whatever its state (to say why it no longer works)."""
     return await tx.one(
-        "SELECT * FROM invites WHERE code = ? AND state = 'open' AND expires_at > ?",
-        (normalise(code), ts(now)),
+        "SELECT i.*, t.name, t.state AS trio_state FROM invites i "
+        "JOIN trios t ON t.id = i.trio_id WHERE i.code = ?",
+        (normalise(code),),
     )
 
 

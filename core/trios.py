@@ -110,8 +110,7 @@ async def _failed_redemption(ctx: Ctx, message: str) -> None:
     """Count a wrong or stale code and say so, without raising (the count must stay)."""
     await ctx.tx.run("INSERT INTO redeem_failures (member_id, at) VALUES (?, ?)",
                      (ctx.actor, ts(ctx.now)))
-    ctx.reply(message + f"\nAsk a member of the trio for a fresh code ({ctx.prefix}trio invite).",
-              error=True)
+    ctx.reply(message, error=True)
 
 
 async def _rate_limited(ctx: Ctx) -> bool:
@@ -128,15 +127,34 @@ async def trio_join(ctx: Ctx, inv: Invocation) -> None:
         minutes = int(ctx.settings.redeem_window.total_seconds() // 60)
         raise Forbidden("Too many codes that did not work. For safety, wait a little.",
                         hint=f"Try again in about {minutes} minutes.")
-    invite = await invites.usable(ctx.tx, inv.args["code"], ctx.now)
-    if invite is None:
-        await _failed_redemption(ctx, "That invite code does not work: it may be mistyped, "
-                                      "already used, revoked or expired.")
-        return
-    if invite["invitee"] is not None and invite["invitee"] != ctx.actor:
-        await _failed_redemption(ctx, "That invite code was made for someone else.")
+    invite = await invites.find(ctx.tx, inv.args["code"])
+    problem = _unusable(ctx, invite)
+    if invite is None or problem:
+        await _failed_redemption(ctx, problem)
         return
     await _seat(ctx, invite["trio_id"], invite["code"])
+
+
+def _unusable(ctx: Ctx, invite: Any) -> str:
+    """Why this invite cannot seat the actor now, with what to do ("" if it can)."""
+    fresh = f"\nAsk a member of the trio for a fresh code ({ctx.prefix}trio invite)."
+    if invite is None:
+        return "That invite code does not work: check that it is typed in full." + fresh
+    if invite["invitee"] is not None and invite["invitee"] != ctx.actor:
+        return "That invite code was made for someone else." + fresh
+    if invite["used_by"] == ctx.actor:
+        return f"You already took your seat in “{invite['name']}” with that code."
+    if invite["trio_state"] == "dissolved":
+        return "That invite code belonged to a trio that no longer exists."
+    if invite["trio_state"] == "active":
+        return f"“{invite['name']}” is already complete: a trio never has more than three members."
+    if invite["state"] == "used":
+        return "That invite code was already used: each code seats one person." + fresh
+    if invite["state"] != "open":
+        return "That invite code was cancelled." + fresh
+    if invite["expires_at"] <= ts(ctx.now):
+        return f"That invite code expired on {show(dt(invite['expires_at']))}." + fresh
+    return ""
 
 
 async def _addressed(ctx: Ctx, inv: Invocation) -> Any:

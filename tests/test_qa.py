@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from core.effects import CreateRoom, Reply
 from tests.conftest import form_trio
 from tests.helpers import Harness, code_in, replies
@@ -67,3 +69,22 @@ async def test_a_second_trio_with_the_same_name_gets_a_number(h: Harness) -> Non
     second = replies(await h.say("alice", "trio new"))[0]
     assert "“Trio of Alice 2” (#trio-of-alice-2)" in second
     assert "#les-trois-2" in replies(await h.say("alice", "trio info #les-trois-2"))[0]
+
+
+async def test_a_stale_invite_code_says_why_it_does_not_work(h: Harness) -> None:
+    expired = code_in(replies(await h.say("alice", "trio new Les Trois"))[0])
+    await h.advance(timedelta(days=4))
+    out = await h.say("bob", f"trio join {expired}")
+    assert "expired on 2026-01-08" in _error(out) and "fresh code" in _error(out)
+    revoked = code_in(replies(await h.say("alice", "trio invite"))[0])
+    await h.say("alice", f"trio revoke {revoked}")
+    assert "was cancelled" in _error(await h.say("bob", f"trio join {revoked}"))
+    used = code_in(replies(await h.say("alice", "trio invite"))[0])
+    await h.say("bob", f"trio join {used}")
+    assert "already took your seat" in _error(await h.say("bob", f"trio join {used}"))
+    assert "already used" in _error(await h.say("carol", f"trio join {used}"))
+    last = code_in(replies(await h.say("alice", "trio invite"))[0])
+    await h.say("carol", f"trio join {last}")
+    fourth = _error(await h.say("dave", f"trio join {last}"))
+    assert "“Les Trois” is already complete" in fourth and "fresh code" not in fourth
+    assert "does not work" in _error(await h.say("dave", "trio join ABCD-EFGH-JKLM-NPQR"))

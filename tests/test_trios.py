@@ -23,7 +23,7 @@ async def test_three_join_by_code_and_lines_open(h: Harness) -> None:
     ]
     assert all(r.encrypted for r in rooms)
     full = await h.say("dave", f"trio join {code2}")
-    assert replies(full) and "does not work" in replies(full)[0]
+    assert replies(full) and "already complete" in replies(full)[0]
 
 
 async def test_direct_invite_needs_consent(h: Harness) -> None:
