@@ -93,10 +93,9 @@ async def trio_invite(ctx: Ctx, inv: Invocation) -> None:
     if invitee == ctx.actor:
         raise Conflict(f"You are already in “{trio.name}”.",
                        hint=f"Invite someone else: {ctx.prefix}trio invite @name")
-    name = await queries.name(ctx.tx, invitee)
     if invitee in members:
-        raise Conflict(f"{name} is already in “{trio.name}”.")
-    await _refuse_second_invitation(ctx, trio, invitee, name)
+        raise Conflict(f"{await queries.name(ctx.tx, invitee)} is already in “{trio.name}”.")
+    again = await _replace_invitation(ctx, trio, invitee)
     code = await invites.create(ctx.tx, trio.id, ctx.actor, invitee, ctx.now, expires)
     who = await queries.name(ctx.tx, ctx.actor)
     if not await queries.blocked_between(ctx.tx, ctx.actor, invitee):
@@ -107,19 +106,16 @@ async def trio_invite(ctx: Ctx, inv: Invocation) -> None:
             f"Nobody is added without your consent: reply {ctx.prefix}trio accept {code} "
             f"or {ctx.prefix}trio decline {code} (before {show(expires)})."
         ))
-    ctx.reply(f"I asked {name} whether they want to join “{trio.name}”. "
-              f"The invitation expires {show(expires)}.")
+    ctx.reply(f"I asked {target} {'again ' if again else ''}whether they want to join "
+              f"“{trio.name}”. The invitation expires {show(expires)}."
+              + (" It replaces the earlier one." if again else ""))
 
 
-async def _refuse_second_invitation(ctx: Ctx, trio: Trio, invitee: MemberId, name: str) -> None:
-    """One open invitation per person and trio: a second would only pester them."""
-    row = await ctx.tx.one(
-        "SELECT code, expires_at FROM invites WHERE trio_id = ? AND invitee = ? "
-        "AND state = 'open' AND expires_at > ?", (trio.id, invitee, ts(ctx.now)))
-    if row is not None:
-        raise Conflict(f"{name} already has an invitation to “{trio.name}”, open until "
-                       f"{show(dt(row['expires_at']))}.",
-                       hint=f"Let them answer; to withdraw it: {ctx.prefix}trio revoke {row['code']}")
+async def _replace_invitation(ctx: Ctx, trio: Trio, invitee: MemberId) -> bool:
+    """Withdraw an open invitation of ``invitee`` to this trio: one at a time is enough."""
+    return bool(await ctx.tx.changes(
+        "UPDATE invites SET state = 'revoked' WHERE trio_id = ? AND invitee = ? "
+        "AND state = 'open' AND expires_at > ?", (trio.id, invitee, ts(ctx.now))))
 
 
 async def _failed_redemption(ctx: Ctx, message: str) -> None:
