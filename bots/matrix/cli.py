@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
         return 2
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger().setLevel(args.log_level.upper())
-    logging.getLogger("nio").setLevel(logging.DEBUG if args.log_level == "debug" else logging.ERROR)
+    logging.getLogger("nio").setLevel(logging.ERROR)  # nio's debug output may quote events
     try:
         return asyncio.run(run(config))
     except (ConfigError, LoginError, StorageError) as err:

@@ -206,6 +206,9 @@ class Executor:
             if room_id in blocked:
                 raise Held(room_id)
             return room_id
+        stale = self.client.rooms.get(room_id) if room_id is not None else None
+        if stale is not None and user_id not in stale.users:
+            await self._leave_quietly(stale.room_id)  # they left it: no need to stay
         room_id = await rooms.create_direct(self.client, user_id, self.config.prefix)
         self._current = room_id
         await self.bindings.bind(f"dm:{user_id}", room_id)
@@ -214,10 +217,19 @@ class Executor:
         return room_id
 
     def _usable_dm(self, room_id: str, user_id: str) -> bool:
+        """A direct chat is private: the member is in it, and nobody but the bot besides."""
         if room_id in self._fresh:
             return True
         room = self.client.rooms.get(room_id)
-        return room is not None and user_id in room.users
+        return room is not None and user_id in room.users and set(room.users) <= {
+            user_id, self.client.user_id}
+
+    async def _leave_quietly(self, room_id: str) -> None:
+        try:
+            await checked("leaving a stale direct chat", lambda: self.client.room_leave(room_id),
+                          nio.RoomLeaveResponse, attempts=2)
+        except MatrixCallError as err:
+            log.warning("%s", err)
 
     async def send_notice(self, room_id: str, text: str, *, reply_to: str | None = None,
                           hold: bool = False) -> None:

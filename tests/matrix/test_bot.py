@@ -324,3 +324,27 @@ async def test_an_access_token_from_the_environment_keeps_its_device(
             assert "Twinome" in (await alice.ask("help")).body
         finally:
             await alice.user.close()
+
+
+async def test_private_answers_never_go_to_a_direct_chat_others_are_in(
+        synapse: Synapse, tmp_path: Path) -> None:
+    async with await start(synapse, tmp_path) as bot:
+        (alice, bob) = await members(synapse, tmp_path, bot, ("alice", "bob"))
+        try:
+            created = await alice.user.client.room_create(
+                is_direct=True, invite=[bot.user_id, bob.id],
+                preset=nio.RoomPreset.trusted_private_chat,
+                initial_state=[{"type": "m.room.encryption", "state_key": "",
+                                "content": {"algorithm": MEGOLM}}])
+            shared = created.room_id
+            await alice.user.wait_for_member(shared, bot.user_id, within=20)
+            await alice.user.wait_for_member(shared, bob.id, within=20)
+            await alice.send(shared, "skills")  # a private command, typed where Bob reads
+            answer = await alice.notice(lambda e: "skills" in e.body.lower())
+            where = next(r for r, e in alice.user.messages if e.event_id == answer.event_id)
+            assert where != shared and alice.user.client.rooms[where].member_count == 2
+            await asyncio.sleep(1)
+            assert not bob.notices(shared)
+        finally:
+            await alice.user.close()
+            await bob.user.close()
