@@ -343,51 +343,76 @@ _SETTINGS = {
 }
 
 
-def _setting_value(key: str, raw: str) -> str:
+def _setting_value(ctx: Ctx, key: str, raw: str) -> str:
     if key == "relance":
         value = raw.casefold()
         if value not in ("gentle", "off"):
-            raise ParseError("relance is gentle or off.", hint="e.g. trio settings relance off")
+            raise ParseError("relance is gentle or off.",
+                             hint=f"e.g. {ctx.prefix}trio settings relance off")
         return value
     _, least, most = _SETTINGS[key]
     return str(int(parse_duration(raw, least=least, most=most, what=key).total_seconds()))
+
+
+def _shown(key: str, value: str | int) -> str:
+    """A setting's value as a person reads it: ``2d``, ``gentle``."""
+    return str(value) if key == "relance" else format_duration(timedelta(seconds=int(value)))
+
+
+def _current(trio: Trio, key: str) -> str:
+    """The trio's value of ``key``, in the stored form."""
+    return {"patience": str(trio.patience_s), "relance": trio.relance,
+            "proposal_expiry": str(trio.proposal_ttl_s)}[key]
+
+
+async def _not_yet_agreed(ctx: Ctx, trio: Trio, key: str, value: str) -> list[MemberId]:
+    """Record the actor's request; the members who have not asked for the same value."""
+    await ctx.tx.run(
+        "INSERT INTO setting_requests (trio_id, key, value, member_id) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (trio_id, key, member_id) DO UPDATE SET value = excluded.value",
+        (trio.id, key, value, ctx.actor),
+    )
+    agreeing = {r[0] for r in await ctx.tx.all(
+        "SELECT member_id FROM setting_requests WHERE trio_id = ? AND key = ? AND value = ?",
+        (trio.id, key, value))}
+    return [m for m in await queries.members(ctx.tx, trio.id) if m not in agreeing]
 
 
 async def trio_settings(ctx: Ctx, inv: Invocation) -> None:
     """``trio settings [key value]``: a change needs every member to ask for it."""
     trio = await ctx.trio(inv)
     key, raw = inv.args.get("key"), inv.args.get("value")
-    if key is None or raw is None:
+    if key is None:
         await trio_info(ctx, inv)
         return
-    value = _setting_value(key, raw)
-    await ctx.tx.run(
-        "INSERT INTO setting_requests (trio_id, key, value, member_id) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (trio_id, key, member_id) DO UPDATE SET value = excluded.value",
-        (trio.id, key, value, ctx.actor),
-    )
-    members = await queries.members(ctx.tx, trio.id)
-    agreeing = await ctx.tx.all(
-        "SELECT member_id FROM setting_requests WHERE trio_id = ? AND key = ? AND value = ?",
-        (trio.id, key, value))
-    missing = [m for m in members if m not in {r[0] for r in agreeing}]
+    tag = "#" + slug(trio.name)
+    if raw is None:
+        ctx.reply(f"{key} is {_shown(key, _current(trio, key))} in “{trio.name}”. To change it: "
+                  f"{ctx.prefix}trio settings {tag} {key} <value>")
+        return
+    value = _setting_value(ctx, key, raw)
+    shown = _shown(key, value)
+    if value == _current(trio, key):
+        raise Conflict(f"{key} is already {shown} in “{trio.name}”.")
+    missing = await _not_yet_agreed(ctx, trio, key, value)
     if missing:
         names = await queries.names(ctx.tx, missing)
         who = await queries.name(ctx.tx, ctx.actor)
         for m in missing:
-            await ctx.notify(m, f"{who} would like to set {key} to {raw} in “{trio.name}”. "
-                                f"If you agree: {ctx.prefix}trio settings #{slug(trio.name)} {key} {raw}")
-        ctx.reply(f"Noted. {key} becomes {raw} when {' and '.join(names.values())} "
-                  f"ask for the same.")
+            await ctx.notify(m, f"{who} would like to set {key} to {shown} in “{trio.name}”. "
+                                f"If you agree: {ctx.prefix}trio settings {tag} {key} {shown}")
+        verb = "asks" if len(missing) == 1 else "ask"
+        ctx.reply(f"Noted. {key} becomes {shown} when {' and '.join(names.values())} "
+                  f"{verb} for the same.")
         return
     column = _SETTINGS[key][0] if key in _SETTINGS else "relance"
     stored: Any = value if key == "relance" else int(value)
     await ctx.tx.run(f"UPDATE trios SET {column} = ? WHERE id = ?", (stored, trio.id))
     await ctx.tx.run("DELETE FROM setting_requests WHERE trio_id = ? AND key = ?", (trio.id, key))
-    ctx.reply(f"Agreed by all: {key} is now {raw} in “{trio.name}”.")
+    ctx.reply(f"Agreed by all: {key} is now {shown} in “{trio.name}”.")
     room = await queries.trio_room(ctx.tx, trio.id)
     if room is not None and ctx.room != room:
-        ctx.post(room.id, f"Agreed by all: {key} is now {raw}.")
+        ctx.post(room.id, f"Agreed by all: {key} is now {shown}.")
 
 
 COMMANDS: dict[str, CommandHandler] = {

@@ -99,3 +99,17 @@ async def test_a_second_personal_invitation_replaces_the_first(h: Harness) -> No
     assert "You are already in “Duo”" in _error(await h.say("alice", "trio invite @alice"))
     joined = replies(await h.say("carol", "trio accept"))
     assert len(joined) == 1 and "You joined “Duo”" in joined[0]
+
+
+async def test_settings_read_well(h: Harness) -> None:
+    await form_trio(h)
+    shown = replies(await h.say("alice", "trio settings patience"))[0]
+    assert shown.startswith("patience is 3d in “Les Trois”") and "Members:" not in shown
+    assert "is already 3d" in _error(await h.say("alice", "trio settings patience 72h"))
+    assert "!trio settings relance off" in _error(await h.say("alice", "trio settings relance maybe"))
+    first = replies(await h.say("alice", "trio settings patience 48H"))[0]
+    assert first == "Noted. patience becomes 2d when Bob and Carol ask for the same."
+    second = replies(await h.say("bob", "trio settings patience 2d"))[0]
+    assert second == "Noted. patience becomes 2d when Carol asks for the same."
+    done = await h.say("carol", "trio settings patience 2d")
+    assert "Agreed by all: patience is now 2d" in replies(done)[0]
