@@ -255,11 +255,12 @@ async def trio_leave(ctx: Ctx, inv: Invocation) -> None:
     """``trio leave [confirm]``."""
     trio = await ctx.trio(inv)
     if inv.args.get("confirm") != "confirm":
-        ctx.reply(
-            f"Leave “{trio.name}”? Your private lines in it close and the two others can "
-            f"welcome a new third. To go ahead: {ctx.prefix}trio leave #{slug(trio.name)} confirm",
-            private=True,
-        )
+        others = len(await queries.members(ctx.tx, trio.id)) - 1
+        what = {0: "You are its only member, so it will be dissolved.",
+                1: "The other member can welcome two new people."}.get(
+            others, "Your private lines in it close and the two others can welcome a new third.")
+        ctx.reply(f"Leave “{trio.name}”? {what} To go ahead: "
+                  f"{ctx.prefix}trio leave #{slug(trio.name)} confirm", private=True)
         return
     await leave(ctx, trio, ctx.actor, "left the trio")
     ctx.reply(f"You left “{trio.name}”. Take care.", private=True)
@@ -283,9 +284,10 @@ async def leave(ctx: Ctx, trio: Trio, member: MemberId, why: str) -> None:
             await lines.close(ctx, room, f"The trio “{trio.name}” is dissolved.")
         return
     await ctx.tx.run("UPDATE trios SET state = 'forming' WHERE id = ?", (trio.id,))
+    seats = "a new third" if len(rest) == 2 else "two new people"
     for m in rest:
-        await ctx.notify(m, f"{who} {why} “{trio.name}”. The trio is forming again: welcome a new "
-                            f"third with {ctx.prefix}trio invite #{slug(trio.name)}.")
+        await ctx.notify(m, f"{who} {why} “{trio.name}”. The trio is forming again: welcome "
+                            f"{seats} with {ctx.prefix}trio invite #{slug(trio.name)}.")
 
 
 async def trio_list(ctx: Ctx, inv: Invocation) -> None:
@@ -318,9 +320,11 @@ async def trio_info(ctx: Ctx, inv: Invocation) -> None:
             lines_.append("trio room")
         elif ctx.actor in room.pair:
             lines_.append("your line with " + " + ".join(names[m] for m in room.pair if m != ctx.actor))
-    open_codes = await ctx.tx.value(
-        "SELECT count(*) FROM invites WHERE trio_id = ? AND state = 'open' AND expires_at > ?",
-        (trio.id, ts(ctx.now)))
+    open_codes = await ctx.tx.all(
+        "SELECT code, invitee FROM invites WHERE trio_id = ? AND state = 'open' AND expires_at > ? "
+        "ORDER BY created_at", (trio.id, ts(ctx.now)))
+    codes = [r["code"] + (f" (for {await queries.name(ctx.tx, r['invitee'])})" if r["invitee"]
+                          else "") for r in open_codes]
     ctx.reply("\n".join([
         f"“{trio.name}” (#{slug(trio.name)}) — {trio.state}, {len(names)}/3",
         "Members: " + ", ".join(names.values()),
@@ -328,7 +332,7 @@ async def trio_info(ctx: Ctx, inv: Invocation) -> None:
         f"Settings: patience {format_duration(timedelta(seconds=trio.patience_s))}, "
         f"relance {trio.relance}, proposal_expiry "
         f"{format_duration(timedelta(seconds=trio.proposal_ttl_s))}",
-        f"Open invite codes: {open_codes}",
+        "Open invite codes: " + (", ".join(codes) or "none"),
     ]))
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from core.effects import CreateRoom, Reply
 from tests.conftest import form_trio
-from tests.helpers import Harness, code_in, replies
+from tests.helpers import Harness, code_in, notices, replies
 
 
 def _rooms(h: Harness) -> dict[str, int]:
@@ -113,3 +113,26 @@ async def test_settings_read_well(h: Harness) -> None:
     assert second == "Noted. patience becomes 2d when Carol asks for the same."
     done = await h.say("carol", "trio settings patience 2d")
     assert "Agreed by all: patience is now 2d" in replies(done)[0]
+
+
+async def test_trio_info_lists_the_open_codes_that_revoke_takes(h: Harness) -> None:
+    code = code_in(replies(await h.say("alice", "trio new Duo"))[0])
+    await h.say("carol", "help")
+    await h.say("alice", "trio invite @carol")
+    info = replies(await h.say("alice", "trio info"))[0]
+    assert f"Open invite codes: {code}, " in info and "(for Carol)" in info
+    wrong = _error(await h.say("alice", "trio revoke ABCD"))
+    assert "trio info lists the open ones" in wrong
+    await h.say("alice", f"trio revoke {code}")
+    assert code not in replies(await h.say("alice", "trio info"))[0]
+
+
+async def test_leaving_says_what_happens_for_the_people_left(h: Harness) -> None:
+    await form_trio(h)
+    await h.say("carol", "trio leave confirm")
+    ask = replies(await h.say("bob", "trio leave"))[0]
+    assert "The other member can welcome two new people" in ask
+    out = await h.say("bob", "trio leave confirm")
+    assert "welcome two new people" in notices(out, "alice")[0]
+    alone = replies(await h.say("alice", "trio leave"))[0]
+    assert "only member, so it will be dissolved" in alone and "two others" not in alone
