@@ -189,6 +189,8 @@ class Executor:
 
     async def _line(self, room: int, blocked: set[str]) -> str | None:
         """The Matrix room of a core room, checking it is not waiting behind earlier effects."""
+        if f"core:{room}" in blocked:
+            raise Held(f"core:{room}")  # its creation failed on this pass: keep the order
         room_id = await self.bindings.ref(f"room:{room}")
         if room_id is None:
             log.warning("effect for unbound room %s dropped", room)
@@ -285,6 +287,7 @@ class Executor:
     async def _create(self, effect: CreateRoom) -> None:
         if await self.bindings.room(effect.room) is not None:
             return
+        self._current = f"core:{effect.room}"
         room_id = await rooms.create_line(self.client, effect.name, effect.topic,
                                           list(effect.members), self.config.prefix)
         await self.bindings.bind(f"room:{effect.room}", room_id)

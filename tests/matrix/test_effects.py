@@ -1,0 +1,215 @@
+"""Carrying out effects, against a fake homeserver client: order, holds, failures, replays."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import nio
+import pytest
+
+from bots.matrix.bindings import Bindings
+from bots.matrix.config import MatrixConfig
+from bots.matrix.effects import MAX_FAILURES, Executor
+from core.clock import FakeClock
+from core.effects import CreateRoom, Effect, Notify, Post, Reply, to_json
+from core.ids import MemberId, RoomId, TrioId
+from core.service import Twinome
+from core.storage.db import Database
+
+BOT = "@bot:x"
+
+
+class Answer:
+    """A raw HTTP answer for ``client.send`` (account data)."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        self.status = status
+        self.body = body
+
+    async def __aenter__(self) -> Answer:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def json(self, content_type: str | None = None) -> Any:
+        return self.body
+
+
+@dataclass
+class FakeClient:
+    """Records what the bot asked the homeserver, and can refuse on demand."""
+
+    user_id: str = BOT
+    access_token: str = "token"
+    should_query_keys: bool = False
+    rooms: dict[str, nio.MatrixRoom] = field(default_factory=dict)
+    sent: list[tuple[str, dict[str, Any], str | None]] = field(default_factory=list)
+    created: list[dict[str, Any]] = field(default_factory=list)
+    account_data: dict[str, Any] = field(default_factory=dict)
+    refuse: dict[str, int] = field(default_factory=dict)
+    device_store: Any = field(default_factory=lambda: SimpleNamespace(
+        active_user_devices=lambda user: []))
+
+    def _refused(self, what: str, error: type) -> Any:
+        if self.refuse.get(what, 0) > 0:
+            self.refuse[what] -= 1
+            return error("no", "M_FORBIDDEN")
+        return None
+
+    async def room_create(self, **options: Any) -> Any:
+        refused = self._refused("create", nio.RoomCreateError)
+        if refused:
+            return refused
+        self.created.append(options)
+        return nio.RoomCreateResponse(f"!room{len(self.created)}:x")
+
+    async def room_send(self, room_id: str, kind: str, content: dict[str, Any],
+                        tx_id: str | None = None, ignore_unverified_devices: bool = False) -> Any:
+        refused = self._refused("send", nio.RoomSendError)
+        if refused:
+            return refused
+        self.sent.append((room_id, content, tx_id))
+        return nio.RoomSendResponse(f"$sent{len(self.sent)}", room_id)
+
+    async def send(self, method: str, path: str, data: str | None = None,
+                   headers: dict[str, str] | None = None) -> Answer:
+        if method == "PUT":
+            self.account_data = json.loads(data or "{}")
+            return Answer(200, {})
+        return Answer(200, self.account_data)
+
+    def verify_device(self, device: Any) -> None:
+        return None
+
+    def synced(self, room_id: str, joined: list[str], invited: list[str] = ()) -> Any:
+        """Pretend a sync showed the room with these members; returns the sync response."""
+        room = self.rooms.setdefault(room_id, nio.MatrixRoom(room_id, BOT, encrypted=True))
+        for user in [BOT, *joined]:
+            if user in room.invited_users:
+                room.remove_member(user)
+            room.add_member(user, None, None)
+        for user in invited:
+            room.add_member(user, None, None, invited=True)
+        events = [nio.RoomMemberEvent({"event_id": "$m", "sender": u, "origin_server_ts": 0},
+                                      u, u, "join", None, {}) for u in joined]
+        info = SimpleNamespace(state=[], timeline=SimpleNamespace(events=events))
+        return SimpleNamespace(rooms=SimpleNamespace(join={room_id: info}))
+
+
+@dataclass
+class Rig:
+    core: Twinome
+    client: FakeClient
+    executor: Executor
+
+    async def queue(self, *effects: Effect) -> None:
+        async with self.core.db.transaction() as tx:
+            await tx.many("INSERT INTO outbox (effect, created_at) VALUES (?, 0)",
+                          [(to_json(e),) for e in effects])
+
+    async def pending(self) -> list[str]:
+        return [d.effect.kind for d in await self.core.pending()]
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    async with await Database.open(tmp_path / "t.db") as db:
+        core = Twinome(db, FakeClock())
+        client = FakeClient()
+        config = MatrixConfig(database=tmp_path / "t.db", homeserver="http://hs", user_id=BOT,
+                              store_dir=tmp_path, password="pw")
+        yield Rig(core, client, Executor(client, core, Bindings(core), config))  # type: ignore[arg-type]
+
+
+def texts(client: FakeClient) -> list[str]:
+    return [content["body"] for _, content, _ in client.sent]
+
+
+async def test_a_first_private_notice_opens_a_direct_chat_and_waits_for_it(rig: Rig) -> None:
+    await rig.queue(Notify(MemberId("@alice:x"), "hello"), Notify(MemberId("@alice:x"), "again"))
+    await rig.executor.deliver()
+    (created,) = rig.client.created
+    assert created["is_direct"] and created["invite"] == ["@alice:x"]
+    assert rig.client.account_data == {"@alice:x": ["!room1:x"]}
+    assert rig.client.sent == [] and await rig.pending() == ["notify", "notify"]
+    rig.executor.observe(rig.client.synced("!room1:x", [], invited=["@alice:x"]))
+    await rig.executor.deliver()
+    assert texts(rig.client) == ["hello", "again"] and await rig.pending() == []
+    assert len(rig.client.created) == 1  # the same chat is used again
+
+
+async def test_notices_to_a_new_room_wait_until_its_members_joined_and_keep_order(
+        rig: Rig) -> None:
+    members = (MemberId("@alice:x"), MemberId("@bob:x"))
+    await rig.queue(CreateRoom(RoomId(1), TrioId(1), "pair", members, "A + B", "topic"),
+                    Post(RoomId(1), "first"), Post(RoomId(1), "second"))
+    await rig.executor.deliver()
+    assert rig.client.created[0]["invite"] == list(members) and rig.client.sent == []
+    rig.executor.observe(rig.client.synced("!room1:x", [], invited=list(members)))
+    await rig.executor.deliver()
+    assert rig.client.sent == [] and await rig.pending() == ["post", "post"]
+    rig.executor.observe(rig.client.synced("!room1:x", list(members)))
+    await rig.executor.deliver()
+    assert texts(rig.client) == ["first", "second"]
+
+
+async def test_a_failed_creation_keeps_the_rooms_notices_and_is_dropped_after_retries(
+        rig: Rig) -> None:
+    await rig.queue(CreateRoom(RoomId(1), TrioId(1), "trio", (MemberId("@a:x"),), "T", "t"),
+                    Post(RoomId(1), "welcome"))
+    rig.client.refuse["create"] = 1
+    await rig.executor.deliver()
+    assert await rig.pending() == ["create_room", "post"]  # the post was not dropped
+    await rig.executor.deliver()
+    assert await rig.pending() == ["post"]
+    rig.client.refuse["send"] = MAX_FAILURES
+    rig.executor.observe(rig.client.synced("!room1:x", ["@a:x"]))
+    for _ in range(MAX_FAILURES):
+        await rig.executor.deliver()
+    assert await rig.pending() == [] and rig.client.sent == []  # given up, with a warning
+
+
+async def test_replies_relate_to_the_command_and_private_ones_go_to_the_direct_chat(
+        rig: Rig) -> None:
+    await rig.executor.bindings.bind("room:4", "!line:x")
+    await rig.executor.bindings.bind("dm:@alice:x", "!dm:x")
+    rig.client.synced("!line:x", ["@alice:x", "@bob:x"])
+    rig.client.synced("!dm:x", ["@alice:x"])
+    alice = MemberId("@alice:x")
+    await rig.queue(Reply(alice, RoomId(4), "$cmd1", "in the line"),
+                    Reply(alice, RoomId(4), "$cmd2", "just for you", private=True),
+                    Reply(alice, None, "$cmd3", "in the chat"))
+    await rig.executor.deliver()
+    sent = [(room, content.get("m.relates_to")) for room, content, _ in rig.client.sent]
+    assert sent == [("!line:x", {"m.in_reply_to": {"event_id": "$cmd1"}}),
+                    ("!dm:x", None),
+                    ("!dm:x", {"m.in_reply_to": {"event_id": "$cmd3"}})]
+    first = rig.client.sent[0][1]
+    assert first["msgtype"] == "m.notice" and first["formatted_body"] == "in the line"
+
+
+async def test_an_effect_replayed_after_a_kill_reuses_its_transaction_id(
+        rig: Rig, tmp_path: Path) -> None:
+    await rig.executor.bindings.bind("room:4", "!line:x")
+    rig.client.synced("!line:x", ["@alice:x"])
+    await rig.queue(Post(RoomId(4), "only once"))
+    done = rig.core.done
+
+    async def killed(ids: Any) -> None:  # the process dies right after the send
+        raise SystemExit
+
+    rig.core.done = killed  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        await rig.executor.deliver()
+    rig.core.done = done  # type: ignore[method-assign]
+    again = Executor(rig.client, rig.core, Bindings(rig.core), rig.executor.config)  # type: ignore[arg-type]
+    await again.deliver()
+    first, second = rig.client.sent
+    assert first[2] == second[2] and first[2] is not None  # the homeserver dedupes it
+    assert await rig.pending() == []
