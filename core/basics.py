@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from core import grammar
@@ -41,7 +42,10 @@ async def prune(ctx: Ctx, payload: dict[str, Any]) -> None:
     week_ago = ts(ctx.now) - 7 * 86400
     await ctx.tx.run("DELETE FROM processed_events WHERE at < ?", (week_ago,))
     await ctx.tx.run("DELETE FROM redeem_failures WHERE at < ?", (week_ago,))
+    await ctx.schedule("prune", "prune", ctx.now + PRUNE_EVERY, {})
 
+
+PRUNE_EVERY = timedelta(days=1)
 
 COMMANDS: dict[str, CommandHandler] = {
     "help": help_,

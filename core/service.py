@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core import features, grammar, queries
+from core.basics import PRUNE_EVERY
 from core.clock import Clock
 from core.config import Settings
 from core.context import Ctx
@@ -73,6 +74,12 @@ class Twinome:
         """Run the jobs that are due now; returns the effects now in the outbox."""
         now = self.clock.now()
         async with self.db.transaction() as tx:
+            # Housekeeping keeps itself scheduled; this only plants it the first time.
+            await tx.run(
+                "INSERT OR IGNORE INTO jobs (due_at, kind, key, payload) "
+                "VALUES (?, 'prune', 'prune', '{}')",
+                (ts(now + PRUNE_EVERY),),
+            )
             rows = await tx.all(
                 "SELECT id, kind, payload FROM jobs WHERE due_at <= ? ORDER BY due_at, id LIMIT ?",
                 (ts(now), limit),

@@ -52,3 +52,16 @@ async def test_a_malformed_private_command_is_answered_privately(h: Harness) -> 
     assert out[0].error and out[0].private
     out = await h.say("alice", "trio info #nowhere extra", room=None)
     assert isinstance(out[0], Reply) and out[0].error and not out[0].private
+
+
+async def test_old_event_ids_are_pruned_daily(h: Harness) -> None:
+    from datetime import timedelta
+
+    await h.say("alice", "help")
+    await h.advance(timedelta(hours=1))  # plants the daily housekeeping job
+    async with h.core.db.transaction() as tx:
+        assert await tx.value("SELECT count(*) FROM processed_events") == 1
+    await h.advance(timedelta(days=9))
+    async with h.core.db.transaction() as tx:
+        assert await tx.value("SELECT count(*) FROM processed_events") == 0
+        assert await tx.value("SELECT count(*) FROM jobs WHERE kind = 'prune'") == 1
