@@ -16,7 +16,7 @@ from enum import Enum
 from typing import Any
 
 from core.errors import ParseError
-from core.textrules import MAX_COMMAND, MAX_NOTE, clean_name, clean_skill, clean_text
+from core.textrules import MAX_COMMAND, MAX_NOTE, clean_name, clean_skill, clean_text, slug
 
 
 class Kind(Enum):
@@ -134,7 +134,8 @@ COMMANDS: tuple[Command, ...] = (
             (_a("skill", Kind.SKILL_REST, "the skill", limit=40),), example="want guitar",
             private=True),
     Command("skills", "Show your skills; `skills remove <skill>` drops one.", "Profile",
-            (_a("action", Kind.CHOICE, "remove", False, choices=("remove",)),
+            (_a("action", Kind.CHOICE, "the word remove, to drop a skill", False,
+                choices=("remove",)),
              _a("skill", Kind.SKILL_REST, "the skill to remove", False, limit=40)),
             private=True),
     Command("mentor ask", "Ask someone to mentor you: you recognise them on that skill.",
@@ -142,7 +143,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("mentor offer", "Offer to mentor someone; it counts once they accept.",
             "Mentoring", (USER, SKILL), needs_trio=True, example="mentor offer @carol python"),
     Command("mentor accept", "Accept a mentoring offer made to you.", "Mentoring",
-            (_a("id", Kind.INT, "which offer, if several", False),), needs_trio=True),
+            (_a("id", Kind.INT, "the number of the offer, if you have several", False),),
+            needs_trio=True),
     Command("mentor end", "End a mentorship you are part of.", "Mentoring",
             (_a("id", Kind.INT, "the mentorship number (see ledger)", False),),
             needs_trio=True),
@@ -167,7 +169,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("vote", "Vote on a proposal, privately.", "Proposals",
             (_a("id", Kind.INT, "the proposal number"),
              _a("vote", Kind.CHOICE, "yes or no", choices=("yes", "no"))),
-            needs_trio=True, private=True, example="vote 3 yes"),
+            private=True, example="vote 3 yes"),
     Command("seek", "Look for companions to form a trio (matchmaking).", "Matchmaking",
             (_a("details", Kind.REST, "offers, wants, languages, time zone", False),),
             private=True),
@@ -203,15 +205,15 @@ class Invocation:
     trio: str | None = None
 
 
-_TOKEN = re.compile(r'"([^"]*)"|“([^”]*)”|(\S+)')
+_TOKEN = re.compile(r'(#?)(?:"([^"]*)"|“([^”]*)”)|(\S+)')
 
 
 def _tokens(text: str) -> list[tuple[str, int]]:
-    """Split into (token, start offset); double quotes group words."""
+    """Split into (token, start offset); double quotes group words (``#"Les Trois"`` too)."""
     out = []
     for m in _TOKEN.finditer(text):
-        value = next(g for g in m.groups() if g is not None)
-        out.append((value, m.start()))
+        value = next(g for g in m.groups()[1:] if g is not None)
+        out.append(((m.group(1) or "") + value, m.start()))
     return out
 
 
@@ -264,11 +266,12 @@ def parse(text: str, prefix: str = "!") -> Invocation:
     if rest and rest[0][0].startswith("#") and len(rest[0][0]) > 1:
         trio = rest[0][0][1:]
         rest = rest[1:]
-    args = _read_args(command, text, rest, prefix)
+    args = _read_args(command, text, rest, prefix, trio)
     return Invocation(command, args, trio)
 
 
-def _read_args(command: Command, text: str, rest: list[tuple[str, int]], prefix: str) -> dict[str, Any]:
+def _read_args(command: Command, text: str, rest: list[tuple[str, int]], prefix: str,
+               trio: str | None = None) -> dict[str, Any]:
     args: dict[str, Any] = {}
     i = 0
     for arg in command.args:
@@ -290,10 +293,11 @@ def _read_args(command: Command, text: str, rest: list[tuple[str, int]], prefix:
         i += 1
     if i < len(rest):
         extra = " ".join(t for t, _ in rest[i:])
-        raise ParseError(
-            f"I did not expect “{extra}” after {prefix}{command.name}.",
-            hint=f"Usage: {command.usage(prefix)} (quote several words: \"like this\")",
-        )
+        hint = f"Usage: {command.usage(prefix)} (quote several words: \"like this\")"
+        if trio is not None and i == 0:
+            hint = (f"A trio's name after # is written with dashes: #{slug(trio + ' ' + extra)} "
+                    f"(or in quotes: #\"{trio} {extra}\").")
+        raise ParseError(f"I did not expect “{extra}” after {prefix}{command.name}.", hint=hint)
     return args
 
 
@@ -310,7 +314,8 @@ def _convert(command: Command, arg: Arg, token: str, prefix: str) -> Any:
     if arg.kind is Kind.INT:
         digits = token.lstrip("#")
         if not digits.isdigit() or len(digits) > 12:
-            raise ParseError(f"“{token}” is not a number; {arg.help}.", hint=usage)
+            raise ParseError(f"“{token}” is not a number: {arg.usage()} is {arg.help}.",
+                             hint=usage)
         return int(digits)
     if arg.kind is Kind.CHOICE:
         value = token.casefold()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from core import grammar
 from core.effects import CreateRoom, Reply
 from tests.conftest import form_trio
 from tests.helpers import Harness, code_in, notices, replies
@@ -136,3 +137,33 @@ async def test_leaving_says_what_happens_for_the_people_left(h: Harness) -> None
     assert "welcome two new people" in notices(out, "alice")[0]
     alone = replies(await h.say("alice", "trio leave"))[0]
     assert "only member, so it will be dissolved" in alone and "two others" not in alone
+
+
+def _sample(arg: grammar.Arg) -> str:
+    """A well-formed value for a required argument."""
+    if arg.kind is grammar.Kind.CHOICE:
+        return arg.choices[0]
+    return {grammar.Kind.USER: "@bob", grammar.Kind.INT: "1",
+            grammar.Kind.WORD: "1h"}.get(arg.kind, "python")
+
+
+async def test_every_help_that_promises_a_trio_name_keeps_it(h: Harness) -> None:
+    await form_trio(h)
+    await h.say("alice", "trio new Other")
+    for command in grammar.COMMANDS:
+        promised = "name the trio" in grammar.help_text(command.name)
+        if not promised:
+            continue
+        line = " ".join([command.name, "#nope", *(_sample(a) for a in command.args if a.required)])
+        out = await h.say("alice", line)
+        assert "no trio called “nope”" in _error(out), line
+    assert "name the trio" not in grammar.help_text("vote")  # a proposal number is enough
+
+
+async def test_a_trio_name_with_spaces_in_quotes_or_with_dashes(h: Harness) -> None:
+    await h.say("alice", "trio new Les Trois")
+    await h.say("alice", "trio new Other")
+    assert "“Les Trois”" in replies(await h.say("alice", 'trio info #"Les Trois"'))[0]
+    assert "#les-trois" in _error(await h.say("alice", "trio info #Les Trois"))
+    wrong = _error(await h.say("alice", "mentor accept abc"))
+    assert "“abc” is not a number: [id] is the number of the offer" in wrong
