@@ -156,7 +156,7 @@ async def _between(ctx: Ctx, trio: Trio, a: str, b: str, skill: str) -> list[Row
         (trio.id, skill, a, b, b, a))
 
 
-async def _refuse_duplicate(ctx: Ctx, rows: list[Row], mentor: str, skill: str) -> None:
+async def _refuse_duplicate(ctx: Ctx, trio: Trio, rows: list[Row], mentor: str, skill: str) -> None:
     """Explain why an active mentorship in ``rows`` stands in the way."""
     row = rows[0]
     names = await queries.names(ctx.tx, [MemberId(row["mentor"]), MemberId(row["mentee"])])
@@ -171,8 +171,10 @@ async def _refuse_duplicate(ctx: Ctx, rows: list[Row], mentor: str, skill: str) 
         raise Conflict(f"{who} already offered to mentor {whom} on “{skill}” "
                        f"(mentorship {row['id']}); it waits for {whom} to accept.",
                        hint=f"{whom} accepts with {ctx.prefix}mentor accept {row['id']}.")
+    other = row["mentee"] if row["mentor"] == ctx.actor else row["mentor"]
     raise Conflict(f"{who} already mentors {whom} on “{skill}” (mentorship {row['id']}).",
-                   hint=f"After a session, log it: {ctx.prefix}session log @name {typed(skill)} 1h")
+                   hint=f"After a session, log it: {ctx.prefix}session log {tag(trio)} "
+                        f"{mention(other)} {typed(skill)} 1h")
 
 
 async def _check_cap(ctx: Ctx, trio: Trio) -> None:
@@ -206,7 +208,7 @@ async def mentor_ask(ctx: Ctx, inv: Invocation) -> None:
         await _recognise(ctx, trio, rows[0])
         return
     if rows:
-        await _refuse_duplicate(ctx, rows, mentor, skill)
+        await _refuse_duplicate(ctx, trio, rows, mentor, skill)
     mid = await _create(ctx, trio, mentor, ctx.actor, skill, "recognised")
     p, t = ctx.prefix, tag(trio)
     name, who = await queries.name(ctx.tx, mentor), await queries.name(ctx.tx, ctx.actor)
@@ -230,7 +232,7 @@ async def mentor_offer(ctx: Ctx, inv: Invocation) -> None:
     skill = skill_arg(inv.args["skill"])
     rows = await _between(ctx, trio, ctx.actor, mentee, skill)
     if rows:
-        await _refuse_duplicate(ctx, rows, ctx.actor, skill)
+        await _refuse_duplicate(ctx, trio, rows, ctx.actor, skill)
     mid = await _create(ctx, trio, ctx.actor, mentee, skill, "offered")
     p, t = ctx.prefix, tag(trio)
     name, who = await queries.name(ctx.tx, mentee), await queries.name(ctx.tx, ctx.actor)
