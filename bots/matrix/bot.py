@@ -208,12 +208,17 @@ class MatrixBot:
             log.warning("%s", err)
 
     async def _to_device(self) -> None:
+        """Send the to-device messages nio queued (key shares, Olm session repairs)."""
         if not self.client.outgoing_to_device_messages:
             return
         try:
-            await self.client.send_to_device_messages()
+            answers = await self.client.send_to_device_messages()
         except (aiohttp.ClientError, OSError, TimeoutError) as err:
             log.warning("sending to-device messages failed: %s", type(err).__name__)
+            return
+        for answer in answers:
+            if not isinstance(answer, nio.ToDeviceResponse):
+                log.warning("a to-device message was refused: %s", answer)
 
     async def _accept_invites(self, response: Any) -> None:
         """Join direct chats (and the moderators' room) the bot is invited to."""

@@ -89,7 +89,7 @@ async def run(folder: Path | None, keep: bool) -> int:
                                          config.user_id, show) for name in PEOPLE]
             try:
                 for person in people:
-                    await person.client.set_displayname(person.name)
+                    await person.rename()
                     await person.start()
                 await play(*people)
             finally:

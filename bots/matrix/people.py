@@ -71,6 +71,11 @@ class Person:
             raise
         return cls(name, client, bot, show)
 
+    async def rename(self) -> None:
+        """Set the display name to the person's name (what the bot calls them)."""
+        await checked(f"naming {self.name}", lambda: self.client.set_displayname(self.name),
+                      nio.ProfileSetDisplayNameResponse)
+
     async def start(self) -> None:
         """Sync once, then keep syncing in the background."""
         await checked("first sync", lambda: self.client.sync(timeout=0, full_state=True),
@@ -110,7 +115,8 @@ class Person:
 
     async def _on_invite(self, room: nio.MatrixRoom, event: Any) -> None:
         if event.state_key == self.user_id and event.membership == "invite":
-            await self.client.join(room.room_id)
+            await checked(f"{self.name} joining a room", lambda: self.client.join(room.room_id),
+                          nio.JoinResponse)
 
     async def _on_sync(self, response: Any) -> None:
         await self._wake()
