@@ -20,7 +20,7 @@ from core.context import CommandHandler, Ctx, JobHandler
 from core.errors import Conflict, Forbidden, NotFound, ParseError
 from core.grammar import Invocation
 from core.ids import MemberId
-from core.mentoring import mention, skill_arg, tag, tell, typed
+from core.mentoring import between, mention, skill_arg, tag, tell, typed
 from core.model import Trio
 from core.storage.db import Row, Tx
 from core.textrules import parse_duration
@@ -67,11 +67,8 @@ def _minutes(raw: str) -> int:
 
 async def _recognised(ctx: Ctx, trio: Trio, other: MemberId, skill: str) -> Row:
     """The recognised mentorship of the actor and ``other`` on ``skill``, either way."""
-    rows = await ctx.tx.all(
-        "SELECT * FROM mentorships WHERE trio_id = ? AND state IN ('offered', 'recognised') "
-        "AND skill = ? AND ((mentor = ? AND mentee = ?) OR (mentor = ? AND mentee = ?)) "
-        "ORDER BY state = 'recognised' DESC, id",
-        (trio.id, skill, ctx.actor, other, other, ctx.actor))
+    rows = sorted(await between(ctx, trio, ctx.actor, other, skill),
+                  key=lambda r: (r["state"] != "recognised", r["id"]))
     if rows and rows[0]["state"] == "recognised":
         return rows[0]
     name, p = await queries.name(ctx.tx, other), ctx.prefix

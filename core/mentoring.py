@@ -148,7 +148,7 @@ async def _mate(ctx: Ctx, trio: Trio, inv: Invocation) -> MemberId:
     return other
 
 
-async def _between(ctx: Ctx, trio: Trio, a: str, b: str, skill: str) -> list[Row]:
+async def between(ctx: Ctx, trio: Trio, a: str, b: str, skill: str) -> list[Row]:
     """The active mentorships of ``a`` and ``b`` on ``skill``, in either direction."""
     return await ctx.tx.all(
         "SELECT * FROM mentorships WHERE trio_id = ? AND state IN ('offered', 'recognised') "
@@ -203,7 +203,7 @@ async def mentor_ask(ctx: Ctx, inv: Invocation) -> None:
     trio = await ctx.active_trio(inv)
     mentor = await _mate(ctx, trio, inv)
     skill = skill_arg(inv.args["skill"])
-    rows = await _between(ctx, trio, mentor, ctx.actor, skill)
+    rows = await between(ctx, trio, mentor, ctx.actor, skill)
     if rows and rows[0]["mentor"] == mentor and rows[0]["state"] == "offered":
         await _recognise(ctx, trio, rows[0])
         return
@@ -230,7 +230,7 @@ async def mentor_offer(ctx: Ctx, inv: Invocation) -> None:
     trio = await ctx.active_trio(inv)
     mentee = await _mate(ctx, trio, inv)
     skill = skill_arg(inv.args["skill"])
-    rows = await _between(ctx, trio, ctx.actor, mentee, skill)
+    rows = await between(ctx, trio, ctx.actor, mentee, skill)
     if rows:
         await _refuse_duplicate(ctx, trio, rows, ctx.actor, skill)
     mid = await _create(ctx, trio, ctx.actor, mentee, skill, "offered")

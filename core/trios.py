@@ -11,6 +11,7 @@ from core.errors import Conflict, Forbidden, NotFound, ParseError
 from core.grammar import Invocation
 from core.ids import MemberId
 from core.model import Trio
+from core.storage.db import Row
 from core.textrules import format_duration, parse_duration, slug
 from core.timeutil import dt, show, ts
 
@@ -169,14 +170,19 @@ def _unusable(ctx: Ctx, invite: Any) -> str:
     return ""
 
 
-async def _addressed(ctx: Ctx, inv: Invocation) -> Any:
-    """The personal invitation a ``trio accept/decline [code]`` refers to."""
-    rows = await ctx.tx.all(
+async def _invitations(ctx: Ctx) -> list[Row]:
+    """The open personal invitations to the actor, oldest first (none from blocked people)."""
+    return await ctx.tx.all(
         "SELECT i.*, t.name FROM invites i JOIN trios t ON t.id = i.trio_id "
         f"WHERE i.invitee = ? AND i.state = 'open' AND i.expires_at > ? AND {_NOT_BLOCKED} "
         "ORDER BY i.created_at",
         (ctx.actor, ts(ctx.now)),
     )
+
+
+async def _addressed(ctx: Ctx, inv: Invocation) -> Any:
+    """The personal invitation a ``trio accept/decline [code]`` refers to."""
+    rows = await _invitations(ctx)
     code = inv.args.get("code")
     if code:
         rows = [r for r in rows if r["code"] == invites.normalise(code)]
@@ -298,11 +304,8 @@ async def trio_list(ctx: Ctx, inv: Invocation) -> None:
     for t in mine:
         names = await queries.names(ctx.tx, await queries.members(ctx.tx, t.id))
         out.append(f"• {t.name} ({picks[t.id]}, {t.state}): {', '.join(names.values())}")
-    pending = await ctx.tx.all(
-        "SELECT i.code, t.name FROM invites i JOIN trios t ON t.id = i.trio_id "
-        f"WHERE i.invitee = ? AND i.state = 'open' AND i.expires_at > ? AND {_NOT_BLOCKED}",
-        (ctx.actor, ts(ctx.now)))
-    out += [f"• invitation to “{r['name']}”: {ctx.prefix}trio accept {r['code']}" for r in pending]
+    out += [f"• invitation to “{r['name']}”: {ctx.prefix}trio accept {r['code']}"
+            for r in await _invitations(ctx)]
     if not out:
         ctx.reply(f"You are in no trio yet. Start one with {ctx.prefix}trio new, or join with "
                   f"{ctx.prefix}trio join <code>.")
