@@ -140,7 +140,7 @@ async def away(ctx: Ctx, inv: Invocation) -> None:
         await ctx.schedule("away_end", f"away:{ctx.actor}", until,
                            {"member": ctx.actor, "until": ts(until)})
     name = me["display_name"] or ctx.actor
-    said = f": “{note}”" if note else "."
+    said = f": “{note}”." if note else "."
     for mate in await _mates(ctx, ctx.actor):
         when = "until they are back" if until is None else f"until {local(until, mate['tz'])}"
         await ctx.notify(mate["id"], f"{name} is away {when}{said} Reminders to them pause "

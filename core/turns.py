@@ -251,7 +251,9 @@ def relance_text(line: Line, writer: MemberId, silent: Sequence[Seat]) -> str:
     """The kind private word to someone who writes again before the others answered."""
     verb = "has" if len(silent) == 1 else "have"
     them = silent[0].name if len(silent) == 1 else "them"
-    return (f"{_names(silent)} {verb} not answered yet in {line.where(writer)}. No need to write "
+    where = (line.where(writer) if line.purpose == "trio"
+             else f"your private line in “{line.trio_name}”")
+    return (f"{_names(silent)} {verb} not answered yet in {where}. No need to write "
             f"again: silences are allowed. If it lasts more than {_patience(line)}, I will send "
             f"{them} one kind reminder, so you never have to chase.")
 

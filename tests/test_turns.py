@@ -95,6 +95,7 @@ async def test_relance_once_per_streak(h: Harness) -> None:
     assert await h.write("alice", ab) == []
     told = notices(await h.write("alice", ab), "alice")
     assert len(told) == 1 and "Bob has not answered yet" in told[0] and "Carol" not in told[0]
+    assert told[0].count("Bob") == 2  # "Bob has not answered…" and "send Bob one kind reminder"
     assert notices(await h.write("alice", ab), "alice") == []
     await h.advance(HOUR)
     assert await h.write("bob", ab) == []
