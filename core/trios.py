@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from core import features_hooks, invites, lines, queries
+from core import features_hooks, invites, lines, queries, turns
 from core.context import CommandHandler, Ctx, JobHandler, tags
 from core.errors import Conflict, Forbidden, NotFound, ParseError
 from core.grammar import Invocation
@@ -416,6 +416,8 @@ async def trio_settings(ctx: Ctx, inv: Invocation) -> None:
     stored: Any = value if key == "relance" else int(value)
     await ctx.tx.run(f"UPDATE trios SET {column} = ? WHERE id = ?", (stored, trio.id))
     await ctx.tx.run("DELETE FROM setting_requests WHERE trio_id = ? AND key = ?", (trio.id, key))
+    if key == "patience":
+        await turns.patience_changed(ctx, trio.id)
     ctx.reply(f"Agreed by all: {key} is now {shown} in “{trio.name}”.")
     room = await queries.trio_room(ctx.tx, trio.id)
     if room is not None and ctx.room != room:

@@ -321,6 +321,15 @@ async def remind(ctx: Ctx, payload: dict[str, Any]) -> None:
     await ctx.notify(member, reminder_text(line, seat, waiting, now, ctx.prefix))
 
 
+async def patience_changed(ctx: Ctx, trio_id: int) -> None:
+    """The trio's patience changed: pending reminders re-check at once (and reschedule)."""
+    await ctx.tx.run(
+        "UPDATE jobs SET due_at = min(due_at, ?) WHERE key IN (SELECT 'remind:' || ls.room_id "
+        "|| ':' || ls.member_id FROM line_state ls JOIN rooms r ON r.id = ls.room_id "
+        "WHERE r.trio_id = ? AND r.state = 'open' AND ls.owes_since IS NOT NULL)",
+        (ts(ctx.now), trio_id))
+
+
 async def pause(ctx: Ctx, member: MemberId) -> None:
     """``member`` is away: waiting time stops accruing and their reminders are cancelled."""
     await ctx.tx.run(

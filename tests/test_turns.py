@@ -284,3 +284,13 @@ async def test_one_broken_line_event_does_not_block_its_batch(h: Harness) -> Non
     assert (await state(h, ab, "alice"))["messages"] == 1
     assert (await state(h, ab, "bob"))["replies"] == 1
     assert (await state(h, trio, "carol"))["messages"] == 1
+
+
+async def test_a_shorter_patience_applies_to_silences_already_running(h: Harness) -> None:
+    rooms = await lines_of(h)
+    await h.write("alice", rooms["alice+bob"])
+    await h.advance(timedelta(days=1, hours=1))
+    for who in ("alice", "bob", "carol"):
+        await h.say(who, "trio settings patience 1d")
+    out = await h.advance(timedelta(minutes=1))
+    assert len(notices(out, "bob")) == 1 and "gentle word" in notices(out, "bob")[0]
