@@ -26,7 +26,6 @@ class Settings:
     relance: str = "gentle"
     proposal_ttl: timedelta = timedelta(hours=48)
     plan_reminder: timedelta = timedelta(hours=24)
-    confirm_window: timedelta = timedelta(minutes=10)
     redeem_failures: int = 5
     redeem_window: timedelta = timedelta(minutes=15)
     invite_link: str = "twinome://join/{code}"
