@@ -1,8 +1,10 @@
-"""A local Synapse homeserver on 127.0.0.1 with SQLite, for the demo (and tests).
+"""A local Synapse homeserver on 127.0.0.1 with SQLite: the one launcher of the demo and tests.
 
 It uses the ``matrix-synapse`` package of the ``demo`` extra: no download, no Docker.
 The configuration is written directly (``--generate-config`` alone costs a whole server
 start); registration uses the shared-secret admin API, so no open registration is needed.
+Rate limits are raised so nobody waits on one, and password hashing is as cheap as bcrypt
+allows, since every account here is a throwaway one.
 """
 
 from __future__ import annotations
@@ -28,13 +30,22 @@ _PLENTY = {"per_second": 10_000, "burst_count": 100_000}
 RATE_LIMITS: dict[str, Any] = {
     "rc_message": _PLENTY,
     "rc_registration": _PLENTY,
+    "rc_registration_token_validity": _PLENTY,
     "rc_login": {"address": _PLENTY, "account": _PLENTY, "failed_attempts": _PLENTY},
+    "rc_admin_redaction": _PLENTY,
     "rc_joins": {"local": _PLENTY, "remote": _PLENTY},
     "rc_joins_per_room": _PLENTY,
+    "rc_3pid_validation": _PLENTY,
     "rc_invites": {"per_room": _PLENTY, "per_user": _PLENTY, "per_issuer": _PLENTY},
+    "rc_third_party_invite": _PLENTY,
     "rc_key_requests": _PLENTY,
+    "rc_media_create": _PLENTY,
+    "rc_presence": {"per_user": _PLENTY},
+    "rc_delayed_event_mgmt": _PLENTY,
     "rc_room_creation": _PLENTY,
-    "rc_admin_redaction": _PLENTY,
+    "rc_reports": _PLENTY,
+    "rc_user_directory": _PLENTY,
+    "rc_profile": _PLENTY,
 }
 
 
@@ -72,18 +83,19 @@ class Homeserver:
         self.database_path = directory / "homeserver.db"
         self.log_path = directory / "homeserver.log"
         self.rate_limits = RATE_LIMITS if rate_limits is None else rate_limits
-        self._secret_path = directory / "registration.secret"
         self._process: subprocess.Popen[bytes] | None = None
 
     def user_id(self, localpart: str) -> str:
         """The full Matrix id of ``localpart`` on this server."""
         return f"@{localpart}:{self.server_name}"
 
-    def _secret(self) -> str:
-        if not self._secret_path.exists():
-            self._secret_path.write_text(secrets.token_urlsafe(32))
-            self._secret_path.chmod(0o600)
-        return self._secret_path.read_text().strip()
+    def _secret(self, name: str) -> str:
+        """A secret kept in the directory, so a restart on it keeps registering and logins."""
+        path = self.directory / f"{name}.secret"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
 
     def write_config(self) -> None:
         """Write the configuration (JSON is valid YAML), keeping an existing signing key."""
@@ -98,7 +110,7 @@ class Homeserver:
             "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
             "handlers": {"file": {"class": "logging.FileHandler", "formatter": "plain",
                                   "filename": str(self.log_path), "encoding": "utf8"}},
-            "root": {"level": "WARNING", "handlers": ["file"]},
+            "root": {"level": "INFO", "handlers": ["file"]},
             "disable_existing_loggers": False,
         }))
         config = {
@@ -111,14 +123,14 @@ class Homeserver:
             "media_store_path": str(self.directory / "media_store"),
             "signing_key_path": str(key),
             "report_stats": False,
-            "registration_shared_secret": self._secret(),
+            "registration_shared_secret": self._secret("registration"),
             "enable_registration": False,
-            "macaroon_secret_key": secrets.token_urlsafe(32),
-            "form_secret": secrets.token_urlsafe(32),
+            "macaroon_secret_key": self._secret("macaroon"),
+            "form_secret": self._secret("form"),
             "trusted_key_servers": [],
             "suppress_key_server_warning": True,
             "presence": {"enabled": False},
-            "bcrypt_rounds": 6,
+            "bcrypt_rounds": 4,  # bcrypt's minimum: registrations and logins stay fast
             **self.rate_limits,
         }
         self.config_path.write_text(json.dumps(config, indent=1))
@@ -144,15 +156,24 @@ class Homeserver:
         while True:
             if self._process.poll() is not None:
                 raise HomeserverError(f"Synapse stopped with code {self._process.returncode}; "
-                                      f"see {self.directory / 'synapse.out'}")
+                                      f"see {self.log_path}:\n{self._tail()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/_matrix/client/versions", timeout=1):
                     return
             except (urllib.error.URLError, OSError):
                 pass
             if time.monotonic() > deadline:
-                raise HomeserverError(f"Synapse did not answer in time; see {self.log_path}")
+                raise HomeserverError(f"Synapse did not answer in time; see {self.log_path}:\n"
+                                      f"{self._tail()}")
             time.sleep(0.05)
+
+    def _tail(self, lines: int = 15) -> str:
+        """The last lines of Synapse's output and log, to say why it failed."""
+        texts = []
+        for path in (self.directory / "synapse.out", self.log_path):
+            if path.exists():
+                texts.extend(path.read_text(errors="replace").splitlines()[-lines:])
+        return "\n".join(texts)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop Synapse (terminate, then kill if it lingers)."""
@@ -189,7 +210,7 @@ class Homeserver:
         """Register an account with the shared secret; returns its user id."""
         path = "/_synapse/admin/v1/register"
         nonce: str = self._request("GET", path)["nonce"]
-        mac = hmac.new(self._secret().encode(), digestmod=hashlib.sha1)
+        mac = hmac.new(self._secret("registration").encode(), digestmod=hashlib.sha1)
         for part in (nonce, localpart, password):
             mac.update(part.encode() + b"\x00")
         mac.update(b"admin" if admin else b"notadmin")

@@ -13,19 +13,19 @@ from urllib.parse import quote
 
 from bots.matrix.bot import MatrixBot, core_settings
 from bots.matrix.config import MatrixConfig
+from bots.matrix.homeserver import Homeserver
 from core.clock import Clock, SystemClock
 from core.service import Twinome
 from core.storage.db import Database
-from tests.matrix.synapse import Synapse
 from tests.matrix.users import Message, User, unique_name
 
 
-def bot_config(synapse: Synapse, directory: Path, localpart: str, password: str,
+def bot_config(synapse: Homeserver, directory: Path, localpart: str, password: str,
                **extra: object) -> MatrixConfig:
     """A configuration for a bot account on the test Synapse, files under ``directory``."""
     values: dict[str, object] = {
         "database": directory / "twinome.db",
-        "homeserver": synapse.base_url,
+        "homeserver": synapse.url,
         "user_id": synapse.user_id(localpart),
         "store_dir": directory / "store",
         "password": password,
@@ -48,10 +48,10 @@ class RunningBot:
         return self.config.user_id
 
 
-def register_bot(synapse: Synapse) -> tuple[str, str]:
+def register_bot(synapse: Homeserver) -> tuple[str, str]:
     """Register a fresh bot account; returns its localpart and password."""
     localpart, password = unique_name("twinome"), secrets.token_urlsafe(12)
-    synapse.register_user(localpart, password)
+    synapse.register(localpart, password)
     return localpart, password
 
 
@@ -78,12 +78,12 @@ async def running_bot(config: MatrixConfig, clock: Clock | None = None,
                 await task
 
 
-async def new_user(synapse: Synapse, store: Path, prefix: str) -> User:
+async def new_user(synapse: Homeserver, store: Path, prefix: str) -> User:
     """Register a member and start their encrypted client."""
     name = unique_name(prefix)
     password = "pw-" + secrets.token_urlsafe(8)
-    user_id = synapse.register_user(name, password)
-    user = await User.login(synapse.base_url, user_id, password, store / name)
+    user_id = synapse.register(name, password)
+    user = await User.login(synapse.url, user_id, password, store / name)
     await user.start()
     return user
 

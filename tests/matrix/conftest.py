@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.matrix.synapse import Synapse
+from bots.matrix.homeserver import Homeserver
 
 
 @pytest.fixture(scope="session")
-def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synapse]:
-    """Run one Synapse for the whole test session."""
-    with Synapse(tmp_path_factory.mktemp("synapse")) as server:
+def synapse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Homeserver]:
+    """Run one Synapse for the whole test session, with the launcher `twinome demo` uses."""
+    with Homeserver(tmp_path_factory.mktemp("synapse")) as server:
         yield server

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nio
 
+from bots.matrix.homeserver import Homeserver
 from bots.matrix.rooms import COMMANDS_EVENT, MEGOLM
 from core.clock import FakeClock
 from tests.matrix.botkit import (
@@ -22,7 +23,6 @@ from tests.matrix.botkit import (
     running_bot,
     send_undecryptable,
 )
-from tests.matrix.synapse import Synapse
 from tests.matrix.trio import Trio as FormedTrio
 from tests.matrix.trio import (
     code_in,
@@ -36,7 +36,7 @@ from tests.matrix.trio import (
 )
 
 
-def synapse_holds(synapse: Synapse, needle: str) -> bool:
+def synapse_holds(synapse: Homeserver, needle: str) -> bool:
     """Whether any row of Synapse's events tables contains ``needle``."""
     with sqlite3.connect(synapse.database_path) as db:
         rows = db.execute("SELECT json FROM event_json").fetchall()
@@ -44,13 +44,13 @@ def synapse_holds(synapse: Synapse, needle: str) -> bool:
     return any(needle in str(row) for row in rows)
 
 
-async def start(synapse: Synapse, tmp_path: Path):  # type: ignore[no-untyped-def]
+async def start(synapse: Homeserver, tmp_path: Path):  # type: ignore[no-untyped-def]
     local, password = register_bot(synapse)
     return running_bot(bot_config(synapse, tmp_path / "bot", local, password))
 
 
 async def test_trio_by_code_gives_encrypted_rooms_members_cannot_change(
-        synapse: Synapse, tmp_path: Path) -> None:
+        synapse: Homeserver, tmp_path: Path) -> None:
     async with await start(synapse, tmp_path) as bot:
         trio = await form_by_code(synapse, tmp_path, bot)
         try:
@@ -98,7 +98,7 @@ async def test_trio_by_code_gives_encrypted_rooms_members_cannot_change(
 
 
 async def test_direct_invite_is_asked_in_the_invitees_direct_chat(
-        synapse: Synapse, tmp_path: Path) -> None:
+        synapse: Homeserver, tmp_path: Path) -> None:
     async with await start(synapse, tmp_path) as bot:
         alice, bob = await members(synapse, tmp_path, bot, ("alice", "bob"))
         carol = Member(await new_user(synapse, tmp_path, "carol"), bot.user_id)  # no chat yet
@@ -127,7 +127,7 @@ async def test_direct_invite_is_asked_in_the_invitees_direct_chat(
 
 
 async def test_relance_turn_and_an_sos_only_the_allies_see(
-        synapse: Synapse, tmp_path: Path) -> None:
+        synapse: Homeserver, tmp_path: Path) -> None:
     async with await start(synapse, tmp_path) as bot:
         trio = await form_by_code(synapse, tmp_path, bot)
         try:
@@ -159,7 +159,7 @@ async def test_relance_turn_and_an_sos_only_the_allies_see(
             await trio.close()
 
 
-async def test_bad_input_gets_a_notice_with_the_error(synapse: Synapse, tmp_path: Path) -> None:
+async def test_bad_input_gets_a_notice_with_the_error(synapse: Homeserver, tmp_path: Path) -> None:
     async with await start(synapse, tmp_path) as bot:
         (alice,) = await members(synapse, tmp_path, bot, ("alice",))
         try:
@@ -175,7 +175,7 @@ async def test_bad_input_gets_a_notice_with_the_error(synapse: Synapse, tmp_path
             await alice.user.close()
 
 
-async def test_the_running_bots_device_is_cross_signed(synapse: Synapse, tmp_path: Path) -> None:
+async def test_the_running_bots_device_is_cross_signed(synapse: Homeserver, tmp_path: Path) -> None:
     async with await start(synapse, tmp_path) as bot:
         (alice,) = await members(synapse, tmp_path, bot, ("alice",))
         try:
@@ -193,7 +193,7 @@ async def test_the_running_bots_device_is_cross_signed(synapse: Synapse, tmp_pat
 
 
 async def test_history_from_before_a_first_start_is_not_replayed(
-        synapse: Synapse, tmp_path: Path) -> None:
+        synapse: Homeserver, tmp_path: Path) -> None:
     local, password = register_bot(synapse)
     config = bot_config(synapse, tmp_path / "bot", local, password)
     async with running_bot(config) as bot:
@@ -220,7 +220,7 @@ def _replies(event: nio.Event, event_id: str) -> bool:
 
 
 async def test_a_leaver_is_removed_and_their_lines_are_closed(
-        synapse: Synapse, tmp_path: Path) -> None:
+        synapse: Homeserver, tmp_path: Path) -> None:
     async with await start(synapse, tmp_path) as bot:
         trio = await form_by_code(synapse, tmp_path, bot)
         try:
@@ -260,7 +260,7 @@ async def test_a_leaver_is_removed_and_their_lines_are_closed(
             await trio.close()
 
 
-async def test_due_jobs_fire_from_the_sync_loop(synapse: Synapse, tmp_path: Path) -> None:
+async def test_due_jobs_fire_from_the_sync_loop(synapse: Homeserver, tmp_path: Path) -> None:
     local, password = register_bot(synapse)
     clock = FakeClock(datetime.now(UTC))
     async with running_bot(bot_config(synapse, tmp_path / "bot", local, password),
@@ -278,7 +278,7 @@ async def test_due_jobs_fire_from_the_sync_loop(synapse: Synapse, tmp_path: Path
 
 
 async def test_undecryptable_events_still_count_and_a_dm_is_asked_again(
-        synapse: Synapse, tmp_path: Path) -> None:
+        synapse: Homeserver, tmp_path: Path) -> None:
     local, password = register_bot(synapse)
     async with running_bot(bot_config(synapse, tmp_path / "bot", local, password),
                            decrypt_grace=1.0) as bot:
@@ -309,9 +309,9 @@ async def test_undecryptable_events_still_count_and_a_dm_is_asked_again(
 
 
 async def test_an_access_token_from_the_environment_keeps_its_device(
-        synapse: Synapse, tmp_path: Path) -> None:
+        synapse: Homeserver, tmp_path: Path) -> None:
     local, password = register_bot(synapse)
-    login = nio.AsyncClient(synapse.base_url, synapse.user_id(local))
+    login = nio.AsyncClient(synapse.url, synapse.user_id(local))
     logged = await login.login(password, device_name="made by hand")
     assert isinstance(logged, nio.LoginResponse)
     await login.close()
@@ -327,7 +327,7 @@ async def test_an_access_token_from_the_environment_keeps_its_device(
 
 
 async def test_private_answers_never_go_to_a_direct_chat_others_are_in(
-        synapse: Synapse, tmp_path: Path) -> None:
+        synapse: Homeserver, tmp_path: Path) -> None:
     async with await start(synapse, tmp_path) as bot:
         (alice, bob) = await members(synapse, tmp_path, bot, ("alice", "bob"))
         try:

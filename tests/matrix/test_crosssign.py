@@ -14,14 +14,14 @@ import pytest
 from Crypto.Signature import eddsa
 
 from bots.matrix.crosssign import CrossSigningError, ensure_cross_signed, load_or_create_keys
-from tests.matrix.synapse import Synapse
+from bots.matrix.homeserver import Homeserver
 from tests.matrix.users import User, unique_name
 
 
-def query_keys(synapse: Synapse, token: str, user_id: str) -> dict[str, Any]:
+def query_keys(synapse: Homeserver, token: str, user_id: str) -> dict[str, Any]:
     """Ask the server for `user_id`'s keys, as another user would."""
     request = urllib.request.Request(
-        f"{synapse.base_url}/_matrix/client/v3/keys/query",
+        f"{synapse.url}/_matrix/client/v3/keys/query",
         data=json.dumps({"device_keys": {user_id: []}}).encode(),
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
         method="POST",
@@ -57,12 +57,12 @@ def only_key(keys: dict[str, Any], kind: str, user_id: str) -> str:
     return key
 
 
-async def login(synapse: Synapse, store: Path, name: str, password: str) -> User:
+async def login(synapse: Homeserver, store: Path, name: str, password: str) -> User:
     """Log `name` in with a new encrypted device whose keys are uploaded."""
-    return await User.login(synapse.base_url, synapse.user_id(name), password, store)
+    return await User.login(synapse.url, synapse.user_id(name), password, store)
 
 
-def assert_cross_signed(synapse: Synapse, observer: User, bot: User) -> None:
+def assert_cross_signed(synapse: Homeserver, observer: User, bot: User) -> None:
     """Check, as `observer` sees it, that the bot's device is cross-signed."""
     keys = query_keys(synapse, observer.client.access_token, bot.user_id)
     master = only_key(keys, "master_keys", bot.user_id)
@@ -73,12 +73,12 @@ def assert_cross_signed(synapse: Synapse, observer: User, bot: User) -> None:
 
 
 async def test_device_is_cross_signed_and_survives_restart(
-    synapse: Synapse, tmp_path: Path
+    synapse: Homeserver, tmp_path: Path
 ) -> None:
     name, password = unique_name("bot"), "bot-password"
-    synapse.register_user(name, password)
+    synapse.register(name, password)
     other = unique_name("observer")
-    synapse.register_user(other, password)
+    synapse.register(other, password)
     store = tmp_path / "bot-store"
     secrets_path = store / "cross-signing.json"
 
@@ -95,7 +95,7 @@ async def test_device_is_cross_signed_and_survives_restart(
     # A restart: same store, same device, same secrets; nothing is replaced.
     device_id, token = bot.client.device_id, bot.client.access_token
     assert device_id is not None
-    bot = await User.restore(synapse.base_url, bot.user_id, device_id, token, store)
+    bot = await User.restore(synapse.url, bot.user_id, device_id, token, store)
     try:
         await ensure_cross_signed(bot.client, None, secrets_path)
         await ensure_cross_signed(bot.client, None, secrets_path)  # idempotent
@@ -116,9 +116,9 @@ async def test_device_is_cross_signed_and_survives_restart(
         await observer.close()
 
 
-async def test_replacing_keys_needs_the_password(synapse: Synapse, tmp_path: Path) -> None:
+async def test_replacing_keys_needs_the_password(synapse: Homeserver, tmp_path: Path) -> None:
     name, password = unique_name("bot"), "bot-password"
-    synapse.register_user(name, password)
+    synapse.register(name, password)
     bot = await login(synapse, tmp_path / "store", name, password)
     try:
         await ensure_cross_signed(bot.client, password, tmp_path / "first.json")

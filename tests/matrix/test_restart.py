@@ -12,21 +12,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bots.matrix.config import PASSWORD_ENV
+from bots.matrix.homeserver import Homeserver
 from tests.matrix.botkit import Member, bot_config, register_bot, replied_to, running_bot
-from tests.matrix.synapse import Synapse
 from tests.matrix.trio import Trio, form_by_code, members, read
 
 ROOT = Path(__file__).resolve().parents[2]
 DM_COMMANDS = ("trio info", "turn", "trio charter", "help turn", "ledger", "trio list")
 
 
-def write_config(synapse: Synapse, directory: Path, localpart: str) -> Path:
+def write_config(synapse: Homeserver, directory: Path, localpart: str) -> Path:
     """A TOML configuration for a bot process; the password stays in the environment."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "twinome.toml"
     path.write_text(
         "[storage]\npath = \"twinome.db\"\n\n[matrix]\n"
-        f"homeserver = \"{synapse.base_url}\"\nuser_id = \"{synapse.user_id(localpart)}\"\n"
+        f"homeserver = \"{synapse.url}\"\nuser_id = \"{synapse.user_id(localpart)}\"\n"
         "store_dir = \"store\"\ncommand_prefix = \"!\"\n"
     )
     return path
@@ -80,7 +80,7 @@ class Chatter:
 
 
 async def test_sigkill_while_members_write_answers_every_command_exactly_once(
-        synapse: Synapse, tmp_path: Path) -> None:
+        synapse: Homeserver, tmp_path: Path) -> None:
     localpart, password = register_bot(synapse)
     config = write_config(synapse, tmp_path / "bot", localpart)
     database = config.parent / "twinome.db"
@@ -117,7 +117,7 @@ async def test_sigkill_while_members_write_answers_every_command_exactly_once(
 
 
 async def test_a_long_outage_is_caught_up_through_the_timeline_gap(
-        synapse: Synapse, tmp_path: Path) -> None:
+        synapse: Homeserver, tmp_path: Path) -> None:
     localpart, password = register_bot(synapse)
     config = bot_config(synapse, tmp_path / "bot", localpart, password)
     async with running_bot(config) as bot:
@@ -147,7 +147,7 @@ def test_a_bad_config_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
     assert done.stderr.strip().count("\n") == 0 and "TWINOME_MATRIX_PASSWORD" in done.stderr
 
 
-def test_a_wrong_password_is_one_line_and_exit_code_2(synapse: Synapse, tmp_path: Path) -> None:
+def test_a_wrong_password_is_one_line_and_exit_code_2(synapse: Homeserver, tmp_path: Path) -> None:
     localpart, _ = register_bot(synapse)
     config = write_config(synapse, tmp_path, localpart)
     env = {**os.environ, PASSWORD_ENV: "not-the-password", "PYTHONPATH": str(ROOT)}

@@ -7,18 +7,18 @@ from pathlib import Path
 
 import nio
 
-from tests.matrix.synapse import Synapse
+from bots.matrix.homeserver import Homeserver
 from tests.matrix.users import User, unique_name
 
 
-async def login(synapse: Synapse, store: Path, prefix: str) -> User:
+async def login(synapse: Homeserver, store: Path, prefix: str) -> User:
     """Register a fresh user and log it in with its own store."""
     name = unique_name(prefix)
-    user_id = synapse.register_user(name, "secret-" + name)
-    return await User.login(synapse.base_url, user_id, "secret-" + name, store / name)
+    user_id = synapse.register(name, "secret-" + name)
+    return await User.login(synapse.url, user_id, "secret-" + name, store / name)
 
 
-def database_contains(synapse: Synapse, needle: str) -> bool:
+def database_contains(synapse: Homeserver, needle: str) -> bool:
     """Tell whether any event row of Synapse's database contains `needle`."""
     with sqlite3.connect(synapse.database_path) as db:
         rows = db.execute("SELECT json FROM event_json").fetchall()
@@ -26,7 +26,7 @@ def database_contains(synapse: Synapse, needle: str) -> bool:
     return any(needle in str(row) for row in rows)
 
 
-async def test_two_users_exchange_encrypted_messages(synapse: Synapse, tmp_path: Path) -> None:
+async def test_two_users_exchange_encrypted_messages(synapse: Homeserver, tmp_path: Path) -> None:
     async with (
         await login(synapse, tmp_path, "alice") as alice,
         await login(synapse, tmp_path, "bob") as bob,
@@ -52,7 +52,7 @@ async def test_two_users_exchange_encrypted_messages(synapse: Synapse, tmp_path:
         assert not database_contains(synapse, "turnip")
 
 
-async def test_direct_chat_is_encrypted_and_marked_direct(synapse: Synapse, tmp_path: Path) -> None:
+async def test_direct_chat_is_encrypted_and_marked_direct(synapse: Homeserver, tmp_path: Path) -> None:
     async with (
         await login(synapse, tmp_path, "carol") as carol,
         await login(synapse, tmp_path, "dave") as dave,

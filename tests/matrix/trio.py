@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bots.matrix.homeserver import Homeserver
 from tests.matrix.botkit import Member, RunningBot, new_user
-from tests.matrix.synapse import Synapse
 
 CODE = re.compile(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}\b")
 
@@ -45,7 +45,7 @@ class Trio:
             await m.user.close()
 
 
-async def members(synapse: Synapse, store: Path, bot: RunningBot | str,
+async def members(synapse: Homeserver, store: Path, bot: RunningBot | str,
                   names: tuple[str, ...] = ("alice", "bob", "carol")) -> list[Member]:
     """Fresh members, each with a direct chat with the bot already open."""
     bot_id = bot if isinstance(bot, str) else bot.user_id
@@ -80,7 +80,7 @@ async def rooms_of(database: Path) -> tuple[str, dict[frozenset[str], str]]:
     return room, pairs
 
 
-async def form_by_code(synapse: Synapse, store: Path, bot: RunningBot | tuple[str, Path]
+async def form_by_code(synapse: Homeserver, store: Path, bot: RunningBot | tuple[str, Path]
                        ) -> Trio:
     """Alice starts a trio, Bob and Carol join it with codes; every room is joined.
 
