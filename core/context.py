@@ -53,8 +53,14 @@ class Ctx:
         """Any other effect."""
         self.effects.append(effect)
 
-    async def notify(self, member: MemberId, text: str) -> None:
-        """A private notice, held until the member's quiet hours end."""
+    async def notify(self, member: MemberId, text: str, *, sender: MemberId | None = None) -> None:
+        """A private notice, held until the member's quiet hours end.
+
+        ``sender`` is the person whose words or doings the notice relays: between two
+        people where one blocked the other, it never reaches the member.
+        """
+        if sender is not None and await queries.blocked_between(self.tx, sender, member):
+            return
         row = await self.tx.one(
             "SELECT tz, quiet_start, quiet_end FROM members WHERE id = ?", (member,)
         )

@@ -60,7 +60,7 @@ async def propose(ctx: Ctx, inv: Invocation) -> None:
     names = await queries.names(ctx.tx, [ctx.actor, *others])
     p = ctx.prefix
     for voter in others:
-        await ctx.notify(voter, (
+        await ctx.notify(voter, sender=ctx.actor, text=(
             f"{names[ctx.actor]} proposes, in “{trio.name}”: “{text}”\n"
             f"As one of the two allies, do you approve? Your vote stays private: only the "
             f"outcome is announced. Reply here with {p}vote {pid} yes or {p}vote {pid} no "

@@ -144,7 +144,7 @@ async def away(ctx: Ctx, inv: Invocation) -> None:
     for mate in await _mates(ctx, ctx.actor):
         when = "until they are back" if until is None else f"until {local(until, mate['tz'])}"
         await ctx.notify(mate["id"], f"{name} is away {when}{said} Reminders to them pause "
-                                     f"meanwhile; no need to wait for a reply.")
+                                     f"meanwhile; no need to wait for a reply.", sender=ctx.actor)
     when = (f"until you type {ctx.prefix}back" if until is None
             else f"until {local(until, me['tz'])}")
     ctx.reply(f"You are away {when}{said} Reminders to you pause and nobody's waiting time "
@@ -176,7 +176,7 @@ async def back(ctx: Ctx, inv: Invocation) -> None:
     waiting = await _end_away(ctx, ctx.actor)
     name = me["display_name"] or ctx.actor
     for mate in await _mates(ctx, ctx.actor):
-        await ctx.notify(mate["id"], f"{name} is back.")
+        await ctx.notify(mate["id"], f"{name} is back.", sender=ctx.actor)
     ctx.reply(f"Welcome back! Reminders resume. {_welcome(waiting, ctx.prefix)}")
 
 

@@ -209,7 +209,8 @@ async def trio_decline(ctx: Ctx, inv: Invocation) -> None:
     ctx.reply(f"You declined the invitation to “{invite['name']}”. Nobody will insist.")
     if invite["created_by"]:
         who = await queries.name(ctx.tx, ctx.actor)
-        await ctx.notify(invite["created_by"], f"{who} declined the invitation to “{invite['name']}”.")
+        await ctx.notify(invite["created_by"], f"{who} declined the invitation to “{invite['name']}”.",
+                         sender=ctx.actor)
 
 
 async def _seat(ctx: Ctx, trio_id: int, code: str) -> None:
@@ -407,7 +408,8 @@ async def trio_settings(ctx: Ctx, inv: Invocation) -> None:
         who = await queries.name(ctx.tx, ctx.actor)
         for m in missing:
             await ctx.notify(m, f"{who} would like to set {key} to {shown} in “{trio.name}”. "
-                                f"If you agree: {ctx.prefix}trio settings {tag} {key} {shown}")
+                                f"If you agree: {ctx.prefix}trio settings {tag} {key} {shown}",
+                             sender=ctx.actor)
         verb = "asks" if len(missing) == 1 else "ask"
         ctx.reply(f"Noted. {key} becomes {shown} when {' and '.join(names.values())} "
                   f"{verb} for the same.")

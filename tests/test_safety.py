@@ -133,3 +133,17 @@ async def test_in_a_trio_room_a_name_means_the_trio_mate_first(h: Harness) -> No
     trio_room = next(e.room for e in h.log if isinstance(e, CreateRoom) and e.purpose == "trio")
     await h.say("alice", "block Sam", room=trio_room)
     assert await _blocks(h) == [("alice", "sam")]
+
+
+async def test_relayed_notices_from_a_blocked_trio_mate_never_reach(h: Harness) -> None:
+    await form_trio(h)
+    await h.say("alice", "block @bob")
+    out = await h.say("bob", "propose a public thread")
+    assert notices(out, "alice") == [] and len(notices(out, "carol")) == 1
+    out = await h.say("bob", "away for 2d travelling")
+    assert notices(out, "alice") == [] and len(notices(out, "carol")) == 1
+    out = await h.say("bob", "trio settings patience 2d")
+    assert notices(out, "alice") == [] and len(notices(out, "carol")) == 1
+    await h.say("alice", "unblock @bob")
+    out = await h.say("bob", "back")
+    assert len(notices(out, "alice")) == 1
