@@ -15,6 +15,13 @@ flight). Two things can stop an effect for now:
 Either way the later effects for the same room wait too, so a room's notices keep
 their order. Replies to a command are never held: their reader is in the room already.
 Log lines name effects by kind and outbox id; no text is ever logged.
+
+A long text (``privacy export``, ``help``) is sent as several notices, cut at line breaks
+by :func:`bots.matrix.render.split_notice` so each event stays far below Matrix's 64 KiB
+limit even encrypted. Only the first part is a reply to the command: the client quotes
+the command once, above the start, and the parts that follow read on in order. Part
+``i`` uses the effect's recorded transaction id plus ``-part<i>``, so an effect re-sent
+after a failure or a kill posts none of its parts twice.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from bots.matrix import rooms
 from bots.matrix.bindings import Bindings
 from bots.matrix.calls import MatrixCallError, checked
 from bots.matrix.config import MatrixConfig
-from bots.matrix.render import to_html
+from bots.matrix.render import split_notice, to_html
 from bots.matrix.session import InFlight
 from core.effects import (
     CloseRoom,
@@ -235,7 +242,7 @@ class Executor:
 
     async def send_notice(self, room_id: str, text: str, *, reply_to: str | None = None,
                           hold: bool = False) -> None:
-        """Send ``text`` as an ``m.notice`` (HTML formatted), encrypted where the room is."""
+        """Send ``text`` as ``m.notice`` events (HTML formatted, as many as its length needs)."""
         room = self.client.rooms.get(room_id)
         if room is None:
             if room_id in self._fresh and not self._expired(self._fresh[room_id]):
@@ -243,15 +250,20 @@ class Executor:
             raise MatrixCallError("sending a notice", "the bot is not in that room")
         if hold and self._invitees_pending(room_id, room):
             raise Held(room_id)
-        content: dict[str, Any] = {"msgtype": "m.notice", "body": text,
-                                   "format": "org.matrix.custom.html",
-                                   "formatted_body": to_html(text)}
-        if reply_to:
-            content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
         ignore = self.config.trust == "ignore"
         if room.encrypted and not ignore:
             self._trust(room)
         txn, self._txn = self._txn, None  # one notice per effect carries its transaction id
+        for index, part in enumerate(split_notice(text)):
+            content: dict[str, Any] = {"msgtype": "m.notice", "body": part,
+                                       "format": "org.matrix.custom.html",
+                                       "formatted_body": to_html(part)}
+            if reply_to and index == 0:
+                content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+            await self._send(room_id, content, _part_txn(txn, index), ignore)
+
+    async def _send(self, room_id: str, content: dict[str, Any], txn: str | None,
+                    ignore: bool) -> None:
         await checked("sending a notice",
                       lambda: self.client.room_send(room_id, "m.room.message", content,
                                                     tx_id=txn, ignore_unverified_devices=ignore),
@@ -345,3 +357,10 @@ class Executor:
                 self._fresh[self._moderators] = self.clock()
         self._current = self._moderators
         await self.send_notice(self._moderators, effect.text)
+
+
+def _part_txn(txn: str | None, index: int) -> str | None:
+    """The transaction id of one part of a long notice: the effect's own one, then numbered."""
+    if txn is None or index == 0:
+        return txn
+    return f"{txn}-part{index}"

@@ -15,6 +15,7 @@ import pytest
 from bots.matrix.bindings import Bindings
 from bots.matrix.config import MatrixConfig
 from bots.matrix.effects import MAX_FAILURES, Executor
+from bots.matrix.render import to_html
 from core.clock import FakeClock
 from core.effects import CreateRoom, Effect, Notify, Post, Reply, to_json
 from core.ids import MemberId, RoomId, TrioId
@@ -212,4 +213,71 @@ async def test_an_effect_replayed_after_a_kill_reuses_its_transaction_id(
     await again.deliver()
     first, second = rig.client.sent
     assert first[2] == second[2] and first[2] is not None  # the homeserver dedupes it
+    assert await rig.pending() == []
+
+
+def long_text() -> str:
+    """About 100 KB of lines like a privacy export, with characters HTML and JSON escape."""
+    lines = [f'  "note {i}": "caf\u00e9 & <tea> \U0001F375 https://example.org/{i}",'
+             for i in range(1700)]
+    return "{\n" + "\n".join(lines) + "\n}"
+
+
+def rejoined(bodies: list[str], original: str) -> bool:
+    """True when the bodies, in order, are the original cut only where a line break was."""
+    at = 0
+    for body in bodies:
+        if not original.startswith(body, at):
+            return False
+        at += len(body)
+        if at < len(original):
+            if original[at] != "\n":
+                return False
+            at += 1
+    return at == len(original)
+
+
+async def test_a_long_reply_becomes_several_small_notices_in_order(rig: Rig) -> None:
+    await rig.executor.bindings.bind("dm:@alice:x", "!dm:x")
+    rig.client.synced("!dm:x", ["@alice:x"])
+    text = long_text()
+    assert len(text.encode()) > 100_000
+    await rig.queue(Reply(MemberId("@alice:x"), None, "$export", text),
+                    Notify(MemberId("@alice:x"), "short"))
+    await rig.executor.deliver()
+    *parts, short = rig.client.sent
+    assert len(parts) >= 4 and short[1]["body"] == "short"
+    for _, content, _ in parts:
+        assert len(content["body"].encode()) <= 16_000
+        assert len(json.dumps(content).encode()) < 65_536 // 2  # room for encryption
+        assert content["formatted_body"] == to_html(content["body"])  # HTML made per part
+    assert rejoined([content["body"] for _, content, _ in parts], text)
+    relations = [content.get("m.relates_to") for _, content, _ in parts]
+    assert relations == [{"m.in_reply_to": {"event_id": "$export"}}] + [None] * (len(parts) - 1)
+    assert len({txn for _, _, txn in parts}) == len(parts)  # each part its own transaction
+
+
+async def test_a_long_notice_resent_after_a_kill_reuses_every_parts_transaction_id(
+        rig: Rig) -> None:
+    await rig.executor.bindings.bind("room:4", "!line:x")
+    rig.client.synced("!line:x", ["@alice:x"])
+    await rig.queue(Post(RoomId(4), long_text()))
+    send = rig.client.room_send
+
+    async def dies_on_the_third(*args: Any, **kwargs: Any) -> Any:
+        if len(rig.client.sent) == 2:
+            raise SystemExit  # killed between two parts
+        return await send(*args, **kwargs)
+
+    rig.client.room_send = dies_on_the_third  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        await rig.executor.deliver()
+    rig.client.room_send = send  # type: ignore[method-assign]
+    again = Executor(rig.client, rig.core, Bindings(rig.core), rig.executor.config)  # type: ignore[arg-type]
+    await again.deliver()
+    txns = [txn for _, _, txn in rig.client.sent]
+    first, resent = txns[:2], txns[2:]
+    assert resent[:2] == first and None not in txns  # the homeserver dedupes those two
+    once = {txn: content["body"] for _, content, txn in rig.client.sent}  # as the server keeps
+    assert len(once) == len(resent) and rejoined(list(once.values()), long_text())
     assert await rig.pending() == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from bots.matrix.calls import MatrixCallError, checked
 from bots.matrix.config import PASSWORD_ENV, TOKEN_ENV, ConfigError, from_dict, load
 from bots.matrix.inbound import Translator
 from bots.matrix.names import read_mention
-from bots.matrix.render import html_to_text, strip_reply_fallback, to_html
+from bots.matrix.render import html_to_text, split_notice, strip_reply_fallback, to_html
 from bots.matrix.session import InFlight, SyncToken
 from core import grammar
 from core.clock import FakeClock
@@ -100,6 +101,31 @@ def test_notices_become_escaped_html_with_links_and_line_breaks() -> None:
     assert html.startswith("Invite &lt;code&gt; &amp; more<br/>Link: ")
     assert '<a href="https://matrix.to/#/@bot:x?code=AB-CD">' in html
     assert html.endswith("</a>.")
+
+
+def notice_size(part: str) -> int:
+    """Bytes of a part's text and HTML as JSON (ASCII escapes: an upper bound on UTF-8)."""
+    return len(json.dumps(part)) + len(json.dumps(to_html(part))) - 4
+
+
+def test_a_long_notice_is_cut_at_line_breaks_and_each_part_fits() -> None:
+    lines = [f"{i:04} caf\u00e9 & <b> \U0001F600 https://example.org/{i}" for i in range(600)]
+    text = "\n".join(lines)
+    parts = split_notice(text, budget=4000)
+    assert len(parts) > 5 and all(notice_size(part) <= 4000 for part in parts)
+    assert "\n".join(parts) == text  # every cut was at a line break, and dropped it
+    assert split_notice("short\ntext", budget=4000) == ["short\ntext"]
+    assert split_notice("") == [""]
+
+
+def test_a_single_giant_line_is_cut_after_a_space_or_hard_between_characters() -> None:
+    giant = "\u00e9\U0001F600" * 5000
+    parts = split_notice(giant, budget=3000)
+    assert len(parts) > 5 and all(notice_size(part) <= 3000 for part in parts)
+    assert "".join(parts).encode() == giant.encode()  # nothing lost, no character split
+    words = "word " * 3000
+    cut = split_notice(words, budget=3000)
+    assert "".join(cut) == words and all(part.endswith(" ") for part in cut)
 
 
 def test_formatted_commands_read_pills_as_user_ids() -> None:
