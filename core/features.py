@@ -29,11 +29,6 @@ for _module in _MODULES:
     JOBS.update(_module.JOBS)
 
 
-async def on_line_message(ctx: Ctx, event: LineMessage) -> None:
-    """A member wrote in a line: turn tracking."""
-    await turns.on_line_message(ctx, event)
-
-
 async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage]) -> None:
     """Several members wrote in lines (a batch, in order): turn tracking in bulk."""
     await turns.on_line_messages(ctx, events)

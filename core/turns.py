@@ -296,11 +296,6 @@ async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage]) -> None:
     await jobs.apply(ctx.tx)
 
 
-async def on_line_message(ctx: Ctx, event: LineMessage) -> None:
-    """A member wrote in a trio room or pair line."""
-    await on_line_messages(ctx, [event])
-
-
 async def remind(ctx: Ctx, payload: dict[str, Any]) -> None:
     """Job: a silence may have passed the trio's patience; send the one kind reminder."""
     room, member, now = RoomId(payload["room"]), MemberId(payload["member"]), ts(ctx.now)
