@@ -16,7 +16,15 @@ from enum import Enum
 from typing import Any
 
 from core.errors import ParseError
-from core.textrules import MAX_COMMAND, MAX_NOTE, clean_name, clean_skill, clean_text, slug
+from core.textrules import (
+    MAX_COMMAND,
+    MAX_NOTE,
+    clean_name,
+    clean_skill,
+    clean_text,
+    readable,
+    slug,
+)
 
 
 class Kind(Enum):
@@ -253,6 +261,9 @@ def parse(text: str, prefix: str = "!") -> Invocation:
     """Parse one command line (prefix already removed) into an :class:`Invocation`."""
     if len(text) > MAX_COMMAND:
         raise ParseError(f"That command is too long (at most {MAX_COMMAND} characters).")
+    if readable(text) != text:
+        raise ParseError("That command holds characters I cannot read.",
+                         hint="Retype it without special characters.")
     tokens = _tokens(text)
     if not tokens:
         raise ParseError("That command is empty.", hint=f"Type {prefix}help.")

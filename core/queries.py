@@ -6,6 +6,7 @@ from core.errors import NotFound
 from core.ids import MemberId, RoomId, TrioId
 from core.model import Room, Trio
 from core.storage.db import Tx
+from core.textrules import readable
 
 FORMER = "a former member"
 
@@ -82,7 +83,7 @@ async def ensure_member(tx: Tx, member: MemberId, display_name: str | None, now:
     await tx.run(
         "INSERT INTO members (id, display_name, created_at) VALUES (?, ?, ?) "
         "ON CONFLICT (id) DO UPDATE SET display_name = coalesce(excluded.display_name, display_name)",
-        (member, display_name, now),
+        (member, None if display_name is None else readable(display_name), now),
     )
 
 

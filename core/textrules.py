@@ -30,12 +30,17 @@ def clean_text(value: str, what: str, limit: int = MAX_NOTE) -> str:
     for ch in value:
         if ch in "\n\t":
             continue
-        if unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\u200d":
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs") and ch not in "\u200d":
             raise ParseError(
                 f"The {what} contains an invisible control character.",
                 hint="Retype it without special characters.",
             )
     return value
+
+
+def readable(value: str) -> str:
+    """``value`` without lone surrogates, which no UTF-8 file or screen can hold."""
+    return value.encode("utf-8", "replace").decode("utf-8")
 
 
 def clean_name(value: str, what: str = "name", limit: int = MAX_NAME) -> str:

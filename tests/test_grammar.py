@@ -75,3 +75,9 @@ def test_skill_length_is_bounded_by_the_parser() -> None:
     with pytest.raises(ParseError, match="too long"):
         grammar.parse("offer " + "k" * 41)
     assert grammar.parse("offer " + "K" * 40).args["skill"] == "k" * 40
+
+
+@pytest.mark.parametrize("line", ["trio new \ud800", "propose a\udfffb", "vote \ud800 yes"])
+def test_lone_surrogates_are_refused_before_anything_echoes_them(line: str) -> None:
+    with pytest.raises(ParseError, match="cannot read"):
+        grammar.parse(line)

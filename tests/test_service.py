@@ -65,3 +65,9 @@ async def test_old_event_ids_are_pruned_daily(h: Harness) -> None:
     async with h.core.db.transaction() as tx:
         assert await tx.value("SELECT count(*) FROM processed_events") == 0
         assert await tx.value("SELECT count(*) FROM jobs WHERE kind = 'prune'") == 1
+
+
+async def test_a_display_name_with_a_lone_surrogate_is_stored_readably(h: Harness) -> None:
+    await h.core.handle([CommandReceived("s1", MemberId("zoe"), None, "help", "Zo\ud800e")])
+    async with h.core.db.transaction() as tx:
+        assert await tx.value("SELECT display_name FROM members WHERE id = 'zoe'") == "Zo?e"
