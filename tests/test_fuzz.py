@@ -184,7 +184,9 @@ def test_service_survives_random_commands(tmp_path: Path) -> None:
                     runner.run(fuzz.act(*act))
                 assert not failures.seen, failures.seen
 
-            play()
-            runner.run(db.close())
+            try:
+                play()
+            finally:
+                runner.run(db.close())  # an open connection would keep pytest from exiting
     finally:
         logging.getLogger("twinome").removeHandler(failures)
