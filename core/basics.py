@@ -7,6 +7,7 @@ from typing import Any
 
 from core import grammar
 from core.context import CommandHandler, Ctx, JobHandler
+from core.effects import choices_from
 from core.grammar import Invocation
 from core.timeutil import ts
 
@@ -29,11 +30,12 @@ async def release_held(ctx: Ctx, payload: dict[str, Any]) -> None:
     """Quiet hours are over: deliver the notices held for this member, oldest first."""
     member = payload["member"]
     rows = await ctx.tx.all(
-        "SELECT id, text FROM held_notices WHERE member_id = ? AND created_at <= ? ORDER BY id",
+        "SELECT id, text, choices FROM held_notices WHERE member_id = ? AND created_at <= ? "
+        "ORDER BY id",
         (member, ts(ctx.now)),
     )
     for row in rows:
-        await ctx.notify(member, row["text"])
+        await ctx.notify(member, row["text"], choices=choices_from(row["choices"]))
     await ctx.tx.many("DELETE FROM held_notices WHERE id = ?", [(r["id"],) for r in rows])
 
 

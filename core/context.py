@@ -11,7 +11,7 @@ from typing import Any
 
 from core import queries
 from core.config import Settings
-from core.effects import Effect, Notify, Post, Reply
+from core.effects import Choice, Effect, Notify, Post, Reply, choices_json
 from core.errors import Conflict, Forbidden, NotFound
 from core.grammar import Invocation
 from core.ids import MemberId, RoomId, TrioId
@@ -33,27 +33,33 @@ class Ctx:
     room: Room | None = None
     event_id: str = ""
     private: bool = False
+    platform: str = "console"
+    origin: str | None = None
     effects: list[Effect] = field(default_factory=list)
+    earliest_job: datetime | None = None
 
     @property
     def prefix(self) -> str:
         return self.settings.prefix
 
-    def reply(self, text: str, *, private: bool | None = None, error: bool = False) -> None:
+    def reply(self, text: str, *, private: bool | None = None, error: bool = False,
+              choices: tuple[Choice, ...] = ()) -> None:
         """Answer the command where it was typed (privately if the command is private)."""
         private = self.private if private is None else private
         room = self.room.id if self.room else None
-        self.effects.append(Reply(self.actor, room, self.event_id, text, private, error))
+        self.effects.append(Reply(self.actor, room, self.event_id, text, private, error,
+                                  self.origin, choices))
 
-    def post(self, room: RoomId, text: str) -> None:
+    def post(self, room: RoomId, text: str, choices: tuple[Choice, ...] = ()) -> None:
         """A bot notice in a trio room or pair line."""
-        self.effects.append(Post(room, text))
+        self.effects.append(Post(room, text, choices))
 
     def emit(self, effect: Effect) -> None:
         """Any other effect."""
         self.effects.append(effect)
 
-    async def notify(self, member: MemberId, text: str, *, sender: MemberId | None = None) -> None:
+    async def notify(self, member: MemberId, text: str, *, sender: MemberId | None = None,
+                     choices: tuple[Choice, ...] = ()) -> None:
         """A private notice, held until the member's quiet hours end.
 
         ``sender`` is the person whose words or doings the notice relays: between two
@@ -66,22 +72,24 @@ class Ctx:
         )
         until = quiet_until(row["tz"], row["quiet_start"], row["quiet_end"], self.now) if row else None
         if until is None:
-            self.effects.append(Notify(member, text))
+            self.effects.append(Notify(member, text, choices))
             return
         await self.tx.run(
-            "INSERT INTO held_notices (member_id, text, created_at) VALUES (?, ?, ?)",
-            (member, text, ts(self.now)),
+            "INSERT INTO held_notices (member_id, text, created_at, choices) VALUES (?, ?, ?, ?)",
+            (member, text, ts(self.now), choices_json(choices)),
         )
         await self.schedule("release_held", f"held:{member}", until, {"member": member})
 
     async def schedule(self, kind: str, key: str, due: datetime, payload: dict[str, Any]) -> None:
         """Run job ``kind`` at ``due``; a job with the same key is replaced."""
         await self.tx.run(
-            "INSERT INTO jobs (due_at, kind, key, payload) VALUES (?, ?, ?, ?) "
+            "INSERT INTO jobs (due_at, kind, key, payload, platform) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind, "
-            "payload = excluded.payload",
-            (ts(due), kind, key, json.dumps(payload)),
+            "payload = excluded.payload, platform = excluded.platform",
+            (ts(due), kind, key, json.dumps(payload), self.platform),
         )
+        if self.earliest_job is None or due < self.earliest_job:
+            self.earliest_job = due
 
     async def cancel(self, key: str) -> None:
         """Forget the job with this key, if any."""

@@ -3,6 +3,11 @@
 The core never talks to a platform. It returns effects, stores them in an outbox in the
 same transaction as the state change, and an adapter carries them out in order. Every
 effect turns into a JSON object and back, so the outbox survives a restart.
+
+A notice may offer :class:`Choice` s (accept or decline, vote yes or no, confirm): each is
+a command the reader can give. Text platforms show them as commands to type; Discord
+shows them as buttons. Effects for a room or a member's direct chat travel in a *lane*
+(:func:`lane_of`) whose order the adapters keep.
 """
 
 from __future__ import annotations
@@ -11,9 +16,24 @@ import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any, ClassVar, Literal
 
+from core import keys
 from core.ids import MemberId, RoomId, TrioId
 
 Purpose = Literal["trio", "pair"]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One answer the reader may pick: ``command`` (no prefix) is what picking it gives.
+
+    ``id`` is stable (the same choice made again has the same id), so a button rendered
+    from it keeps working after a restart.
+    """
+
+    id: str
+    label: str
+    command: str
+    style: Literal["primary", "secondary", "danger", "success"] = "primary"
 
 
 @dataclass(frozen=True)
@@ -27,6 +47,8 @@ class Reply:
     text: str
     private: bool = False
     error: bool = False
+    origin: str | None = None
+    choices: tuple[Choice, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -36,6 +58,7 @@ class Notify:
     kind: ClassVar[str] = "notify"
     to: MemberId
     text: str
+    choices: tuple[Choice, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -45,6 +68,7 @@ class Post:
     kind: ClassVar[str] = "post"
     room: RoomId
     text: str
+    choices: tuple[Choice, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,4 +142,33 @@ def from_json(raw: str) -> Effect:
     values = {k: v for k, v in data.items() if k in names}
     if "members" in values:
         values["members"] = tuple(values["members"])
+    if "choices" in values:
+        values["choices"] = tuple(Choice(**c) for c in values["choices"])
     return cls(**values)
+
+
+def choices_json(choices: tuple[Choice, ...]) -> str | None:
+    """Choices as stored beside a held notice (None for none)."""
+    return json.dumps([asdict(c) for c in choices]) if choices else None
+
+
+def choices_from(raw: str | None) -> tuple[Choice, ...]:
+    """Choices stored by :func:`choices_json`."""
+    return tuple(Choice(**c) for c in json.loads(raw)) if raw else ()
+
+
+def lane_of(effect: Effect) -> str:
+    """The ordered lane an effect travels in: its room's, or the member's direct chat's.
+
+    Replies in a room have a lane of their own: their reader is in the room already, so
+    they never wait behind the room's notices held for members who have not joined yet.
+    """
+    if isinstance(effect, Reply):
+        if effect.room is not None and not effect.private:
+            return keys.room_key(effect.room) + "/replies"
+        return keys.dm_key(effect.to)
+    if isinstance(effect, Notify):
+        return keys.dm_key(effect.to)
+    if isinstance(effect, ReportToModerators):
+        return keys.MODERATORS
+    return keys.room_key(effect.room)

@@ -2,18 +2,36 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from core.ids import MemberId, RoomId
 
 
 @dataclass(frozen=True)
+class Typed:
+    """A command whose arguments the platform already separated (a slash command's options).
+
+    ``name`` is a command of :mod:`core.grammar` (``trio new``); ``args`` maps argument
+    names to what was given (text, or an int for a number); ``trio`` picks a trio by name.
+    """
+
+    name: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    trio: str | None = None
+
+
+@dataclass(frozen=True)
 class CommandReceived:
-    """A member typed a command (prefix already stripped) in a room or their direct chat.
+    """A member gave a command (prefix already stripped) in a room or their direct chat.
 
     ``room`` is None for the member's direct chat with the bot. ``event_id`` must be
-    unique per platform event: the core applies each one exactly once.
+    unique per platform event: the core applies each one exactly once. ``text`` is the
+    command as typed; ``typed``, when given, is the same command with its arguments
+    already separated, and the text is then not parsed. ``origin`` is where the platform
+    says it was typed (a room, an interaction), handed back on the replies.
     """
 
     event_id: str
@@ -21,6 +39,9 @@ class CommandReceived:
     room: RoomId | None
     text: str
     display_name: str | None = None
+    platform: str = "console"
+    origin: str | None = None
+    typed: Typed | None = None
 
 
 @dataclass(frozen=True)
@@ -31,6 +52,7 @@ class LineMessage:
     actor: MemberId
     room: RoomId
     at: datetime | None = None
+    platform: str = "console"
 
 
 Event = CommandReceived | LineMessage

@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any
 
 from core.errors import ParseError
+from core.events import Typed
 from core.textrules import (
     MAX_COMMAND,
     MAX_NOTE,
@@ -278,6 +279,41 @@ def parse(text: str, prefix: str = "!") -> Invocation:
         trio = rest[0][0][1:]
         rest = rest[1:]
     args = _read_args(command, text, rest, prefix, trio)
+    return Invocation(command, args, trio)
+
+
+def from_typed(typed: Typed, prefix: str = "!") -> Invocation:
+    """The invocation of a command whose arguments a platform already separated.
+
+    Each argument goes through the same reading as typed text (numbers, choices, names,
+    skills, cleaning), so a slash command cannot say what the text grammar would refuse.
+    """
+    command = BY_NAME.get(typed.name)
+    if command is None or command.name in _GROUPS:
+        raise _unknown(typed.name.split() or [""], prefix)
+    known = {a.name for a in command.args}
+    extra = sorted(set(typed.args) - known)
+    if extra:
+        raise ParseError(f"{prefix}{command.name} has no option “{extra[0]}”.",
+                         hint=f"Usage: {command.usage(prefix)}")
+    args: dict[str, Any] = {}
+    for arg in command.args:
+        value = typed.args.get(arg.name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if arg.required:
+                raise ParseError(f"{prefix}{command.name} needs {arg.usage()}: {arg.help}.",
+                                 hint=f"Usage: {command.usage(prefix)}")
+            args[arg.name] = None
+            continue
+        text = str(value)
+        if len(text) > MAX_COMMAND or readable(text) != text:
+            raise ParseError(f"The {arg.name} holds characters I cannot read, or is too long.",
+                             hint="Retype it without special characters.")
+        if arg.takes_rest:
+            args[arg.name] = _convert_rest(arg, text)
+        else:
+            args[arg.name] = _convert(command, arg, text.strip(), prefix)
+    trio = typed.trio.strip().lstrip("#") if typed.trio and typed.trio.strip("# ") else None
     return Invocation(command, args, trio)
 
 

@@ -24,7 +24,7 @@ import json
 import secrets
 from typing import Any
 
-from core import queries, trios
+from core import keys, queries, trios
 from core.context import CommandHandler, Ctx, JobHandler
 from core.effects import InviteToRoom, Notify, Reply, from_json
 from core.grammar import Invocation
@@ -157,7 +157,7 @@ def _like(text: str) -> str:
 
 def _params(member: MemberId, former: str = "") -> dict[str, str]:
     """Named parameters shared by every export and forget statement."""
-    return {"m": member, "former": former, "dm": f"dm:{member}", "json": json.dumps(member),
+    return {"m": member, "former": former, "dm": keys.dm_key(member), "json": json.dumps(member),
             "k_end": f"%:{_like(member)}", "k_mid": f"%:{_like(member)}:%"}
 
 

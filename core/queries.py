@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from core.errors import NotFound
-from core.ids import MemberId, RoomId, TrioId
+from core.ids import MemberId, TrioId
 from core.model import Room, Trio
 from core.storage.db import Tx
 from core.textrules import readable
@@ -128,7 +128,3 @@ async def blocked_between(tx: Tx, a: MemberId, b: MemberId) -> bool:
     )
     return row is not None
 
-
-def room_ref(room: RoomId) -> str:
-    """The key adapters bind a platform room to."""
-    return f"room:{room}"

@@ -1,15 +1,22 @@
 """The service layer: apply platform events and due jobs in transactions, return effects.
 
-Theory of operation. An adapter hands :meth:`Twinome.handle` a batch of events. In one
-write transaction the events' ids are first recorded in ``processed_events`` with one
+Theory of operation. :meth:`Twinome.handle` applies a batch of events in one write
+transaction. The events' ids are first recorded in ``processed_events`` with one
 statement (an event seen before is skipped: exactly once). Each command is then applied
 inside its own savepoint, so a command that fails rolls back alone and becomes a
 friendly error reply; consecutive line messages are tracked together in one savepoint
 (few SQL calls for many messages), one by one if that fails. The effects of every
-event go to the ``outbox`` in the same transaction. Only after the commit does the
-adapter carry them out (:meth:`pending`, then :meth:`done`); an adapter that dies in
-between finds them in the outbox on restart. Jobs (reminders, expiries, held notices)
-are rows in ``jobs``; :meth:`fire_due` runs the due ones the same way.
+event go to the ``outbox`` in the same transaction, each stamped with the platform of
+the event that caused it. Only after the commit are they carried out, by the delivery
+pump of that platform's adapter (:meth:`pending`, then :meth:`done`); an adapter that
+dies in between finds them in the outbox on restart. Jobs (reminders, expiries, held
+notices) are rows in ``jobs``, stamped with the platform they were scheduled from;
+:meth:`fire_due` runs the due ones the same way.
+
+Writes are serialised by the database (one write transaction at a time); what only
+reads (the outbox for a pump, bindings, the next due job) uses the read connection and
+never waits for a write. :class:`core.runtime.Runtime` batches many callers' events
+into few :meth:`handle` calls (group commit).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from core import features, grammar, queries
@@ -37,10 +44,22 @@ log = logging.getLogger("twinome.core")
 
 @dataclass(frozen=True)
 class Delivery:
-    """An effect waiting in the outbox, with its outbox id."""
+    """An effect waiting in the outbox, with what its delivery so far has recorded."""
 
     id: int
     effect: Effect
+    attempts: int = 0
+    retry_at: int | None = None  # Unix ms
+    waiting_since: int | None = None  # Unix ms
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What one :meth:`Twinome.handle` or :meth:`Twinome.fire_due` call did."""
+
+    fresh: frozenset[str] = frozenset()  # event ids applied now (the others were seen before)
+    effects: int = 0  # effects written to the outbox
+    earliest_job: datetime | None = None  # the earliest job (re)scheduled, if any
 
 
 class Twinome:
@@ -51,85 +70,111 @@ class Twinome:
         self.clock = clock
         self.settings = settings or Settings()
 
-    async def handle(self, events: Sequence[Event]) -> list[Delivery]:
-        """Apply a batch of events exactly once; returns the effects now in the outbox."""
+    async def handle(self, events: Sequence[Event]) -> Applied:
+        """Apply a batch of events exactly once, in one transaction."""
         now = self.clock.now()
+        tally = _Tally()
         async with self.db.transaction() as tx:
             fresh = await self._fresh(tx, events, now)
+            applied = frozenset(fresh)
             run: list[LineMessage] = []  # consecutive line messages are tracked together
             for event in events:
                 if event.event_id not in fresh:
                     continue
                 fresh.discard(event.event_id)  # the same id twice in one batch: once
-                if isinstance(event, LineMessage):
+                if isinstance(event, LineMessage) and (not run or run[-1].platform == event.platform):
                     run.append(event)
                     continue
-                await self._lines(tx, run, now)
+                await self._lines(tx, run, now, tally)
                 run = []
-                await self._stash(tx, await self._command(tx, event, now), now)
-            await self._lines(tx, run, now)
-            return await self._outbox(tx, 500)  # read before the commit: no second transaction
+                if isinstance(event, LineMessage):
+                    run.append(event)
+                else:
+                    await self._command(tx, event, now, tally)
+            await self._lines(tx, run, now, tally)
+        return Applied(applied, tally.written, tally.earliest)
 
-    async def fire_due(self, limit: int = 100) -> list[Delivery]:
-        """Run the jobs that are due now; returns the effects now in the outbox."""
+    async def fire_due(self, limit: int = 100) -> Applied:
+        """Run the jobs that are due now."""
         now = self.clock.now()
+        tally = _Tally()
         async with self.db.transaction() as tx:
             # Housekeeping keeps itself scheduled; this only plants it the first time.
             await tx.run(
-                "INSERT OR IGNORE INTO jobs (due_at, kind, key, payload) "
-                "VALUES (?, 'prune', 'prune', '{}')",
+                "INSERT INTO jobs (due_at, kind, key, payload) "
+                "VALUES (?, 'prune', 'prune', '{}') ON CONFLICT (key) DO NOTHING",
                 (ts(now + PRUNE_EVERY),),
             )
             rows = await tx.all(
-                "SELECT id, kind, payload FROM jobs WHERE due_at <= ? ORDER BY due_at, id LIMIT ?",
+                "SELECT id, kind, payload, platform FROM jobs WHERE due_at <= ? "
+                "ORDER BY due_at, id LIMIT ?",
                 (ts(now), limit),
             )
             for row in rows:
                 await tx.run("DELETE FROM jobs WHERE id = ?", (row["id"],))
-                ctx = Ctx(tx, now, self.settings)
+                ctx = Ctx(tx, now, self.settings, platform=row["platform"])
                 try:
                     async with tx.savepoint():
                         await features.JOBS[row["kind"]](ctx, json.loads(row["payload"]))
                 except Exception:
                     log.exception("job %s (%s) failed; skipped", row["id"], row["kind"])
                     continue
-                await self._stash(tx, ctx.effects, now)
-        return await self.pending()
+                await self._stash(tx, ctx, now, tally)
+        return Applied(frozenset(), tally.written, tally.earliest)
 
     async def next_due(self) -> datetime | None:
         """When the nearest job is due, if any."""
-        async with self.db.transaction() as tx:
+        async with self.db.read() as tx:
             due = await tx.value("SELECT min(due_at) FROM jobs")
         return None if due is None else dt(due)
 
-    async def pending(self, limit: int = 500) -> list[Delivery]:
-        """Effects committed but not yet carried out, oldest first."""
-        async with self.db.transaction() as tx:
-            return await self._outbox(tx, limit)
+    async def pending(self, platform: str | None = None, limit: int = 500,
+                      after: int = 0) -> list[Delivery]:
+        """Effects committed but not yet carried out (for one platform), oldest first."""
+        where, params = ("WHERE id > ?", [after]) if platform is None else (
+            "WHERE platform = ? AND id > ?", [platform, after])
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT id, effect, attempts, retry_at, waiting_since FROM outbox "
+                f"{where} ORDER BY id LIMIT ?", (*params, limit))
+        return [Delivery(r["id"], from_json(r["effect"]), r["attempts"], r["retry_at"],
+                         r["waiting_since"]) for r in rows]
 
-    async def _outbox(self, tx: Tx, limit: int) -> list[Delivery]:
-        rows = await tx.all("SELECT id, effect FROM outbox ORDER BY id LIMIT ?", (limit,))
-        return [Delivery(r["id"], from_json(r["effect"])) for r in rows]
-
-    async def done(self, ids: Sequence[int]) -> None:
-        """Mark outbox effects as carried out."""
-        if not ids:
+    async def done(self, ids: Sequence[int], bindings: Sequence[tuple[str, str, str]] = ()) -> None:
+        """Mark outbox effects as carried out, and record the bindings they made, at once."""
+        if not ids and not bindings:
             return
         async with self.db.transaction() as tx:
-            await tx.many("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+            if ids:
+                await tx.many("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
+            if bindings:
+                await tx.many(_BIND, bindings)
+
+    async def note_failure(self, outbox_id: int, attempts: int, retry_at: int) -> None:
+        """Record a failed try of an effect, so a restart keeps counting (times in Unix ms)."""
+        async with self.db.transaction() as tx:
+            await tx.run("UPDATE outbox SET attempts = ?, retry_at = ? WHERE id = ?",
+                         (attempts, retry_at, outbox_id))
+
+    async def note_waiting(self, outbox_id: int, since: int) -> None:
+        """Record when an effect first had to wait for a condition (Unix ms)."""
+        async with self.db.transaction() as tx:
+            await tx.run("UPDATE outbox SET waiting_since = ? WHERE id = ? "
+                         "AND waiting_since IS NULL", (since, outbox_id))
+
+    async def instance(self) -> str:
+        """This database's random instance id (part of every delivery's idempotency key)."""
+        async with self.db.read() as tx:
+            return str(await tx.value("SELECT value FROM meta WHERE key = 'instance'"))
 
     async def bind(self, platform: str, key: str, ref: str) -> None:
         """Remember that core ``key`` (``room:3``, ``dm:alice``) is ``ref`` on ``platform``."""
         async with self.db.transaction() as tx:
-            await tx.run(
-                "INSERT INTO platform_refs (platform, key, ref) VALUES (?, ?, ?) "
-                "ON CONFLICT (platform, key) DO UPDATE SET ref = excluded.ref",
-                (platform, key, ref),
-            )
+            await tx.run(_BIND, (platform, key, ref))
 
     async def ref_of(self, platform: str, key: str) -> str | None:
         """The platform reference bound to a core key."""
-        async with self.db.transaction() as tx:
+        async with self.db.read() as tx:
             value = await tx.value(
                 "SELECT ref FROM platform_refs WHERE platform = ? AND key = ?", (platform, key)
             )
@@ -137,15 +182,23 @@ class Twinome:
 
     async def key_of(self, platform: str, ref: str) -> str | None:
         """The core key bound to a platform reference."""
-        async with self.db.transaction() as tx:
+        async with self.db.read() as tx:
             value = await tx.value(
                 "SELECT key FROM platform_refs WHERE platform = ? AND ref = ?", (platform, ref)
             )
         return None if value is None else str(value)
 
+    async def refs(self, platform: str, prefix: str, limit: int = 10_000) -> list[tuple[str, str]]:
+        """(key, ref) of the bindings whose key starts with ``prefix``, by key."""
+        async with self.db.read() as tx:
+            rows = await tx.all(
+                "SELECT key, ref FROM platform_refs WHERE platform = ? AND key >= ? AND key < ? "
+                "ORDER BY key LIMIT ?", (platform, prefix, prefix + "\uffff", limit))
+        return [(r["key"], r["ref"]) for r in rows]
+
     async def room_members(self, room: RoomId) -> list[MemberId]:
         """Who belongs in a room now (the trio's members, or the pair)."""
-        async with self.db.transaction() as tx:
+        async with self.db.read() as tx:
             found = await queries.room(tx, room)
             if found is None or not found.open:
                 return []
@@ -159,26 +212,29 @@ class Twinome:
         for start in range(0, len(events), 500):
             chunk = events[start:start + 500]
             rows = await tx.all(
-                "INSERT OR IGNORE INTO processed_events (event_id, at) VALUES "
-                + ", ".join(["(?, ?)"] * len(chunk)) + " RETURNING event_id",
+                "INSERT INTO processed_events (event_id, at) VALUES "
+                + ", ".join(["(?, ?)"] * len(chunk))
+                + " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
                 [value for e in chunk for value in (e.event_id, ts(now))],
             )
             fresh.update(r[0] for r in rows)
         return fresh
 
-    async def _stash(self, tx: Tx, effects: list[Effect], now: datetime) -> None:
-        if not effects:
+    async def _stash(self, tx: Tx, ctx: Ctx, now: datetime, tally: _Tally) -> None:
+        """Write a context's effects to the outbox, under its platform."""
+        tally.add(ctx)
+        if not ctx.effects:
             return
         await tx.many(
-            "INSERT INTO outbox (effect, created_at) VALUES (?, ?)",
-            [(to_json(e), ts(now)) for e in effects],
+            "INSERT INTO outbox (platform, effect, created_at) VALUES (?, ?, ?)",
+            [(ctx.platform, to_json(e), ts(now)) for e in ctx.effects],
         )
 
-    async def _lines(self, tx: Tx, run: list[LineMessage], now: datetime) -> None:
+    async def _lines(self, tx: Tx, run: list[LineMessage], now: datetime, tally: _Tally) -> None:
         """Track a run of line messages in one savepoint; if it fails, one by one."""
         if not run:
             return
-        ctx = Ctx(tx, now, self.settings)
+        ctx = Ctx(tx, now, self.settings, platform=run[0].platform)
         try:
             async with tx.savepoint():
                 await features.on_line_messages(ctx, run)
@@ -187,26 +243,60 @@ class Twinome:
                 log.exception("line event %s could not be tracked", run[0].event_id)
                 return
             for event in run:
-                await self._lines(tx, [event], now)
+                await self._lines(tx, [event], now, tally)
             return
-        await self._stash(tx, ctx.effects, now)
+        await self._stash(tx, ctx, now, tally)
 
-    async def _command(self, tx: Tx, event: CommandReceived, now: datetime) -> list[Effect]:
+    async def _command(self, tx: Tx, event: CommandReceived, now: datetime, tally: _Tally) -> None:
         room = await queries.room(tx, event.room) if event.room is not None else None
-        ctx = Ctx(tx, now, self.settings, actor=event.actor, room=room, event_id=event.event_id)
+        ctx = Ctx(tx, now, self.settings, actor=event.actor, room=room, event_id=event.event_id,
+                  platform=event.platform, origin=event.origin)
         try:
             async with tx.savepoint():
                 await queries.ensure_member(tx, event.actor, event.display_name, ts(now))
-                named = grammar.command_of(event.text)
+                named = _named(event)
                 ctx.private = named is not None and named.private
-                inv = grammar.parse(event.text, self.settings.prefix)
+                inv = (grammar.parse(event.text, self.settings.prefix) if event.typed is None
+                       else grammar.from_typed(event.typed, self.settings.prefix))
                 await features.COMMANDS[inv.command.name](ctx, inv)
         except UserError as err:
             text = err.message + (f"\n{err.hint}" if err.hint else "")
-            return [Reply(event.actor, event.room, event.event_id, text, ctx.private, True)]
+            ctx = _answer(ctx, event, text)
         except Exception:
             # Never log the command text: it may carry a note or a plan.
             log.exception("command failed (event %s)", event.event_id)
-            sorry = "Sorry, something went wrong on my side. Nothing was changed; please try again."
-            return [Reply(event.actor, event.room, event.event_id, sorry, True, True)]
-        return ctx.effects
+            ctx = _answer(ctx, event, SORRY, private=True)
+        await self._stash(tx, ctx, now, tally)
+
+
+SORRY = "Sorry, something went wrong on my side. Nothing was changed; please try again."
+_BIND = ("INSERT INTO platform_refs (platform, key, ref) VALUES (?, ?, ?) "
+         "ON CONFLICT (platform, key) DO UPDATE SET ref = excluded.ref")
+
+
+@dataclass
+class _Tally:
+    """Running totals of one transaction: effects written, earliest job scheduled."""
+
+    written: int = 0
+    earliest: datetime | None = None
+
+    def add(self, ctx: Ctx) -> None:
+        self.written += len(ctx.effects)
+        job = ctx.earliest_job
+        if job is not None and (self.earliest is None or job < self.earliest):
+            self.earliest = job
+
+
+def _named(event: CommandReceived) -> grammar.Command | None:
+    """The command an event names, even if its arguments are wrong (its errors stay private)."""
+    if event.typed is not None:
+        return grammar.BY_NAME.get(event.typed.name)
+    return grammar.command_of(event.text)
+
+
+def _answer(ctx: Ctx, event: CommandReceived, text: str, *, private: bool | None = None) -> Ctx:
+    """A context whose only effect is an error reply to the event (its writes rolled back)."""
+    private = ctx.private if private is None else private
+    reply = Reply(event.actor, event.room, event.event_id, text, private, True, event.origin)
+    return replace(ctx, effects=[reply], earliest_job=None)

@@ -55,10 +55,10 @@ async def trio_new(ctx: Ctx, inv: Invocation) -> None:
     name = await _fresh_name(ctx, inv.args.get("name"))
     s = ctx.settings
     trio_id = await ctx.tx.run(
-        "INSERT INTO trios (name, state, created_at, patience_s, relance, proposal_ttl_s) "
-        "VALUES (?, 'forming', ?, ?, ?, ?)",
+        "INSERT INTO trios (name, state, created_at, patience_s, relance, proposal_ttl_s, "
+        "platform) VALUES (?, 'forming', ?, ?, ?, ?, ?)",
         (name, ts(ctx.now), int(s.patience.total_seconds()), s.relance,
-         int(s.proposal_ttl.total_seconds())),
+         int(s.proposal_ttl.total_seconds()), ctx.platform),
     )
     await ctx.tx.run(
         "INSERT INTO trio_members (trio_id, member_id, joined_at) VALUES (?, ?, ?)",

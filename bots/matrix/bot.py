@@ -1,17 +1,20 @@
-"""The Matrix adapter: one sync loop that feeds the core and carries out its effects.
+"""The Matrix adapter: a sync loop feeding the shared runtime, and a carrier for its effects.
 
 Theory of operation. The bot logs in (keeping its device across restarts), uploads its
-device keys, and cross-signs its device. Then it syncs in a loop; for each sync batch:
+device keys, and cross-signs its device. It starts the shared runtime
+(:class:`core.runtime.Runtime`: one writer, the scheduler that fires due jobs) and the
+delivery pump with the Matrix carrier (:mod:`bots.matrix.carrier`), each a task of its
+own. Then it syncs in a loop; for each sync batch:
 
 1. nio decrypts what it can and updates its room state; invites to direct chats are
-   accepted and bound as the inviter's direct chat;
-2. the batch's member messages become core events, handed to :meth:`Twinome.handle` in
-   ONE call (one transaction; the core skips event ids it has seen before);
-3. due jobs run (:meth:`Twinome.fire_due`), then the outbox is carried out;
-4. only then is the batch's ``next_batch`` token saved. A crash anywhere before step 4
-   replays the batch on restart: the core dedupes the events, the outbox still holds
-   the effects not yet carried out. matrix-nio's own token saving is off, since nio
-   saves the token before the batch's callbacks have run.
+   accepted and bound as the inviter's direct chat; the carrier learns which new rooms
+   arrived and who joined (the pump is woken if that may free a held notice);
+2. the batch's member messages become core events, submitted to the runtime together
+   (one transaction; the core skips event ids it has seen before);
+3. once they are durable, the batch's ``next_batch`` token is saved. A crash before that
+   replays the batch on restart: the core dedupes the events, and the outbox keeps the
+   effects not yet carried out, for the pump. matrix-nio's own token saving is off,
+   since nio saves the token before the batch's callbacks have run.
 
 A first start (no saved token) syncs once and ignores that sync's timelines: room
 history from before the bot started is not replayed. A restart syncs with
@@ -19,8 +22,7 @@ history from before the bot started is not replayed. A restart syncs with
 of a ``limited`` timeline from ``/messages`` so no command sent meanwhile is missed.
 An encrypted event nio could not decrypt yet (its key may come in a later batch) is held
 for a few seconds (:mod:`bots.matrix.timeline`), and while it is held the saved token
-stays before it. Jobs need no task of their own: the sync long-poll waits at most until the
-next due job, and the core is only ever used from this one loop.
+stays before it.
 """
 
 from __future__ import annotations
@@ -33,17 +35,19 @@ from typing import Any
 import aiohttp
 import nio
 
-from bots.matrix.bindings import Bindings, dm_key
+from bots.adapter.bindings import Bindings
+from bots.adapter.pump import Pump
 from bots.matrix.calls import MatrixCallError, backoff, checked, error_code
+from bots.matrix.carrier import PLATFORM, MatrixCarrier
 from bots.matrix.config import MatrixConfig
 from bots.matrix.crosssign import CrossSigningError, ensure_cross_signed
-from bots.matrix.effects import Executor
 from bots.matrix.inbound import Translator
 from bots.matrix.names import invite_link, user_reader
 from bots.matrix.session import CROSS_SIGNING_FILE, LoginError, SyncToken, close, login
 from bots.matrix.timeline import DECRYPT_GRACE, Timeline
+from core import keys
 from core.config import Settings
-from core.events import CommandReceived
+from core.runtime import Runtime
 from core.service import Twinome
 
 log = logging.getLogger("twinome.matrix")
@@ -78,10 +82,12 @@ class MatrixBot:
         self.decrypt_grace = decrypt_grace
         self.ready = asyncio.Event()
         self.tokens = SyncToken(config.store_dir)
-        self.bindings = Bindings(core)
+        self.bindings = Bindings(core, PLATFORM)
         self.translator = Translator(self.bindings, config.user_id, config.prefix)
+        self.runtime = Runtime(core)
         self._client: nio.AsyncClient | None = None
-        self._executor: Executor | None = None
+        self._carrier: MatrixCarrier | None = None
+        self._pump: Pump | None = None
         self._timeline: Timeline | None = None
 
     @property
@@ -99,35 +105,53 @@ class MatrixBot:
         return self._timeline
 
     @property
-    def executor(self) -> Executor:
-        """What carries out the effects."""
-        if self._executor is None:
+    def carrier(self) -> MatrixCarrier:
+        """What carries out the effects on Matrix."""
+        if self._carrier is None:
             raise RuntimeError("the bot is not running")
-        return self._executor
+        return self._carrier
+
+    @property
+    def pump(self) -> Pump:
+        """What reads the outbox and hands effects to the carrier."""
+        if self._pump is None:
+            raise RuntimeError("the bot is not running")
+        return self._pump
 
     async def run(self) -> None:
         """Log in, catch up, then sync and serve until cancelled."""
         self._client = await login(self.config)
         try:
-            self._executor = Executor(self.client, self.core, self.bindings, self.config)
-            self._timeline = Timeline(self.client, self.translator, self.executor,
+            self._carrier = MatrixCarrier(self.client, self.bindings, self.config)
+            self._pump = Pump(self.core, self.carrier, self.bindings)
+            self._timeline = Timeline(self.client, self.translator, self.carrier,
                                       self.decrypt_grace)
             await self._cross_sign()
-            since = self.tokens.load()
-            resumed = since is not None
-            first = await self._sync(since, full_state=True, wait=0)
-            await self._batch(first, since, history=resumed)
-            since = first.next_batch
-            await self._join_moderators()
-            log.info("ready as %s (device %s), %s", self.config.user_id, self.client.device_id,
-                     "resumed where it stopped" if resumed else "first start: history skipped")
-            self.ready.set()
-            while True:
-                response = await self._sync(since, full_state=False, wait=await self._wait())
-                await self._batch(response, since, history=True)
-                since = response.next_batch
+            await self._serve()
         finally:
+            if self._pump is not None:
+                await self._pump.stop()
+            await self.runtime.stop()
             await close(self.client)
+
+    async def _serve(self) -> None:
+        """Catch up, start the runtime and the pump, then sync until cancelled."""
+        since = self.tokens.load()
+        resumed = since is not None
+        await self.runtime.start()
+        self.runtime.on_effects(self.pump.wake)
+        first = await self._sync(since, full_state=True, wait=0)
+        await self._batch(first, since, history=resumed)
+        since = first.next_batch
+        await self.pump.start()  # after the first sync: nio knows the bot's rooms now
+        await self._join_moderators()
+        log.info("ready as %s (device %s), %s", self.config.user_id, self.client.device_id,
+                 "resumed where it stopped" if resumed else "first start: history skipped")
+        self.ready.set()
+        while True:
+            response = await self._sync(since, full_state=False, wait=self._wait())
+            await self._batch(response, since, history=True)
+            since = response.next_batch
 
     async def _cross_sign(self) -> None:
         path = self.config.store_dir / CROSS_SIGNING_FILE
@@ -168,30 +192,23 @@ class MatrixBot:
             await asyncio.sleep(delay)
             attempt += 1
 
-    async def _wait(self) -> int:
+    def _wait(self) -> int:
         """How long the next sync may wait for events, in milliseconds."""
         wait = self.max_wait
-        if self.executor.waiting or self.timeline.holding:
+        if self.pump.waiting or self.timeline.holding:
             wait = min(wait, 2.0)
-        due = await self.core.next_due()
-        if due is not None:
-            wait = min(wait, max((due - self.core.clock.now()).total_seconds(), 0.0))
         return int(wait * 1000)
 
     async def _batch(self, response: Any, since: str | None, *, history: bool) -> None:
-        """Handle one sync batch; the token is saved only once its effects are carried out."""
-        self.executor.observe(response)
+        """Handle one sync batch; the token is saved only once its events are durable."""
+        if self.carrier.observe(response):
+            self.pump.wake()
         await self._keys()
         await self._accept_invites(response)
         incoming = await self.timeline.collect(response, since) if history else []
         incoming += await self.timeline.retry()
-        for item in incoming:
-            if isinstance(item.event, CommandReceived):
-                self.executor.remember_origin(item.event.event_id, item.room_id)
         if incoming:
-            await self.core.handle([item.event for item in incoming])
-        await self._fire_due()
-        await self.executor.deliver()
+            await self.runtime.submit_many(item.event for item in incoming)
         await self._to_device()
         token = self.timeline.resume_from(response.next_batch)
         if token is not None:
@@ -234,7 +251,7 @@ class MatrixBot:
                 await self._quietly(lambda r=room_id: self.client.room_leave(r), nio.RoomLeaveResponse)
                 continue
             if await self._quietly(lambda r=room_id: self.client.join(r), nio.JoinResponse) and direct:
-                await self.bindings.bind(dm_key(invite.sender), room_id)
+                await self.bindings.bind(keys.dm_key(invite.sender), room_id)
                 log.info("joined the direct chat of %s", invite.sender)
 
     def _is_moderators(self, room_id: str, state: list[Any]) -> bool:
@@ -249,11 +266,3 @@ class MatrixBot:
             log.warning("%s", err)
             return False
         return True
-
-    async def _fire_due(self) -> None:
-        for _ in range(10):
-            due = await self.core.next_due()
-            if due is None or due > self.core.clock.now():
-                return
-            await self.core.fire_due()
-

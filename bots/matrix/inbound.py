@@ -15,7 +15,8 @@ from typing import Any
 
 import nio
 
-from bots.matrix.bindings import Bindings
+from bots.adapter.bindings import Bindings
+from bots.matrix.carrier import PLATFORM
 from bots.matrix.render import html_to_text, strip_reply_fallback
 from core.events import CommandReceived, Event, LineMessage
 from core.ids import MemberId
@@ -70,15 +71,17 @@ class Translator:
         if await self.bindings.dm_owner(room.room_id) == event.sender:
             if not text:
                 return None
-            return Incoming(CommandReceived(event.event_id, actor, None,
-                                            self._unprefixed(text), name), room.room_id)
+            return Incoming(CommandReceived(event.event_id, actor, None, self._unprefixed(text),
+                                            name, PLATFORM, room.room_id), room.room_id)
         line = await self.bindings.core_room(room.room_id)
         if text is not None and self._is_command(text):
-            command = CommandReceived(event.event_id, actor, line, text[1:].lstrip(), name)
+            command = CommandReceived(event.event_id, actor, line, text[1:].lstrip(), name,
+                                      PLATFORM, room.room_id)
             return Incoming(command, room.room_id)
         if line is None:
             return None
-        return Incoming(LineMessage(event.event_id, actor, line, when(event)), room.room_id)
+        return Incoming(LineMessage(event.event_id, actor, line, when(event), PLATFORM),
+                        room.room_id)
 
     def _is_command(self, text: str) -> bool:
         return text.startswith(self._prefixes) and len(text) > 1 and not text[1].isspace()

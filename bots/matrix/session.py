@@ -2,16 +2,15 @@
 
 Everything lives in ``store_dir``: matrix-nio's encryption store (device keys, Olm and
 Megolm sessions), ``session.json`` (the device id and access token, so a restart keeps
-the same device) and ``sync-token`` (written only after a batch's effects are durable).
+the same device) and ``sync-token`` (written only once a batch's events are durable in
+the database). Transaction ids of notices need no file: they derive from the outbox.
 Files holding secrets are created with owner-only permissions.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,6 @@ from bots.matrix.config import PASSWORD_ENV, TOKEN_ENV, MatrixConfig
 
 SESSION_FILE = "session.json"
 TOKEN_FILE = "sync-token"
-IN_FLIGHT_FILE = "in-flight"
 CROSS_SIGNING_FILE = "cross-signing.json"
 
 
@@ -63,38 +61,6 @@ class SyncToken:
         if token != self._saved:
             write_private(self.path, token)
             self._saved = token
-
-
-class InFlight:
-    """The Matrix transaction id of the effect being sent, so a re-send after a kill is a no-op.
-
-    Before sending an effect's notice the bot writes (outbox id, digest of the effect, a
-    random transaction id) here; after the effect is marked done it clears the file. An
-    effect found here on restart is sent again with the same transaction id, which the
-    homeserver recognises and does not post twice. A plain write survives ``kill -9``
-    (the kernel keeps it), so no fsync is needed on the hot path.
-    """
-
-    def __init__(self, store_dir: Path) -> None:
-        self.path = store_dir / IN_FLIGHT_FILE
-
-    def begin(self, outbox_id: int, effect_json: str, known: str | None = None) -> str:
-        """The transaction id for this effect: ``known``, the recorded one, or a new one."""
-        digest = hashlib.sha256(effect_json.encode()).hexdigest()[:32]
-        key = f"{outbox_id} {digest}"
-        try:
-            recorded = self.path.read_text(encoding="utf-8").split("\n")
-        except FileNotFoundError:
-            recorded = []
-        if len(recorded) == 2 and recorded[0] == key:
-            return recorded[1]
-        txn = known or "twinome-" + secrets.token_hex(12)
-        self.path.write_text(f"{key}\n{txn}", encoding="utf-8")
-        return txn
-
-    def clear(self) -> None:
-        """The effect in flight is done."""
-        self.path.write_text("", encoding="utf-8")
 
 
 def new_client(config: MatrixConfig, device_id: str | None = None) -> nio.AsyncClient:

@@ -22,8 +22,9 @@ from typing import Any
 
 import nio
 
+from bots.adapter.carrier import Notice
 from bots.matrix.calls import MatrixCallError, checked
-from bots.matrix.effects import Executor
+from bots.matrix.carrier import MatrixCarrier
 from bots.matrix.inbound import Incoming, Translator
 
 log = logging.getLogger("twinome.matrix")
@@ -47,12 +48,12 @@ class Undecrypted:
 class Timeline:
     """Turns the timelines of sync batches into core events, completely and in order."""
 
-    def __init__(self, client: nio.AsyncClient, translator: Translator, executor: Executor,
+    def __init__(self, client: nio.AsyncClient, translator: Translator, carrier: MatrixCarrier,
                  grace: float = DECRYPT_GRACE,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.client = client
         self.translator = translator
-        self.executor = executor
+        self.carrier = carrier
         self.grace = grace
         self.clock = clock
         self._held: list[Undecrypted] = []
@@ -139,7 +140,8 @@ class Timeline:
         if owner != held.event.sender:
             return
         try:
-            await self.executor.send_notice(held.room_id, UNREADABLE,
-                                            reply_to=held.event.event_id)
+            event_id = held.event.event_id
+            await self.carrier.send_notice(held.room_id, Notice(
+                UNREADABLE, f"unreadable-{event_id}", reply_to=event_id))
         except Exception as err:  # best effort, never fatal
             log.warning("could not say a message was unreadable: %s", type(err).__name__)

@@ -1,9 +1,17 @@
-"""The SQLite database: opening, numbered migrations and transactions over aiosqlite."""
+"""The SQLite database: opening, numbered migrations and transactions over aiosqlite.
+
+Two connections: one for writes, whose transactions are serialised by a lock so any
+number of tasks may ask for one (they wait their turn instead of failing with "cannot
+start a transaction within a transaction"), and one for reads, which sees only committed
+data (WAL gives it a snapshot) and never waits for a write transaction to end.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -84,37 +92,61 @@ class Tx:
             self._savepoints -= 1
 
 
-class Database:
-    """An aiosqlite connection with WAL, foreign keys and a migrated schema."""
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA secure_delete=ON",  # deleted rows (privacy forget) leave no bytes behind
+)
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+
+async def _connect(path: str) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    try:
+        for pragma in _PRAGMAS:
+            await conn.execute(pragma)
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+class Database:
+    """Two aiosqlite connections (writes, reads) with WAL, foreign keys and a migrated schema."""
+
+    def __init__(self, conn: aiosqlite.Connection, reader: aiosqlite.Connection,
+                 path: str) -> None:
         self._conn = conn
+        self._reader = reader
+        self._write_lock = asyncio.Lock()
+        self._read_lock = asyncio.Lock()
         self.path = path
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
         """Open (creating if needed) and migrate the database at ``path``."""
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
-        conn.row_factory = sqlite3.Row
+        conn = await _connect(str(path))
         try:
-            for pragma in (
-                "PRAGMA journal_mode=WAL",
-                "PRAGMA synchronous=NORMAL",
-                "PRAGMA foreign_keys=ON",
-                "PRAGMA busy_timeout=5000",
-                "PRAGMA secure_delete=ON",  # deleted rows (privacy forget) leave no bytes behind
-            ):
-                await conn.execute(pragma)
-            db = cls(conn, str(path))
-            await db._migrate()
+            reader = await _connect(str(path))
         except BaseException:
             await conn.close()
+            raise
+        db = cls(conn, reader, str(path))
+        try:
+            await db._migrate()
+        except BaseException:
+            await db.close()
             raise
         return db
 
     async def close(self) -> None:
-        """Close the connection."""
-        await self._conn.close()
+        """Close both connections."""
+        try:
+            await self._reader.close()
+        finally:
+            await self._conn.close()
 
     async def __aenter__(self) -> Database:
         return self
@@ -146,15 +178,43 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
-        """One write transaction, committed if the block ends normally."""
-        await self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield Tx(self._conn)
-        except BaseException:
-            await self._conn.execute("ROLLBACK")
-            raise
-        else:
-            await self._conn.execute("COMMIT")
+        """One write transaction, committed if the block ends normally (one at a time).
+
+        A task cancelled while it begins, commits or rolls back still lets that statement
+        finish first, so the connection is never left inside a stray transaction.
+        """
+        async with self._write_lock:
+            try:
+                await _finish(self._conn.execute("BEGIN IMMEDIATE"))
+                yield Tx(self._conn)
+            except BaseException:
+                if self._conn.in_transaction:
+                    await _finish(self._conn.execute("ROLLBACK"))
+                raise
+            else:
+                await _finish(self._conn.execute("COMMIT"))
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Tx]:
+        """Reads of what is committed (each statement sees a snapshot); never waits for a write."""
+        async with self._read_lock:
+            yield Tx(self._reader)
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL back into the database file and truncate it to zero bytes."""
+        async with self._read_lock, self._write_lock:
+            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+async def _finish(call: Awaitable[Any]) -> None:
+    """Await a database call; if the task is cancelled meanwhile, let the call end first."""
+    future = asyncio.ensure_future(call)
+    try:
+        await asyncio.shield(future)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await future
+        raise
 
 
 def _statements(script: str) -> list[str]:

@@ -13,7 +13,7 @@ from tests.console.scenario import Collect, dm, kinds, no_failures, play, script
 FORM = script("rhythm.txt")[:5]
 
 
-class Killed(Exception):
+class Killed(BaseException):
     """Stands for a kill -9 in the middle of printing."""
 
 

@@ -1,4 +1,5 @@
-"""Carrying out effects, against a fake homeserver client: order, holds, failures, replays."""
+"""The Matrix carrier under the shared pump, against a fake homeserver client: order, holds,
+failures, replays, mentions."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from typing import Any
 import nio
 import pytest
 
-from bots.matrix.bindings import Bindings
+from bots.adapter.bindings import Bindings
+from bots.adapter.pump import MAX_FAILURES, Pump
+from bots.matrix.carrier import MatrixCarrier
 from bots.matrix.config import MatrixConfig
-from bots.matrix.effects import MAX_FAILURES, Executor
 from bots.matrix.render import to_html
 from core.clock import FakeClock
 from core.effects import CreateRoom, Effect, Notify, Post, Reply, to_json
@@ -107,15 +109,29 @@ class FakeClient:
 class Rig:
     core: Twinome
     client: FakeClient
-    executor: Executor
+    carrier: MatrixCarrier
+    bindings: Bindings
+    pump: Pump
+    now_ms: list[int] = field(default_factory=lambda: [1_000_000])
 
     async def queue(self, *effects: Effect) -> None:
         async with self.core.db.transaction() as tx:
-            await tx.many("INSERT INTO outbox (effect, created_at) VALUES (?, 0)",
-                          [(to_json(e),) for e in effects])
+            await tx.many("INSERT INTO outbox (platform, effect, created_at) VALUES (?, ?, 0)",
+                          [("matrix", to_json(e)) for e in effects])
 
     async def pending(self) -> list[str]:
-        return [d.effect.kind for d in await self.core.pending()]
+        return [d.effect.kind for d in await self.core.pending("matrix")]
+
+    async def deliver(self) -> None:
+        """One pass of the pump, then time moves past any retry delay."""
+        await self.pump.run_once()
+        self.now_ms[0] += 600_000
+
+    def fresh_pump(self) -> Pump:
+        """The pump of a restarted bot: nothing in memory, the same database."""
+        bindings = Bindings(self.core, "matrix")
+        carrier = MatrixCarrier(self.client, bindings, self.carrier.config)  # type: ignore[arg-type]
+        return Pump(self.core, carrier, bindings, wall_ms=lambda: self.now_ms[0])
 
 
 @pytest.fixture
@@ -125,7 +141,11 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
         client = FakeClient()
         config = MatrixConfig(database=tmp_path / "t.db", homeserver="http://hs", user_id=BOT,
                               store_dir=tmp_path, password="pw")
-        yield Rig(core, client, Executor(client, core, Bindings(core), config))  # type: ignore[arg-type]
+        bindings = Bindings(core, "matrix")
+        carrier = MatrixCarrier(client, bindings, config)  # type: ignore[arg-type]
+        now = [1_000_000]
+        pump = Pump(core, carrier, bindings, wall_ms=lambda: now[0])
+        yield Rig(core, client, carrier, bindings, pump, now)
 
 
 def texts(client: FakeClient) -> list[str]:
@@ -134,13 +154,13 @@ def texts(client: FakeClient) -> list[str]:
 
 async def test_a_first_private_notice_opens_a_direct_chat_and_waits_for_it(rig: Rig) -> None:
     await rig.queue(Notify(MemberId("@alice:x"), "hello"), Notify(MemberId("@alice:x"), "again"))
-    await rig.executor.deliver()
+    await rig.deliver()
     (created,) = rig.client.created
     assert created["is_direct"] and created["invite"] == ["@alice:x"]
     assert rig.client.account_data == {"@alice:x": ["!room1:x"]}
     assert rig.client.sent == [] and await rig.pending() == ["notify", "notify"]
-    rig.executor.observe(rig.client.synced("!room1:x", [], invited=["@alice:x"]))
-    await rig.executor.deliver()
+    rig.carrier.observe(rig.client.synced("!room1:x", [], invited=["@alice:x"]))
+    await rig.deliver()
     assert texts(rig.client) == ["hello", "again"] and await rig.pending() == []
     assert len(rig.client.created) == 1  # the same chat is used again
 
@@ -150,13 +170,13 @@ async def test_notices_to_a_new_room_wait_until_its_members_joined_and_keep_orde
     members = (MemberId("@alice:x"), MemberId("@bob:x"))
     await rig.queue(CreateRoom(RoomId(1), TrioId(1), "pair", members, "A + B", "topic"),
                     Post(RoomId(1), "first"), Post(RoomId(1), "second"))
-    await rig.executor.deliver()
+    await rig.deliver()
     assert rig.client.created[0]["invite"] == list(members) and rig.client.sent == []
-    rig.executor.observe(rig.client.synced("!room1:x", [], invited=list(members)))
-    await rig.executor.deliver()
+    rig.carrier.observe(rig.client.synced("!room1:x", [], invited=list(members)))
+    await rig.deliver()
     assert rig.client.sent == [] and await rig.pending() == ["post", "post"]
-    rig.executor.observe(rig.client.synced("!room1:x", list(members)))
-    await rig.executor.deliver()
+    rig.carrier.observe(rig.client.synced("!room1:x", list(members)))
+    await rig.deliver()
     assert texts(rig.client) == ["first", "second"]
 
 
@@ -165,28 +185,38 @@ async def test_a_failed_creation_keeps_the_rooms_notices_and_is_dropped_after_re
     await rig.queue(CreateRoom(RoomId(1), TrioId(1), "trio", (MemberId("@a:x"),), "T", "t"),
                     Post(RoomId(1), "welcome"))
     rig.client.refuse["create"] = 1
-    await rig.executor.deliver()
+    await rig.deliver()
     assert await rig.pending() == ["create_room", "post"]  # the post was not dropped
-    await rig.executor.deliver()
+    await rig.deliver()
     assert await rig.pending() == ["post"]
     rig.client.refuse["send"] = MAX_FAILURES
-    rig.executor.observe(rig.client.synced("!room1:x", ["@a:x"]))
+    rig.carrier.observe(rig.client.synced("!room1:x", ["@a:x"]))
     for _ in range(MAX_FAILURES):
-        await rig.executor.deliver()
+        await rig.deliver()
     assert await rig.pending() == [] and rig.client.sent == []  # given up, with a warning
+
+
+async def test_every_notice_pings_nobody_whatever_its_text_says(rig: Rig) -> None:
+    await rig.bindings.bind("room:4", "!line:x")
+    rig.client.synced("!line:x", ["@alice:x", "@bob:x"])
+    await rig.queue(Post(RoomId(4), "Welcome to “@room” @everyone"),
+                    Reply(MemberId("@alice:x"), RoomId(4), "$c", "@room again"))
+    await rig.deliver()
+    assert [content["m.mentions"] for _, content, _ in rig.client.sent] == [{}, {}]
 
 
 async def test_replies_relate_to_the_command_and_private_ones_go_to_the_direct_chat(
         rig: Rig) -> None:
-    await rig.executor.bindings.bind("room:4", "!line:x")
-    await rig.executor.bindings.bind("dm:@alice:x", "!dm:x")
+    await rig.bindings.bind("room:4", "!line:x")
+    await rig.bindings.bind("dm:@alice:x", "!dm:x")
     rig.client.synced("!line:x", ["@alice:x", "@bob:x"])
     rig.client.synced("!dm:x", ["@alice:x"])
     alice = MemberId("@alice:x")
-    await rig.queue(Reply(alice, RoomId(4), "$cmd1", "in the line"),
-                    Reply(alice, RoomId(4), "$cmd2", "just for you", private=True),
-                    Reply(alice, None, "$cmd3", "in the chat"))
-    await rig.executor.deliver()
+    await rig.queue(Reply(alice, RoomId(4), "$cmd1", "in the line", origin="!line:x"),
+                    Reply(alice, RoomId(4), "$cmd2", "just for you", private=True,
+                          origin="!line:x"),
+                    Reply(alice, None, "$cmd3", "in the chat", origin="!dm:x"))
+    await rig.deliver()
     sent = [(room, content.get("m.relates_to")) for room, content, _ in rig.client.sent]
     assert sent == [("!line:x", {"m.in_reply_to": {"event_id": "$cmd1"}}),
                     ("!dm:x", None),
@@ -197,20 +227,19 @@ async def test_replies_relate_to_the_command_and_private_ones_go_to_the_direct_c
 
 async def test_an_effect_replayed_after_a_kill_reuses_its_transaction_id(
         rig: Rig, tmp_path: Path) -> None:
-    await rig.executor.bindings.bind("room:4", "!line:x")
+    await rig.bindings.bind("room:4", "!line:x")
     rig.client.synced("!line:x", ["@alice:x"])
     await rig.queue(Post(RoomId(4), "only once"))
     done = rig.core.done
 
-    async def killed(ids: Any) -> None:  # the process dies right after the send
+    async def killed(*args: Any) -> None:  # the process dies right after the send
         raise SystemExit
 
     rig.core.done = killed  # type: ignore[method-assign]
     with pytest.raises(SystemExit):
-        await rig.executor.deliver()
+        await rig.deliver()
     rig.core.done = done  # type: ignore[method-assign]
-    again = Executor(rig.client, rig.core, Bindings(rig.core), rig.executor.config)  # type: ignore[arg-type]
-    await again.deliver()
+    await rig.fresh_pump().run_once()
     first, second = rig.client.sent
     assert first[2] == second[2] and first[2] is not None  # the homeserver dedupes it
     assert await rig.pending() == []
@@ -238,13 +267,13 @@ def rejoined(bodies: list[str], original: str) -> bool:
 
 
 async def test_a_long_reply_becomes_several_small_notices_in_order(rig: Rig) -> None:
-    await rig.executor.bindings.bind("dm:@alice:x", "!dm:x")
+    await rig.bindings.bind("dm:@alice:x", "!dm:x")
     rig.client.synced("!dm:x", ["@alice:x"])
     text = long_text()
     assert len(text.encode()) > 100_000
-    await rig.queue(Reply(MemberId("@alice:x"), None, "$export", text),
+    await rig.queue(Reply(MemberId("@alice:x"), None, "$export", text, origin="!dm:x"),
                     Notify(MemberId("@alice:x"), "short"))
-    await rig.executor.deliver()
+    await rig.deliver()
     *parts, short = rig.client.sent
     assert len(parts) >= 4 and short[1]["body"] == "short"
     for _, content, _ in parts:
@@ -259,7 +288,7 @@ async def test_a_long_reply_becomes_several_small_notices_in_order(rig: Rig) -> 
 
 async def test_a_long_notice_resent_after_a_kill_reuses_every_parts_transaction_id(
         rig: Rig) -> None:
-    await rig.executor.bindings.bind("room:4", "!line:x")
+    await rig.bindings.bind("room:4", "!line:x")
     rig.client.synced("!line:x", ["@alice:x"])
     await rig.queue(Post(RoomId(4), long_text()))
     send = rig.client.room_send
@@ -271,10 +300,9 @@ async def test_a_long_notice_resent_after_a_kill_reuses_every_parts_transaction_
 
     rig.client.room_send = dies_on_the_third  # type: ignore[method-assign]
     with pytest.raises(SystemExit):
-        await rig.executor.deliver()
+        await rig.deliver()
     rig.client.room_send = send  # type: ignore[method-assign]
-    again = Executor(rig.client, rig.core, Bindings(rig.core), rig.executor.config)  # type: ignore[arg-type]
-    await again.deliver()
+    await rig.fresh_pump().run_once()
     txns = [txn for _, _, txn in rig.client.sent]
     first, resent = txns[:2], txns[2:]
     assert resent[:2] == first and None not in txns  # the homeserver dedupes those two

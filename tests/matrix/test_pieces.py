@@ -11,14 +11,14 @@ import aiohttp
 import nio
 import pytest
 
+from bots.adapter.bindings import Bindings
 from bots.matrix import rooms
-from bots.matrix.bindings import Bindings
 from bots.matrix.calls import MatrixCallError, checked
 from bots.matrix.config import PASSWORD_ENV, TOKEN_ENV, ConfigError, from_dict, load
 from bots.matrix.inbound import Translator
 from bots.matrix.names import read_mention
 from bots.matrix.render import html_to_text, split_notice, strip_reply_fallback, to_html
-from bots.matrix.session import InFlight, SyncToken
+from bots.matrix.session import SyncToken
 from core import grammar
 from core.clock import FakeClock
 from core.events import CommandReceived, LineMessage
@@ -208,17 +208,12 @@ async def test_refusals_fail_at_once_and_retries_stop() -> None:
     assert script.calls == 3 and len(script.slept) == 2
 
 
-def test_sync_token_and_in_flight_survive_in_store_dir(tmp_path: Path) -> None:
+def test_sync_token_survives_in_store_dir(tmp_path: Path) -> None:
     tokens = SyncToken(tmp_path)
     assert tokens.load() is None
     tokens.save("s72_9")
     assert SyncToken(tmp_path).load() == "s72_9"
     assert (tmp_path / "sync-token").stat().st_mode & 0o077 == 0
-    first = InFlight(tmp_path).begin(7, '{"kind":"notify"}')
-    assert InFlight(tmp_path).begin(7, '{"kind":"notify"}') == first  # after a kill: same txn
-    assert InFlight(tmp_path).begin(7, '{"kind":"post"}') != first  # another effect
-    InFlight(tmp_path).clear()
-    assert InFlight(tmp_path).begin(7, '{"kind":"notify"}') != first
 
 
 @pytest.fixture
@@ -236,7 +231,7 @@ def message(sender: str, body: str, msgtype: str = "m.text", **content: Any) -> 
 
 
 async def test_messages_become_commands_or_line_messages(core: Twinome) -> None:
-    bindings = Bindings(core)
+    bindings = Bindings(core, "matrix")
     await bindings.bind("dm:@alice:x", "!dm")
     await bindings.bind("room:4", "!line")
     me = Translator(bindings, "@bot:x", "!")
@@ -248,13 +243,13 @@ async def test_messages_become_commands_or_line_messages(core: Twinome) -> None:
 
     said = await read(dm, message("@alice:x", "trio new Les Trois"))
     assert isinstance(said, CommandReceived) and said.text == "trio new Les Trois"
-    assert said.room is None
+    assert said.room is None and said.platform == "matrix" and said.origin == "!dm"
     prefixed = await read(dm, message("@alice:x", "!turn"))
     assert prefixed.text == "turn"
     in_line = await read(line, message("@bob:x", "/turn"))
     assert isinstance(in_line, CommandReceived) and in_line.room == 4 and in_line.text == "turn"
     wrote = await read(line, message("@bob:x", "hello there"))
-    assert isinstance(wrote, LineMessage) and wrote.room == 4
+    assert isinstance(wrote, LineMessage) and wrote.room == 4 and wrote.platform == "matrix"
     assert wrote.at is not None and wrote.at.year == 2023
     picture = await read(line, message("@bob:x", "a picture", "m.image", url="mxc://x/y"))
     assert isinstance(picture, LineMessage) and picture.room == 4

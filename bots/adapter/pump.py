@@ -1,0 +1,281 @@
+"""The delivery pump: carries one platform's outbox out through its carrier, in order.
+
+Theory of operation. A pass reads the platform's pending effects oldest first and hands
+each to the carrier (:mod:`bots.adapter.carrier`), with the platform references looked
+up in :class:`bots.adapter.bindings.Bindings`. Effects travel in lanes (a room, a
+member's direct chat: :func:`core.effects.lane_of`): once an effect of a lane cannot be
+carried out now, the later effects of that lane wait too, so each room keeps its order.
+
+Outcomes: *done* effects are marked done in batches (with the bindings they made, in the
+same transaction); a *retry* counts a failure in the outbox row (a restart keeps
+counting) and the lane waits until the retry time; after :data:`MAX_FAILURES` the effect
+is given up with a warning; a *wait* records since when (in the row, so a restart does
+not reset it) and after :data:`HOLD_LIMIT` the effect is carried out without the hold;
+*failed* effects are dropped with a warning. Log lines name effects by kind and id only.
+
+Each effect's idempotency key (``tw<database instance>-<outbox id>``) never changes, so
+a carrier that passes it to its platform (a Matrix transaction id, a Discord nonce)
+makes a re-send after a crash between carrying out and marking done a no-op.
+
+The pump runs as a task (:meth:`start`) that sleeps until woken (the runtime wakes it
+when a commit wrote effects; a carrier when a condition may have changed), until the
+earliest retry, or for :data:`POLL` seconds while something waits. :meth:`drain` runs
+passes in the caller's task instead (the console, tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from bots.adapter.bindings import Bindings
+from bots.adapter.carrier import (
+    Carrier,
+    Direct,
+    Done,
+    Failed,
+    InRoom,
+    Moderators,
+    Notice,
+    Outcome,
+    Retry,
+    Wait,
+)
+from core import keys
+from core.effects import (
+    CloseRoom,
+    CreateRoom,
+    Effect,
+    InviteToRoom,
+    Notify,
+    Post,
+    RemoveFromRoom,
+    Reply,
+    ReportToModerators,
+    lane_of,
+)
+from core.ids import RoomId
+from core.service import Delivery, Twinome
+
+log = logging.getLogger("twinome.delivery")
+
+MAX_FAILURES = 3
+HOLD_LIMIT = 24 * 3600.0  # seconds an effect may wait for a condition before it goes anyway
+POLL = 2.0  # seconds between passes while something waits for a condition
+FLUSH_EVERY = 50  # done effects marked in one transaction
+PAGE = 200
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before retry number ``attempt`` (1, 2, …) when the platform gave no delay."""
+    return float(min(2 ** attempt, 300))
+
+
+class Pump:
+    """Carries out the outbox of one platform through its carrier."""
+
+    def __init__(self, core: Twinome, carrier: Carrier, bindings: Bindings, *,
+                 flush_every: int = FLUSH_EVERY,
+                 wall_ms: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
+        self.core = core
+        self.carrier = carrier
+        self.bindings = bindings
+        self.platform = carrier.platform
+        self.flush_every = flush_every
+        self.wall_ms = wall_ms
+        self.waiting = 0  # effects held back at the end of the last pass
+        self._instance: str | None = None
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._next_retry: int | None = None
+        self._done: list[int] = []
+        self._binds: list[tuple[str, str, str]] = []
+
+    def wake(self) -> None:
+        """Run a pass soon (new effects, or a condition that may have changed)."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        """Run passes in a task of their own until :meth:`stop`."""
+        self._task = asyncio.create_task(self._loop(), name=f"twinome-pump-{self.platform}")
+
+    async def stop(self) -> None:
+        """Stop the task (an effect in flight is carried out again on the next start)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def drain(self, passes: int = 10) -> None:
+        """Run passes until one makes no progress (for callers that own the timing)."""
+        for _ in range(passes):
+            if not await self.run_once():
+                return
+
+    async def _loop(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                await self.run_once()
+            except Exception:  # the database hiccuped: keep the pump alive, try again later
+                log.exception("a delivery pass failed")
+                self._next_retry = self.wall_ms() + 1000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._timeout())
+
+    def _timeout(self) -> float | None:
+        """How long to sleep: until the next retry, a poll while waiting, or until woken."""
+        delays = []
+        if self._next_retry is not None:
+            delays.append(max(self._next_retry - self.wall_ms(), 0) / 1000)
+        if self.waiting:
+            delays.append(POLL)
+        return min(delays) if delays else None
+
+    async def run_once(self) -> bool:
+        """One pass over the pending effects; True if any was carried out or dropped."""
+        if self._instance is None:
+            self._instance = await self.core.instance()
+        blocked: set[str] = set()
+        progress = False
+        self.waiting = 0
+        self._next_retry = None
+        after = 0
+        while page := await self.core.pending(self.platform, PAGE, after):
+            for delivery in page:
+                after = delivery.id
+                lane = lane_of(delivery.effect)
+                if lane in blocked:
+                    self.waiting += 1
+                    continue
+                if delivery.retry_at is not None and delivery.retry_at > self.wall_ms():
+                    self._retry_at(delivery.retry_at)
+                    blocked.add(lane)
+                    self.waiting += 1
+                    continue
+                if await self._deliver(delivery):
+                    progress = True
+                else:
+                    blocked.add(lane)
+                    self.waiting += 1
+            if len(page) < PAGE:
+                break
+        await self._flush()
+        return progress
+
+    async def _deliver(self, delivery: Delivery) -> bool:
+        """Carry one effect out; True if it is done with (carried out or given up)."""
+        force = delivery.waiting_since is not None and (
+            self.wall_ms() - delivery.waiting_since > HOLD_LIMIT * 1000)
+        try:
+            outcome = await self._carry(delivery, force)
+        except Exception as err:  # a carrier bug or an unexpected platform answer
+            log.exception("effect %s (%s) raised", delivery.id, delivery.effect.kind)
+            outcome = Retry(type(err).__name__)
+        if isinstance(outcome, Done):
+            await self._finished(delivery, outcome)
+            return True
+        if isinstance(outcome, Failed):
+            log.warning("effect %s (%s) dropped: %s", delivery.id, delivery.effect.kind,
+                        outcome.reason)
+            await self._finished(delivery, None)
+            return True
+        if isinstance(outcome, Wait):
+            if delivery.waiting_since is None:
+                await self.core.note_waiting(delivery.id, self.wall_ms())
+            return False
+        return await self._failed(delivery, outcome)
+
+    async def _failed(self, delivery: Delivery, outcome: Retry) -> bool:
+        attempts = delivery.attempts + 1
+        if attempts >= MAX_FAILURES:
+            log.warning("effect %s (%s) dropped after %d failures: %s", delivery.id,
+                        delivery.effect.kind, attempts, outcome.reason)
+            await self._finished(delivery, None)
+            return True
+        delay = outcome.after if outcome.after is not None else backoff(attempts)
+        retry_at = self.wall_ms() + int(delay * 1000)
+        log.warning("effect %s (%s) failed (%d/%d), retrying in %.1fs: %s", delivery.id,
+                    delivery.effect.kind, attempts, MAX_FAILURES, delay, outcome.reason)
+        await self.core.note_failure(delivery.id, attempts, retry_at)
+        self._retry_at(retry_at)
+        return False
+
+    def _retry_at(self, when: int) -> None:
+        if self._next_retry is None or when < self._next_retry:
+            self._next_retry = when
+
+    async def _finished(self, delivery: Delivery, done: Done | None) -> None:
+        self._done.append(delivery.id)
+        effect = delivery.effect
+        if done is not None and done.ref is not None and isinstance(effect, CreateRoom):
+            key = keys.room_key(effect.room)
+            self._binds.append((self.platform, key, done.ref))
+            self.bindings.remember(key, done.ref)
+            await self._flush()  # a new room's binding is made durable at once
+        elif len(self._done) >= self.flush_every:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if self._done or self._binds:
+            done, binds = self._done, self._binds
+            self._done, self._binds = [], []
+            await self.core.done(done, binds)
+
+    def key(self, delivery: Delivery) -> str:
+        """The effect's idempotency key, the same across restarts."""
+        return f"tw{self._instance}-{delivery.id}"
+
+    async def _carry(self, delivery: Delivery, force: bool) -> Outcome:
+        effect = delivery.effect
+        key = self.key(delivery)
+        if isinstance(effect, CreateRoom):
+            if await self.bindings.room(effect.room) is not None:
+                return Done()  # created before a restart, bound, not yet marked done
+            return await self.carrier.create_room(effect, key)
+        if isinstance(effect, ReportToModerators):
+            return await self.carrier.send(Moderators(), Notice(effect.text, key))
+        if isinstance(effect, Reply | Notify):
+            room = _public_room(effect)
+            if room is None:
+                return await self.carrier.send(Direct(effect.to), _notice(effect, key))
+        else:
+            room = effect.room
+        ref = await self.bindings.room(room)
+        if ref is None:
+            return Failed(f"core room {room} has no {self.platform} room")
+        return await self._in_room(effect, ref, key, force)
+
+    async def _in_room(self, effect: Effect, ref: str, key: str, force: bool) -> Outcome:
+        if isinstance(effect, Reply | Notify):
+            return await self.carrier.send(InRoom(ref), _notice(effect, key))
+        if isinstance(effect, Post):
+            return await self.carrier.send(InRoom(ref), Notice(effect.text, key,
+                                                               choices=effect.choices,
+                                                               hold=not force))
+        if isinstance(effect, InviteToRoom):
+            return await self.carrier.invite(ref, effect.member)
+        if isinstance(effect, RemoveFromRoom):
+            return await self.carrier.remove(ref, effect.member, effect.reason)
+        if isinstance(effect, CloseRoom):
+            return await self.carrier.close(ref, Notice(effect.reason, key, hold=not force))
+        raise TypeError(f"no route for {effect.kind}")
+
+
+def _notice(effect: Reply | Notify, key: str) -> Notice:
+    """The notice a reply or a private notice is."""
+    if isinstance(effect, Notify):
+        return Notice(effect.text, key, choices=effect.choices, private=True)
+    return Notice(effect.text, key, reply_to=effect.in_reply_to, origin=effect.origin,
+                  private=effect.private, error=effect.error, choices=effect.choices)
+
+
+def _public_room(effect: Reply | Notify) -> RoomId | None:
+    """The trio room or pair line a reply is shown in, if it is shown in one."""
+    if isinstance(effect, Reply) and effect.room is not None and not effect.private:
+        return effect.room
+    return None

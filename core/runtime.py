@@ -1,0 +1,172 @@
+"""The runtime every adapter shares: one writer with group commit, and a scheduler.
+
+Theory of operation. Adapters call :meth:`Runtime.submit` from any number of tasks. Each
+call queues its events with a future and waits. One writer task takes *everything*
+queued at that moment and applies it with one :meth:`Twinome.handle` call: one
+transaction, one commit (group commit). Then it resolves every waiting future, so a
+submitter learns its events are durable only once they are. An idle writer applies a
+lone event at once; under a burst, events pile up while the previous batch commits and
+go together in the next one, so the number of commits stays small.
+
+Due jobs go through the same writer (:meth:`fire_due`), so jobs and events never race.
+The scheduler task sleeps until the nearest due job (read from the database, so jobs
+planted before a restart fire after it) and is woken early when a batch schedules an
+earlier one, or when :meth:`wake` is called (a test that moved a fake clock). It never
+sleeps more than :data:`MAX_SLEEP`, so a wall clock that jumps is caught up.
+
+After a batch wrote effects the writer calls the ``on_effects`` listeners (the delivery
+pumps of the adapters), which then read the outbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+
+from core.events import Event
+from core.service import Applied, Twinome
+
+log = logging.getLogger("twinome.runtime")
+
+MAX_BATCH = 1000  # events applied in one transaction at most
+MAX_SLEEP = 60.0  # seconds the scheduler sleeps at most between two looks at the jobs
+
+
+@dataclass
+class _Work:
+    """Events waiting for the writer (empty: a request to fire due jobs), and who waits."""
+
+    events: Sequence[Event]
+    done: asyncio.Future[Applied] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class Runtime:
+    """Applies events from many tasks in few transactions, and fires jobs when due."""
+
+    def __init__(self, core: Twinome, *, max_batch: int = MAX_BATCH) -> None:
+        self.core = core
+        self.max_batch = max_batch
+        self._queue: list[_Work] = []
+        self._ready = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._listeners: list[Callable[[], None]] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.batches = 0  # transactions committed (for tests and benchmarks)
+        self.looks = 0  # times the scheduler read the next due job (for tests)
+
+    def on_effects(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (cheap, synchronous) after each commit that wrote effects."""
+        self._listeners.append(listener)
+
+    async def start(self, *, scheduler: bool = True) -> None:
+        """Start the writer (and the scheduler, unless the caller drives time itself)."""
+        self._tasks.append(asyncio.create_task(self._write_loop(), name="twinome-writer"))
+        if scheduler:
+            self._tasks.append(asyncio.create_task(self._schedule_loop(),
+                                                   name="twinome-scheduler"))
+
+    async def stop(self) -> None:
+        """Stop the tasks; work not yet taken by the writer fails with CancelledError."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        for work in self._queue:
+            work.done.cancel()
+        self._queue.clear()
+
+    async def __aenter__(self) -> Runtime:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def submit(self, event: Event) -> Applied:
+        """Apply one event; returns once it is durable (``fresh`` holds its id if it was new)."""
+        return await self.submit_many((event,))
+
+    async def submit_many(self, events: Iterable[Event]) -> Applied:
+        """Apply events together, in order; returns once they are durable."""
+        return await self._enqueue(_Work(tuple(events)))
+
+    async def fire_due(self) -> Applied:
+        """Run the jobs due now, through the writer."""
+        return await self._enqueue(_Work(()))
+
+    def wake(self) -> None:
+        """Have the scheduler look at the jobs again now (after a clock moved, say)."""
+        self._wake.set()
+
+    async def _enqueue(self, work: _Work) -> Applied:
+        if not self._tasks or self._tasks[0].done():
+            raise RuntimeError("the runtime is not running")
+        self._queue.append(work)
+        self._ready.set()
+        return await work.done
+
+    async def _write_loop(self) -> None:
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            while self._queue:
+                await self._apply(self._take())
+
+    def _take(self) -> list[_Work]:
+        """The queued work for one transaction: a run of events, or one request for jobs."""
+        if not self._queue[0].events:
+            return [self._queue.pop(0)]
+        taken: list[_Work] = []
+        count = 0
+        while self._queue and self._queue[0].events and (
+                not taken or count + len(self._queue[0].events) <= self.max_batch):
+            work = self._queue.pop(0)
+            taken.append(work)
+            count += len(work.events)
+        return taken
+
+    async def _apply(self, taken: list[_Work]) -> None:
+        events = [event for work in taken for event in work.events]
+        try:
+            applied = await (self.core.handle(events) if events else self.core.fire_due())
+        except Exception as err:  # the transaction rolled back: nothing of it is durable
+            log.exception("a batch of %d events failed and was rolled back", len(events))
+            for work in taken:
+                if not work.done.done():
+                    work.done.set_exception(err)
+            return
+        self.batches += 1
+        claimed: set[str] = set()  # the same id submitted twice in one batch counts once
+        for work in taken:
+            mine = {e.event_id for e in work.events} & applied.fresh - claimed
+            claimed |= mine
+            if not work.done.done():
+                work.done.set_result(replace(applied, fresh=frozenset(mine)))
+        if applied.effects:
+            for listener in self._listeners:
+                listener()
+        if applied.earliest_job is not None:
+            self._wake.set()
+
+    async def _schedule_loop(self) -> None:
+        while True:
+            self._wake.clear()  # before reading: a job planted from now on wakes us again
+            due = await self.core.next_due()
+            self.looks += 1
+            now = self.core.clock.now()
+            if due is not None and due <= now:
+                await self.fire_due()
+                continue
+            await self._sleep(MAX_SLEEP if due is None else (due - now).total_seconds())
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep up to ``seconds`` (capped), or until woken."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), min(max(seconds, 0.0), MAX_SLEEP))
+
