@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import TypeVar
 
 import discord
 import pytest
 
 from tests.discord.fakediscord import FakeDiscord, pointed_at
 from tests.discord.harness import start_client, stop_client
+
+ClientT = TypeVar("ClientT", bound=discord.Client)
 
 
 @pytest.fixture
@@ -34,7 +37,7 @@ class Bots:
         self.server = server
         self.running: dict[discord.Client, asyncio.Task[None]] = {}
 
-    async def start(self, client: discord.Client) -> discord.Client:
+    async def start(self, client: ClientT) -> ClientT:
         """Log the client in with the bot token and wait until it is ready."""
         self.running[client] = await start_client(client, self.server.bot_token)
         return client

@@ -110,7 +110,9 @@ class Gateway:
     async def _on_frame(self, ws: web.WebSocketResponse, path: str, session: Session | None,
                         frame: Json) -> Session | None:
         """Handle one opcode from the client."""
-        op, data = frame.get("op"), frame.get("d")
+        op = frame.get("op")
+        raw = frame.get("d")
+        data: Json = raw if isinstance(raw, dict) else {}
         if op == HEARTBEAT:
             await self._send(ws, {"op": HEARTBEAT_ACK})
         elif op == IDENTIFY:

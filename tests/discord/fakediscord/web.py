@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 # discord.py parses a body as JSON only if Content-Type is exactly this (no charset).
 JSON_TYPE = "application/json"
@@ -96,7 +96,7 @@ async def _read_multipart(request: web.Request) -> Body:
     body = Body()
     reader = await request.multipart()
     while (part := await reader.next()) is not None:
-        if not isinstance(part, web.BodyPartReader):
+        if not isinstance(part, BodyPartReader):
             continue
         data = await part.read(decode=False)
         name = part.name or ""
