@@ -193,6 +193,7 @@ async def test_resume_replays_an_event_from_the_gap_once(server: FakeDiscord, bo
     await asyncio.sleep(0.1)
     assert [m.id for m in bot.seen].count(sent.id) == 1
     assert server.gateway.resume_paths == ["/gateway/resume"]
+    assert server.gateway.replayed == [["MESSAGE_CREATE"]]
     assert len(server.identified_intents) == 1
     assert (await server.slash(alice, guild, "ping")).content == "pong"
 
@@ -265,3 +266,20 @@ async def test_slow_answer_counts_as_unanswered() -> None:
         assert (await response.json())["code"] == 10062
     assert fake.unanswered_interactions == [record]
     await fake.close()
+
+
+async def test_members_intent_gets_chunks_and_member_events(server: FakeDiscord,
+                                                            bots: Bots) -> None:
+    guild = await server.add_guild("Home")
+    alice = await server.add_user("alice")
+    await server.add_member(guild, alice)
+    intents = discord.Intents.default()
+    intents.members = True
+    started = time.monotonic()
+    bot = await bots.start(BareBot(intents))
+    assert time.monotonic() - started < 2.0
+    dguild = bot.get_guild(guild.id)
+    assert dguild is not None and dguild.get_member(alice.id) is not None
+    bob = await server.add_user("bob")
+    await server.add_member(guild, bob)
+    await server.wait_until(lambda: dguild.get_member(bob.id) is not None)

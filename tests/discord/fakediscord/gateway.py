@@ -72,6 +72,7 @@ class Gateway:
         self.identified_intents: list[int] = []
         self.resumes = 0
         self.resume_paths: list[str] = []
+        self.replayed: list[list[str]] = []
         self.fail_next_resume = False
         self.privileged_allowed = PRIVILEGED_INTENTS
         self.open_gate = asyncio.Event()
@@ -155,9 +156,10 @@ class Gateway:
         async with session.lock:
             old, session.ws = session.ws, ws
             seq = int(data.get("seq") or 0)
-            for frame in session.buffer:
-                if frame["s"] > seq:
-                    await self._send(ws, frame)
+            missed = [frame for frame in session.buffer if frame["s"] > seq]
+            self.replayed.append([frame["t"] for frame in missed])
+            for frame in missed:
+                await self._send(ws, frame)
         if old is not None and old is not ws:
             await old.close(code=4000)
         await self.send_event(session, "RESUMED", {})
