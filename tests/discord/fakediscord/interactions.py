@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from tests.discord.fakediscord.messages import walk_components
-from tests.discord.fakediscord.state import EPHEMERAL, LOADING, Message
+from tests.discord.fakediscord.state import EPHEMERAL, LOADING, Message, Store
 from tests.discord.fakediscord.web import (
     ApiError,
     Body,
@@ -83,9 +83,9 @@ class Button:
 class InteractionResult:
     """What the bot answered to an interaction; reads the live record."""
 
-    def __init__(self, record: InteractionRecord, server: FakeDiscord) -> None:
+    def __init__(self, record: InteractionRecord, store: Store) -> None:
         self.record = record
-        self._server = server
+        self._store = store
 
     @property
     def callback_type(self) -> int | None:
@@ -96,12 +96,12 @@ class InteractionResult:
     def message(self) -> Message | None:
         """The original response message (for 6/7, the message the component was on)."""
         oid = self.record.original_id
-        return self._server.store.messages.get(oid) if oid is not None else None
+        return self._store.messages.get(oid) if oid is not None else None
 
     @property
     def followups(self) -> list[Message]:
         """The messages the bot sent as followups (the first may be the filled original)."""
-        return [self._server.store.messages[i] for i in self.record.followup_ids]
+        return [self._store.messages[i] for i in self.record.followup_ids]
 
     @property
     def ephemeral(self) -> bool:
