@@ -1,0 +1,60 @@
+"""Fixtures: a fake Discord server per test (checked for unknown routes) and bot runners."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import TypeVar
+
+import discord
+import pytest
+
+from tests.discord.fakediscord import FakeDiscord, pointed_at
+from tests.discord.harness import start_client, stop_client
+
+ClientT = TypeVar("ClientT", bound=discord.Client)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeDiscord]:
+    """A fake Discord that discord.py points at; at the end no unknown route, error or
+    unanswered interaction may have happened."""
+    fake = await FakeDiscord.start()
+    try:
+        with pointed_at(fake):
+            yield fake
+    finally:
+        await fake.close()
+    assert fake.unknown_routes == []
+    assert fake.errors == []
+    assert fake.unanswered_interactions == []
+
+
+class Bots:
+    """Starts clients against the server and stops whatever is still running at the end."""
+
+    def __init__(self, server: FakeDiscord) -> None:
+        self.server = server
+        self.running: dict[discord.Client, asyncio.Task[None]] = {}
+
+    async def start(self, client: ClientT) -> ClientT:
+        """Log the client in with the bot token and wait until it is ready."""
+        self.running[client] = await start_client(client, self.server.bot_token)
+        return client
+
+    async def stop(self, client: discord.Client) -> None:
+        """Close the client and wait for it."""
+        await stop_client(client, self.running.pop(client))
+
+    async def stop_all(self) -> None:
+        """Close every client still running."""
+        for client in list(self.running):
+            await self.stop(client)
+
+
+@pytest.fixture
+async def bots(server: FakeDiscord) -> AsyncIterator[Bots]:
+    """A bot starter bound to the test's server."""
+    runner = Bots(server)
+    yield runner
+    await runner.stop_all()
