@@ -58,6 +58,13 @@ def parse_away(text: str | None, tz: str, now: datetime) -> tuple[datetime | Non
         delta = parse_duration(words[1], least=MIN_AWAY, most=MAX_AWAY, what="time away")
         return now + delta, note
     day = parse_date(words[1])
+    today = now.astimezone(zone(tz)).date()
+    if (day - today).days > MAX_AWAY.days + 1:  # checked before any arithmetic that may overflow
+        raise ParseError(f"{day} is more than a year away.",
+                         hint="Away lasts at most 365 days; you can always renew it later.")
+    if day <= today:
+        raise ParseError(f"{day} has already begun where you are ({tz}).",
+                         hint=f"Give a date in the future, {example}.")
     end = datetime.combine(day, time(0), tzinfo=zone(tz)).astimezone(UTC)
     if end <= now:
         raise ParseError(f"{day} has already begun where you are ({tz}).",

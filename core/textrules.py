@@ -13,7 +13,7 @@ MAX_NOTE = 500
 MAX_NAME = 60
 MAX_SKILL = 40
 
-_DURATION = re.compile(r"(\d+)\s*(w|d|h|m|min|mins|minutes?|hours?|days?|weeks?)", re.IGNORECASE)
+_DURATION = re.compile(r"(\d+)\s*(minutes?|mins?|hours?|days?|weeks?|w|d|h|m)", re.IGNORECASE)
 _UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60}
 
 
@@ -79,12 +79,13 @@ def parse_duration(text: str, *, least: timedelta, most: timedelta, what: str) -
             f"I could not read “{text}” as a {what}.",
             hint="Write it like 45m, 1h30, 3d or 2w.",
         )
+    bounds = f"({format_duration(least)} to {format_duration(most)})"
+    # Compared as whole seconds first: a huge number never reaches timedelta (OverflowError).
+    if total > most.total_seconds():
+        raise ParseError(f"That {what} is out of range {bounds}: it is too long.")
     delta = timedelta(seconds=total)
-    if delta < least or delta > most:
-        raise ParseError(
-            f"A {what} of {format_duration(delta)} is out of range "
-            f"({format_duration(least)} to {format_duration(most)}).",
-        )
+    if delta < least:
+        raise ParseError(f"A {what} of {format_duration(delta)} is out of range {bounds}.")
     return delta
 
 
