@@ -324,7 +324,7 @@ def _convert(command: Command, arg: Arg, token: str, prefix: str) -> Any:
     usage = f"Usage: {command.usage(prefix)}"
     if arg.kind is Kind.INT:
         digits = token.lstrip("#")
-        if not digits.isdigit() or len(digits) > 12:
+        if re.fullmatch(r"[0-9]{1,12}", digits) is None:  # not isdigit(): "¹" is a digit to it
             raise ParseError(f"“{token}” is not a number: {arg.usage()} is {arg.help}.",
                              hint=usage)
         return int(digits)

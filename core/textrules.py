@@ -79,19 +79,22 @@ def parse_duration(text: str, *, least: timedelta, most: timedelta, what: str) -
             f"I could not read “{text}” as a {what}.",
             hint="Write it like 45m, 1h30, 3d or 2w.",
         )
-    bounds = f"({format_duration(least)} to {format_duration(most)})"
-    # Compared as whole seconds first: a huge number never reaches timedelta (OverflowError).
-    if total > most.total_seconds():
-        raise ParseError(f"That {what} is out of range {bounds}: it is too long.")
+    if not least.total_seconds() <= total <= most.total_seconds():
+        # Compared as whole seconds: a huge number never reaches timedelta (OverflowError).
+        raise ParseError(
+            f"A {what} of {_format_seconds(total)} is out of range "
+            f"({format_duration(least)} to {format_duration(most)}).",
+        )
     delta = timedelta(seconds=total)
-    if delta < least:
-        raise ParseError(f"A {what} of {format_duration(delta)} is out of range {bounds}.")
     return delta
 
 
 def format_duration(delta: timedelta) -> str:
     """Human form of a duration: ``3d 4h``, ``1h 30m``, ``45m``."""
-    seconds = int(delta.total_seconds())
+    return _format_seconds(int(delta.total_seconds()))
+
+
+def _format_seconds(seconds: int) -> str:
     if seconds < 60:
         return "less than a minute"
     parts = []

@@ -66,3 +66,10 @@ def test_parse_duration_returns_in_bounds_or_says_why(parts: list[tuple[int, str
         assert "out of range" in err.message
         return
     assert least <= delta <= most
+
+
+@pytest.mark.parametrize("number", ["¹", "²3", "٣", "1½", "0x1F"])
+async def test_numbers_in_other_scripts_are_refused_plainly(h: Harness, number: str) -> None:
+    out = await h.say("alice", f"session confirm {number}")
+    errors = [e for e in out if isinstance(e, Reply) and e.error]
+    assert len(errors) == 1 and SORRY not in errors[0].text, out
