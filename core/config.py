@@ -10,8 +10,12 @@ from core.ids import MemberId
 
 
 def plain_user(text: str) -> MemberId | None:
-    """Default reading of a mention: ``@alice`` or ``alice`` is the member ``alice``."""
-    name = text.strip().lstrip("@")
+    """Default reading of a mention: ``@alice``, ``@Alice`` or ``alice`` is the member ``alice``.
+
+    Plain ids are lower case (the console's are), so a name typed back as the bot shows it,
+    capitalised, still names the same person.
+    """
+    name = text.strip().lstrip("@").casefold()
     return MemberId(name) if name and not any(c.isspace() for c in name) else None
 
 

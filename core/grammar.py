@@ -274,11 +274,24 @@ def parse(text: str, prefix: str = "!") -> Invocation:
         raise _unknown(words, prefix)
     rest = tokens[len(command.words):]
     trio = None
-    if rest and rest[0][0].startswith("#") and len(rest[0][0]) > 1:
+    if rest and rest[0][0].startswith("#") and len(rest[0][0]) > 1 and not _numbered(command, rest):
         trio = rest[0][0][1:]
         rest = rest[1:]
     args = _read_args(command, text, rest, prefix, trio)
     return Invocation(command, args, trio)
+
+
+def _numbered(command: Command, rest: list[tuple[str, int]]) -> bool:
+    """Whether a leading ``#3`` is the command's own number (``vote #3 yes``), not a trio.
+
+    The bot calls proposals ``#3``, so that is how people type them back: a ``#number``
+    is the trio only when the arguments after it are still complete without it.
+    """
+    if not command.args or command.args[0].kind is not Kind.INT:
+        return False
+    if re.fullmatch(r"#[0-9]+", rest[0][0]) is None:
+        return False
+    return len(rest) - 1 < sum(a.required for a in command.args)
 
 
 def _read_args(command: Command, text: str, rest: list[tuple[str, int]], prefix: str,

@@ -70,6 +70,8 @@ async def find_member(tx: Tx, text: str, trio_id: int | None) -> MemberId | None
         ("id = ?", bare),
         ("id = ?", "@" + bare),
         ("id LIKE ?", "@" + bare.replace("%", "").replace("_", "") + ":%"),
+        ("lower(id) = lower(?)", bare),
+        ("lower(id) = lower(?)", "@" + bare),
         ("lower(display_name) = lower(?)", bare),
     ):
         rows = await tx.all(f"SELECT id FROM members WHERE {clause}{scope} LIMIT 2", (value, *args))
