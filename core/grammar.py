@@ -22,6 +22,7 @@ from core.textrules import (
     clean_name,
     clean_skill,
     clean_text,
+    inert,
     readable,
     slug,
 )
@@ -327,7 +328,7 @@ def _read_args(command: Command, text: str, rest: list[tuple[str, int]], prefix:
 
 def _convert_rest(arg: Arg, raw: str) -> str:
     if arg.kind is Kind.NAME:
-        return clean_name(raw.strip().strip('"“”'), arg.name)
+        return inert(clean_name(raw.strip().strip('"“”'), arg.name))
     if arg.kind is Kind.SKILL_REST:
         return clean_skill(raw.strip().strip('"“”'))
     return clean_text(raw, arg.name, arg.limit)

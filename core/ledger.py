@@ -23,7 +23,7 @@ from core.ids import MemberId
 from core.mentoring import between, mention, skill_arg, tag, tell, typed
 from core.model import Trio
 from core.storage.db import Row, Tx
-from core.textrules import parse_duration
+from core.textrules import parse_duration, quote
 from core.timeutil import ts
 
 SESSION_LEAST = timedelta(minutes=5)
@@ -111,7 +111,7 @@ async def session_log(ctx: Ctx, inv: Invocation) -> None:
     if await queries.blocked_between(ctx.tx, ctx.actor, other):
         return
     actor = await queries.name(ctx.tx, ctx.actor)
-    about = f" Note: {note}" if note else ""
+    about = f" Note: {quote(note)}" if note else ""
     await tell(ctx, other, (
         f"{actor} logged session {sid} in “{trio.name}”: {what}.{about}\n"
         f"If it is right, confirm it: {ctx.prefix}session confirm {tag(trio)} {sid}"))

@@ -27,7 +27,7 @@ from core.grammar import Invocation
 from core.ids import MemberId, TrioId
 from core.model import Trio
 from core.storage.db import Row
-from core.textrules import format_duration
+from core.textrules import format_duration, quote
 from core.timeutil import dt, show, ts
 
 EXPIRE_JOB = "proposal_expire"
@@ -61,7 +61,7 @@ async def propose(ctx: Ctx, inv: Invocation) -> None:
     p = ctx.prefix
     for voter in others:
         await ctx.notify(voter, sender=ctx.actor, text=(
-            f"{names[ctx.actor]} proposes, in “{trio.name}”: “{text}”\n"
+            f"{names[ctx.actor]} proposes, in “{trio.name}”: {quote(text)}\n"
             f"As one of the two allies, do you approve? Your vote stays private: only the "
             f"outcome is announced. Reply here with {p}vote {pid} yes or {p}vote {pid} no "
             f"(before {show(expires)})."
@@ -131,7 +131,7 @@ async def _decide(ctx: Ctx, row: Row, state: str, why: str = "") -> None:
     await ctx.cancel(_job_key(row["id"]))
     author = MemberId(row["author"])
     who = await queries.name(ctx.tx, author)
-    text = f"Proposal #{row['id']} by {who}, “{row['text']}”: {why or _OUTCOME[state]}."
+    text = f"Proposal #{row['id']} by {who}, {quote(row['text'])}: {why or _OUTCOME[state]}."
     room = await queries.trio_room(ctx.tx, TrioId(row["trio_id"]))
     if room is not None:
         ctx.post(room.id, text)

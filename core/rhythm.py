@@ -19,7 +19,7 @@ from core.grammar import Invocation, suggest
 from core.ids import MemberId
 from core.quiet import quiet_until, zone
 from core.storage.db import Row
-from core.textrules import format_duration, parse_clock, parse_date, parse_duration
+from core.textrules import format_duration, parse_clock, parse_date, parse_duration, quote
 from core.timeutil import dt, ts
 
 MAX_AWAY = timedelta(days=365)
@@ -147,7 +147,7 @@ async def away(ctx: Ctx, inv: Invocation) -> None:
         await ctx.schedule("away_end", f"away:{ctx.actor}", until,
                            {"member": ctx.actor, "until": ts(until)})
     name = me["display_name"] or ctx.actor
-    said = f": “{note}”." if note else "."
+    said = f": {quote(note)}." if note else "."
     for mate in await _mates(ctx, ctx.actor):
         when = "until they are back" if until is None else f"until {local(until, mate['tz'])}"
         await ctx.notify(mate["id"], f"{name} is away {when}{said} Reminders to them pause "
@@ -251,7 +251,7 @@ async def turn(ctx: Ctx, inv: Invocation) -> None:
         if is_away(p, ctx.now):
             until = ("until back" if p["away_until"] is None
                      else f"until {local(dt(p['away_until']), viewer_tz)}")
-            note = f": “{p['away_note']}”" if p["away_note"] else ""
+            note = f": {quote(p['away_note'])}" if p["away_note"] else ""
             out.append(f"{who} away {until}{note}")
         ends = quiet_until(p["tz"], p["quiet_start"], p["quiet_end"], ctx.now)
         if ends is not None:

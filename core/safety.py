@@ -23,7 +23,7 @@ from core.errors import Conflict, Forbidden, NotFound
 from core.grammar import Invocation
 from core.ids import MemberId
 from core.model import Trio
-from core.textrules import slug
+from core.textrules import quote, slug
 from core.timeutil import ts
 
 REPORTS_PER_DAY = 5
@@ -64,7 +64,7 @@ async def block(ctx: Ctx, inv: Invocation) -> None:
         "INSERT OR IGNORE INTO blocks (blocker, blocked, created_at) VALUES (?, ?, ?)",
         (ctx.actor, target, ts(ctx.now)),
     )
-    name = await queries.name(ctx.tx, target)
+    name = await queries.known_as(ctx.tx, target, ctx.actor)
     if not added:
         ctx.reply(f"You had already blocked {name}. Nothing changed.", private=True)
         return
@@ -105,7 +105,7 @@ async def unblock(ctx: Ctx, inv: Invocation) -> None:
     if not removed:
         raise NotFound(f"You have not blocked {typed}.",
                        hint="A block is removed with the same @name you blocked.")
-    name = await queries.name(ctx.tx, next(iter(candidates)))
+    name = await queries.known_as(ctx.tx, next(iter(candidates)), ctx.actor)
     ctx.reply(f"You unblocked {name}. Their invitations can reach you again.", private=True)
 
 
@@ -135,7 +135,7 @@ async def report_text(ctx: Ctx, reported: MemberId, reason: str) -> str:
         f"Reported: {_label(names[reported], reported)}",
         f"Reported by: {_label(names[ctx.actor], ctx.actor)}",
         f"Shared trios: {trios or 'none'}",
-        f"Reason, as typed by the reporter: {reason}",
+        f"Reason, as typed by the reporter: {quote(reason)}",
     ])
 
 
@@ -145,7 +145,7 @@ async def report(ctx: Ctx, inv: Invocation) -> None:
     await _check_rate(ctx)
     ctx.emit(ReportToModerators(await report_text(ctx, target, inv.args["reason"])))
     await ctx.tx.run("INSERT INTO reports (reporter, at) VALUES (?, ?)", (ctx.actor, ts(ctx.now)))
-    name = await queries.name(ctx.tx, target)
+    name = await queries.known_as(ctx.tx, target, ctx.actor)
     blocked = await ctx.tx.one(
         "SELECT 1 FROM blocks WHERE blocker = ? AND blocked = ?", (ctx.actor, target))
     text = (f"Thank you. Your report about {name} went to the moderators, with the trios you "

@@ -23,7 +23,7 @@ from core.grammar import Invocation
 from core.ids import MemberId, TrioId
 from core.model import Room, Trio
 from core.storage.db import Row
-from core.textrules import slug
+from core.textrules import quote, slug
 from core.timeutil import ts
 
 REMIND_JOB = "sos_remind"
@@ -68,7 +68,7 @@ async def sos(ctx: Ctx, inv: Invocation) -> None:
     note = inv.args.get("note")
     if await _open_sos(ctx, trio, ctx.actor) is not None:
         if note:
-            ctx.post(line.id, f"{names[ctx.actor]} adds a note for you: “{note}”")
+            ctx.post(line.id, f"{names[ctx.actor]} adds a note for you: {quote(note)}")
         ctx.reply(f"{names[a]} and {names[b]} are already on it: they are preparing a support "
                   f"plan for you, and I will send it to you when it is ready."
                   + (" I passed your new note to them." if note else ""), private=True)
@@ -78,7 +78,7 @@ async def sos(ctx: Ctx, inv: Invocation) -> None:
         (trio.id, ctx.actor, note, ts(ctx.now)),
     )
     who = names[ctx.actor]
-    said = f" Their note: “{note}”." if note else ""
+    said = f" Their note: {quote(note)}." if note else ""
     p = ctx.prefix
     ctx.post(line.id, (
         f"{who} is going through a hard time and asked for your support.{said}\n"
@@ -147,7 +147,7 @@ async def plan(ctx: Ctx, inv: Invocation) -> None:
     count = len(await _steps(ctx, row["id"]))
     names = await queries.names(ctx.tx, [ctx.actor, member])
     ctx.post(line.id, f"Step {count} of the plan for {names[member]}, from {names[ctx.actor]}: "
-                      f"“{text}”. Add more with {ctx.prefix}plan <text>; when it is complete: "
+                      f"{quote(text)}. Add more with {ctx.prefix}plan <text>; when it is complete: "
                       f"{ctx.prefix}plan ready")
     if ctx.room is None:
         ctx.reply(f"Added as step {count} of the plan for {names[member]} (posted in your line "
@@ -166,7 +166,7 @@ async def _ready(ctx: Ctx, trio: Trio, row: Row, line: Room) -> None:
     await ctx.cancel(_job_key(row["id"]))
     a, b = line.pair
     allies = await queries.names(ctx.tx, [a, b])
-    listing = "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))
+    listing = "\n".join(f"{i}. {quote(s)}" for i, s in enumerate(steps, 1))
     await ctx.notify(member, (
         f"{allies[a]} and {allies[b]} have prepared a support plan for you "
         f"(“{trio.name}”, #{slug(trio.name)}):\n{listing}\n"

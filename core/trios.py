@@ -98,12 +98,13 @@ async def trio_invite(ctx: Ctx, inv: Invocation) -> None:
         raise Conflict(f"{await queries.name(ctx.tx, invitee)} is already in “{trio.name}”.")
     again = await _replace_invitation(ctx, trio, invitee)
     code = await invites.create(ctx.tx, trio.id, ctx.actor, invitee, ctx.now, expires)
-    who = await queries.name(ctx.tx, ctx.actor)
     if not await queries.blocked_between(ctx.tx, ctx.actor, invitee):
         await queries.ensure_member(ctx.tx, invitee, None, ts(ctx.now))
+        who = await queries.known_as(ctx.tx, ctx.actor, invitee)
+        seated = [await queries.known_as(ctx.tx, m, invitee) for m in members]
         await ctx.notify(invitee, (
             f"{who} invites you to take a seat in the twinome “{trio.name}” "
-            f"({', '.join((await queries.names(ctx.tx, members)).values())}). "
+            f"({', '.join(seated)}). "
             f"Nobody is added without your consent: reply {ctx.prefix}trio accept {code} "
             f"or {ctx.prefix}trio decline {code} (before {show(expires)})."
         ))
@@ -208,7 +209,7 @@ async def trio_decline(ctx: Ctx, inv: Invocation) -> None:
     await ctx.tx.run("UPDATE invites SET state = 'declined' WHERE code = ?", (invite["code"],))
     ctx.reply(f"You declined the invitation to “{invite['name']}”. Nobody will insist.")
     if invite["created_by"]:
-        who = await queries.name(ctx.tx, ctx.actor)
+        who = await queries.known_as(ctx.tx, ctx.actor, invite["created_by"])
         await ctx.notify(invite["created_by"], f"{who} declined the invitation to “{invite['name']}”.",
                          sender=ctx.actor)
 
@@ -222,6 +223,7 @@ async def _seat(ctx: Ctx, trio_id: int, code: str) -> None:
     if trio.state != "forming" or len(members) >= SEATS:
         raise Conflict(f"“{trio.name}” is full: a trio never has more than three members.")
     await _check_cap(ctx, ctx.actor)
+    labels = {m: await queries.known_as(ctx.tx, ctx.actor, m) for m in members}  # before seating
     await ctx.tx.run("UPDATE invites SET state = 'used', used_by = ? WHERE code = ?",
                      (ctx.actor, code))
     await ctx.tx.run(
@@ -229,9 +231,8 @@ async def _seat(ctx: Ctx, trio_id: int, code: str) -> None:
         (trio.id, ctx.actor, ts(ctx.now)),
     )
     members.append(ctx.actor)
-    who = await queries.name(ctx.tx, ctx.actor)
     for m in members[:-1]:
-        await ctx.notify(m, f"{who} joined your trio “{trio.name}” ({len(members)}/3).")
+        await ctx.notify(m, f"{labels[m]} joined your trio “{trio.name}” ({len(members)}/3).")
     if len(members) < SEATS:
         ctx.reply(f"You joined “{trio.name}” ({len(members)}/3). The lines open when the "
                   f"third person joins.")
@@ -327,7 +328,8 @@ async def trio_info(ctx: Ctx, inv: Invocation) -> None:
     open_codes = await ctx.tx.all(
         "SELECT code, invitee FROM invites WHERE trio_id = ? AND state = 'open' AND expires_at > ? "
         "ORDER BY created_at", (trio.id, ts(ctx.now)))
-    codes = [r["code"] + (f" (for {await queries.name(ctx.tx, r['invitee'])})" if r["invitee"]
+    codes = [r["code"] + (f" (for {await queries.known_as(ctx.tx, r['invitee'], ctx.actor)})"
+                          if r["invitee"]
                           else "") for r in open_codes]
     ctx.reply("\n".join([
         f"“{trio.name}” (#{slug(trio.name)}) — {trio.state}, {len(names)}/3",
