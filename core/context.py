@@ -69,8 +69,8 @@ class Ctx:
             self.effects.append(Notify(member, text))
             return
         await self.tx.run(
-            "INSERT INTO held_notices (member_id, text, created_at) VALUES (?, ?, ?)",
-            (member, text, ts(self.now)),
+            "INSERT INTO held_notices (member_id, text, created_at, sent_by) VALUES (?, ?, ?, ?)",
+            (member, text, ts(self.now), sender),
         )
         await self.schedule("release_held", f"held:{member}", until, {"member": member})
 
