@@ -32,6 +32,11 @@ class Settings:
     plan_reminder: timedelta = timedelta(hours=24)
     redeem_failures: int = 5
     redeem_window: timedelta = timedelta(minutes=15)
+    invitations_sent: int = 10
+    """Personal invitations one member may send per ``invitation_window``."""
+    invitations_received: int = 3
+    """Personal invitations one person may receive per ``invitation_window``, from anyone."""
+    invitation_window: timedelta = timedelta(days=1)
     invite_link: str = "twinome://join/{code}"
     read_user: Callable[[str], MemberId | None] = field(default=plain_user)
     """Turns what a person typed after ``@`` into a member id (the adapter knows how)."""
