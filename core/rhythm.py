@@ -12,7 +12,7 @@ import zoneinfo
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from core import turns
+from core import queries, turns
 from core.context import CommandHandler, Ctx, JobHandler
 from core.errors import ParseError
 from core.grammar import Invocation, suggest
@@ -251,7 +251,8 @@ async def turn(ctx: Ctx, inv: Invocation) -> None:
         if is_away(p, ctx.now):
             until = ("until back" if p["away_until"] is None
                      else f"until {local(dt(p['away_until']), viewer_tz)}")
-            note = f": {quote(p['away_note'])}" if p["away_note"] else ""
+            note = f": {quote(p['away_note'])}" if p["away_note"] and not (
+                await queries.blocked_between(ctx.tx, ctx.actor, p["id"])) else ""
             out.append(f"{who} away {until}{note}")
         ends = quiet_until(p["tz"], p["quiet_start"], p["quiet_end"], ctx.now)
         if ends is not None:

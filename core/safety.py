@@ -2,8 +2,16 @@
 
 A block is the blocker's own record: it is never announced to the blocked person, keeps
 the two from being matched, and stops the bot relaying the blocked person's invitations
-and notices to the blocker (features check :func:`core.queries.blocked_between`). It does
-not take anyone out of a trio: leaving is ``trio leave``, and harm is for ``report``.
+and notices to the blocker. It does not take anyone out of a trio: leaving is ``trio
+leave``, and harm is for ``report``. Where each rule is enforced, once for every path:
+
+* seating: :func:`core.trios.seat` asks :func:`core.seating.refused` (both ways, against
+  every seated member), for codes, invitations and matchmaking alike;
+* relayed words and doings: ``ctx.notify(..., sender=)``, also when a held notice is
+  released; a composite notice (the support plan) keeps only the parts of the others;
+* inside a trio they share: turn reminders and relance notes between the two stop
+  (:mod:`core.turns`), and a proposal needs only the ally without a block
+  (:func:`core.proposals.voters`), its author being told who was asked.
 
 A report goes to the moderators as one :class:`~core.effects.ReportToModerators`: who
 reported whom, the trios they share, and the reason exactly as typed. No message body is

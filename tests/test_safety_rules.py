@@ -144,3 +144,102 @@ async def test_a_block_made_during_quiet_hours_stops_held_notices(h: Harness) ->
     out = await h.advance(timedelta(hours=4))
     assert notices(out, "alice") == []
     assert not [e for e in out if isinstance(e, Notify) and "Bob" in e.text and e.to == "alice"]
+
+
+# --- 2, 3. A block inside a trio: words never shown, no reminders, proposals still decidable
+
+
+async def _rooms(h: Harness) -> dict[tuple[str, ...], int]:
+    from core.effects import CreateRoom
+    return {e.members: e.room for e in h.log if isinstance(e, CreateRoom)}
+
+
+@pytest.mark.parametrize("blocked_ally", ["carol", "bob"])
+async def test_a_blocked_allys_plan_steps_never_reach_the_blocker(h: Harness,
+                                                                  blocked_ally: str) -> None:
+    await form_trio(h)
+    line = (await _rooms(h))[("bob", "carol")]
+    other = "bob" if blocked_ally == "carol" else "carol"
+    await h.say("alice", f"block @{blocked_ally}")
+    await h.say("alice", "sos rough week")
+    await h.say(blocked_ally, "plan BLOCKED-WORDS", room=line)
+    await h.say(other, "plan kind words", room=line)
+    out = await h.say(other, "plan ready", room=line)
+    [plan] = notices(out, "alice")
+    assert "BLOCKED-WORDS" not in plan and "kind words" in plan
+    assert blocked_ally.capitalize() not in plan
+
+
+async def test_a_plan_written_only_by_the_blocked_ally_arrives_empty(h: Harness) -> None:
+    await form_trio(h)
+    line = (await _rooms(h))[("bob", "carol")]
+    await h.say("alice", "block @carol")
+    await h.say("alice", "sos rough week")
+    await h.say("carol", "plan CAROL-WORDS", room=line)
+    out = await h.say("bob", "plan ready", room=line)
+    [plan] = notices(out, "alice")
+    assert "CAROL-WORDS" not in plan and "Carol" not in plan
+
+
+@pytest.mark.parametrize(("blocker", "blocked"), [("alice", "carol"), ("carol", "alice")])
+async def test_no_turn_reminder_or_relance_between_two_with_a_block(h: Harness, blocker: str,
+                                                                   blocked: str) -> None:
+    await form_trio(h)
+    line = (await _rooms(h))[("alice", "carol")]
+    await h.say(blocker, f"block @{blocked}")
+    await h.write("carol", line)
+    out = await h.write("carol", line)  # a relance: Alice has not answered
+    assert notices(out, "carol") == []
+    out = await h.advance(timedelta(days=10))
+    assert notices(out, "alice") == [] and notices(out, "carol") == []
+    await h.write("alice", line)
+    out = await h.advance(timedelta(days=10))
+    assert notices(out, "alice") == [] and notices(out, "carol") == []
+
+
+async def test_reminders_about_others_still_run_beside_a_block(h: Harness) -> None:
+    await form_trio(h)
+    line = (await _rooms(h))[("alice", "bob")]
+    await h.say("alice", "block @carol")
+    await h.write("bob", line)
+    out = await h.advance(timedelta(days=4))
+    assert any("Bob wrote to you" in t for t in notices(out, "alice"))
+
+
+@pytest.mark.parametrize(("blocker", "blocked"), [("alice", "carol"), ("carol", "alice")])
+async def test_a_proposal_needs_only_the_ally_without_a_block(h: Harness, blocker: str,
+                                                              blocked: str) -> None:
+    await form_trio(h)
+    await h.say(blocker, f"block @{blocked}")
+    out = await h.say("carol", "propose PROPOSAL-WORDS")
+    assert notices(out, "alice") == [] and len(notices(out, "bob")) == 1
+    [told] = replies(out)
+    assert "Bob is asked" in told and "Alice" not in told, "the author is told the truth"
+    assert _errors(await h.say("alice", "vote 1 yes")), "the blocked ally does not vote"
+    out = await h.say("bob", "vote 1 yes")
+    assert any("validated" in t for t in notices(out, "carol"))
+
+
+async def test_a_block_after_a_vote_does_not_stand_in_for_the_other_ally(h: Harness) -> None:
+    await form_trio(h)
+    await h.say("carol", "propose a thread")
+    await h.say("alice", "vote 1 yes")
+    out = await h.say("alice", "block @carol")
+    out = await h.say("bob", "vote 1 yes")
+    assert any("validated" in t for t in notices(out, "carol"))
+
+
+async def test_nobody_can_be_asked_when_both_allies_are_blocked(h: Harness) -> None:
+    await form_trio(h)
+    await h.say("carol", "block @alice")
+    await h.say("bob", "block @carol")
+    out = await h.say("carol", "propose a thread")
+    assert _errors(out) and not notices(out, "alice") and not notices(out, "bob")
+
+
+async def test_a_blocked_trio_mates_away_note_is_not_shown(h: Harness) -> None:
+    await form_trio(h)
+    await h.say("alice", "block @carol")
+    await h.say("carol", "away for 2d CAROL-NOTE")
+    assert "CAROL-NOTE" not in replies(await h.say("alice", "turn"))[0]
+    assert "CAROL-NOTE" in replies(await h.say("bob", "turn"))[0]
