@@ -30,12 +30,12 @@ async def release_held(ctx: Ctx, payload: dict[str, Any]) -> None:
     """Quiet hours are over: deliver the notices held for this member, oldest first."""
     member = payload["member"]
     rows = await ctx.tx.all(
-        "SELECT id, text, choices FROM held_notices WHERE member_id = ? AND created_at <= ? "
-        "ORDER BY id",
-        (member, ts(ctx.now)),
+        "SELECT id, text, choices, sent_by FROM held_notices WHERE member_id = ? "
+        "AND created_at <= ? ORDER BY id", (member, ts(ctx.now)),
     )
-    for row in rows:
-        await ctx.notify(member, row["text"], choices=choices_from(row["choices"]))
+    for row in rows:  # the sender is checked again: a block made meanwhile stops the notice
+        await ctx.notify(member, row["text"], sender=row["sent_by"],
+                         choices=choices_from(row["choices"]))
     await ctx.tx.many("DELETE FROM held_notices WHERE id = ?", [(r["id"],) for r in rows])
 
 

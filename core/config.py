@@ -10,8 +10,12 @@ from core.ids import MemberId
 
 
 def plain_user(text: str) -> MemberId | None:
-    """Default reading of a mention: ``@alice`` or ``alice`` is the member ``alice``."""
-    name = text.strip().lstrip("@")
+    """Default reading of a mention: ``@alice``, ``@Alice`` or ``alice`` is the member ``alice``.
+
+    Plain ids are lower case (the console's are), so a name typed back as the bot shows it,
+    capitalised, still names the same person.
+    """
+    name = text.strip().lstrip("@").casefold()
     return MemberId(name) if name and not any(c.isspace() for c in name) else None
 
 
@@ -28,6 +32,11 @@ class Settings:
     plan_reminder: timedelta = timedelta(hours=24)
     redeem_failures: int = 5
     redeem_window: timedelta = timedelta(minutes=15)
+    invitations_sent: int = 10
+    """Personal invitations one member may send per ``invitation_window``."""
+    invitations_received: int = 3
+    """Personal invitations one person may receive per ``invitation_window``, from anyone."""
+    invitation_window: timedelta = timedelta(days=1)
     invite_link: str = "twinome://join/{code}"
     read_user: Callable[[str], MemberId | None] = field(default=plain_user)
     """Turns what a person typed after ``@`` into a member id (the adapter knows how)."""

@@ -75,8 +75,9 @@ class Ctx:
             self.effects.append(Notify(member, text, choices))
             return
         await self.tx.run(
-            "INSERT INTO held_notices (member_id, text, created_at, choices) VALUES (?, ?, ?, ?)",
-            (member, text, ts(self.now), choices_json(choices)),
+            "INSERT INTO held_notices (member_id, text, created_at, choices, sent_by) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (member, text, ts(self.now), choices_json(choices), sender),
         )
         await self.schedule("release_held", f"held:{member}", until, {"member": member})
 
@@ -88,6 +89,10 @@ class Ctx:
             "payload = excluded.payload, platform = excluded.platform",
             (ts(due), kind, key, json.dumps(payload), self.platform),
         )
+        self.planted(due)
+
+    def planted(self, due: datetime) -> None:
+        """Note a job planted for ``due`` (the runtime's scheduler may need to wake earlier)."""
         if self.earliest_job is None or due < self.earliest_job:
             self.earliest_job = due
 

@@ -23,6 +23,7 @@ from core.textrules import (
     clean_name,
     clean_skill,
     clean_text,
+    inert,
     readable,
     slug,
 )
@@ -275,7 +276,7 @@ def parse(text: str, prefix: str = "!") -> Invocation:
         raise _unknown(words, prefix)
     rest = tokens[len(command.words):]
     trio = None
-    if rest and rest[0][0].startswith("#") and len(rest[0][0]) > 1:
+    if rest and rest[0][0].startswith("#") and len(rest[0][0]) > 1 and not _numbered(command, rest):
         trio = rest[0][0][1:]
         rest = rest[1:]
     args = _read_args(command, text, rest, prefix, trio)
@@ -317,6 +318,19 @@ def from_typed(typed: Typed, prefix: str = "!") -> Invocation:
     return Invocation(command, args, trio)
 
 
+def _numbered(command: Command, rest: list[tuple[str, int]]) -> bool:
+    """Whether a leading ``#3`` is the command's own number (``vote #3 yes``), not a trio.
+
+    The bot calls proposals ``#3``, so that is how people type them back: a ``#number``
+    is the trio only when the arguments after it are still complete without it.
+    """
+    if not command.args or command.args[0].kind is not Kind.INT:
+        return False
+    if re.fullmatch(r"#[0-9]+", rest[0][0]) is None:
+        return False
+    return len(rest) - 1 < sum(a.required for a in command.args)
+
+
 def _read_args(command: Command, text: str, rest: list[tuple[str, int]], prefix: str,
                trio: str | None = None) -> dict[str, Any]:
     args: dict[str, Any] = {}
@@ -350,7 +364,7 @@ def _read_args(command: Command, text: str, rest: list[tuple[str, int]], prefix:
 
 def _convert_rest(arg: Arg, raw: str) -> str:
     if arg.kind is Kind.NAME:
-        return clean_name(raw.strip().strip('"“”'), arg.name)
+        return inert(clean_name(raw.strip().strip('"“”'), arg.name))
     if arg.kind is Kind.SKILL_REST:
         return clean_skill(raw.strip().strip('"“”'))
     return clean_text(raw, arg.name, arg.limit)
@@ -360,7 +374,7 @@ def _convert(command: Command, arg: Arg, token: str, prefix: str) -> Any:
     usage = f"Usage: {command.usage(prefix)}"
     if arg.kind is Kind.INT:
         digits = token.lstrip("#")
-        if not digits.isdigit() or len(digits) > 12:
+        if re.fullmatch(r"[0-9]{1,12}", digits) is None:  # not isdigit(): "¹" is a digit to it
             raise ParseError(f"“{token}” is not a number: {arg.usage()} is {arg.help}.",
                              hint=usage)
         return int(digits)

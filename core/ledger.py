@@ -23,7 +23,7 @@ from core.ids import MemberId
 from core.mentoring import between, mention, skill_arg, tag, tell, typed
 from core.model import Trio
 from core.storage.db import Row, Tx
-from core.textrules import parse_duration
+from core.textrules import parse_duration, quote
 from core.timeutil import ts
 
 SESSION_LEAST = timedelta(minutes=5)
@@ -108,10 +108,8 @@ async def session_log(ctx: Ctx, inv: Invocation) -> None:
     who, whom = await queries.name(ctx.tx, row["mentor"]), await queries.name(ctx.tx, row["mentee"])
     what = f"{hm(minutes)} of “{skill}”, {who} mentoring {whom}"
     ctx.reply(f"Logged session {sid}: {what}. It enters the ledger once {name} confirms it.")
-    if await queries.blocked_between(ctx.tx, ctx.actor, other):
-        return
     actor = await queries.name(ctx.tx, ctx.actor)
-    about = f" Note: {note}" if note else ""
+    about = f" Note: {quote(note)}" if note else ""
     await tell(ctx, other, (
         f"{actor} logged session {sid} in “{trio.name}”: {what}.{about}\n"
         f"If it is right, confirm it: {ctx.prefix}session confirm {tag(trio)} {sid}"))
@@ -142,9 +140,8 @@ async def session_confirm(ctx: Ctx, inv: Invocation) -> None:
     await ctx.tx.run("UPDATE sessions SET confirmed_at = ? WHERE id = ? AND confirmed_at IS NULL",
                      (ts(ctx.now), sid))
     ctx.reply(f"Confirmed {what}: it is in the ledger now.")
-    if not await queries.blocked_between(ctx.tx, ctx.actor, MemberId(row["logged_by"])):
-        actor = await queries.name(ctx.tx, ctx.actor)
-        await tell(ctx, row["logged_by"], f"{actor} confirmed {what} in “{trio.name}”.")
+    actor = await queries.name(ctx.tx, ctx.actor)
+    await tell(ctx, row["logged_by"], f"{actor} confirmed {what} in “{trio.name}”.")
 
 
 # --- The ledger -----------------------------------------------------------------------

@@ -56,9 +56,12 @@ def tag(trio: Trio) -> str:
 
 
 async def tell(ctx: Ctx, member: str, text: str) -> None:
-    """A private notice, unless the member forgot their data (nobody to tell)."""
+    """A private notice about the actor's doing, unless the member forgot their data.
+
+    The actor is its sender: between two people with a block it never arrives.
+    """
     if not member.startswith("former:"):
-        await ctx.notify(MemberId(member), text)
+        await ctx.notify(MemberId(member), text, sender=ctx.actor)
 
 
 # --- Skills (profile) ---------------------------------------------------------------
@@ -193,11 +196,6 @@ async def _create(ctx: Ctx, trio: Trio, mentor: str, mentee: str, skill: str, st
         "VALUES (?, ?, ?, ?, ?, ?)", (trio.id, mentor, mentee, skill, state, ts(ctx.now)))
 
 
-async def _quietly(ctx: Ctx, other: MemberId) -> bool:
-    """Whether notices to ``other`` must not be sent (one of the two blocked the other)."""
-    return await queries.blocked_between(ctx.tx, ctx.actor, other)
-
-
 async def mentor_ask(ctx: Ctx, inv: Invocation) -> None:
     """``mentor ask @m <skill>``: the mentee recognises the mentor, so it counts at once."""
     trio = await ctx.active_trio(inv)
@@ -215,8 +213,6 @@ async def mentor_ask(ctx: Ctx, inv: Invocation) -> None:
     ctx.reply(f"You recognise {name} as your mentor on “{skill}” (mentorship {mid}). After a "
               f"session, either of you logs it: {p}session log {t} {mention(mentor)} "
               f"{typed(skill)} 1h")
-    if await _quietly(ctx, mentor):
-        return
     listed = skill in await skills_of(ctx, mentor, "offer")
     await tell(ctx, mentor, (
         f"{who} asks you to mentor them on “{skill}” in “{trio.name}”: they recognise you on it "
@@ -238,11 +234,10 @@ async def mentor_offer(ctx: Ctx, inv: Invocation) -> None:
     name, who = await queries.name(ctx.tx, mentee), await queries.name(ctx.tx, ctx.actor)
     ctx.reply(f"You offered to mentor {name} on “{skill}” (mentorship {mid}). It counts once "
               f"{name} accepts: a mentorship rests on the mentee's recognition.")
-    if not await _quietly(ctx, mentee):
-        await tell(ctx, mentee, (
-            f"{who} offers to mentor you on “{skill}” in “{trio.name}” (mentorship {mid}). If "
-            f"you recognise them on it: {p}mentor accept {t} {mid} — if not: "
-            f"{p}mentor end {t} {mid}. No pressure either way."))
+    await tell(ctx, mentee, (
+        f"{who} offers to mentor you on “{skill}” in “{trio.name}” (mentorship {mid}). If "
+        f"you recognise them on it: {p}mentor accept {t} {mid} — if not: "
+        f"{p}mentor end {t} {mid}. No pressure either way."))
 
 
 async def _recognise(ctx: Ctx, trio: Trio, row: Row) -> None:
@@ -254,9 +249,8 @@ async def _recognise(ctx: Ctx, trio: Trio, row: Row) -> None:
     ctx.reply(f"You recognise {name} as your mentor on “{skill}” (mentorship {row['id']}). "
               f"After a session, either of you logs it: {p}session log {t} {mention(mentor)} "
               f"{typed(skill)} 1h")
-    if not await _quietly(ctx, mentor):
-        await tell(ctx, mentor, f"{who} accepted your offer to mentor them on “{skill}” in "
-                                f"“{trio.name}” (mentorship {row['id']}).")
+    await tell(ctx, mentor, f"{who} accepted your offer to mentor them on “{skill}” in "
+                            f"“{trio.name}” (mentorship {row['id']}).")
 
 
 async def mentor_accept(ctx: Ctx, inv: Invocation) -> None:
@@ -320,10 +314,9 @@ async def mentor_end(ctx: Ctx, inv: Invocation) -> None:
     who, whom = await queries.name(ctx.tx, row["mentor"]), await queries.name(ctx.tx, row["mentee"])
     what = f"mentorship {row['id']} ({who} mentoring {whom} on “{row['skill']}”)"
     ctx.reply(f"Ended {what}. Its confirmed sessions stay in the ledger.")
-    if not await _quietly(ctx, MemberId(other)):
-        actor = await queries.name(ctx.tx, ctx.actor)
-        await tell(ctx, other, f"{actor} ended {what} in “{trio.name}”. Its confirmed sessions "
-                               f"stay in the ledger. Thank you for it.")
+    actor = await queries.name(ctx.tx, ctx.actor)
+    await tell(ctx, other, f"{actor} ended {what} in “{trio.name}”. Its confirmed sessions "
+                           f"stay in the ledger. Thank you for it.")
 
 
 @features_hooks.on_member_left

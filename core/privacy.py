@@ -57,6 +57,7 @@ MEMBER_DATA: dict[tuple[str, str], str] = {
     ("votes", "voter"): "export: votes_you_cast; forget: deleted",
     ("confirmations", "member_id"): "export: pending_confirmations; forget: deleted",
     ("held_notices", "member_id"): "export: held_notices; forget: deleted",
+    ("held_notices", "sent_by"): "export: never (notices to others); forget: deleted",
     ("reports", "reporter"): "export: reports_you_sent; forget: deleted",
 }
 """Every (table, column) holding a member id, and how export and forget treat it."""
@@ -142,6 +143,7 @@ _FORGET: tuple[str, ...] = (
     "UPDATE rooms SET member_b = :former WHERE member_b = :m",
     "DELETE FROM line_state WHERE member_id = :m",
     "DELETE FROM held_notices WHERE member_id = :m",
+    "DELETE FROM held_notices WHERE sent_by = :m",
     "DELETE FROM confirmations WHERE member_id = :m",
     f"DELETE FROM jobs WHERE {_JOBS_OF}",
     "DELETE FROM redeem_failures WHERE member_id = :m",

@@ -13,6 +13,11 @@ who voted what, nor how many votes were cast. A vote from anyone who is not one 
 two others gets the same "no such proposal" answer as a wrong number, so the proposal's
 existence is not revealed. Leaving a trio cancels its open proposals: the two votes they
 need can no longer come from the same three people.
+
+Blocks inside a trio. The voters of a proposal are the author's trio-mates with no block
+between them and the author (:func:`voters`, read afresh at every vote): a proposal needs
+only the approval of the ally who can still be asked, and the author is told who that is.
+Nobody can be asked when both are blocked; then the proposal is refused at once.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from core.grammar import Invocation
 from core.ids import MemberId, TrioId
 from core.model import Trio
 from core.storage.db import Row
-from core.textrules import format_duration
+from core.textrules import format_duration, quote
 from core.timeutil import dt, show, ts
 
 EXPIRE_JOB = "proposal_expire"
@@ -36,6 +41,12 @@ MAX_OPEN = 10  # open proposals per author and trio
 
 def _job_key(proposal_id: int) -> str:
     return f"proposal:{proposal_id}"
+
+
+async def voters(ctx: Ctx, trio_id: int, author: MemberId) -> list[MemberId]:
+    """The author's trio-mates who vote: everyone but the author and those with a block."""
+    return [m for m in await queries.members(ctx.tx, trio_id)
+            if m != author and not await queries.blocked_between(ctx.tx, m, author)]
 
 
 async def propose(ctx: Ctx, inv: Invocation) -> None:
@@ -49,6 +60,10 @@ async def propose(ctx: Ctx, inv: Invocation) -> None:
         raise Conflict(f"You already have {open_now} proposals waiting for a decision here.",
                        hint="Let those be decided (or expire) before proposing more.")
     text: str = inv.args["text"]
+    others = await voters(ctx, trio.id, ctx.actor)
+    if not others:
+        raise Conflict(f"Nobody in “{trio.name}” can validate a proposal of yours: with a block "
+                       f"between you and both allies, I cannot ask either.")
     expires = ctx.now + timedelta(seconds=trio.proposal_ttl_s)
     pid = await ctx.tx.run(
         "INSERT INTO proposals (trio_id, author, text, created_at, expires_at, state) "
@@ -56,18 +71,18 @@ async def propose(ctx: Ctx, inv: Invocation) -> None:
         (trio.id, ctx.actor, text, ts(ctx.now), ts(expires)),
     )
     await ctx.schedule(EXPIRE_JOB, _job_key(pid), expires, {"proposal": pid})
-    others = [m for m in await queries.members(ctx.tx, trio.id) if m != ctx.actor]
     names = await queries.names(ctx.tx, [ctx.actor, *others])
     p = ctx.prefix
     for voter in others:
         await ctx.notify(voter, sender=ctx.actor, text=(
-            f"{names[ctx.actor]} proposes, in “{trio.name}”: “{text}”\n"
-            f"As one of the two allies, do you approve? Your vote stays private: only the "
+            f"{names[ctx.actor]} proposes, in “{trio.name}”: {quote(text)}\n"
+            f"As an ally, do you approve? Your vote stays private: only the "
             f"outcome is announced. Reply here with {p}vote {pid} yes or {p}vote {pid} no "
             f"(before {show(expires)})."
         ))
+    verb = "is" if len(others) == 1 else "are"
     ctx.reply(
-        f"Proposal #{pid} is open. {' and '.join(names[m] for m in others)} are asked to "
+        f"Proposal #{pid} is open. {' and '.join(names[m] for m in others)} {verb} asked to "
         f"validate it privately within {format_duration(expires - ctx.now)}; only the outcome "
         f"will be announced."
     )
@@ -76,7 +91,9 @@ async def propose(ctx: Ctx, inv: Invocation) -> None:
 async def _votable(ctx: Ctx, pid: int) -> Row:
     """The proposal ``pid`` if the actor is one of its two voters; otherwise NotFound."""
     row = await ctx.tx.one("SELECT * FROM proposals WHERE id = ?", (pid,))
-    if row is None or not await queries.is_member(ctx.tx, row["trio_id"], ctx.actor):
+    if row is None or not await queries.is_member(ctx.tx, row["trio_id"], ctx.actor) or (
+            row["author"] != ctx.actor
+            and ctx.actor not in await voters(ctx, row["trio_id"], MemberId(row["author"]))):
         raise NotFound(f"There is no proposal #{pid} for you to vote on.",
                        hint="Check the number in the message that asked for your vote.")
     if row["author"] == ctx.actor:
@@ -102,7 +119,7 @@ async def vote(ctx: Ctx, inv: Invocation) -> None:
            " (Tip: vote in your direct chat with me, where nobody else sees it.)")
     if not approve:
         await _decide(ctx, row, "declined")
-    elif await _approvals(ctx, pid) >= 2:
+    elif set(await voters(ctx, row["trio_id"], row["author"])) <= await _approvals(ctx, pid):
         await _decide(ctx, row, "validated")
     else:
         ctx.reply(f"Your vote on proposal #{pid} is counted, privately. The outcome will be "
@@ -112,10 +129,10 @@ async def vote(ctx: Ctx, inv: Invocation) -> None:
               f"announced in the trio room.{tip}", private=True)
 
 
-async def _approvals(ctx: Ctx, pid: int) -> int:
-    value = await ctx.tx.value(
-        "SELECT count(*) FROM votes WHERE proposal_id = ? AND approve = 1", (pid,))
-    return int(value)
+async def _approvals(ctx: Ctx, pid: int) -> set[str]:
+    """Who approved proposal ``pid``."""
+    rows = await ctx.tx.all("SELECT voter FROM votes WHERE proposal_id = ? AND approve = 1", (pid,))
+    return {r[0] for r in rows}
 
 
 _OUTCOME = {
@@ -131,7 +148,7 @@ async def _decide(ctx: Ctx, row: Row, state: str, why: str = "") -> None:
     await ctx.cancel(_job_key(row["id"]))
     author = MemberId(row["author"])
     who = await queries.name(ctx.tx, author)
-    text = f"Proposal #{row['id']} by {who}, “{row['text']}”: {why or _OUTCOME[state]}."
+    text = f"Proposal #{row['id']} by {who}, {quote(row['text'])}: {why or _OUTCOME[state]}."
     room = await queries.trio_room(ctx.tx, TrioId(row["trio_id"]))
     if room is not None:
         ctx.post(room.id, text)

@@ -6,7 +6,7 @@ from core.errors import NotFound
 from core.ids import MemberId, TrioId
 from core.model import Room, Trio
 from core.storage.db import Tx
-from core.textrules import readable
+from core.textrules import clean_display_name
 
 FORMER = "a former member"
 
@@ -59,6 +59,27 @@ async def names(tx: Tx, ids: list[MemberId]) -> dict[MemberId, str]:
     return {m: await name(tx, m) for m in ids}
 
 
+async def shares_trio(tx: Tx, a: MemberId, b: MemberId) -> bool:
+    """Whether ``a`` and ``b`` sit together in a trio (forming or active)."""
+    row = await tx.one(
+        "SELECT 1 FROM trio_members x JOIN trio_members y ON y.trio_id = x.trio_id "
+        "JOIN trios t ON t.id = x.trio_id WHERE x.member_id = ? AND y.member_id = ? "
+        "AND t.state != 'dissolved' LIMIT 1", (a, b))
+    return row is not None
+
+
+async def known_as(tx: Tx, member: MemberId, reader: MemberId) -> str:
+    """``member``'s name as ``reader`` reads it: with the platform id unless they share a trio.
+
+    A display name is chosen freely, so from someone the reader does not know yet it could
+    pass for a trio-mate's; the id beside it cannot.
+    """
+    shown = await name(tx, member)
+    if shown == member or member == reader or await shares_trio(tx, member, reader):
+        return shown
+    return f"{shown} ({member})"
+
+
 async def find_member(tx: Tx, text: str, trio_id: int | None) -> MemberId | None:
     """The member a mention names, matched on id, then ``@``-less id, then display name."""
     raw = text.strip()
@@ -70,6 +91,8 @@ async def find_member(tx: Tx, text: str, trio_id: int | None) -> MemberId | None
         ("id = ?", bare),
         ("id = ?", "@" + bare),
         ("id LIKE ?", "@" + bare.replace("%", "").replace("_", "") + ":%"),
+        ("lower(id) = lower(?)", bare),
+        ("lower(id) = lower(?)", "@" + bare),
         ("lower(display_name) = lower(?)", bare),
     ):
         rows = await tx.all(f"SELECT id FROM members WHERE {clause}{scope} LIMIT 2", (value, *args))
@@ -83,7 +106,7 @@ async def ensure_member(tx: Tx, member: MemberId, display_name: str | None, now:
     await tx.run(
         "INSERT INTO members (id, display_name, created_at) VALUES (?, ?, ?) "
         "ON CONFLICT (id) DO UPDATE SET display_name = coalesce(excluded.display_name, display_name)",
-        (member, None if display_name is None else readable(display_name), now),
+        (member, clean_display_name(display_name), now),
     )
 
 

@@ -12,14 +12,14 @@ import zoneinfo
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from core import turns
+from core import queries, turns
 from core.context import CommandHandler, Ctx, JobHandler
 from core.errors import ParseError
 from core.grammar import Invocation, suggest
 from core.ids import MemberId
 from core.quiet import quiet_until, zone
 from core.storage.db import Row
-from core.textrules import format_duration, parse_clock, parse_date, parse_duration
+from core.textrules import format_duration, parse_clock, parse_date, parse_duration, quote
 from core.timeutil import dt, ts
 
 MAX_AWAY = timedelta(days=365)
@@ -58,6 +58,13 @@ def parse_away(text: str | None, tz: str, now: datetime) -> tuple[datetime | Non
         delta = parse_duration(words[1], least=MIN_AWAY, most=MAX_AWAY, what="time away")
         return now + delta, note
     day = parse_date(words[1])
+    today = now.astimezone(zone(tz)).date()
+    if (day - today).days > MAX_AWAY.days + 1:  # checked before any arithmetic that may overflow
+        raise ParseError(f"{day} is more than a year away.",
+                         hint="Away lasts at most 365 days; you can always renew it later.")
+    if day <= today:
+        raise ParseError(f"{day} has already begun where you are ({tz}).",
+                         hint=f"Give a date in the future, {example}.")
     end = datetime.combine(day, time(0), tzinfo=zone(tz)).astimezone(UTC)
     if end <= now:
         raise ParseError(f"{day} has already begun where you are ({tz}).",
@@ -140,7 +147,7 @@ async def away(ctx: Ctx, inv: Invocation) -> None:
         await ctx.schedule("away_end", f"away:{ctx.actor}", until,
                            {"member": ctx.actor, "until": ts(until)})
     name = me["display_name"] or ctx.actor
-    said = f": “{note}”." if note else "."
+    said = f": {quote(note)}." if note else "."
     for mate in await _mates(ctx, ctx.actor):
         when = "until they are back" if until is None else f"until {local(until, mate['tz'])}"
         await ctx.notify(mate["id"], f"{name} is away {when}{said} Reminders to them pause "
@@ -244,7 +251,8 @@ async def turn(ctx: Ctx, inv: Invocation) -> None:
         if is_away(p, ctx.now):
             until = ("until back" if p["away_until"] is None
                      else f"until {local(dt(p['away_until']), viewer_tz)}")
-            note = f": “{p['away_note']}”" if p["away_note"] else ""
+            note = f": {quote(p['away_note'])}" if p["away_note"] and not (
+                await queries.blocked_between(ctx.tx, ctx.actor, p["id"])) else ""
             out.append(f"{who} away {until}{note}")
         ends = quiet_until(p["tz"], p["quiet_start"], p["quiet_end"], ctx.now)
         if ends is not None:

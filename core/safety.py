@@ -2,8 +2,16 @@
 
 A block is the blocker's own record: it is never announced to the blocked person, keeps
 the two from being matched, and stops the bot relaying the blocked person's invitations
-and notices to the blocker (features check :func:`core.queries.blocked_between`). It does
-not take anyone out of a trio: leaving is ``trio leave``, and harm is for ``report``.
+and notices to the blocker. It does not take anyone out of a trio: leaving is ``trio
+leave``, and harm is for ``report``. Where each rule is enforced, once for every path:
+
+* seating: :func:`core.trios.seat` asks :func:`core.seating.refused` (both ways, against
+  every seated member), for codes, invitations and matchmaking alike;
+* relayed words and doings: ``ctx.notify(..., sender=)``, also when a held notice is
+  released; a composite notice (the support plan) keeps only the parts of the others;
+* inside a trio they share: turn reminders and relance notes between the two stop
+  (:mod:`core.turns`), and a proposal needs only the ally without a block
+  (:func:`core.proposals.voters`), its author being told who was asked.
 
 A report goes to the moderators as one :class:`~core.effects.ReportToModerators`: who
 reported whom, the trios they share, and the reason exactly as typed. No message body is
@@ -23,7 +31,7 @@ from core.errors import Conflict, Forbidden, NotFound
 from core.grammar import Invocation
 from core.ids import MemberId
 from core.model import Trio
-from core.textrules import slug
+from core.textrules import quote, slug
 from core.timeutil import ts
 
 REPORTS_PER_DAY = 5
@@ -64,7 +72,7 @@ async def block(ctx: Ctx, inv: Invocation) -> None:
         "INSERT OR IGNORE INTO blocks (blocker, blocked, created_at) VALUES (?, ?, ?)",
         (ctx.actor, target, ts(ctx.now)),
     )
-    name = await queries.name(ctx.tx, target)
+    name = await queries.known_as(ctx.tx, target, ctx.actor)
     if not added:
         ctx.reply(f"You had already blocked {name}. Nothing changed.", private=True)
         return
@@ -105,7 +113,7 @@ async def unblock(ctx: Ctx, inv: Invocation) -> None:
     if not removed:
         raise NotFound(f"You have not blocked {typed}.",
                        hint="A block is removed with the same @name you blocked.")
-    name = await queries.name(ctx.tx, next(iter(candidates)))
+    name = await queries.known_as(ctx.tx, next(iter(candidates)), ctx.actor)
     ctx.reply(f"You unblocked {name}. Their invitations can reach you again.", private=True)
 
 
@@ -135,7 +143,7 @@ async def report_text(ctx: Ctx, reported: MemberId, reason: str) -> str:
         f"Reported: {_label(names[reported], reported)}",
         f"Reported by: {_label(names[ctx.actor], ctx.actor)}",
         f"Shared trios: {trios or 'none'}",
-        f"Reason, as typed by the reporter: {reason}",
+        f"Reason, as typed by the reporter: {quote(reason)}",
     ])
 
 
@@ -145,7 +153,7 @@ async def report(ctx: Ctx, inv: Invocation) -> None:
     await _check_rate(ctx)
     ctx.emit(ReportToModerators(await report_text(ctx, target, inv.args["reason"])))
     await ctx.tx.run("INSERT INTO reports (reporter, at) VALUES (?, ?)", (ctx.actor, ts(ctx.now)))
-    name = await queries.name(ctx.tx, target)
+    name = await queries.known_as(ctx.tx, target, ctx.actor)
     blocked = await ctx.tx.one(
         "SELECT 1 FROM blocks WHERE blocker = ? AND blocked = ?", (ctx.actor, target))
     text = (f"Thank you. Your report about {name} went to the moderators, with the trios you "

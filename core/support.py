@@ -10,6 +10,9 @@ receives the plan privately (held through quiet hours like every notice). A dura
 ``settings.plan_reminder``; ``plan ready`` cancels it. When anyone leaves the trio every
 open SOS in it closes: its row and steps are deleted, the job cancelled, and the people
 still there are told plainly.
+
+Blocks. The plan the member receives holds only the steps of allies with no block between
+them and the member, and names only those allies: a blocked ally's words never reach them.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from core.grammar import Invocation
 from core.ids import MemberId, TrioId
 from core.model import Room, Trio
 from core.storage.db import Row
-from core.textrules import slug
+from core.textrules import quote, slug
 from core.timeutil import ts
 
 REMIND_JOB = "sos_remind"
@@ -68,7 +71,7 @@ async def sos(ctx: Ctx, inv: Invocation) -> None:
     note = inv.args.get("note")
     if await _open_sos(ctx, trio, ctx.actor) is not None:
         if note:
-            ctx.post(line.id, f"{names[ctx.actor]} adds a note for you: “{note}”")
+            ctx.post(line.id, f"{names[ctx.actor]} adds a note for you: {quote(note)}")
         ctx.reply(f"{names[a]} and {names[b]} are already on it: they are preparing a support "
                   f"plan for you, and I will send it to you when it is ready."
                   + (" I passed your new note to them." if note else ""), private=True)
@@ -78,7 +81,7 @@ async def sos(ctx: Ctx, inv: Invocation) -> None:
         (trio.id, ctx.actor, note, ts(ctx.now)),
     )
     who = names[ctx.actor]
-    said = f" Their note: “{note}”." if note else ""
+    said = f" Their note: {quote(note)}." if note else ""
     p = ctx.prefix
     ctx.post(line.id, (
         f"{who} is going through a hard time and asked for your support.{said}\n"
@@ -147,11 +150,29 @@ async def plan(ctx: Ctx, inv: Invocation) -> None:
     count = len(await _steps(ctx, row["id"]))
     names = await queries.names(ctx.tx, [ctx.actor, member])
     ctx.post(line.id, f"Step {count} of the plan for {names[member]}, from {names[ctx.actor]}: "
-                      f"“{text}”. Add more with {ctx.prefix}plan <text>; when it is complete: "
+                      f"{quote(text)}. Add more with {ctx.prefix}plan <text>; when it is complete: "
                       f"{ctx.prefix}plan ready")
     if ctx.room is None:
         ctx.reply(f"Added as step {count} of the plan for {names[member]} (posted in your line "
                   f"with your other ally).")
+
+
+async def _plan_text(ctx: Ctx, trio: Trio, sos: Row, line: Room) -> str:
+    """The plan as its member receives it: only the steps and names of allies without a block."""
+    member = MemberId(sos["member_id"])
+    allies = [a for a in line.pair if not await queries.blocked_between(ctx.tx, a, member)]
+    steps = await ctx.tx.all("SELECT author, text FROM plan_steps WHERE sos_id = ? ORDER BY id",
+                             (sos["id"],))
+    shown = [r["text"] for r in steps if r["author"] in allies]
+    where = f"(“{trio.name}”, #{slug(trio.name)})"
+    if not shown:
+        return (f"Your allies marked your support plan as ready {where}. They are here for "
+                f"you; write to them in your lines whenever you like.")
+    names = await queries.names(ctx.tx, allies)
+    listing = "\n".join(f"{i}. {quote(s)}" for i, s in enumerate(shown, 1))
+    verb = "has" if len(allies) == 1 else "have"
+    return (f"{' and '.join(names.values())} {verb} prepared a support plan for you {where}:\n"
+            f"{listing}\nThey are here for you; write to them in your lines whenever you like.")
 
 
 async def _ready(ctx: Ctx, trio: Trio, row: Row, line: Room) -> None:
@@ -164,14 +185,7 @@ async def _ready(ctx: Ctx, trio: Trio, row: Row, line: Room) -> None:
                        hint=f"Add one first: {ctx.prefix}plan call {who} on Sunday")
     await ctx.tx.run("UPDATE sos SET ready_at = ? WHERE id = ?", (ts(ctx.now), row["id"]))
     await ctx.cancel(_job_key(row["id"]))
-    a, b = line.pair
-    allies = await queries.names(ctx.tx, [a, b])
-    listing = "\n".join(f"{i}. {s}" for i, s in enumerate(steps, 1))
-    await ctx.notify(member, (
-        f"{allies[a]} and {allies[b]} have prepared a support plan for you "
-        f"(“{trio.name}”, #{slug(trio.name)}):\n{listing}\n"
-        f"They are here for you; write to them in your lines whenever you like."
-    ))
+    await ctx.notify(member, await _plan_text(ctx, trio, row, line))
     ctx.post(line.id, f"The plan for {who} is ready ({len(steps)} step"
                       f"{'s' if len(steps) > 1 else ''}); I sent it to {who} privately. "
                       f"Thank you both.")

@@ -13,7 +13,7 @@ MAX_NOTE = 500
 MAX_NAME = 60
 MAX_SKILL = 40
 
-_DURATION = re.compile(r"(\d+)\s*(w|d|h|m|min|mins|minutes?|hours?|days?|weeks?)", re.IGNORECASE)
+_DURATION = re.compile(r"(\d+)\s*(minutes?|mins?|hours?|days?|weeks?|w|d|h|m)", re.IGNORECASE)
 _UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60}
 
 
@@ -43,6 +43,48 @@ def readable(value: str) -> str:
     return value.encode("utf-8", "replace").decode("utf-8")
 
 
+_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x85\u2028\u2029]")
+_PINGS = re.compile(r"@(?=(?:room|everyone|here)\b)", re.IGNORECASE)
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\\\)?")
+_ZWJ = "\u200d"  # joins emoji sequences; harmless inside a quoted text
+
+
+def _visible(value: str, *, keep_zwj: bool) -> str:
+    """``value`` without control, format (bidi, zero-width) or surrogate characters."""
+    return "".join(ch for ch in _ANSI.sub("", readable(value))
+                   if (keep_zwj and ch == _ZWJ)
+                   or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
+
+
+def inert(value: str, limit: int = MAX_NOTE) -> str:
+    """User text made safe to relay inside a bot message: the one place it is neutralised.
+
+    One line (breaks become a visible ``⏎``, so no forged line can follow the bot's own),
+    no control or format characters, no room-wide ping (``@room``, ``@everyone``, ``@here``
+    get a full-width ``＠``), no curly quote that could close the bot's quotation early,
+    and at most ``limit`` characters.
+    """
+    text = _BREAKS.sub(" ⏎ ", value).replace("\t", " ")
+    text = _visible(text, keep_zwj=True)
+    text = _PINGS.sub("＠", text).replace("“", '"').replace("”", '"')
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quote(value: str, limit: int = MAX_NOTE) -> str:
+    """User-written text as the bot relays it: inert, between quotation marks."""
+    return f"“{inert(value, limit)}”"
+
+
+def clean_display_name(value: str | None) -> str | None:
+    """A platform display name fit to show: one line, visible characters, capped; None if empty."""
+    if value is None:
+        return None
+    text = " ".join(inert(_BREAKS.sub(" ", value), limit=10 * MAX_NAME).split())
+    text = _visible(text, keep_zwj=False)
+    text = text if len(text) <= MAX_NAME else text[: MAX_NAME - 1] + "…"
+    return text or None
+
+
 def clean_name(value: str, what: str = "name", limit: int = MAX_NAME) -> str:
     """A short single-line name (trio names)."""
     value = clean_text(value, what, limit)
@@ -52,8 +94,8 @@ def clean_name(value: str, what: str = "name", limit: int = MAX_NAME) -> str:
 
 
 def clean_skill(value: str) -> str:
-    """A skill, compared case-insensitively, so stored in lower case."""
-    return clean_name(value, "skill", MAX_SKILL).lower()
+    """A skill, compared case-insensitively, so stored in lower case (and relayed inert)."""
+    return inert(clean_name(value, "skill", MAX_SKILL)).lower()
 
 
 def slug(name: str) -> str:
@@ -79,18 +121,22 @@ def parse_duration(text: str, *, least: timedelta, most: timedelta, what: str) -
             f"I could not read “{text}” as a {what}.",
             hint="Write it like 45m, 1h30, 3d or 2w.",
         )
-    delta = timedelta(seconds=total)
-    if delta < least or delta > most:
+    if not least.total_seconds() <= total <= most.total_seconds():
+        # Compared as whole seconds: a huge number never reaches timedelta (OverflowError).
         raise ParseError(
-            f"A {what} of {format_duration(delta)} is out of range "
+            f"A {what} of {_format_seconds(total)} is out of range "
             f"({format_duration(least)} to {format_duration(most)}).",
         )
+    delta = timedelta(seconds=total)
     return delta
 
 
 def format_duration(delta: timedelta) -> str:
     """Human form of a duration: ``3d 4h``, ``1h 30m``, ``45m``."""
-    seconds = int(delta.total_seconds())
+    return _format_seconds(int(delta.total_seconds()))
+
+
+def _format_seconds(seconds: int) -> str:
     if seconds < 60:
         return "less than a minute"
     parts = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from core import features_hooks, invites, lines, queries, turns
+from core import features_hooks, invites, lines, queries, seating, turns
 from core.context import CommandHandler, Ctx, JobHandler, tags
 from core.errors import Conflict, Forbidden, NotFound, ParseError
 from core.grammar import Invocation
@@ -16,11 +16,6 @@ from core.textrules import format_duration, parse_duration, slug
 from core.timeutil import dt, show, ts
 
 SEATS = 3
-# An invitation from someone the invitee blocked (or who blocked them) never reaches them.
-_NOT_BLOCKED = (
-    "NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker = i.invitee AND b.blocked = i.created_by)"
-    " OR (b.blocker = i.created_by AND b.blocked = i.invitee))"
-)
 
 
 async def _check_cap(ctx: Ctx, member: MemberId) -> None:
@@ -96,20 +91,41 @@ async def trio_invite(ctx: Ctx, inv: Invocation) -> None:
                        hint=f"Invite someone else: {ctx.prefix}trio invite @name")
     if invitee in members:
         raise Conflict(f"{await queries.name(ctx.tx, invitee)} is already in “{trio.name}”.")
+    await _check_invitation_rate(ctx, invitee, target)
     again = await _replace_invitation(ctx, trio, invitee)
     code = await invites.create(ctx.tx, trio.id, ctx.actor, invitee, ctx.now, expires)
-    who = await queries.name(ctx.tx, ctx.actor)
-    if not await queries.blocked_between(ctx.tx, ctx.actor, invitee):
+    if not await seating.refused(ctx.tx, trio.id, invitee):  # it could never seat them
         await queries.ensure_member(ctx.tx, invitee, None, ts(ctx.now))
+        who = await queries.known_as(ctx.tx, ctx.actor, invitee)
+        seated = [await queries.known_as(ctx.tx, m, invitee) for m in members]
         await ctx.notify(invitee, (
             f"{who} invites you to take a seat in the twinome “{trio.name}” "
-            f"({', '.join((await queries.names(ctx.tx, members)).values())}). "
+            f"({', '.join(seated)}). "
             f"Nobody is added without your consent: reply {ctx.prefix}trio accept {code} "
             f"or {ctx.prefix}trio decline {code} (before {show(expires)})."
         ))
     ctx.reply(f"I asked {target} {'again ' if again else ''}whether they want to join "
               f"“{trio.name}”. The invitation expires {show(expires)}."
               + (" It replaces the earlier one." if again else ""))
+
+
+async def _check_invitation_rate(ctx: Ctx, invitee: MemberId, typed: str) -> None:
+    """Refuse a personal invitation past the daily limits, per inviter and per invitee."""
+    s, since = ctx.settings, ts(ctx.now - ctx.settings.invitation_window)
+    sent = int(await ctx.tx.value(
+        "SELECT count(*) FROM invites WHERE created_by = ? AND invitee IS NOT NULL "
+        "AND created_at > ?", (ctx.actor, since)))
+    if sent >= s.invitations_sent:
+        raise Forbidden(f"You have sent {sent} personal invitations today, the most I pass on "
+                        f"in a day.", hint=f"Share an invite code instead ({ctx.prefix}trio "
+                                            f"invite), or invite again tomorrow.")
+    received = int(await ctx.tx.value(
+        "SELECT count(*) FROM invites WHERE invitee = ? AND created_at > ?", (invitee, since)))
+    if received >= s.invitations_received:
+        raise Forbidden(f"{typed} has received several invitations today already; I pass on no "
+                        f"more until tomorrow.",
+                        hint=f"If they know you, share an invite code with them ({ctx.prefix}trio "
+                             f"invite).")
 
 
 async def _replace_invitation(ctx: Ctx, trio: Trio, invitee: MemberId) -> bool:
@@ -145,7 +161,7 @@ async def trio_join(ctx: Ctx, inv: Invocation) -> None:
     if invite is None or problem:
         await _failed_redemption(ctx, problem)
         return
-    await _seat(ctx, invite["trio_id"], invite["code"])
+    await seat(ctx, invite["trio_id"], invite["code"])
 
 
 def _unusable(ctx: Ctx, invite: Any) -> str:
@@ -174,7 +190,7 @@ async def _invitations(ctx: Ctx) -> list[Row]:
     """The open personal invitations to the actor, oldest first (none from blocked people)."""
     return await ctx.tx.all(
         "SELECT i.*, t.name FROM invites i JOIN trios t ON t.id = i.trio_id "
-        f"WHERE i.invitee = ? AND i.state = 'open' AND i.expires_at > ? AND {_NOT_BLOCKED} "
+        f"WHERE i.invitee = ? AND i.state = 'open' AND i.expires_at > ? AND {seating.VISIBLE_INVITATION} "
         "ORDER BY i.created_at",
         (ctx.actor, ts(ctx.now)),
     )
@@ -199,7 +215,7 @@ async def _addressed(ctx: Ctx, inv: Invocation) -> Any:
 async def trio_accept(ctx: Ctx, inv: Invocation) -> None:
     """``trio accept [code]``."""
     invite = await _addressed(ctx, inv)
-    await _seat(ctx, invite["trio_id"], invite["code"])
+    await seat(ctx, invite["trio_id"], invite["code"])
 
 
 async def trio_decline(ctx: Ctx, inv: Invocation) -> None:
@@ -208,20 +224,27 @@ async def trio_decline(ctx: Ctx, inv: Invocation) -> None:
     await ctx.tx.run("UPDATE invites SET state = 'declined' WHERE code = ?", (invite["code"],))
     ctx.reply(f"You declined the invitation to “{invite['name']}”. Nobody will insist.")
     if invite["created_by"]:
-        who = await queries.name(ctx.tx, ctx.actor)
+        who = await queries.known_as(ctx.tx, ctx.actor, invite["created_by"])
         await ctx.notify(invite["created_by"], f"{who} declined the invitation to “{invite['name']}”.",
                          sender=ctx.actor)
 
 
-async def _seat(ctx: Ctx, trio_id: int, code: str) -> None:
-    """Give the actor a seat: checks, membership, then activation on the third seat."""
+async def seat(ctx: Ctx, trio_id: int, code: str) -> None:
+    """Give the actor a seat: checks, membership, then activation on the third seat.
+
+    Every way into a trio goes through here, so the rules of :mod:`core.seating` hold on all.
+    """
     trio = await queries.trio(ctx.tx, trio_id)
     members = await queries.members(ctx.tx, trio.id)
     if ctx.actor in members:
         raise Conflict(f"You are already in “{trio.name}”.")
     if trio.state != "forming" or len(members) >= SEATS:
         raise Conflict(f"“{trio.name}” is full: a trio never has more than three members.")
+    if await seating.refused(ctx.tx, trio.id, ctx.actor):
+        raise Forbidden("This code cannot be used.",
+                        hint=f"Ask for another way in, or start a trio: {ctx.prefix}trio new")
     await _check_cap(ctx, ctx.actor)
+    labels = {m: await queries.known_as(ctx.tx, ctx.actor, m) for m in members}  # before seating
     await ctx.tx.run("UPDATE invites SET state = 'used', used_by = ? WHERE code = ?",
                      (ctx.actor, code))
     await ctx.tx.run(
@@ -229,10 +252,10 @@ async def _seat(ctx: Ctx, trio_id: int, code: str) -> None:
         (trio.id, ctx.actor, ts(ctx.now)),
     )
     members.append(ctx.actor)
-    who = await queries.name(ctx.tx, ctx.actor)
     for m in members[:-1]:
-        await ctx.notify(m, f"{who} joined your trio “{trio.name}” ({len(members)}/3).")
+        await ctx.notify(m, f"{labels[m]} joined your trio “{trio.name}” ({len(members)}/3).")
     if len(members) < SEATS:
+        await seating.seats_changed(ctx, trio)
         ctx.reply(f"You joined “{trio.name}” ({len(members)}/3). The lines open when the "
                   f"third person joins.")
         return
@@ -282,6 +305,7 @@ async def leave(ctx: Ctx, trio: Trio, member: MemberId, why: str) -> None:
                      (trio.id, member))
     await lines.member_leaves(ctx, trio, member, f"{who} {why}.")
     await features_hooks.member_left(ctx, trio, member)
+    codes = await seating.seats_changed(ctx, trio, member)
     rest = await queries.members(ctx.tx, trio.id)
     if not rest:
         await ctx.tx.run("UPDATE trios SET state = 'dissolved' WHERE id = ?", (trio.id,))
@@ -292,9 +316,10 @@ async def leave(ctx: Ctx, trio: Trio, member: MemberId, why: str) -> None:
         return
     await ctx.tx.run("UPDATE trios SET state = 'forming' WHERE id = ?", (trio.id,))
     seats = "a new third" if len(rest) == 2 else "two new people"
+    dead = f" The invite codes {who} made no longer work." if codes else ""
     for m in rest:
         await ctx.notify(m, f"{who} {why} “{trio.name}”. The trio is forming again: welcome "
-                            f"{seats} with {ctx.prefix}trio invite #{slug(trio.name)}.")
+                            f"{seats} with {ctx.prefix}trio invite #{slug(trio.name)}.{dead}")
 
 
 async def trio_list(ctx: Ctx, inv: Invocation) -> None:
@@ -327,7 +352,8 @@ async def trio_info(ctx: Ctx, inv: Invocation) -> None:
     open_codes = await ctx.tx.all(
         "SELECT code, invitee FROM invites WHERE trio_id = ? AND state = 'open' AND expires_at > ? "
         "ORDER BY created_at", (trio.id, ts(ctx.now)))
-    codes = [r["code"] + (f" (for {await queries.name(ctx.tx, r['invitee'])})" if r["invitee"]
+    codes = [r["code"] + (f" (for {await queries.known_as(ctx.tx, r['invitee'], ctx.actor)})"
+                          if r["invitee"]
                           else "") for r in open_codes]
     ctx.reply("\n".join([
         f"“{trio.name}” (#{slug(trio.name)}) — {trio.state}, {len(names)}/3",

@@ -289,8 +289,10 @@ async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage]) -> None:
             dirty[(line.id, seat.member)] = seat
             if seat.accrual_from is not None:
                 jobs.due(line.id, seat.member, at + line.patience_s)
-        if out.silent:
-            await tell(ctx, line.seats[event.actor], relance_text(line, event.actor, out.silent))
+        silent = [s for s in out.silent
+                  if not await queries.blocked_between(ctx.tx, s.member, event.actor)]
+        if silent:
+            await tell(ctx, line.seats[event.actor], relance_text(line, event.actor, silent))
     if dirty:
         await save(ctx.tx, ((room, seat) for (room, _), seat in dirty.items()))
     await jobs.apply(ctx.tx)
@@ -311,6 +313,9 @@ async def remind(ctx: Ctx, payload: dict[str, Any]) -> None:
         if waiting:
             await ctx.schedule("remind", job_key(room, member), dt(now + left), payload)
         return
+    waiting = [s for s in waiting if not await queries.blocked_between(ctx.tx, s.member, member)]
+    if not waiting:
+        return  # only someone with a block between them is waiting: no reminder, ever
     seat.reminded = True
     await save(ctx.tx, [(room, seat)])
     await ctx.notify(member, reminder_text(line, seat, waiting, now, ctx.prefix))

@@ -121,7 +121,7 @@ async def test_trio_info_lists_the_open_codes_that_revoke_takes(h: Harness) -> N
     await h.say("carol", "help")
     await h.say("alice", "trio invite @carol")
     info = replies(await h.say("alice", "trio info"))[0]
-    assert f"Open invite codes: {code}, " in info and "(for Carol)" in info
+    assert f"Open invite codes: {code}, " in info and "(for Carol (carol))" in info
     wrong = _error(await h.say("alice", "trio revoke ABCD"))
     assert "trio info lists the open ones" in wrong
     await h.say("alice", f"trio revoke {code}")

@@ -29,7 +29,7 @@ async def _blocks(h: Harness) -> list[tuple[str, str]]:
 async def test_block_stops_invitations_and_unblock_restores_them(h: Harness) -> None:
     await h.say("bob", "trio new Duo")
     out = await h.say("alice", "block @bob")
-    assert _private_replies(out, "alice")[0].text.startswith("You blocked Bob.")
+    assert _private_replies(out, "alice")[0].text.startswith("You blocked Bob (bob).")
     assert not [e for e in out if isinstance(e, Notify | Post)], "a block is never announced"
     out = await h.say("bob", "trio invite @alice")
     assert notices(out, "alice") == []
@@ -102,7 +102,7 @@ async def test_report_reaches_moderators_with_only_accounts_trio_and_reason(h: H
         "Reported: Bob (bob)",
         "Reported by: Alice (alice)",
         f"Shared trios: “Les Trois” (#les-trois, id {trio_id}, active)",
-        "Reason, as typed by the reporter: He said: “leave or else”  (twice)",
+        'Reason, as typed by the reporter: “He said: "leave or else"  (twice)”',  # quoted, inert
     ]
     ack = _private_replies(out, "alice")
     assert len(ack) == 1 and "moderators" in ack[0].text and "not told" in ack[0].text

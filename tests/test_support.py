@@ -63,7 +63,7 @@ async def test_plan_steps_then_ready_reach_the_member(h: Harness) -> None:
     out = await h.say("carol", "plan READY", room=allies)
     plan = notices(out, "alice")
     assert len(plan) == 1
-    assert "1. call her on Sunday\n2. cook dinner on Tuesday" in plan[0]
+    assert "1. “call her on Sunday”\n2. “cook dinner on Tuesday”" in plan[0]
     assert "Bob and Carol" in plan[0]
     assert any("ready" in t for t in posts(out, allies))
     assert [e for e in reaching(out, "alice", rooms) if not isinstance(e, Notify)] == []
@@ -157,7 +157,7 @@ async def test_ready_plan_waits_for_quiet_hours(h: Harness) -> None:
     out = await h.say("bob", "plan ready", room=allies)
     assert notices(out, "alice") == []
     out = await h.advance(timedelta(hours=3))
-    assert len(notices(out, "alice")) == 1 and "1. lunch" in notices(out, "alice")[0]
+    assert len(notices(out, "alice")) == 1 and "1. “lunch”" in notices(out, "alice")[0]
 
 
 async def test_member_leaving_closes_their_sos(h: Harness) -> None:

@@ -11,7 +11,7 @@ async def test_three_join_by_code_and_lines_open(h: Harness) -> None:
     assert len(code.replace("-", "")) == 16  # 80 bits
     out = await h.say("bob", f"trio join {code}")
     assert "1/3" not in replies(out)[0] and "2/3" in replies(out)[0]
-    assert any("Bob joined" in t for t in notices(out, "alice"))
+    assert any("Bob (bob) joined" in t for t in notices(out, "alice"))
     reused = await h.say("carol", f"trio join {code}")
     assert [e for e in reused if isinstance(e, Reply) and e.error]
     code2 = code_in(replies(await h.say("bob", "trio invite"))[0])

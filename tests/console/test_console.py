@@ -170,4 +170,4 @@ async def test_jobs_fire_at_their_own_time_during_an_advance(tmp_path: Path) -> 
     assert [(r["kind"], r["room"]) for r in out] == [
         ("clock", None), ("notice", "dm:bob"), ("clock", None)]
     assert out[0]["text"] == "2026-01-06 08:00 UTC" and out[2]["text"] == "2026-01-06 09:00 UTC"
-    assert "Carol joined" in out[1]["text"]
+    assert "Carol (carol) joined" in out[1]["text"]
