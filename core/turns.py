@@ -186,9 +186,9 @@ ON CONFLICT (room_id, member_id) DO UPDATE SET last_spoke_at = excluded.last_spo
     reply_total_s = excluded.reply_total_s
 """
 _SCHEDULE = (
-    "INSERT INTO jobs (due_at, kind, key, payload) VALUES (?, 'remind', ?, ?) "
+    "INSERT INTO jobs (due_at, kind, key, payload, platform) VALUES (?, 'remind', ?, ?, ?) "
     "ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind, "
-    "payload = excluded.payload"
+    "payload = excluded.payload, platform = excluded.platform"
 )
 
 
@@ -220,14 +220,16 @@ class Jobs:
         """No reminder for ``member`` in ``room``."""
         self._plan[job_key(room, member)] = None
 
-    async def apply(self, tx: Tx) -> None:
-        """Write the plan to the ``jobs`` table."""
+    async def apply(self, ctx: Ctx) -> None:
+        """Write the plan to the ``jobs`` table (as :meth:`Ctx.schedule` would, in bulk)."""
         drop = [(key,) for key, job in self._plan.items() if job is None]
-        add = [(job[0], key, job[1]) for key, job in self._plan.items() if job is not None]
+        add = [(job[0], key, job[1], ctx.platform)
+               for key, job in self._plan.items() if job is not None]
         if drop:
-            await tx.many("DELETE FROM jobs WHERE key = ?", drop)
+            await ctx.tx.many("DELETE FROM jobs WHERE key = ?", drop)
         if add:
-            await tx.many(_SCHEDULE, add)
+            await ctx.tx.many(_SCHEDULE, add)
+            ctx.planted(dt(min(row[0] for row in add)))
 
 
 async def tell(ctx: Ctx, seat: Seat, text: str) -> None:
@@ -295,7 +297,7 @@ async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage]) -> None:
             await tell(ctx, line.seats[event.actor], relance_text(line, event.actor, silent))
     if dirty:
         await save(ctx.tx, ((room, seat) for (room, _), seat in dirty.items()))
-    await jobs.apply(ctx.tx)
+    await jobs.apply(ctx)
 
 
 async def remind(ctx: Ctx, payload: dict[str, Any]) -> None:
@@ -360,7 +362,7 @@ async def resume(ctx: Ctx, member: MemberId) -> int:
         if not row["reminded"]:
             jobs.due(RoomId(row["room_id"]), member,
                      now + max(0, row["patience_s"] - row["accrued_s"]))
-    await jobs.apply(ctx.tx)
+    await jobs.apply(ctx)
     return int(await ctx.tx.value(
         "SELECT count(*) FROM line_state WHERE member_id = ? AND owes_since IS NOT NULL",
         (member,)))
@@ -383,7 +385,7 @@ async def _forget_debts_to_leaver(ctx: Ctx, trio: Trio, member: MemberId) -> Non
             jobs.drop(line.id, seat.member)
     if cleared:
         await save(ctx.tx, cleared)
-    await jobs.apply(ctx.tx)
+    await jobs.apply(ctx)
 
 
 COMMANDS: dict[str, CommandHandler] = {}

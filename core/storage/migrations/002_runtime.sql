@@ -26,9 +26,11 @@ INSERT INTO outbox_v2 (id, platform, effect, created_at)
 DROP TABLE outbox;
 ALTER TABLE outbox_v2 RENAME TO outbox;
 CREATE INDEX outbox_by_platform ON outbox (platform, id);
--- Trios formed before this version on Matrix (member ids like @name:server) are Matrix's.
-UPDATE trios SET platform = 'matrix'
-    WHERE id IN (SELECT trio_id FROM trio_members WHERE member_id LIKE '@%:%');
+-- Before this version a database served one adapter: the Matrix bot's (its member ids
+-- look like @name:server) or the console's. What it holds belongs to that platform.
+UPDATE trios SET platform = 'matrix' WHERE EXISTS (SELECT 1 FROM members WHERE id LIKE '@%:%');
+UPDATE jobs SET platform = 'matrix' WHERE EXISTS (SELECT 1 FROM members WHERE id LIKE '@%:%');
+UPDATE outbox SET platform = 'matrix' WHERE EXISTS (SELECT 1 FROM members WHERE id LIKE '@%:%');
 
 -- A held notice keeps the choices it offers (accept/decline, vote…) until it is released.
 ALTER TABLE held_notices ADD COLUMN choices TEXT;
