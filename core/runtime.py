@@ -55,6 +55,7 @@ class Runtime:
         self._wake = asyncio.Event()
         self._listeners: list[Callable[[], None]] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
         self.batches = 0  # transactions committed (for tests and benchmarks)
         self.looks = 0  # times the scheduler read the next due job (for tests)
 
@@ -70,16 +71,17 @@ class Runtime:
                                                    name="twinome-scheduler"))
 
     async def stop(self) -> None:
-        """Stop the tasks; work not yet taken by the writer fails with CancelledError."""
-        for task in self._tasks:
+        """Stop the scheduler, then the writer; work not yet taken fails with CancelledError."""
+        self._stopping = True
+        for task in reversed(self._tasks):  # the scheduler first: it may be feeding the writer
             task.cancel()
-        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
         for work in self._queue:
             work.done.cancel()
         self._queue.clear()
+        self._stopping = False
 
     async def __aenter__(self) -> Runtime:
         await self.start()
@@ -105,7 +107,7 @@ class Runtime:
         self._wake.set()
 
     async def _enqueue(self, work: _Work) -> Applied:
-        if not self._tasks or self._tasks[0].done():
+        if not self._tasks or self._tasks[0].done() or self._stopping:
             raise RuntimeError("the runtime is not running")
         self._queue.append(work)
         self._ready.set()
@@ -167,6 +169,8 @@ class Runtime:
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep up to ``seconds`` (capped), or until woken."""
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), min(max(seconds, 0.0), MAX_SLEEP))
+            async with asyncio.timeout(min(max(seconds, 0.0), MAX_SLEEP)):
+                await self._wake.wait()
 

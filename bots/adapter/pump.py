@@ -124,8 +124,9 @@ class Pump:
             except Exception:  # the database hiccuped: keep the pump alive, try again later
                 log.exception("a delivery pass failed")
                 self._next_retry = self.wall_ms() + 1000
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._timeout())
+            with contextlib.suppress(TimeoutError):  # not wait_for: it may swallow a cancel
+                async with asyncio.timeout(self._timeout()):
+                    await self._wake.wait()
 
     def _timeout(self) -> float | None:
         """How long to sleep: until the next retry, a poll while waiting, or until woken."""
