@@ -4,8 +4,9 @@ Theory of operation. :meth:`Twinome.handle` applies a batch of events in one wri
 transaction. The events' ids are first recorded in ``processed_events`` with one
 statement (an event seen before is skipped: exactly once). Each command is then applied
 inside its own savepoint, so a command that fails rolls back alone and becomes a
-friendly error reply; consecutive line messages are tracked together in one savepoint
-(few SQL calls for many messages), one by one if that fails. The effects of every
+friendly error reply; consecutive line messages are tracked together (few SQL calls for
+many messages) with no savepoint: should that ever fail, the whole transaction is rolled
+back and applied again with each run in a savepoint, one by one if it fails again. The effects of every
 event go to the ``outbox`` in the same transaction, each stamped with the platform of
 the event that caused it. Only after the commit are they carried out, by the delivery
 pump of that platform's adapter (:meth:`pending`, then :meth:`done`); an adapter that
@@ -72,8 +73,14 @@ class Twinome:
 
     async def handle(self, events: Sequence[Event]) -> Applied:
         """Apply a batch of events exactly once, in one transaction."""
+        try:
+            return await self._handle(events, guarded=False)
+        except _LinesFailed:  # rolled back whole; again, each run of lines in a savepoint
+            return await self._handle(events, guarded=True)
+
+    async def _handle(self, events: Sequence[Event], *, guarded: bool) -> Applied:
         now = self.clock.now()
-        tally = _Tally()
+        tally = _Tally(guarded)
         async with self.db.transaction() as tx:
             fresh = await self._fresh(tx, events, now)
             applied = frozenset(fresh)
@@ -235,6 +242,13 @@ class Twinome:
         if not run:
             return
         ctx = Ctx(tx, now, self.settings, platform=run[0].platform)
+        if not tally.guarded:  # the fast path: no savepoint; a failure redoes the batch guarded
+            try:
+                await features.on_line_messages(ctx, run)
+            except Exception as err:
+                raise _LinesFailed from err
+            await self._stash(tx, ctx, now, tally)
+            return
         try:
             async with tx.savepoint():
                 await features.on_line_messages(ctx, run)
@@ -274,10 +288,15 @@ _BIND = ("INSERT INTO platform_refs (platform, key, ref) VALUES (?, ?, ?) "
          "ON CONFLICT (platform, key) DO UPDATE SET ref = excluded.ref")
 
 
+class _LinesFailed(Exception):
+    """Tracking a run of line messages failed on the fast path (no savepoint)."""
+
+
 @dataclass
 class _Tally:
     """Running totals of one transaction: effects written, earliest job scheduled."""
 
+    guarded: bool = True  # each run of line messages in a savepoint of its own
     written: int = 0
     earliest: datetime | None = None
 

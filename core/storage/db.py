@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -180,19 +180,27 @@ class Database:
     async def transaction(self) -> AsyncIterator[Tx]:
         """One write transaction, committed if the block ends normally (one at a time).
 
-        A task cancelled while it begins, commits or rolls back still lets that statement
-        finish first, so the connection is never left inside a stray transaction.
+        A task cancelled in the middle leaves no stray transaction behind: the rollback is
+        queued after whatever statement it had begun.
         """
         async with self._write_lock:
             try:
-                await _finish(self._conn.execute("BEGIN IMMEDIATE"))
+                await self._conn.execute("BEGIN IMMEDIATE")
                 yield Tx(self._conn)
             except BaseException:
-                if self._conn.in_transaction:
-                    await _finish(self._conn.execute("ROLLBACK"))
+                await self._rollback()
                 raise
             else:
-                await _finish(self._conn.execute("COMMIT"))
+                await self._conn.execute("COMMIT")
+
+    async def _rollback(self) -> None:
+        """Roll back whatever the write connection began, even a BEGIN cancelled in flight.
+
+        A cancelled call still runs in aiosqlite's thread, in order: this ROLLBACK runs after
+        it, and finds no transaction only if there was none to end.
+        """
+        with contextlib.suppress(sqlite3.OperationalError):
+            await self._conn.execute("ROLLBACK")
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
@@ -204,17 +212,6 @@ class Database:
         """Copy the WAL back into the database file and truncate it to zero bytes."""
         async with self._read_lock, self._write_lock:
             await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
-async def _finish(call: Awaitable[Any]) -> None:
-    """Await a database call; if the task is cancelled meanwhile, let the call end first."""
-    future = asyncio.ensure_future(call)
-    try:
-        await asyncio.shield(future)
-    except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            await future
-        raise
 
 
 def _statements(script: str) -> list[str]:
