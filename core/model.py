@@ -18,11 +18,12 @@ class Trio:
     patience_s: int
     relance: str
     proposal_ttl_s: int
+    platform: str = "console"
 
     @classmethod
     def of(cls, row: Row) -> Trio:
         return cls(TrioId(row["id"]), row["name"], row["state"], row["patience_s"],
-                   row["relance"], row["proposal_ttl_s"])
+                   row["relance"], row["proposal_ttl_s"], row["platform"])
 
 
 @dataclass(frozen=True)

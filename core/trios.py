@@ -240,6 +240,9 @@ async def seat(ctx: Ctx, trio_id: int, code: str) -> None:
         raise Conflict(f"You are already in “{trio.name}”.")
     if trio.state != "forming" or len(members) >= SEATS:
         raise Conflict(f"“{trio.name}” is full: a trio never has more than three members.")
+    if trio.platform != ctx.platform:
+        raise Forbidden(f"“{trio.name}” lives on another platform ({trio.platform}): its rooms "
+                        f"cannot hold you here.", hint="Join it from an account on that platform.")
     if await seating.refused(ctx.tx, trio.id, ctx.actor):
         raise Forbidden("This code cannot be used.",
                         hint=f"Ask for another way in, or start a trio: {ctx.prefix}trio new")
