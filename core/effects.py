@@ -36,6 +36,12 @@ class Choice:
     style: Literal["primary", "secondary", "danger", "success"] = "primary"
 
 
+def choice(label: str, command: str,
+           style: Literal["primary", "secondary", "danger", "success"] = "primary") -> Choice:
+    """A choice whose id is its command (the same choice offered again keeps its id)."""
+    return Choice(command, label, command, style)
+
+
 @dataclass(frozen=True)
 class Reply:
     """Answer a command where it was typed; ``private`` replies reach only ``to``."""

@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from core import queries
 from core.context import CommandHandler, Ctx, JobHandler
+from core.effects import choice
 from core.errors import Conflict, Forbidden, NotFound, ParseError
 from core.grammar import Invocation
 from core.ids import MemberId
@@ -112,7 +113,8 @@ async def session_log(ctx: Ctx, inv: Invocation) -> None:
     about = f" Note: {quote(note)}" if note else ""
     await tell(ctx, other, (
         f"{actor} logged session {sid} in “{trio.name}”: {what}.{about}\n"
-        f"If it is right, confirm it: {ctx.prefix}session confirm {tag(trio)} {sid}"))
+        f"If it is right, confirm it."),
+        (choice("Confirm", f"session confirm {tag(trio)} {sid}", "success"),))
 
 
 async def session_confirm(ctx: Ctx, inv: Invocation) -> None:

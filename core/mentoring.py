@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from core import features_hooks, queries
 from core.context import CommandHandler, Ctx, JobHandler
+from core.effects import Choice, choice
 from core.errors import Conflict, NotFound, ParseError
 from core.grammar import Invocation
 from core.ids import MemberId
@@ -55,13 +56,13 @@ def tag(trio: Trio) -> str:
     return "#" + slug(trio.name)
 
 
-async def tell(ctx: Ctx, member: str, text: str) -> None:
+async def tell(ctx: Ctx, member: str, text: str, choices: tuple[Choice, ...] = ()) -> None:
     """A private notice about the actor's doing, unless the member forgot their data.
 
     The actor is its sender: between two people with a block it never arrives.
     """
     if not member.startswith("former:"):
-        await ctx.notify(MemberId(member), text, sender=ctx.actor)
+        await ctx.notify(MemberId(member), text, sender=ctx.actor, choices=choices)
 
 
 # --- Skills (profile) ---------------------------------------------------------------
@@ -230,14 +231,15 @@ async def mentor_offer(ctx: Ctx, inv: Invocation) -> None:
     if rows:
         await _refuse_duplicate(ctx, trio, rows, ctx.actor, skill)
     mid = await _create(ctx, trio, ctx.actor, mentee, skill, "offered")
-    p, t = ctx.prefix, tag(trio)
+    t = tag(trio)
     name, who = await queries.name(ctx.tx, mentee), await queries.name(ctx.tx, ctx.actor)
     ctx.reply(f"You offered to mentor {name} on “{skill}” (mentorship {mid}). It counts once "
               f"{name} accepts: a mentorship rests on the mentee's recognition.")
     await tell(ctx, mentee, (
-        f"{who} offers to mentor you on “{skill}” in “{trio.name}” (mentorship {mid}). If "
-        f"you recognise them on it: {p}mentor accept {t} {mid} — if not: "
-        f"{p}mentor end {t} {mid}. No pressure either way."))
+        f"{who} offers to mentor you on “{skill}” in “{trio.name}” (mentorship {mid}). Accept "
+        f"if you recognise them on it; no pressure either way."),
+        (choice("Accept", f"mentor accept {t} {mid}", "success"),
+         choice("No, thanks", f"mentor end {t} {mid}", "secondary")))
 
 
 async def _recognise(ctx: Ctx, trio: Trio, row: Row) -> None:

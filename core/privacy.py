@@ -26,7 +26,7 @@ from typing import Any
 
 from core import keys, queries, trios
 from core.context import CommandHandler, Ctx, JobHandler
-from core.effects import InviteToRoom, Notify, Reply, from_json
+from core.effects import InviteToRoom, Notify, Reply, choice, from_json
 from core.grammar import Invocation
 from core.ids import MemberId
 from core.storage.db import Row, Tx
@@ -254,8 +254,8 @@ async def privacy_forget(ctx: Ctx, inv: Invocation) -> None:
             "Forget you? I would delete your profile, skills, blocks, SOS, plans, proposals, "
             f"votes and line records.{where} Mentoring you gave or received stays in the others' "
             f"ledger as “a former member”. This cannot be undone; {ctx.prefix}privacy export "
-            f"first if you want a copy. To go ahead: {ctx.prefix}privacy forget confirm",
-            private=True,
+            f"first if you want a copy.",
+            private=True, choices=(choice("Forget me", "privacy forget confirm", "danger"),),
         )
         return
     counts = await forget(ctx, ctx.actor)

@@ -27,6 +27,7 @@ from typing import Any
 
 from core import features_hooks, queries
 from core.context import CommandHandler, Ctx, JobHandler
+from core.effects import choice
 from core.errors import Conflict, Forbidden, NotFound
 from core.grammar import Invocation
 from core.ids import MemberId, TrioId
@@ -72,14 +73,13 @@ async def propose(ctx: Ctx, inv: Invocation) -> None:
     )
     await ctx.schedule(EXPIRE_JOB, _job_key(pid), expires, {"proposal": pid})
     names = await queries.names(ctx.tx, [ctx.actor, *others])
-    p = ctx.prefix
     for voter in others:
         await ctx.notify(voter, sender=ctx.actor, text=(
             f"{names[ctx.actor]} proposes, in “{trio.name}”: {quote(text)}\n"
             f"As an ally, do you approve? Your vote stays private: only the "
-            f"outcome is announced. Reply here with {p}vote {pid} yes or {p}vote {pid} no "
-            f"(before {show(expires)})."
-        ))
+            f"outcome is announced. Answer before {show(expires)}."
+        ), choices=(choice("Approve", f"vote {pid} yes", "success"),
+                    choice("Decline", f"vote {pid} no", "danger")))
     verb = "is" if len(others) == 1 else "are"
     ctx.reply(
         f"Proposal #{pid} is open. {' and '.join(names[m] for m in others)} {verb} asked to "

@@ -7,6 +7,7 @@ from typing import Any
 
 from core import features_hooks, invites, lines, queries, seating, turns
 from core.context import CommandHandler, Ctx, JobHandler, tags
+from core.effects import choice
 from core.errors import Conflict, Forbidden, NotFound, ParseError
 from core.grammar import Invocation
 from core.ids import MemberId
@@ -101,9 +102,9 @@ async def trio_invite(ctx: Ctx, inv: Invocation) -> None:
         await ctx.notify(invitee, (
             f"{who} invites you to take a seat in the twinome “{trio.name}” "
             f"({', '.join(seated)}). "
-            f"Nobody is added without your consent: reply {ctx.prefix}trio accept {code} "
-            f"or {ctx.prefix}trio decline {code} (before {show(expires)})."
-        ))
+            f"Nobody is added without your consent: accept or decline before {show(expires)}."
+        ), choices=(choice("Accept", f"trio accept {code}", "success"),
+                    choice("Decline", f"trio decline {code}", "secondary")))
     ctx.reply(f"I asked {target} {'again ' if again else ''}whether they want to join "
               f"“{trio.name}”. The invitation expires {show(expires)}."
               + (" It replaces the earlier one." if again else ""))
@@ -292,8 +293,8 @@ async def trio_leave(ctx: Ctx, inv: Invocation) -> None:
         what = {0: "You are its only member, so it will be dissolved.",
                 1: "The other member can welcome two new people."}.get(
             others, "Your private lines in it close and the two others can welcome a new third.")
-        ctx.reply(f"Leave “{trio.name}”? {what} To go ahead: "
-                  f"{ctx.prefix}trio leave #{slug(trio.name)} confirm", private=True)
+        ctx.reply(f"Leave “{trio.name}”? {what}", private=True,
+                  choices=(choice("Leave", f"trio leave #{trio.id} confirm", "danger"),))
         return
     await leave(ctx, trio, ctx.actor, "left the trio")
     ctx.reply(f"You left “{trio.name}”. Take care.", private=True)

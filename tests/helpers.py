@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from bots.adapter.text import with_choices
 from core.clock import FakeClock
 from core.config import Settings
 from core.effects import Effect, Notify, Post, Reply
@@ -68,19 +69,24 @@ class Harness:
                 return out
 
 
+def shown(effect: Reply | Notify | Post) -> str:
+    """An effect's text as a text platform shows it: its choices as the commands to type."""
+    return with_choices(effect.text, effect.choices, "!")
+
+
 def replies(effects: list[Effect]) -> list[str]:
     """The texts of the replies among ``effects``."""
-    return [e.text for e in effects if isinstance(e, Reply)]
+    return [shown(e) for e in effects if isinstance(e, Reply)]
 
 
 def notices(effects: list[Effect], to: str) -> list[str]:
     """The texts of private notices to ``to``."""
-    return [e.text for e in effects if isinstance(e, Notify) and e.to == to]
+    return [shown(e) for e in effects if isinstance(e, Notify) and e.to == to]
 
 
 def posts(effects: list[Effect], room: int) -> list[str]:
     """The texts the bot posted in ``room``."""
-    return [e.text for e in effects if isinstance(e, Post) and e.room == room]
+    return [shown(e) for e in effects if isinstance(e, Post) and e.room == room]
 
 
 def code_in(text: str) -> str:
