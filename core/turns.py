@@ -276,6 +276,7 @@ async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage]) -> None:
     lines = await load(ctx.tx, BY_IDS, {"rooms": rooms}, now)
     dirty: dict[tuple[RoomId, MemberId], Seat] = {}
     jobs = Jobs()
+    blocked: set[frozenset[MemberId]] | None = None  # read once, when a relance first needs it
     for event in events:
         line = lines.get(event.room)
         if line is None or event.actor not in line.seats:
@@ -291,13 +292,23 @@ async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage]) -> None:
             dirty[(line.id, seat.member)] = seat
             if seat.accrual_from is not None:
                 jobs.due(line.id, seat.member, at + line.patience_s)
-        silent = [s for s in out.silent
-                  if not await queries.blocked_between(ctx.tx, s.member, event.actor)]
+        if out.silent and blocked is None:
+            blocked = await _blocks_among(ctx.tx, lines.values())
+        silent = [s for s in out.silent if frozenset((s.member, event.actor)) not in (blocked or ())]
         if silent:
             await tell(ctx, line.seats[event.actor], relance_text(line, event.actor, silent))
     if dirty:
         await save(ctx.tx, ((room, seat) for (room, _), seat in dirty.items()))
     await jobs.apply(ctx)
+
+
+async def _blocks_among(tx: Tx, lines: Iterable[Line]) -> set[frozenset[MemberId]]:
+    """The pairs with a block between them among the members of ``lines``, in one query."""
+    people = json.dumps(sorted({m for line in lines for m in line.seats}))
+    rows = await tx.all(
+        "SELECT blocker, blocked FROM blocks WHERE blocker IN (SELECT value FROM json_each(?)) "
+        "AND blocked IN (SELECT value FROM json_each(?))", (people, people))
+    return {frozenset((MemberId(r[0]), MemberId(r[1]))) for r in rows}
 
 
 async def remind(ctx: Ctx, payload: dict[str, Any]) -> None:
