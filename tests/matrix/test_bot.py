@@ -175,6 +175,18 @@ async def test_bad_input_gets_a_notice_with_the_error(synapse: Homeserver, tmp_p
             await alice.user.close()
 
 
+async def test_a_trio_named_room_pings_nobody(synapse: Homeserver, tmp_path: Path) -> None:
+    async with await start(synapse, tmp_path) as bot:
+        (alice,) = await members(synapse, tmp_path, bot, ("alice",))
+        try:
+            made = await alice.ask("trio new @room")
+            assert made.decrypted and "room" in made.body
+            assert made.source["content"]["m.mentions"] == {}, "clients notify nobody"
+            assert "@room" not in made.body, "and the legacy body rule finds no @room either"
+        finally:
+            await alice.user.close()
+
+
 async def test_the_running_bots_device_is_cross_signed(synapse: Homeserver, tmp_path: Path) -> None:
     async with await start(synapse, tmp_path) as bot:
         (alice,) = await members(synapse, tmp_path, bot, ("alice",))

@@ -42,7 +42,7 @@ def stopped_after_playing(process: subprocess.Popen[str]) -> int:
     """Check the story and the kept homeserver, then stop the demo with Ctrl-C."""
     try:
         out = read_until(process, "Run the bot yourself later", within=180)
-        assert "Bob joined your trio" in out and "is complete" in out
+        assert "Bob (@bob:localhost) joined your trio" in out and "is complete" in out
         assert "Alice sees, in direct chat with the bot, from the bot: Bob has not answered yet" in out
         assert "Turns in “Les Trois”" in out and "it is in the ledger now" in out
         alerts = [line for line in out.splitlines() if "going through a hard time" in line]
