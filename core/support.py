@@ -152,7 +152,7 @@ async def plan(ctx: Ctx, inv: Invocation) -> None:
     ctx.post(line.id, f"Step {count} of the plan for {names[member]}, from {names[ctx.actor]}: "
                       f"{quote(text)}. Add more with {ctx.prefix}plan <text>; when it is complete: "
                       f"{ctx.prefix}plan ready")
-    if ctx.room is None:
+    if ctx.room is None or ctx.room.id != line.id:  # typed elsewhere: say where it went
         ctx.reply(f"Added as step {count} of the plan for {names[member]} (posted in your line "
                   f"with your other ally).")
 
