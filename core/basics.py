@@ -1,4 +1,4 @@
-"""Help, the charter, and the matchmaking commands that are not available yet."""
+"""Help, and the housekeeping jobs: releasing held notices, pruning old records."""
 
 from __future__ import annotations
 
@@ -15,15 +15,6 @@ from core.timeutil import ts
 async def help_(ctx: Ctx, inv: Invocation) -> None:
     """``help [command]``."""
     ctx.reply(grammar.help_text(inv.args.get("command"), ctx.prefix))
-
-
-async def matchmaking(ctx: Ctx, inv: Invocation) -> None:
-    """``seek``, ``unseek``, ``match``: said plainly that they are not here yet."""
-    ctx.reply(
-        "Matchmaking is not available yet. Meanwhile, start a trio with "
-        f"{ctx.prefix}trio new and share its invite code with two people you trust.",
-        private=True,
-    )
 
 
 async def release_held(ctx: Ctx, payload: dict[str, Any]) -> None:
@@ -51,8 +42,5 @@ PRUNE_EVERY = timedelta(days=1)
 
 COMMANDS: dict[str, CommandHandler] = {
     "help": help_,
-    "seek": matchmaking,
-    "unseek": matchmaking,
-    "match": matchmaking,
 }
 JOBS: dict[str, JobHandler] = {"release_held": release_held, "prune": prune}

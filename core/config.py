@@ -40,3 +40,7 @@ class Settings:
     invite_link: str = "twinome://join/{code}"
     read_user: Callable[[str], MemberId | None] = field(default=plain_user)
     """Turns what a person typed after ``@`` into a member id (the adapter knows how)."""
+    community_of: Callable[[MemberId], str | None] = field(default=lambda member: None)
+    """The community a member comes from, where the platform tells (a Matrix homeserver)."""
+    match_spread_h: float = 6.0
+    """How many hours apart the time zones of a proposed trio may be."""

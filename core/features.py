@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from core import (
     basics,
     ledger,
+    matchmaking,
     mentoring,
     privacy,
     proposals,
@@ -20,7 +21,8 @@ from core import (
 from core.context import CommandHandler, Ctx, JobHandler
 from core.events import LineMessage
 
-_MODULES = (basics, trios, turns, rhythm, mentoring, ledger, support, proposals, safety, privacy, stats)
+_MODULES = (basics, trios, turns, rhythm, mentoring, ledger, support, proposals, safety, privacy,
+            stats, matchmaking)
 
 COMMANDS: dict[str, CommandHandler] = {}
 JOBS: dict[str, JobHandler] = {}

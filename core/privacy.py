@@ -59,6 +59,8 @@ MEMBER_DATA: dict[tuple[str, str], str] = {
     ("held_notices", "member_id"): "export: held_notices; forget: deleted",
     ("held_notices", "sent_by"): "export: never (notices to others); forget: deleted",
     ("reports", "reporter"): "export: reports_you_sent; forget: deleted",
+    ("lobby", "member_id"): "export: looking_for_companions; forget: deleted",
+    ("match_seats", "member_id"): "export: proposed_trios; forget: deleted",
 }
 """Every (table, column) holding a member id, and how export and forget treat it."""
 
@@ -119,6 +121,10 @@ _EXPORT: tuple[tuple[str, str], ...] = (
      "SELECT action, trio_id, expires_at FROM confirmations WHERE member_id = :m"),
     ("failed_invite_codes", "SELECT at FROM redeem_failures WHERE member_id = :m ORDER BY at"),
     ("reports_you_sent", "SELECT at FROM reports WHERE reporter = :m ORDER BY at"),
+    ("looking_for_companions", "SELECT platform, community, since FROM lobby WHERE member_id = :m"),
+    ("proposed_trios",
+     "SELECT p.id, p.state, p.created_at, p.expires_at, s.accepted FROM match_seats s "
+     "JOIN match_proposals p ON p.id = s.proposal_id WHERE s.member_id = :m ORDER BY p.id"),
     ("scheduled", f"SELECT kind, due_at FROM jobs WHERE {_JOBS_OF} ORDER BY due_at"),
     ("direct_chat", "SELECT platform, ref FROM platform_refs WHERE key = :dm"),
 )
@@ -148,6 +154,12 @@ _FORGET: tuple[str, ...] = (
     f"DELETE FROM jobs WHERE {_JOBS_OF}",
     "DELETE FROM redeem_failures WHERE member_id = :m",
     "DELETE FROM reports WHERE reporter = :m",
+    "DELETE FROM lobby WHERE member_id = :m",
+    "UPDATE match_proposals SET state = 'declined' WHERE state = 'open' AND id IN "
+    "(SELECT proposal_id FROM match_seats WHERE member_id = :m)",
+    "UPDATE match_proposals SET explanation = '' WHERE id IN "
+    "(SELECT proposal_id FROM match_seats WHERE member_id = :m)",
+    "DELETE FROM match_seats WHERE member_id = :m",
     "DELETE FROM platform_refs WHERE key = :dm",
     "DELETE FROM members WHERE id = :m",
 )

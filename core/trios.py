@@ -271,6 +271,35 @@ async def seat(ctx: Ctx, trio_id: int, code: str) -> None:
               f"lines are open.")
 
 
+async def form(ctx: Ctx, members: list[MemberId], name: str) -> Trio | None:
+    """Seat three people at once (matchmaking): the seating rules, then rooms and charter.
+
+    None, with nothing changed, when the rules no longer allow it (a block made since the
+    proposal, a trio cap reached meanwhile).
+    """
+    for i, a in enumerate(members):
+        for b in members[i + 1:]:
+            if await queries.blocked_between(ctx.tx, a, b):
+                return None
+        if len(await queries.trios_of(ctx.tx, a)) >= ctx.settings.max_trios:
+            return None
+    s = ctx.settings
+    trio_id = await ctx.tx.run(
+        "INSERT INTO trios (name, state, created_at, patience_s, relance, proposal_ttl_s, "
+        "platform) VALUES (?, 'active', ?, ?, ?, ?, ?)",
+        (name, ts(ctx.now), int(s.patience.total_seconds()), s.relance,
+         int(s.proposal_ttl.total_seconds()), ctx.platform))
+    await ctx.tx.many("INSERT INTO trio_members (trio_id, member_id, joined_at) VALUES (?, ?, ?)",
+                      [(trio_id, m, ts(ctx.now)) for m in members])
+    trio = await queries.trio(ctx.tx, trio_id)
+    await lines.open_all(ctx, trio, members, members[-1])
+    for m in members:
+        if m != ctx.actor:
+            await ctx.notify(m, f"Everyone accepted: your twinome “{trio.name}” is formed. "
+                                f"Your trio room and your two private lines are open.")
+    return trio
+
+
 async def trio_revoke(ctx: Ctx, inv: Invocation) -> None:
     """``trio revoke <code>``."""
     trio = await ctx.trio(inv)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,12 @@ async def _populate(h: Harness, me: str = "bob") -> None:
     trio, mine = rooms[("alice", me, "carol")], rooms[("alice", me)]
     await _ok(h, me, "offer cooking")
     await _ok(h, me, "want guitar")
+    for who, offer, want in (("fay", "guitar", "chess"), ("gil", "chess", "cooking")):
+        await _ok(h, who, f"offer {offer}")
+        await _ok(h, who, f"want {want}")
+        await _ok(h, who, "seek")
+    await _ok(h, me, "seek")
+    await h.advance(timedelta(0))  # the lobby is matched: a proposed trio with fay and gil
     await _ok(h, me, "mentor ask @alice cooking")
     await _ok(h, "alice", f"session log @{me} cooking 1h30 knife skills")
     await _ok(h, me, "session confirm 1")
