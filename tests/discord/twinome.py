@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,7 @@ async def make_world(server: FakeDiscord, bots: Bots, path: Path, **options: Any
         people[name] = await server.add_user(name)
         await server.add_member(guild, people[name])
     db = await Database.open(path)
-    clock = FakeClock()
+    clock = FakeClock(datetime.now(UTC))  # line messages carry Discord's (real) times
     core = Twinome(db, clock, core_settings())
     config = DiscordConfig(database=path, guild_ids=(guild.id,), token="unused",
                            category_name="Trios", moderators_channel_id=None)
