@@ -47,7 +47,7 @@ from bots.adapter.carrier import (
 )
 from bots.discord.answers import Answers, split
 from bots.discord.config import DiscordConfig
-from bots.discord.names import PLATFORM, user_id_of
+from bots.discord.names import PLATFORM, member_id, user_id_of
 from bots.discord.views import typed_choices, view_of
 from core import queries
 from core.effects import CreateRoom
@@ -273,6 +273,7 @@ class DiscordCarrier:
             posted = await self.post(channel, notice)
             if not isinstance(posted, Done):
                 return posted
+            await self._drop_leavers(ref, channel)
             await channel.edit(archived=True, locked=True)
             return Done()
         if isinstance(channel, discord.TextChannel):
@@ -282,6 +283,20 @@ class DiscordCarrier:
                 if isinstance(target, discord.Member | discord.Object) and target.id != me:
                     await self._unpermit(channel, target.id, "the trio closed")
         return Done()
+
+    async def _drop_leavers(self, ref: str, thread: discord.Thread) -> None:
+        """Take out of a closing pair thread whoever is no longer in its trio."""
+        room = await self.bindings.core_room(ref)
+        if room is None:
+            return
+        async with self.core.db.read() as tx:
+            found = await queries.room(tx, room)
+            staying = set() if found is None else set(await queries.members(tx, found.trio_id))
+        me = self.client.user.id if self.client.user else None
+        for member in await thread.fetch_members():
+            if member.id != me and member_id(member.id) not in staying:
+                with contextlib.suppress(discord.NotFound):
+                    await thread.remove_user(discord.Object(member.id))
 
     async def _unpermit(self, channel: discord.TextChannel, user_id: int, reason: str) -> None:
         """Delete a member's overwrite (they may have left the server: no Member needed)."""

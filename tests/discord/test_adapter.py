@@ -222,3 +222,34 @@ def test_the_tree_maps_every_kind_and_every_command() -> None:
     assert kinds == {"id": discord.AppCommandOptionType.integer,
                      "vote": discord.AppCommandOptionType.string}
     assert [c.value for c in vote.parameters[1].choices] == ["yes", "no"]
+
+
+async def test_a_slow_answer_is_deferred_and_still_private_when_it_should_be(
+        server: FakeDiscord, bots: Bots, tmp_path: Path) -> None:
+    world = await make_world(server, bots, tmp_path / "slow.sqlite3", defer_after=0)
+    try:
+        listed = await world.slash(world.alice, "trio list")
+        assert listed.callback_type == 5 and listed.ephemeral and listed.content
+        channel = await world.form_trio()
+        info = await world.slash(world.alice, "trio info", channel=channel)
+        assert info.callback_type == 5 and not info.ephemeral and "Les Trois" in info.content
+        bad = await world.slash(world.alice, "session confirm", {"id": 9}, channel=channel)
+        assert bad.followups and bad.followups[-1].ephemeral
+        assert all(not m.flags & (1 << 7) for m in server.messages_in(channel))
+    finally:
+        await bots.stop_all()
+        await world.db.close()
+
+
+async def test_a_leaver_loses_the_channel_and_their_pair_threads(world: World) -> None:
+    server = world.server
+    channel = await world.form_trio()
+    ab, bc = world.pair(world.alice, world.bob), world.pair(world.bob, world.carol)
+    left = await world.slash(world.alice, "trio leave", {"confirm": "confirm"}, channel=channel)
+    assert left.content
+    await server.wait_until(lambda: not server.can_see(world.alice, channel)
+                            and server.channel(ab.id).locked)
+    assert world.alice.id not in server.overwrites(channel)
+    assert world.alice.id not in server.thread_members(ab)
+    assert server.channel(ab.id).archived
+    assert not server.channel(bc.id).locked
