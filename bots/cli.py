@@ -10,8 +10,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-_EXTRAS = {"matrix": "matrix", "demo": "demo"}
-_TARGETS = {"matrix": "bots.matrix.cli", "demo": "bots.matrix.demo"}
+_EXTRAS = {"matrix": "matrix", "demo": "demo", "discord": "discord"}
+_TARGETS = {"matrix": "bots.matrix.cli", "demo": "bots.matrix.demo",
+            "discord": "bots.discord.cli"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument("--jsonl", action="store_true", help="one JSON object per effect per line")
     sub.add_parser("matrix", help="run the Matrix bot (options: twinome matrix --help)",
                    add_help=False)
+    sub.add_parser("discord", help="run the Discord bot (options: twinome discord --help)",
+                   add_help=False)
     sub.add_parser("demo", help="a local Matrix homeserver with the bot (twinome demo --help)",
                    add_help=False)
     return parser
@@ -45,7 +48,7 @@ def _logging() -> None:
 
 
 def _dispatch(command: str, argv: list[str]) -> int:
-    """Run ``twinome matrix|demo`` from its module, imported only now."""
+    """Run ``twinome matrix|discord|demo`` from its module, imported only now."""
     target = _TARGETS[command]
     try:
         module = importlib.import_module(target)

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import statistics
 import sys
+import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,12 +31,17 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "'audioop' is deprecated", DeprecationWarning)
     import discord
 
+from bots.discord.bot import TwinomeClient, core_settings
+from bots.discord.config import DiscordConfig
+from core.clock import SystemClock
+from core.service import Twinome
+from core.storage.db import Database
 from tests.discord.barebot import BareBot
 from tests.discord.fakediscord import FakeDiscord, pointed_at
 from tests.discord.harness import start_client, stop_client
 
 WARMUP = 5
-ClientFactory = Callable[[FakeDiscord], discord.Client]
+ClientFactory = Callable[[FakeDiscord], discord.Client | Awaitable[discord.Client]]
 
 
 @dataclass
@@ -74,7 +81,8 @@ async def measure(client_factory: ClientFactory, command: str, options: dict[str
             guild = await server.add_guild("Bench")
             user = await server.add_user("bencher")
             await server.add_member(guild, user)
-            client = client_factory(server)
+            made = client_factory(server)
+            client = await made if inspect.isawaitable(made) else made
             task = await start_client(client, server.bot_token)
             try:
                 samples = await _rounds(server, guild, user, command, options, rounds)
@@ -102,7 +110,32 @@ async def _rounds(server: FakeDiscord, guild: Any, user: Any, command: str,
 
 def contenders() -> list[Contender]:
     """The bots measured in one run; the floor comes first."""
-    return [Contender("bare discord.py /ping", lambda server: BareBot(), "ping", {})]
+    return [Contender("bare discord.py /ping", lambda server: BareBot(), "ping", {}),
+            Contender("twinome /trio list", twinome_client, "trio list", {})]
+
+
+async def twinome_client(server: FakeDiscord) -> discord.Client:
+    """The Twinome adapter on a fresh core and database file, syncing to the bench guild."""
+    folder = tempfile.TemporaryDirectory()
+    path = Path(folder.name) / "bench.sqlite3"
+    config = DiscordConfig(database=path, guild_ids=tuple(server.store.guilds), token="unused",
+                           category_name="Trios")
+    db = await Database.open(path)
+    return TwinomeBench(Twinome(db, SystemClock(), core_settings()), config, folder)
+
+
+class TwinomeBench(TwinomeClient):
+    """The Twinome client, closing its database and folder when it closes."""
+
+    def __init__(self, core: Twinome, config: DiscordConfig,
+                 folder: tempfile.TemporaryDirectory[str]) -> None:
+        super().__init__(core, config, guild_ready_timeout=0.05)
+        self._folder = folder
+
+    async def close(self) -> None:
+        await super().close()
+        await self.core.db.close()
+        self._folder.cleanup()
 
 
 def print_table(results: list[tuple[str, Stats]]) -> None:

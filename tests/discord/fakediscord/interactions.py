@@ -311,7 +311,7 @@ class Interactions:
         record = self._by_token(request)
         body = await read_body(request)
         original = self._original(record)
-        if original is not None and original.flags & LOADING:
+        if original is not None and not original.deleted and original.flags & LOADING:
             self.server.messages.edit(original, body)
             original.flags &= ~LOADING
             await self.server.messages.updated(original)

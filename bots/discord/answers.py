@@ -1,0 +1,180 @@
+"""Live interactions: how a reply finds the slash command or button it answers.
+
+A command's interaction is kept here (bounded, and only while its token lives: 15
+minutes on Discord) under its id, which travels through the core as the event's
+``origin`` and comes back on the Reply. The first answer is the interaction's response
+when it is still unanswered, else a followup of the deferral :meth:`Answers.defer_later`
+made before Discord's 3-second window closed. One lock per interaction keeps the two
+from racing.
+
+Private notices a member could not get by DM (their DMs are closed) wait here too,
+bounded, and go out as ephemeral followups on that member's next interaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+
+log = logging.getLogger("twinome.discord")
+
+TOKEN_LIFE = 14 * 60.0  # seconds an interaction token is used (Discord: 15 minutes)
+MAX_LIVE = 2000  # interactions remembered at most
+MAX_HELD_USERS = 1000  # members with closed DMs whose notices wait, at most
+MAX_HELD_EACH = 10  # notices kept per such member (the oldest go first)
+_NONE = discord.AllowedMentions.none()
+CLOSED_DMS = ("Your direct messages with me are closed, so here is what I could not "
+              "send you:")
+
+
+@dataclass
+class Live:
+    """One interaction that may still be answered."""
+
+    interaction: discord.Interaction
+    expires: float
+    private: bool
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    answered: bool = False
+    deferred: bool = False
+    timer: asyncio.TimerHandle | None = None
+
+
+class Answers:
+    """The live interactions by id, and notices held for members whose DMs are closed."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._live: OrderedDict[str, Live] = OrderedDict()
+        self._held: OrderedDict[int, deque[str]] = OrderedDict()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def open(self, interaction: discord.Interaction, *, private: bool) -> Live:
+        """Remember an interaction; ``private`` says how to defer it if it comes to that."""
+        live = Live(interaction, self.clock() + TOKEN_LIFE, private)
+        self._live[str(interaction.id)] = live
+        while len(self._live) > MAX_LIVE:
+            _, old = self._live.popitem(last=False)
+            if old.timer is not None:
+                old.timer.cancel()
+        return live
+
+    def get(self, origin: str | None) -> Live | None:
+        """The live interaction an origin names, if its token still lives."""
+        if origin is None:
+            return None
+        live = self._live.get(origin)
+        if live is not None and live.expires < self.clock():
+            del self._live[origin]
+            return None
+        return live
+
+    def defer_later(self, live: Live, after: float) -> None:
+        """Defer the interaction after ``after`` seconds unless it is answered by then."""
+        if after <= 0:
+            self._spawn(self.defer(live))
+            return
+        loop = asyncio.get_running_loop()
+        live.timer = loop.call_later(after, lambda: self._spawn(self.defer(live)))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def defer(self, live: Live) -> None:
+        """Acknowledge the interaction now (Discord shows "thinking…"); the answer follows."""
+        async with live.lock:
+            if live.answered or live.deferred or live.interaction.response.is_done():
+                return
+            try:
+                await live.interaction.response.defer(ephemeral=live.private, thinking=True)
+                live.deferred = True
+            except discord.HTTPException as err:
+                log.warning("deferring interaction %s failed: %s", live.interaction.id, err.status)
+
+    async def answer(self, live: Live, text: str, *, ephemeral: bool,
+                     view: discord.ui.View | None = None) -> None:
+        """Answer the interaction: its response if still open, else followups."""
+        parts = split(text)
+        async with live.lock:
+            if live.timer is not None:
+                live.timer.cancel()
+            for index, part in enumerate(parts):
+                last = view if index == len(parts) - 1 else None
+                if index == 0 and not live.interaction.response.is_done():
+                    await self._respond(live, part, ephemeral, last)
+                    continue
+                if index == 0 and live.deferred and not live.answered and ephemeral \
+                        and not live.private:
+                    # a public "thinking…" keeps its publicity: make way for a private answer
+                    with contextlib.suppress(discord.NotFound):
+                        await live.interaction.delete_original_response()
+                await self._follow(live, part, ephemeral, last)
+            live.answered = True
+            await self._held_for(live)
+
+    @staticmethod
+    async def _respond(live: Live, text: str, ephemeral: bool,
+                       view: discord.ui.View | None) -> None:
+        response = live.interaction.response
+        if view is None:
+            await response.send_message(text, ephemeral=ephemeral, allowed_mentions=_NONE)
+        else:
+            await response.send_message(text, ephemeral=ephemeral, allowed_mentions=_NONE,
+                                        view=view)
+
+    @staticmethod
+    async def _follow(live: Live, text: str, ephemeral: bool,
+                      view: discord.ui.View | None) -> None:
+        followup = live.interaction.followup
+        if view is None:
+            await followup.send(text, ephemeral=ephemeral, allowed_mentions=_NONE)
+        else:
+            await followup.send(text, ephemeral=ephemeral, allowed_mentions=_NONE, view=view)
+
+    async def _held_for(self, live: Live) -> None:
+        """Hand a member the notices their closed DMs kept from them."""
+        notes = self._held.pop(live.interaction.user.id, None)
+        if not notes:
+            return
+        text = "\n\n".join([CLOSED_DMS, *notes])
+        for part in split(text):
+            await live.interaction.followup.send(part, ephemeral=True,
+                                                 allowed_mentions=_NONE)
+
+    def hold(self, user_id: int, text: str) -> None:
+        """Keep a private notice for a member whose DMs are closed (bounded)."""
+        notes = self._held.pop(user_id, None) or deque(maxlen=MAX_HELD_EACH)
+        notes.append(text)
+        self._held[user_id] = notes
+        while len(self._held) > MAX_HELD_USERS:
+            self._held.popitem(last=False)
+
+    def held(self, user_id: int) -> int:
+        """How many notices wait for a member (for tests)."""
+        return len(self._held.get(user_id, ()))
+
+
+MAX_MESSAGE = 2000  # Discord's limit on a message's content
+
+
+def split(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """The text in parts Discord accepts, cut at line ends where possible."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = limit
+        parts.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    parts.append(text)
+    return parts

@@ -1,0 +1,202 @@
+"""The Discord adapter: a discord.py client feeding the shared runtime, and its startup.
+
+Theory of operation. :class:`TwinomeClient` is a ``discord.Client`` given the core and
+the configuration. Its ``setup_hook`` (after login, before the gateway) starts the shared
+runtime (:class:`core.runtime.Runtime`: one writer, the scheduler), registers the
+persistent choice buttons and syncs the command tree (generated from the core's grammar,
+:mod:`bots.discord.commands`) to the configured servers; ``on_ready`` starts the delivery
+pump with the Discord carrier (:mod:`bots.discord.carrier`), which the runtime wakes
+after every commit that wrote effects.
+
+A slash command, a pressed button or a submitted SOS modal becomes one
+``CommandReceived`` whose event id is ``discord:<interaction id>`` and whose origin is
+the interaction id; the reply the core writes comes back through the pump and answers
+that interaction (:mod:`bots.discord.answers`), which is deferred first if the answer is
+slow to come (Discord allows 3 seconds). A message in a trio channel or pair thread
+becomes a ``LineMessage`` (:mod:`bots.discord.inbound`). Event ids are Discord
+snowflakes, which the core applies once: events replayed after a gateway RESUME are
+no-ops.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bots.adapter.bindings import Bindings
+from bots.adapter.pump import Pump
+from bots.discord import commands
+from bots.discord.answers import Answers
+from bots.discord.carrier import DiscordCarrier
+from bots.discord.config import DiscordConfig
+from bots.discord.inbound import Translator
+from bots.discord.names import PLATFORM, member_id, read_user
+from bots.discord.views import ChoiceButton, SosModal
+from core import queries
+from core.config import Settings
+from core.events import CommandReceived, Typed
+from core.grammar import BY_NAME, Command, command_of
+from core.runtime import Runtime
+from core.service import Twinome
+
+log = logging.getLogger("twinome.discord")
+
+DEFER_AFTER = 1.0  # seconds an interaction may wait for its answer before it is deferred
+MAX_CHOICES = 25  # autocomplete suggestions Discord shows at most
+TROUBLE = "Something went wrong on my side; please try again in a moment."
+
+
+def intents() -> discord.Intents:
+    """Only what the bot uses: servers and channels, and who wrote where (no content)."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.guild_messages = True
+    return wanted
+
+
+def core_settings(base: Settings | None = None) -> Settings:
+    """The core's settings for Discord: ``/`` commands, ``<@id>`` mentions, join lines."""
+    return replace(base or Settings(), prefix="/", invite_link="/trio join code:{code}",
+                   read_user=read_user)
+
+
+class TwinomeClient(discord.Client):
+    """The bot on Discord; see the module docstring."""
+
+    def __init__(self, core: Twinome, config: DiscordConfig, *, runtime: Runtime | None = None,
+                 defer_after: float = DEFER_AFTER, scheduler: bool = True,
+                 **options: Any) -> None:
+        super().__init__(intents=intents(), **options)
+        self.core = core
+        self.config = config
+        self.defer_after = defer_after
+        self.scheduler = scheduler
+        self._own_runtime = runtime is None
+        self.runtime = runtime or Runtime(core)
+        self.bindings = Bindings(core, PLATFORM)
+        self.answers = Answers()
+        self.carrier = DiscordCarrier(self, core, self.bindings, config, self.answers)
+        self.pump = Pump(core, self.carrier, self.bindings)
+        self.translator = Translator(self.bindings)
+        self.tree: app_commands.CommandTree[TwinomeClient] = app_commands.CommandTree(self)
+        for command in commands.build(self.run_command, self.complete_trio, self.complete_skill):
+            self.tree.add_command(command)
+        self.tree.on_error = self._command_failed  # type: ignore[method-assign]
+        self._pumping = False
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def setup_hook(self) -> None:
+        self.add_dynamic_items(ChoiceButton)
+        if self._own_runtime:
+            await self.runtime.start(scheduler=self.scheduler)
+        self.runtime.on_effects(self.pump.wake)
+        for guild_id in self.config.guild_ids:
+            guild = discord.Object(guild_id)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+
+    async def on_ready(self) -> None:
+        if not self._pumping:
+            self._pumping = True
+            await self.pump.start()
+            log.info("ready as %s in %d server(s)", self.user, len(self.guilds))
+        self.pump.wake()
+
+    async def close(self) -> None:
+        await self.pump.stop()
+        self._pumping = False
+        if self._own_runtime:
+            await self.runtime.stop()
+        await super().close()
+
+    # -- inbound --------------------------------------------------------------------------
+
+    async def on_message(self, message: discord.Message) -> None:
+        event = await self.translator.line_message(message)
+        if event is not None:
+            await self.runtime.submit(event)
+
+    async def run_command(self, interaction: discord.Interaction, command: Command,
+                          values: dict[str, Any], trio: str | None) -> None:
+        """A slash command: its typed options go to the core as they are."""
+        if command.name == "sos" and values.get("note") is None:
+            await interaction.response.send_modal(SosModal(trio))
+            return
+        args = {name: _plain(value) for name, value in values.items()}
+        await self._submit(interaction, commands.render(command, args, trio),
+                           Typed(command.name, args, trio), private=command.private)
+
+    async def run_choice(self, interaction: discord.Interaction, command: str) -> None:
+        """A pressed button: its command, given by whoever pressed it."""
+        known = command_of(command)
+        await self._submit(interaction, command, None, private=known is None or known.private)
+
+    async def run_sos(self, interaction: discord.Interaction, note: str | None,
+                      trio: str | None) -> None:
+        """The SOS modal was submitted."""
+        typed = Typed("sos", {"note": note}, trio)
+        text = commands.render(BY_NAME["sos"], typed.args, trio)
+        await self._submit(interaction, text, typed, private=True)
+
+    async def _submit(self, interaction: discord.Interaction, text: str, typed: Typed | None,
+                      *, private: bool) -> None:
+        user = interaction.user
+        channel = interaction.channel_id
+        room = None if channel is None else await self.bindings.core_room(str(channel))
+        live = self.answers.open(interaction, private=private or room is None)
+        self.answers.defer_later(live, self.defer_after)
+        event = CommandReceived(
+            f"discord:{interaction.id}", member_id(user.id), room, text,
+            display_name=user.display_name, platform=PLATFORM, origin=str(interaction.id),
+            typed=typed)
+        try:
+            await self.runtime.submit(event)
+        except Exception:
+            log.exception("interaction %s could not be applied", interaction.id)
+            await self.answers.answer(live, TROUBLE, ephemeral=True)
+
+    async def _command_failed(self, interaction: discord.Interaction,
+                              error: app_commands.AppCommandError) -> None:
+        log.warning("interaction %s failed: %s", interaction.id, type(error).__name__)
+        if not interaction.response.is_done():
+            message = "I could not read that command's options." \
+                if isinstance(error, app_commands.TransformerError) else TROUBLE
+            await interaction.response.send_message(message, ephemeral=True)
+
+    # -- autocomplete ---------------------------------------------------------------------
+
+    async def complete_trio(self, interaction: discord.Interaction,
+                            current: str) -> list[app_commands.Choice[str]]:
+        """The member's trios whose name holds what they typed."""
+        async with self.core.db.read() as tx:
+            trios = await queries.trios_of(tx, member_id(interaction.user.id))
+        wanted = current.casefold().lstrip("#")
+        return [app_commands.Choice(name=f"{t.name} (#{t.id})"[:100], value=str(t.id))
+                for t in trios if wanted in t.name.casefold()][:MAX_CHOICES]
+
+    async def complete_skill(self, interaction: discord.Interaction,
+                             current: str) -> list[app_commands.Choice[str]]:
+        """Skills that fit: the named person's offers, else the member's own skills."""
+        other = getattr(interaction.namespace, "user", None)
+        whose = member_id(other.id) if isinstance(other, discord.abc.User) \
+            else member_id(interaction.user.id)
+        async with self.core.db.read() as tx:
+            rows = await tx.all("SELECT DISTINCT skill FROM skills WHERE member_id = ? "
+                                "ORDER BY skill LIMIT 200", (whose,))
+        wanted = current.casefold()
+        return [app_commands.Choice(name=r[0][:100], value=r[0][:100])
+                for r in rows if wanted in str(r[0])][:MAX_CHOICES]
+
+
+def _plain(value: Any) -> Any:
+    """An option's value as the core reads it: a user is their member id."""
+    if isinstance(value, discord.abc.User):
+        return str(member_id(value.id))
+    return value
+
+

@@ -1,0 +1,148 @@
+"""The application-command tree, generated from the core's one command table.
+
+Two-word commands (``trio new``) become subcommands of a group (``/trio new``), one-word
+ones top-level commands (``/turn``). Each argument :class:`core.grammar.Kind` maps to a
+Discord option type (:data:`OPTION_TYPES`); descriptions are the grammar's help texts.
+Commands that act on a trio get an optional ``trio`` option with autocomplete of the
+member's trios. Every handler funnels into one ``run`` callable, so the tree holds no
+behaviour of its own: the core reads the typed arguments like typed text.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Literal, Optional
+
+import discord
+from discord import app_commands
+
+from core.grammar import COMMANDS, Arg, Command, Kind
+from core.textrules import MAX_NAME, MAX_SKILL
+
+Run = Callable[[discord.Interaction, Command, dict[str, Any], str | None], Awaitable[None]]
+Complete = Callable[[discord.Interaction, str], Awaitable[list[app_commands.Choice[str]]]]
+
+MAX_DESCRIPTION = 100  # Discord's limit for command and option descriptions
+MAX_WORD = 200
+MAX_INT = 999_999_999_999  # the grammar reads at most twelve digits
+
+OPTION_TYPES: Mapping[Kind, Any] = {
+    Kind.USER: discord.User,
+    Kind.INT: app_commands.Range[int, 0, MAX_INT],
+    Kind.CHOICE: str,  # with the argument's choices: a Literal, see annotation()
+    Kind.WORD: app_commands.Range[str, 1, MAX_WORD],
+    Kind.SKILL: app_commands.Range[str, 1, MAX_SKILL],
+    Kind.REST: str,  # capped by the argument's limit, see annotation()
+    Kind.NAME: app_commands.Range[str, 1, MAX_NAME],
+    Kind.SKILL_REST: app_commands.Range[str, 1, MAX_SKILL],
+}
+"""The Discord option type of every kind of argument (a test checks none is missing)."""
+
+GROUP_DESCRIPTIONS = {
+    "trio": "Your trios: start, invite, join, leave, look.",
+    "mentor": "Mentorships inside a trio.",
+    "session": "Mentoring sessions and the ledger.",
+    "privacy": "Your data: export it, or forget it.",
+}
+
+
+def short(text: str, limit: int = MAX_DESCRIPTION) -> str:
+    """A description Discord accepts (at most ``limit`` characters)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def annotation(arg: Arg) -> Any:
+    """The annotation discord.py turns into the option of one argument."""
+    if arg.kind is Kind.CHOICE:
+        kind: Any = Literal[arg.choices]
+    elif arg.kind is Kind.REST:
+        kind = app_commands.Range[str, 1, arg.limit]
+    else:
+        kind = OPTION_TYPES[arg.kind]
+    return kind if arg.required else Optional[kind]  # noqa: UP045 (discord.py reads typing.Optional)
+
+
+def _callback(command: Command, run: Run) -> Callable[..., Awaitable[None]]:
+    """A handler whose signature declares the command's options (discord.py reads it)."""
+
+    async def handler(interaction: discord.Interaction, **values: Any) -> None:
+        trio = values.pop("trio", None)
+        await run(interaction, command, values, trio)
+
+    params = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                annotation=discord.Interaction)]
+    descriptions = {}
+    for arg in command.args:
+        params.append(inspect.Parameter(
+            arg.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation(arg),
+            default=inspect.Parameter.empty if arg.required else None))
+        descriptions[arg.name] = short(arg.help)
+    if command.needs_trio:
+        params.append(inspect.Parameter("trio", inspect.Parameter.KEYWORD_ONLY,
+                                        annotation=Optional[str], default=None))  # noqa: UP045
+        descriptions["trio"] = "which of your trios (where the channel does not say)"
+    handler.__name__ = command.name.replace(" ", "_")
+    handler.__qualname__ = handler.__name__
+    setattr(handler, "__signature__", inspect.Signature(params))  # noqa: B010
+    setattr(handler, "__discord_app_commands_param_description__", descriptions)  # noqa: B010
+    return handler
+
+
+def slash_command(command: Command, run: Run, trios: Complete, skills: Complete,
+                  parent: app_commands.Group | None = None) -> app_commands.Command[Any, ..., None]:
+    """The slash command of one grammar command."""
+    callback: Any = _callback(command, run)
+    made: app_commands.Command[Any, ..., None] = app_commands.Command(
+        name=command.words[-1], description=short(command.summary), callback=callback,
+        parent=parent)
+    trios_any: Any = trios
+    skills_any: Any = skills
+    if command.needs_trio:
+        made.autocomplete("trio")(trios_any)
+    for arg in command.args:
+        if arg.kind in (Kind.SKILL, Kind.SKILL_REST):
+            made.autocomplete(arg.name)(skills_any)
+    return made
+
+
+def build(run: Run, trios: Complete, skills: Complete
+          ) -> list[app_commands.Command[Any, ..., None] | app_commands.Group]:
+    """Every grammar command as a slash command or a group's subcommand."""
+    groups: dict[str, app_commands.Group] = {}
+    top: list[app_commands.Command[Any, ..., None] | app_commands.Group] = []
+    for command in COMMANDS:
+        if len(command.words) == 1:
+            top.append(slash_command(command, run, trios, skills))
+            continue
+        word = command.words[0]
+        if word not in groups:
+            groups[word] = app_commands.Group(
+                name=word, description=short(GROUP_DESCRIPTIONS.get(word, f"{word} commands")))
+            top.append(groups[word])
+        groups[word].add_command(slash_command(command, run, trios, skills, groups[word]))
+    return top
+
+
+def grammar_name(command: app_commands.Command[Any, ..., Any]) -> str:
+    """The grammar name of a slash command (``trio new`` for ``/trio new``)."""
+    return command.qualified_name
+
+
+def render(command: Command, args: Mapping[str, Any], trio: str | None) -> str:
+    """The command as it would be typed (for the core's records; never logged)."""
+    words = [command.name]
+    if trio:
+        words.append("#" + "-".join(trio.lstrip("#").split()))
+    for arg in command.args:
+        value = args.get(arg.name)
+        if value is None:
+            continue
+        text = str(value)
+        if arg.kind is Kind.USER:
+            text = "@" + text
+        elif not arg.takes_rest and any(c.isspace() for c in text):
+            text = f'"{text}"'
+        words.append(text)
+    return " ".join(words)
