@@ -58,6 +58,7 @@ class _Index:
     want: dict[str, int] = field(default_factory=dict)
     wanting: dict[str, list[Seeker]] = field(default_factory=lambda: defaultdict(list))
     offering: dict[str, list[Seeker]] = field(default_factory=lambda: defaultdict(list))
+    cursor: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def mask(self, skills: Iterable[str]) -> int:
         out = 0
@@ -81,7 +82,7 @@ def propose(seekers: Sequence[Seeker], *, blocked: set[frozenset[str]] | None = 
     """
     blocked, together, proposed = blocked or set(), together or set(), proposed or set()
     index = _Index()
-    for s in seekers:
+    for s in sorted(seekers, key=lambda s: (s.since, s.id)):  # index lists in lobby order
         index.offer[s.id] = index.mask(s.offers)
         index.want[s.id] = index.mask(s.wants)
         for skill in s.wants:
@@ -108,17 +109,35 @@ def _compatible(x: Seeker, y: Seeker, blocked: set[frozenset[str]],
 
 
 def _partners(a: Seeker, index: _Index, placed: set[str]) -> list[Seeker]:
-    """Up to :data:`CANDIDATES` seekers with a mentoring tie to ``a``, oldest first."""
+    """Seekers with a mentoring tie to ``a``, oldest first (a bounded number per skill)."""
     seen: dict[str, Seeker] = {}
-    for skill in sorted(a.offers):
-        for s in index.wanting[skill]:
-            seen.setdefault(s.id, s)
-    for skill in sorted(a.wants):
-        for s in index.offering[skill]:
-            seen.setdefault(s.id, s)
-    fresh = [s for s in seen.values() if s.id not in placed and s.id != a.id]
+    for kind, skills in (("wanting", a.offers), ("offering", a.wants)):
+        for skill in sorted(skills):
+            for s in _unplaced(index, kind, skill, placed, CANDIDATES * 2):
+                seen.setdefault(s.id, s)
+    fresh = [s for s in seen.values() if s.id != a.id]
     fresh.sort(key=lambda s: (s.since, s.id))
-    return fresh[:CANDIDATES * 4]
+    return fresh
+
+
+def _unplaced(index: _Index, kind: str, skill: str, placed: set[str], limit: int) -> list[Seeker]:
+    """The first ``limit`` seekers of one index list not placed yet.
+
+    The list is in lobby order; placed seekers at its head are skipped for good (the
+    cursor moves past them), so a whole run reads each list about once.
+    """
+    people = (index.wanting if kind == "wanting" else index.offering)[skill]
+    start = index.cursor.get((kind, skill), 0)
+    while start < len(people) and people[start].id in placed:
+        start += 1
+    index.cursor[(kind, skill)] = start
+    out = []
+    for s in people[start:]:
+        if s.id not in placed:
+            out.append(s)
+            if len(out) >= limit:
+                break
+    return out
 
 
 def _best_for(a: Seeker, index: _Index, placed: set[str], blocked: set[frozenset[str]],
