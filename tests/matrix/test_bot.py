@@ -361,3 +361,32 @@ async def test_private_answers_never_go_to_a_direct_chat_others_are_in(
         finally:
             await alice.user.close()
             await bob.user.close()
+
+
+async def test_three_seekers_accept_a_proposal_and_get_their_encrypted_rooms(
+        synapse: Homeserver, tmp_path: Path) -> None:
+    async with await start(synapse, tmp_path) as bot:
+        ana, bo, cy = await members(synapse, tmp_path, bot, ("ana", "bo", "cy"))
+        try:
+            for member, offer, want in ((ana, "spanish", "drawing"), (bo, "python", "spanish"),
+                                        (cy, "drawing", "python")):
+                await member.ask(f"offer {offer}")
+                await member.ask(f"want {want}")
+                looking = await member.ask("seek")
+                assert "looking for companions" in looking.body, looking.body
+            for member in (ana, bo, cy):
+                offer = await member.notice(lambda e: "I found two companions" in e.body,
+                                            room_id=member.dm)
+                assert "can mentor" in offer.body and "!match accept" in offer.body
+                assert offer.decrypted
+            await ana.ask("match accept")
+            await bo.ask("match accept")
+            formed = await cy.ask("match accept")
+            assert "is formed" in formed.body, formed.body
+            trio = await settled(FormedTrio(ana, bo, cy, *await rooms_of(bot.config.database)))
+            assert await joined(ana, trio.room) == {ana.id, bo.id, cy.id, bot.user_id}
+            assert (await state(ana, trio.room, "m.room.encryption"))["algorithm"] == MEGOLM
+            assert len(trio.pairs) == 3
+        finally:
+            for member in (ana, bo, cy):
+                await member.user.close()
