@@ -59,6 +59,7 @@ class Notify:
     to: MemberId
     text: str
     choices: tuple[Choice, ...] = ()
+    sent_by: MemberId | None = None  # whose words or doings it relays (forget purges them)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Post:
     room: RoomId
     text: str
     choices: tuple[Choice, ...] = ()
+    sent_by: MemberId | None = None  # whose words or doings it relays (forget purges them)
 
 
 @dataclass(frozen=True)
