@@ -145,6 +145,12 @@ _EXPORT: tuple[tuple[str, str], ...] = (
     ("reports_you_sent", "SELECT at FROM reports WHERE reporter = :m ORDER BY at"),
     ("scheduled", f"SELECT kind, due_at FROM jobs WHERE {_JOBS_OF} ORDER BY due_at"),
     ("direct_chat", "SELECT platform, ref FROM platform_refs WHERE key = :dm"),
+    ("platform_bindings",
+     "SELECT platform, key, ref FROM platform_refs WHERE key = :dm "
+     "OR (key NOT LIKE 'room:%' AND (key LIKE :k_end ESCAPE '\\' OR key LIKE :k_mid "
+     "ESCAPE '\\')) OR key IN (SELECT 'room:' || r.id FROM rooms r WHERE r.member_a = :m OR r.member_b = :m "
+     "OR (r.purpose = 'trio' AND r.trio_id IN "
+     "(SELECT trio_id FROM trio_members WHERE member_id = :m))) ORDER BY platform, key"),
 )
 
 _FORGET: tuple[str, ...] = (
@@ -171,7 +177,8 @@ _FORGET: tuple[str, ...] = (
     f"DELETE FROM jobs WHERE {_JOBS_OF}",
     "DELETE FROM redeem_failures WHERE member_id = :m",
     "DELETE FROM reports WHERE reporter = :m",
-    "DELETE FROM platform_refs WHERE key = :dm",
+    "DELETE FROM platform_refs WHERE key = :dm OR (key NOT LIKE 'room:%' AND (key LIKE "
+    ":k_end ESCAPE '\\' OR key LIKE :k_mid ESCAPE '\\'))",
     "DELETE FROM members WHERE id = :m",
 )
 

@@ -257,3 +257,21 @@ async def test_forget_leaves_no_trace_in_the_database_file(h: Harness) -> None:
     after = (await asyncio.to_thread(_file_bytes, path)).lower()
     assert me.encode() not in after, "the member id or display name is still in the file"
 
+
+
+async def test_export_holds_every_platform_binding_that_names_the_member(h: Harness) -> None:
+    await form_trio(h)
+    rooms = _rooms(h)
+    theirs = {f"room:{rooms[('alice', 'bob')]}", f"room:{rooms[('bob', 'carol')]}",
+              f"room:{rooms[('alice', 'bob', 'carol')]}", "dm:bob", "dm2:bob", "people:bob:x"}
+    for platform in ("console", "matrix"):
+        for key in theirs | {f"room:{rooms[('alice', 'carol')]}", "dm:alice", "dm:bobby",
+                             "seq"}:
+            await h.core.bind(platform, key, f"{platform}-{key}")
+    doc = await _export(h, "bob")
+    shown = {(b["platform"], b["key"], b["ref"]) for b in doc["platform_bindings"]}
+    assert shown == {(p, k, f"{p}-{k}") for p in ("console", "matrix") for k in theirs}
+    await h.say("bob", "privacy forget confirm")
+    left = {k for (k,) in await _sql(h, "SELECT DISTINCT key FROM platform_refs")}
+    assert not left & {"dm:bob", "dm2:bob", "people:bob:x"}
+    assert {"dm:alice", "dm:bobby", "seq"} <= left
