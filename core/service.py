@@ -209,6 +209,12 @@ class Twinome:
             await tx.run("UPDATE outbox SET waiting_since = ? WHERE id = ? "
                          "AND waiting_since IS NULL", (since, outbox_id))
 
+    async def seen(self, event_id: str) -> bool:
+        """Whether an event of this id was applied already."""
+        async with self.db.read() as tx:
+            return await tx.value("SELECT 1 FROM processed_events WHERE event_id = ?",
+                                  (event_id,)) is not None
+
     async def instance(self) -> str:
         """This database's random instance id (part of every delivery's idempotency key)."""
         async with self.db.read() as tx:
