@@ -10,8 +10,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-_EXTRAS = {"matrix": "matrix", "demo": "demo"}
-_TARGETS = {"matrix": "bots.matrix.cli", "demo": "bots.matrix.demo"}
+_EXTRAS = {"matrix": "matrix", "demo": "demo", "reports": "dev"}
+_TARGETS = {"matrix": "bots.matrix.cli", "demo": "bots.matrix.demo", "reports": "bots.reports"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
                    add_help=False)
     sub.add_parser("demo", help="a local Matrix homeserver with the bot (twinome demo --help)",
                    add_help=False)
+    sub.add_parser("reports", help="list stored safety reports, undelivered first "
+                                   "(twinome reports --config FILE | --db FILE)", add_help=False)
     return parser
 
 

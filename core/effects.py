@@ -121,6 +121,7 @@ class ReportToModerators:
 
     kind: ClassVar[str] = "report"
     text: str
+    report: int | None = None  # its row in safety_reports (marked delivered once carried out)
 
 
 Effect = Reply | Notify | Post | CreateRoom | InviteToRoom | RemoveFromRoom | CloseRoom | ReportToModerators

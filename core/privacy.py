@@ -13,8 +13,13 @@ the same former id. Plan steps they wrote for an ally's SOS are deleted, not ano
 they are their own words, and a step promised by someone who left cannot be carried out;
 the ally keeps the other friend's steps. Blocks *against* them stay: they are the
 blockers' data and must survive a forget-and-return; an export never reveals them.
-Rate-limit records (failed codes, reports) are deleted too: a new account would reset
-them anyway, and invite codes carry 80 random bits.
+Failed-code records (a rate limit) are deleted too: a new account would reset them
+anyway, and invite codes carry 80 random bits. Safety reports they made stay for the
+moderators, who must be able to act on harm done to others, with their id replaced by the
+former id; the reason (their own words) is erased once the report reached the moderators'
+room, and kept until then, or the report would be lost. A report still queued is rewritten
+to say "Reported by: a former member". Reports *about* them stay as they are: like blocks,
+they are the reporters' data.
 
 Copies. Effects still waiting in the outbox for them (notices, replies, room
 invitations) are dropped. Notices to others that relay their words or doings (``sent_by``:
@@ -57,6 +62,7 @@ from core.storage.db import Row, Tx
 from core.timeutil import dt
 
 FORMER_PREFIX = "former:"
+_BY = "Reported by: "  # the line of a report naming the reporter (core.safety.report_text)
 
 MEMBER_DATA: dict[tuple[str, str], str] = {
     ("members", "id"): "export: profile; forget: deleted",
@@ -82,14 +88,16 @@ MEMBER_DATA: dict[tuple[str, str], str] = {
     ("confirmations", "member_id"): "export: pending_confirmations; forget: deleted",
     ("held_notices", "member_id"): "export: held_notices; forget: deleted",
     ("held_notices", "sent_by"): "export: never (notices to others); forget: deleted",
-    ("reports", "reporter"): "export: reports_you_sent; forget: deleted",
+    ("safety_reports", "reporter"): "export: reports_you_sent; forget: former id, the reason "
+                                    "erased once delivered (kept for the moderators until then)",
+    ("safety_reports", "reported"): "export: never (the reporter's data); forget: kept",
 }
 """Every (table, column) holding a member id, and how export and forget treat it."""
 
 _WHO = ("blocked", "invitee", "used_by", "mentor", "mentee", "logged_by", "with_member",
-        "for_member")
+        "for_member", "reported")
 _TIMES = ("created_at", "joined_at", "expires_at", "at", "away_since", "away_until",
-          "last_spoke_at", "owes_since", "accrual_from", "confirmed_at", "ready_at", "due_at")
+          "last_spoke_at", "owes_since", "accrual_from", "confirmed_at", "ready_at", "due_at", "delivered_at")
 _JOBS_OF = ("(key LIKE :k_end ESCAPE '\\' OR key LIKE :k_mid ESCAPE '\\' "
             "OR instr(payload, :json) > 0)")
 _INVITE = ("SELECT i.code, i.trio_id, t.name AS trio, i.invitee, i.created_at, i.expires_at, "
@@ -142,7 +150,10 @@ _EXPORT: tuple[tuple[str, str], ...] = (
     ("pending_confirmations",
      "SELECT action, trio_id, expires_at FROM confirmations WHERE member_id = :m"),
     ("failed_invite_codes", "SELECT at FROM redeem_failures WHERE member_id = :m ORDER BY at"),
-    ("reports_you_sent", "SELECT at FROM reports WHERE reporter = :m ORDER BY at"),
+    ("reports_you_sent",
+     "SELECT r.id, r.reported, t.name AS trio, r.reason, r.created_at, r.delivered_at "
+     "FROM safety_reports r LEFT JOIN trios t ON t.id = r.trio_id WHERE r.reporter = :m "
+     "ORDER BY r.id"),
     ("scheduled", f"SELECT kind, due_at FROM jobs WHERE {_JOBS_OF} ORDER BY due_at"),
     ("direct_chat", "SELECT platform, ref FROM platform_refs WHERE key = :dm"),
     ("platform_bindings",
@@ -176,7 +187,8 @@ _FORGET: tuple[str, ...] = (
     "DELETE FROM confirmations WHERE member_id = :m",
     f"DELETE FROM jobs WHERE {_JOBS_OF}",
     "DELETE FROM redeem_failures WHERE member_id = :m",
-    "DELETE FROM reports WHERE reporter = :m",
+    "UPDATE safety_reports SET reason = NULL WHERE reporter = :m AND delivered_at IS NOT NULL",
+    "UPDATE safety_reports SET reporter = :former WHERE reporter = :m",
     "DELETE FROM platform_refs WHERE key = :dm OR (key NOT LIKE 'room:%' AND (key LIKE "
     ":k_end ESCAPE '\\' OR key LIKE :k_mid ESCAPE '\\'))",
     "DELETE FROM members WHERE id = :m",
@@ -284,7 +296,13 @@ async def _scrub_copies(tx: Tx, member: MemberId, name: str) -> int:
             isinstance(effect, InviteToRoom) and effect.member == member)
         if mine or getattr(effect, "sent_by", None) == member:
             dropped += await tx.changes("DELETE FROM outbox WHERE id = ?", (row["id"],))
-        elif isinstance(effect, Reply | Notify | Post | CloseRoom | ReportToModerators):
+        elif isinstance(effect, ReportToModerators):  # the moderators still need the account
+            lines = [_BY + queries.FORMER if line.startswith(_BY) and member in line else line
+                     for line in effect.text.split("\n")]
+            if lines != effect.text.split("\n"):
+                await tx.run("UPDATE outbox SET effect = ? WHERE id = ?",
+                             (to_json(replace(effect, text="\n".join(lines))), row["id"]))
+        elif isinstance(effect, Reply | Notify | Post | CloseRoom):
             text = effect.reason if isinstance(effect, CloseRoom) else effect.text
             new = _rewrite(text, member, name)
             if new != text:

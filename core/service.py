@@ -155,9 +155,11 @@ class Twinome:
         return [Delivery(r["id"], from_json(r["effect"]), r["attempts"], r["retry_at"],
                          r["waiting_since"]) for r in rows]
 
-    async def done(self, ids: Sequence[int], bindings: Sequence[tuple[str, str, str]] = ()) -> None:
-        """Mark outbox effects as carried out, and record the bindings they made, at once."""
-        if not ids and not bindings:
+    async def done(self, ids: Sequence[int], bindings: Sequence[tuple[str, str, str]] = (),
+                   reports: Sequence[int] = ()) -> None:
+        """Mark outbox effects as carried out, and record the bindings they made and the
+        safety reports that reached the moderators, at once."""
+        if not ids and not bindings and not reports:
             return
         scrub = False
         async with self.db.transaction() as tx:
@@ -165,6 +167,10 @@ class Twinome:
                 await tx.many("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
             if bindings:
                 await tx.many(_BIND, bindings)
+            if reports:
+                at = ts(self.clock.now())
+                await tx.many("UPDATE safety_reports SET delivered_at = ? WHERE id = ? "
+                              "AND delivered_at IS NULL", [(at, r) for r in reports])
             if ids and self._scrub_waits is not False:
                 scrub = await self._scrub_due(tx)
         if scrub:

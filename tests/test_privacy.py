@@ -19,7 +19,7 @@ from tests.helpers import Harness, code_in, notices, replies
 # Column names that hold a member id; a new table using one of them must be covered.
 MEMBER_COLUMNS = {"member_id", "mentor", "mentee", "author", "voter", "blocker", "blocked",
                   "created_by", "invitee", "used_by", "logged_by", "member_a", "member_b",
-                  "reporter"}
+                  "reporter", "reported"}
 
 
 def _rooms(h: Harness) -> dict[tuple[str, ...], int]:
