@@ -10,9 +10,9 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-_EXTRAS = {"matrix": "matrix", "demo": "demo", "discord": "discord"}
+_EXTRAS = {"matrix": "matrix", "demo": "demo", "discord": "discord", "reports": "dev"}
 _TARGETS = {"matrix": "bots.matrix.cli", "demo": "bots.matrix.demo",
-            "discord": "bots.discord.cli"}
+            "discord": "bots.discord.cli", "reports": "bots.reports"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
                    add_help=False)
     sub.add_parser("demo", help="a local Matrix homeserver with the bot (twinome demo --help)",
                    add_help=False)
+    sub.add_parser("reports", help="list stored safety reports, undelivered first "
+                                   "(twinome reports --config FILE | --db FILE)", add_help=False)
     return parser
 
 

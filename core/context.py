@@ -37,6 +37,10 @@ class Ctx:
     origin: str | None = None
     effects: list[Effect] = field(default_factory=list)
     earliest_job: datetime | None = None
+    # Set by a handler that deleted personal data: once the transaction commits, the core
+    # checkpoints and truncates the WAL (old page images leave the disk), and does so again
+    # once the effects queued so far are delivered (their outbox rows deleted).
+    scrub: bool = False
 
     @property
     def prefix(self) -> str:
@@ -50,9 +54,10 @@ class Ctx:
         self.effects.append(Reply(self.actor, room, self.event_id, text, private, error,
                                   self.origin, choices))
 
-    def post(self, room: RoomId, text: str, choices: tuple[Choice, ...] = ()) -> None:
-        """A bot notice in a trio room or pair line."""
-        self.effects.append(Post(room, text, choices))
+    def post(self, room: RoomId, text: str, choices: tuple[Choice, ...] = (), *,
+             sender: MemberId | None = None) -> None:
+        """A bot notice in a trio room or pair line (``sender``: whose words it relays)."""
+        self.effects.append(Post(room, text, choices, sender))
 
     def emit(self, effect: Effect) -> None:
         """Any other effect."""
@@ -72,7 +77,7 @@ class Ctx:
         )
         until = quiet_until(row["tz"], row["quiet_start"], row["quiet_end"], self.now) if row else None
         if until is None:
-            self.effects.append(Notify(member, text, choices))
+            self.effects.append(Notify(member, text, choices, sender))
             return
         await self.tx.run(
             "INSERT INTO held_notices (member_id, text, created_at, choices, sent_by) "

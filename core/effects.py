@@ -65,6 +65,7 @@ class Notify:
     to: MemberId
     text: str
     choices: tuple[Choice, ...] = ()
+    sent_by: MemberId | None = None  # whose words or doings it relays (forget purges them)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Post:
     room: RoomId
     text: str
     choices: tuple[Choice, ...] = ()
+    sent_by: MemberId | None = None  # whose words or doings it relays (forget purges them)
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ class ReportToModerators:
 
     kind: ClassVar[str] = "report"
     text: str
+    report: int | None = None  # its row in safety_reports (marked delivered once carried out)
 
 
 Effect = Reply | Notify | Post | CreateRoom | InviteToRoom | RemoveFromRoom | CloseRoom | ReportToModerators

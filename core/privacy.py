@@ -13,26 +13,57 @@ the same former id. Plan steps they wrote for an ally's SOS are deleted, not ano
 they are their own words, and a step promised by someone who left cannot be carried out;
 the ally keeps the other friend's steps. Blocks *against* them stay: they are the
 blockers' data and must survive a forget-and-return; an export never reveals them.
-Rate-limit records (failed codes, reports) are deleted too: a new account would reset
-them anyway, and invite codes carry 80 random bits. Effects still waiting in the outbox
-for them (notices, replies, room invitations) are dropped.
+Failed-code records (a rate limit) are deleted too: a new account would reset them
+anyway, and invite codes carry 80 random bits. Safety reports they made stay for the
+moderators, who must be able to act on harm done to others, with their id replaced by the
+former id; the reason (their own words) is erased once the report reached the moderators'
+room, and kept until then, or the report would be lost. A report still queued is rewritten
+to say "Reported by: a former member". Reports *about* them stay as they are: like blocks,
+they are the reporters' data.
+
+Copies. Effects still waiting in the outbox for them (notices, replies, room
+invitations) are dropped. Notices to others that relay their words or doings (``sent_by``:
+held for quiet hours, or queued in the outbox) are deleted; the others' notices that only
+name them are rewritten to say "a former member". Proposals of theirs cancelled by the
+leave are announced without their text. A trio named after them by default ("Trio of
+Bob", "Trio of Bob 2"), or one only they were left in, gets a neutral name ("Trio 7").
+The notices forget itself sends to the trio-mates ("Bob left the trio") name them once.
+
+On disk. Forget sets ``ctx.scrub``: the WAL is checkpointed and truncated after the
+commit, and again once the effects queued until then are delivered (then the bindings of
+their closed pair lines go too), so with ``secure_delete`` nothing of them stays in any
+database file.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
+from dataclasses import replace
 from typing import Any
 
 from core import keys, queries, trios
 from core.context import CommandHandler, Ctx, JobHandler
-from core.effects import InviteToRoom, Notify, Reply, choice, from_json
+from core.effects import (
+    CloseRoom,
+    Effect,
+    InviteToRoom,
+    Notify,
+    Post,
+    Reply,
+    ReportToModerators,
+    choice,
+    from_json,
+    to_json,
+)
 from core.grammar import Invocation
 from core.ids import MemberId
 from core.storage.db import Row, Tx
 from core.timeutil import dt
 
 FORMER_PREFIX = "former:"
+_BY = "Reported by: "  # the line of a report naming the reporter (core.safety.report_text)
 
 MEMBER_DATA: dict[tuple[str, str], str] = {
     ("members", "id"): "export: profile; forget: deleted",
@@ -58,16 +89,18 @@ MEMBER_DATA: dict[tuple[str, str], str] = {
     ("confirmations", "member_id"): "export: pending_confirmations; forget: deleted",
     ("held_notices", "member_id"): "export: held_notices; forget: deleted",
     ("held_notices", "sent_by"): "export: never (notices to others); forget: deleted",
-    ("reports", "reporter"): "export: reports_you_sent; forget: deleted",
+    ("safety_reports", "reporter"): "export: reports_you_sent; forget: former id, the reason "
+                                    "erased once delivered (kept for the moderators until then)",
+    ("safety_reports", "reported"): "export: never (the reporter's data); forget: kept",
     ("lobby", "member_id"): "export: looking_for_companions; forget: deleted",
     ("match_seats", "member_id"): "export: proposed_trios; forget: deleted",
 }
 """Every (table, column) holding a member id, and how export and forget treat it."""
 
 _WHO = ("blocked", "invitee", "used_by", "mentor", "mentee", "logged_by", "with_member",
-        "for_member")
+        "for_member", "reported")
 _TIMES = ("created_at", "joined_at", "expires_at", "at", "away_since", "away_until",
-          "last_spoke_at", "owes_since", "accrual_from", "confirmed_at", "ready_at", "due_at")
+          "last_spoke_at", "owes_since", "accrual_from", "confirmed_at", "ready_at", "due_at", "delivered_at")
 _JOBS_OF = ("(key LIKE :k_end ESCAPE '\\' OR key LIKE :k_mid ESCAPE '\\' "
             "OR instr(payload, :json) > 0)")
 _INVITE = ("SELECT i.code, i.trio_id, t.name AS trio, i.invitee, i.created_at, i.expires_at, "
@@ -120,13 +153,22 @@ _EXPORT: tuple[tuple[str, str], ...] = (
     ("pending_confirmations",
      "SELECT action, trio_id, expires_at FROM confirmations WHERE member_id = :m"),
     ("failed_invite_codes", "SELECT at FROM redeem_failures WHERE member_id = :m ORDER BY at"),
-    ("reports_you_sent", "SELECT at FROM reports WHERE reporter = :m ORDER BY at"),
+    ("reports_you_sent",
+     "SELECT r.id, r.reported, t.name AS trio, r.reason, r.created_at, r.delivered_at "
+     "FROM safety_reports r LEFT JOIN trios t ON t.id = r.trio_id WHERE r.reporter = :m "
+     "ORDER BY r.id"),
     ("looking_for_companions", "SELECT platform, community, since FROM lobby WHERE member_id = :m"),
     ("proposed_trios",
      "SELECT p.id, p.state, p.created_at, p.expires_at, s.accepted FROM match_seats s "
      "JOIN match_proposals p ON p.id = s.proposal_id WHERE s.member_id = :m ORDER BY p.id"),
     ("scheduled", f"SELECT kind, due_at FROM jobs WHERE {_JOBS_OF} ORDER BY due_at"),
     ("direct_chat", "SELECT platform, ref FROM platform_refs WHERE key = :dm"),
+    ("platform_bindings",
+     "SELECT platform, key, ref FROM platform_refs WHERE key = :dm "
+     "OR (key NOT LIKE 'room:%' AND (key LIKE :k_end ESCAPE '\\' OR key LIKE :k_mid "
+     "ESCAPE '\\')) OR key IN (SELECT 'room:' || r.id FROM rooms r WHERE r.member_a = :m OR r.member_b = :m "
+     "OR (r.purpose = 'trio' AND r.trio_id IN "
+     "(SELECT trio_id FROM trio_members WHERE member_id = :m))) ORDER BY platform, key"),
 )
 
 _FORGET: tuple[str, ...] = (
@@ -149,18 +191,19 @@ _FORGET: tuple[str, ...] = (
     "UPDATE rooms SET member_b = :former WHERE member_b = :m",
     "DELETE FROM line_state WHERE member_id = :m",
     "DELETE FROM held_notices WHERE member_id = :m",
-    "DELETE FROM held_notices WHERE sent_by = :m",
     "DELETE FROM confirmations WHERE member_id = :m",
     f"DELETE FROM jobs WHERE {_JOBS_OF}",
     "DELETE FROM redeem_failures WHERE member_id = :m",
-    "DELETE FROM reports WHERE reporter = :m",
+    "UPDATE safety_reports SET reason = NULL WHERE reporter = :m AND delivered_at IS NOT NULL",
+    "UPDATE safety_reports SET reporter = :former WHERE reporter = :m",
+    "DELETE FROM platform_refs WHERE key = :dm OR (key NOT LIKE 'room:%' AND (key LIKE "
+    ":k_end ESCAPE '\\' OR key LIKE :k_mid ESCAPE '\\'))",
     "DELETE FROM lobby WHERE member_id = :m",
     "UPDATE match_proposals SET state = 'declined' WHERE state = 'open' AND id IN "
     "(SELECT proposal_id FROM match_seats WHERE member_id = :m)",
     "UPDATE match_proposals SET explanation = '' WHERE id IN "
     "(SELECT proposal_id FROM match_seats WHERE member_id = :m)",
     "DELETE FROM match_seats WHERE member_id = :m",
-    "DELETE FROM platform_refs WHERE key = :dm",
     "DELETE FROM members WHERE id = :m",
 )
 
@@ -214,26 +257,19 @@ async def privacy_export(ctx: Ctx, inv: Invocation) -> None:
     ctx.reply(json.dumps(doc, indent=2, ensure_ascii=False), private=True)
 
 
-async def _drop_outbox(tx: Tx, member: MemberId) -> int:
-    """Delete effects still waiting for delivery to ``member`` (notices, replies, invites)."""
-    rows = await tx.all("SELECT id, effect FROM outbox WHERE instr(effect, ?) > 0",
-                        (json.dumps(member),))
-    dropped = 0
-    for row in rows:
-        effect = from_json(row["effect"])
-        mine = (isinstance(effect, Reply | Notify) and effect.to == member) or (
-            isinstance(effect, InviteToRoom) and effect.member == member)
-        if mine:
-            dropped += await tx.changes("DELETE FROM outbox WHERE id = ?", (row["id"],))
-    return dropped
+def _default_name(name: str) -> re.Pattern[str]:
+    """The names ``trio new`` gives a trio after its maker: "Trio of Bob", "Trio of Bob 2"."""
+    return re.compile(rf"Trio of {re.escape(name)}(?: \d+)?", re.IGNORECASE)
 
 
 async def _leave_all(ctx: Ctx, member: MemberId) -> list[str]:
-    """Take ``member`` out of every trio; a trio named after them gets a neutral name."""
-    default = f"Trio of {await queries.name(ctx.tx, member)}"
+    """Take ``member`` out of every trio; a trio named after them, or that only they were
+    left in (whatever they named it), gets a neutral name."""
+    default = _default_name(await queries.name(ctx.tx, member))
     left = []
     for trio in await queries.trios_of(ctx.tx, member):
-        if trio.name == default:
+        alone = await queries.members(ctx.tx, trio.id) == [member]
+        if default.fullmatch(trio.name) or alone:
             await ctx.tx.run("UPDATE trios SET name = ? WHERE id = ?", (f"Trio {trio.id}", trio.id))
             trio = await queries.trio(ctx.tx, trio.id)
         await trios.leave(ctx, trio, member, "left the trio")
@@ -241,16 +277,67 @@ async def _leave_all(ctx: Ctx, member: MemberId) -> list[str]:
     return left
 
 
+def _rewrite(text: str, member: MemberId, name: str) -> str:
+    """``text`` with the member's name and id replaced by "a former member"."""
+    text = text.replace(f"{name} ({member})", queries.FORMER)
+    for word in (name, member):
+        if word:
+            text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", queries.FORMER, text)
+    return text
+
+
+async def _scrub_copies(tx: Tx, member: MemberId, name: str) -> int:
+    """Purge or rewrite every copy of the member in other people's pending notices.
+
+    Held notices and queued outbox effects that relay the member's words or doings
+    (``sent_by``) are deleted; those that only name them are rewritten ("a former member").
+    Effects addressed to the member themselves are dropped. Returns how many were dropped.
+    """
+    await tx.run("DELETE FROM held_notices WHERE sent_by = ?", (member,))
+    rows = await tx.all("SELECT id, text FROM held_notices WHERE instr(text, ?) > 0 "
+                        "OR instr(text, ?) > 0", (member, name or member))
+    for row in rows:
+        await tx.run("UPDATE held_notices SET text = ? WHERE id = ?",
+                     (_rewrite(row["text"], member, name), row["id"]))
+    needles = {json.dumps(member)[1:-1], json.dumps(name)[1:-1] if name else member}
+    rows = await tx.all("SELECT id, effect FROM outbox WHERE "
+                        + " OR ".join(["instr(effect, ?) > 0"] * len(needles)), tuple(needles))
+    dropped = 0
+    for row in rows:
+        effect = from_json(row["effect"])
+        mine = (isinstance(effect, Reply | Notify) and effect.to == member) or (
+            isinstance(effect, InviteToRoom) and effect.member == member)
+        if mine or getattr(effect, "sent_by", None) == member:
+            dropped += await tx.changes("DELETE FROM outbox WHERE id = ?", (row["id"],))
+        elif isinstance(effect, ReportToModerators):  # the moderators still need the account
+            lines = [_BY + queries.FORMER if line.startswith(_BY) and member in line else line
+                     for line in effect.text.split("\n")]
+            if lines != effect.text.split("\n"):
+                await tx.run("UPDATE outbox SET effect = ? WHERE id = ?",
+                             (to_json(replace(effect, text="\n".join(lines))), row["id"]))
+        elif isinstance(effect, Reply | Notify | Post | CloseRoom):
+            text = effect.reason if isinstance(effect, CloseRoom) else effect.text
+            new = _rewrite(text, member, name)
+            if new != text:
+                changed: Effect = (replace(effect, reason=new) if isinstance(effect, CloseRoom)
+                                   else replace(effect, text=new))
+                await tx.run("UPDATE outbox SET effect = ? WHERE id = ?",
+                             (to_json(changed), row["id"]))
+    return dropped
+
+
 async def forget(ctx: Ctx, member: MemberId) -> dict[str, int]:
     """Delete everything about ``member``; returns how many records of each kind were held."""
     held = await export(ctx.tx, member)
     counts = {"profile": 1} if held["profile"] else {}
     counts |= {k.replace("_", " "): len(v) for k, v in held.items() if isinstance(v, list) and v}
+    name = await queries.name(ctx.tx, member)
+    name = "" if name == member else name
     await _leave_all(ctx, member)
     params = _params(member, FORMER_PREFIX + secrets.token_hex(8))
     for sql in _FORGET:
         await ctx.tx.run(sql, params)
-    dropped = await _drop_outbox(ctx.tx, member)
+    dropped = await _scrub_copies(ctx.tx, member, name)
     if dropped:
         counts["undelivered notices"] = dropped
     return counts
@@ -271,6 +358,7 @@ async def privacy_forget(ctx: Ctx, inv: Invocation) -> None:
         )
         return
     counts = await forget(ctx, ctx.actor)
+    ctx.scrub = True  # after the commit, the WAL's old page images leave the disk
     done = ", ".join(f"{label} {n}" for label, n in counts.items())
     ctx.reply(
         f"Done: I forgot you. Deleted, or made anonymous where the others need it: {done}. "

@@ -142,16 +142,21 @@ _OUTCOME = {
 }
 
 
-async def _decide(ctx: Ctx, row: Row, state: str, why: str = "") -> None:
-    """Close the proposal and announce only its outcome, to the trio room and the author."""
+async def _decide(ctx: Ctx, row: Row, state: str, why: str = "", *,
+                  quoted: bool = True) -> None:
+    """Close the proposal and announce only its outcome, to the trio room and the author.
+
+    ``quoted`` off: the proposal's words are not repeated (its author is leaving them).
+    """
     await ctx.tx.run("UPDATE proposals SET state = ? WHERE id = ?", (state, row["id"]))
     await ctx.cancel(_job_key(row["id"]))
     author = MemberId(row["author"])
     who = await queries.name(ctx.tx, author)
-    text = f"Proposal #{row['id']} by {who}, {quote(row['text'])}: {why or _OUTCOME[state]}."
+    what = f", {quote(row['text'])}" if quoted else ""
+    text = f"Proposal #{row['id']} by {who}{what}: {why or _OUTCOME[state]}."
     room = await queries.trio_room(ctx.tx, TrioId(row["trio_id"]))
     if room is not None:
-        ctx.post(room.id, text)
+        ctx.post(room.id, text, sender=author)
     if await queries.is_member(ctx.tx, row["trio_id"], author):
         await ctx.notify(author, text)
 
@@ -168,13 +173,15 @@ async def expire(ctx: Ctx, payload: dict[str, Any]) -> None:
 
 @features_hooks.on_member_left
 async def _member_left(ctx: Ctx, trio: Trio, leaver: MemberId) -> None:
-    """Someone left: the trio's open proposals are cancelled, plainly."""
+    """Someone left: the trio's open proposals are cancelled, plainly; the leaver's own
+    words are not repeated (they take them with them, and a forget leaves no copy)."""
     rows = await ctx.tx.all("SELECT * FROM proposals WHERE trio_id = ? AND state = 'open'",
                             (trio.id,))
     left = await queries.name(ctx.tx, leaver)
     for row in rows:
         await _decide(ctx, row, "expired",
-                      f"cancelled, because {left} left the trio before it was decided")
+                      f"cancelled, because {left} left the trio before it was decided",
+                      quoted=row["author"] != leaver)
 
 
 COMMANDS: dict[str, CommandHandler] = {"propose": propose, "vote": vote}

@@ -13,10 +13,13 @@ leave``, and harm is for ``report``. Where each rule is enforced, once for every
   (:mod:`core.turns`), and a proposal needs only the ally without a block
   (:func:`core.proposals.voters`), its author being told who was asked.
 
-A report goes to the moderators as one :class:`~core.effects.ReportToModerators`: who
-reported whom, the trios they share, and the reason exactly as typed. No message body is
-ever added; the reporter quotes one in the reason if they wish. Only who reported and
-when is stored, to rate-limit reports.
+A report is stored in ``safety_reports`` (reporter, reported, trio, the reason as typed,
+when; :mod:`core.privacy` says what export and forget do with it) and goes to the
+moderators as one :class:`~core.effects.ReportToModerators`: who reported whom, the trios
+they share, and the reason. No message body is ever added; the reporter quotes one in
+the reason if they wish. The row is marked delivered once the adapter's carrier posted
+it; where no moderators' room is configured it stays undelivered, and operators read it
+with ``twinome reports``. The reporter is told it is recorded, never that it was sent.
 """
 
 from __future__ import annotations
@@ -119,8 +122,9 @@ async def unblock(ctx: Ctx, inv: Invocation) -> None:
 
 async def _check_rate(ctx: Ctx) -> None:
     since = ts(ctx.now - REPORT_WINDOW)
-    await ctx.tx.run("DELETE FROM reports WHERE at <= ?", (since,))
-    sent = int(await ctx.tx.value("SELECT count(*) FROM reports WHERE reporter = ?", (ctx.actor,)))
+    sent = int(await ctx.tx.value(
+        "SELECT count(*) FROM safety_reports WHERE reporter = ? AND created_at > ?",
+        (ctx.actor, since)))
     if sent >= REPORTS_PER_DAY:
         raise Forbidden(
             f"You have sent {sent} reports in the last day, the most I pass on at once.",
@@ -151,13 +155,18 @@ async def report(ctx: Ctx, inv: Invocation) -> None:
     """``report @user <reason>``: to the moderators, never to the person reported."""
     target = await _other(ctx, inv, "report")
     await _check_rate(ctx)
-    ctx.emit(ReportToModerators(await report_text(ctx, target, inv.args["reason"])))
-    await ctx.tx.run("INSERT INTO reports (reporter, at) VALUES (?, ?)", (ctx.actor, ts(ctx.now)))
+    reason = inv.args["reason"]
+    shared = await shared_trios(ctx, ctx.actor, target)
+    trio = ctx.room.trio_id if ctx.room is not None else (shared[0].id if shared else None)
+    report_id = await ctx.tx.run(
+        "INSERT INTO safety_reports (reporter, reported, trio_id, reason, platform, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)", (ctx.actor, target, trio, reason, ctx.platform, ts(ctx.now)))
+    ctx.emit(ReportToModerators(await report_text(ctx, target, reason), report_id))
     name = await queries.known_as(ctx.tx, target, ctx.actor)
     blocked = await ctx.tx.one(
         "SELECT 1 FROM blocks WHERE blocker = ? AND blocked = ?", (ctx.actor, target))
-    text = (f"Thank you. Your report about {name} went to the moderators, with the trios you "
-            f"share and your reason, nothing else. {name} is not told.")
+    text = (f"Thank you. Your report about {name} is recorded, with the trios you share and "
+            f"your reason, nothing else; the moderators will see it. {name} is not told.")
     if blocked is None:
         text += f"\nTo stop hearing from them meanwhile: {ctx.prefix}block {inv.args['user']}"
     ctx.reply(_discreet(ctx, text), private=True)

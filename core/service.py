@@ -14,6 +14,11 @@ dies in between finds them in the outbox on restart. Jobs (reminders, expiries, 
 notices) are rows in ``jobs``, stamped with the platform they were scheduled from;
 :meth:`fire_due` runs the due ones the same way.
 
+A handler that deleted personal data sets ``ctx.scrub``: after the commit the WAL is
+checkpointed and truncated (with ``secure_delete`` on, nothing deleted stays on disk),
+and once the effects queued until then are delivered (:meth:`done`), once more, so the
+outbox pages of the notices that still named the person are wiped too.
+
 Writes are serialised by the database (one write transaction at a time); what only
 reads (the outbox for a pump, bindings, the next due job) uses the read connection and
 never waits for a write. :class:`core.runtime.Runtime` batches many callers' events
@@ -70,6 +75,7 @@ class Twinome:
         self.db = db
         self.clock = clock
         self.settings = settings or Settings()
+        self._scrub_waits: bool | None = None  # a scrub waits for deliveries (None: unknown)
 
     async def handle(self, events: Sequence[Event]) -> Applied:
         """Apply a batch of events exactly once, in one transaction."""
@@ -99,6 +105,7 @@ class Twinome:
                 else:
                     await self._command(tx, event, now, tally)
             await self._lines(tx, run, now, tally)
+        await self._scrub(tally)
         return Applied(applied, tally.written, tally.earliest)
 
     async def fire_due(self, limit: int = 100) -> Applied:
@@ -127,6 +134,7 @@ class Twinome:
                     log.exception("job %s (%s) failed; skipped", row["id"], row["kind"])
                     continue
                 await self._stash(tx, ctx, now, tally)
+        await self._scrub(tally)
         return Applied(frozenset(), tally.written, tally.earliest)
 
     async def next_due(self) -> datetime | None:
@@ -147,15 +155,53 @@ class Twinome:
         return [Delivery(r["id"], from_json(r["effect"]), r["attempts"], r["retry_at"],
                          r["waiting_since"]) for r in rows]
 
-    async def done(self, ids: Sequence[int], bindings: Sequence[tuple[str, str, str]] = ()) -> None:
-        """Mark outbox effects as carried out, and record the bindings they made, at once."""
-        if not ids and not bindings:
+    async def done(self, ids: Sequence[int], bindings: Sequence[tuple[str, str, str]] = (),
+                   reports: Sequence[int] = ()) -> None:
+        """Mark outbox effects as carried out, and record the bindings they made and the
+        safety reports that reached the moderators, at once."""
+        if not ids and not bindings and not reports:
             return
+        scrub = False
         async with self.db.transaction() as tx:
             if ids:
                 await tx.many("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
             if bindings:
                 await tx.many(_BIND, bindings)
+            if reports:
+                at = ts(self.clock.now())
+                await tx.many("UPDATE safety_reports SET delivered_at = ? WHERE id = ? "
+                              "AND delivered_at IS NULL", [(at, r) for r in reports])
+            if ids and self._scrub_waits is not False:
+                scrub = await self._scrub_due(tx)
+        if scrub:
+            await self.db.checkpoint()
+
+    async def _scrub(self, tally: _Tally) -> None:
+        """After a commit that deleted personal data: the WAL leaves the disk."""
+        if tally.scrub:
+            self._scrub_waits = True
+            await self.db.checkpoint()
+
+    async def _scrub_due(self, tx: Tx) -> bool:
+        """Whether every effect queued before the last scrub request is now delivered.
+
+        The effects a forget queued (its reply, the others' notices) still name the
+        member; once their rows are deleted, one more checkpoint wipes those pages too.
+        """
+        marker = await tx.value("SELECT value FROM meta WHERE key = ?", (_SCRUB,))
+        if marker is None:
+            self._scrub_waits = False
+            return False
+        if await tx.value("SELECT 1 FROM outbox WHERE id <= ? LIMIT 1", (int(marker),)):
+            return False
+        await tx.run("DELETE FROM meta WHERE key = ?", (_SCRUB,))
+        # The closed lines of forgotten members are carried out (closed) by now: their
+        # bindings are needed no more, and a platform may name a line after its people.
+        await tx.run(
+            "DELETE FROM platform_refs WHERE key IN (SELECT 'room:' || id FROM rooms "
+            "WHERE state = 'closed' AND (member_a LIKE 'former:%' OR member_b LIKE 'former:%'))")
+        self._scrub_waits = False
+        return True
 
     async def note_failure(self, outbox_id: int, attempts: int, retry_at: int) -> None:
         """Record a failed try of an effect, so a restart keeps counting (times in Unix ms)."""
@@ -168,6 +214,12 @@ class Twinome:
         async with self.db.transaction() as tx:
             await tx.run("UPDATE outbox SET waiting_since = ? WHERE id = ? "
                          "AND waiting_since IS NULL", (since, outbox_id))
+
+    async def seen(self, event_id: str) -> bool:
+        """Whether an event of this id was applied already."""
+        async with self.db.read() as tx:
+            return await tx.value("SELECT 1 FROM processed_events WHERE event_id = ?",
+                                  (event_id,)) is not None
 
     async def instance(self) -> str:
         """This database's random instance id (part of every delivery's idempotency key)."""
@@ -230,12 +282,16 @@ class Twinome:
     async def _stash(self, tx: Tx, ctx: Ctx, now: datetime, tally: _Tally) -> None:
         """Write a context's effects to the outbox, under its platform."""
         tally.add(ctx)
-        if not ctx.effects:
-            return
-        await tx.many(
-            "INSERT INTO outbox (platform, effect, created_at) VALUES (?, ?, ?)",
-            [(ctx.platform, to_json(e), ts(now)) for e in ctx.effects],
-        )
+        if ctx.effects:
+            await tx.many(
+                "INSERT INTO outbox (platform, effect, created_at) VALUES (?, ?, ?)",
+                [(ctx.platform, to_json(e), ts(now)) for e in ctx.effects],
+            )
+        if ctx.scrub:  # checkpoint again once what is queued up to here is delivered
+            await tx.run(
+                "INSERT INTO meta (key, value) VALUES (?, (SELECT coalesce(max(id), 0) "
+                "FROM outbox)) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (_SCRUB,))
 
     async def _lines(self, tx: Tx, run: list[LineMessage], now: datetime, tally: _Tally) -> None:
         """Track a run of line messages in one savepoint; if it fails, one by one."""
@@ -283,6 +339,7 @@ class Twinome:
         await self._stash(tx, ctx, now, tally)
 
 
+_SCRUB = "scrub_after_outbox"  # meta key: checkpoint once outbox rows up to this id are gone
 SORRY = "Sorry, something went wrong on my side. Nothing was changed; please try again."
 _BIND = ("INSERT INTO platform_refs (platform, key, ref) VALUES (?, ?, ?) "
          "ON CONFLICT (platform, key) DO UPDATE SET ref = excluded.ref")
@@ -299,9 +356,11 @@ class _Tally:
     guarded: bool = True  # each run of line messages in a savepoint of its own
     written: int = 0
     earliest: datetime | None = None
+    scrub: bool = False  # a handler asked for the WAL to be checkpointed after the commit
 
     def add(self, ctx: Ctx) -> None:
         self.written += len(ctx.effects)
+        self.scrub |= ctx.scrub
         job = ctx.earliest_job
         if job is not None and (self.earliest is None or job < self.earliest):
             self.earliest = job
@@ -318,4 +377,4 @@ def _answer(ctx: Ctx, event: CommandReceived, text: str, *, private: bool | None
     """A context whose only effect is an error reply to the event (its writes rolled back)."""
     private = ctx.private if private is None else private
     reply = Reply(event.actor, event.room, event.event_id, text, private, True, event.origin)
-    return replace(ctx, effects=[reply], earliest_job=None)
+    return replace(ctx, effects=[reply], earliest_job=None, scrub=False)

@@ -71,7 +71,8 @@ async def sos(ctx: Ctx, inv: Invocation) -> None:
     note = inv.args.get("note")
     if await _open_sos(ctx, trio, ctx.actor) is not None:
         if note:
-            ctx.post(line.id, f"{names[ctx.actor]} adds a note for you: {quote(note)}")
+            ctx.post(line.id, f"{names[ctx.actor]} adds a note for you: {quote(note)}",
+                     sender=ctx.actor)
         ctx.reply(f"{names[a]} and {names[b]} are already on it: they are preparing a support "
                   f"plan for you, and I will send it to you when it is ready."
                   + (" I passed your new note to them." if note else ""), private=True)
@@ -88,7 +89,7 @@ async def sos(ctx: Ctx, inv: Invocation) -> None:
         f"Prepare a support plan for {who} here, together: add each step with {p}plan <text> "
         f"(e.g. {p}plan call {who} on Sunday), then type {p}plan ready and I will send it to "
         f"{who}. {who} never sees this line."
-    ))
+    ), sender=ctx.actor)
     await ctx.schedule(REMIND_JOB, _job_key(sos_id), ctx.now + ctx.settings.plan_reminder,
                        {"sos": sos_id})
     ctx.reply(f"{names[a]} and {names[b]} are alerted. They will prepare a support plan for you "
@@ -151,7 +152,7 @@ async def plan(ctx: Ctx, inv: Invocation) -> None:
     names = await queries.names(ctx.tx, [ctx.actor, member])
     ctx.post(line.id, f"Step {count} of the plan for {names[member]}, from {names[ctx.actor]}: "
                       f"{quote(text)}. Add more with {ctx.prefix}plan <text>; when it is complete: "
-                      f"{ctx.prefix}plan ready")
+                      f"{ctx.prefix}plan ready", sender=ctx.actor)
     if ctx.room is None or ctx.room.id != line.id:  # typed elsewhere: say where it went
         ctx.reply(f"Added as step {count} of the plan for {names[member]} (posted in your line "
                   f"with your other ally).")

@@ -20,7 +20,7 @@ from tests.helpers import Harness, code_in, notices, replies
 # Column names that hold a member id; a new table using one of them must be covered.
 MEMBER_COLUMNS = {"member_id", "mentor", "mentee", "author", "voter", "blocker", "blocked",
                   "created_by", "invitee", "used_by", "logged_by", "member_a", "member_b",
-                  "reporter"}
+                  "reporter", "reported"}
 
 
 def _rooms(h: Harness) -> dict[tuple[str, ...], int]:
@@ -226,8 +226,9 @@ async def test_forget_of_a_stranger_is_harmless(h: Harness) -> None:
 
 
 def _file_bytes(path: Path) -> bytes:
-    wal = Path(str(path) + "-wal")
-    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    """Every file of the database (main, ``-wal``, ``-shm``), as bytes."""
+    files = [path, *(Path(f"{path}{suffix}") for suffix in ("-wal", "-shm"))]
+    return b"".join(f.read_bytes() for f in files if f.exists())
 
 
 async def _checkpoint(path: Path) -> None:
@@ -258,7 +259,26 @@ async def test_forget_leaves_no_trace_in_the_database_file(h: Harness) -> None:
     assert "Done" in replies(out)[-1]
     assert await _text_cells(h, me) == []
     assert await h.core.pending() == []
-    await _checkpoint(path)
+    # No checkpoint from outside: forget's own (after its commit, then after its notices
+    # were delivered) wiped the WAL, with the database still open.
     after = (await asyncio.to_thread(_file_bytes, path)).lower()
     assert me.encode() not in after, "the member id or display name is still in the file"
 
+
+
+async def test_export_holds_every_platform_binding_that_names_the_member(h: Harness) -> None:
+    await form_trio(h)
+    rooms = _rooms(h)
+    theirs = {f"room:{rooms[('alice', 'bob')]}", f"room:{rooms[('bob', 'carol')]}",
+              f"room:{rooms[('alice', 'bob', 'carol')]}", "dm:bob", "dm2:bob", "people:bob:x"}
+    for platform in ("console", "matrix"):
+        for key in theirs | {f"room:{rooms[('alice', 'carol')]}", "dm:alice", "dm:bobby",
+                             "seq"}:
+            await h.core.bind(platform, key, f"{platform}-{key}")
+    doc = await _export(h, "bob")
+    shown = {(b["platform"], b["key"], b["ref"]) for b in doc["platform_bindings"]}
+    assert shown == {(p, k, f"{p}-{k}") for p in ("console", "matrix") for k in theirs}
+    await h.say("bob", "privacy forget confirm")
+    left = {k for (k,) in await _sql(h, "SELECT DISTINCT key FROM platform_refs")}
+    assert not left & {"dm:bob", "dm2:bob", "people:bob:x"}
+    assert {"dm:alice", "dm:bobby", "seq"} <= left

@@ -11,7 +11,9 @@ same transaction); a *retry* counts a failure in the outbox row (a restart keeps
 counting) and the lane waits until the retry time; after :data:`MAX_FAILURES` the effect
 is given up with a warning; a *wait* records since when (in the row, so a restart does
 not reset it) and after :data:`HOLD_LIMIT` the effect is carried out without the hold;
-*failed* effects are dropped with a warning. Log lines name effects by kind and id only.
+*failed* effects are dropped with a warning (a safety report that could not reach a
+moderators' room stays stored as undelivered; a carried-out one is marked delivered with
+its row's deletion). Log lines name effects by kind and id only.
 
 Each effect's idempotency key (``tw<database instance>-<outbox id>``) never changes, so
 a carrier that passes it to its platform (a Matrix transaction id, a Discord nonce)
@@ -93,6 +95,7 @@ class Pump:
         self._next_retry: int | None = None
         self._done: list[int] = []
         self._binds: list[tuple[str, str, str]] = []
+        self._reports: list[int] = []  # safety reports carried out (reached the moderators)
 
     def wake(self) -> None:
         """Run a pass soon (new effects, or a condition that may have changed)."""
@@ -218,14 +221,17 @@ class Pump:
             self._binds.append((self.platform, key, done.ref))
             self.bindings.remember(key, done.ref)
             await self._flush()  # a new room's binding is made durable at once
-        elif len(self._done) >= self.flush_every:
+            return
+        if done is not None and isinstance(effect, ReportToModerators) and effect.report:
+            self._reports.append(effect.report)  # a Failed one stays undelivered, stored
+        if len(self._done) >= self.flush_every:
             await self._flush()
 
     async def _flush(self) -> None:
         if self._done or self._binds:
-            done, binds = self._done, self._binds
-            self._done, self._binds = [], []
-            await self.core.done(done, binds)
+            done, binds, reports = self._done, self._binds, self._reports
+            self._done, self._binds, self._reports = [], [], []
+            await self.core.done(done, binds, reports)
 
     def key(self, delivery: Delivery) -> str:
         """The effect's idempotency key, the same across restarts."""

@@ -6,10 +6,17 @@ message of which only who/where/when is passed on), submitted to the shared runt
 drains its delivery pump (:class:`bots.adapter.pump.Pump` with the console's carrier):
 each effect is printed, then marked done; effects left pending by a run that died are
 printed first at the next start.
-Event ids are ``console:<n>:<digest>``: ``n`` is a counter stored once the event's
-effects are shown, and the digest names who typed where (and the command, never a
-message text), so the same line typed again after a crash in between gets the same id
-and is not applied twice, while any other line is applied as usual.
+Event ids are ``console:s<slot>:<n>``. The *slot* is this console's own: a console holds
+an exclusive lock on a file beside the database (``<db>.console<slot>.lock``), the lowest
+free one, so two consoles on one database never share ids, and a console restarted after
+a crash takes its slot (and its counter) back, the dead one's lock having gone with it.
+``n`` counts the lines of the slot; it is stored once a line's effects are shown. Before
+a line is submitted, the console stores ``n`` with a fingerprint of the line (an HMAC of
+who typed what where, keyed by a secret kept in the lock file, never in the database;
+overwritten by the next line). After a crash between the commit and the counter update,
+the first line typed again is compared with it: the same line gets the same id (the core
+sees a duplicate: applied exactly once); a different line gets the next number if the
+first was applied (it is never dropped as a duplicate).
 The clock is a fake one, stored beside the rooms, that moves only with ``:advance``;
 jobs that come due on the way fire at their due time, in order (the console drives the
 runtime's jobs itself instead of running its scheduler task).
@@ -17,9 +24,15 @@ runtime's jobs itself instead of running its scheduler task).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
-from collections.abc import AsyncIterator, Iterable
+import hmac
+import os
+import secrets
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -30,7 +43,7 @@ from bots.console.carrier import PLATFORM, ConsoleCarrier
 from bots.console.output import Shown, Sink
 from bots.console.rooms import RoomBook, dm_name
 from core.clock import FakeClock
-from core.errors import ParseError
+from core.errors import ParseError, StorageError
 from core.events import CommandReceived, Event, LineMessage
 from core.ids import MemberId, RoomId
 from core.runtime import Runtime
@@ -40,12 +53,31 @@ from core.textrules import parse_duration
 from core.timeutil import dt, show, ts
 
 _MAX_STEPS = 10_000
+_SLOTS = 64
+
+
+@dataclass(frozen=True)
+class Slot:
+    """This console's own numbering: its slot, its fingerprint key, where its line stands."""
+
+    number: int = 0
+    key: bytes = b""
+    seq: int = 0
+    inflight: tuple[int, str] | None = None  # (n, fingerprint) of a line maybe cut short
+
+    @property
+    def seq_key(self) -> str:
+        return "seq" if self.number == 0 else f"seq{self.number}"
+
+    @property
+    def inflight_key(self) -> str:
+        return f"inflight{self.number}"
 
 
 class Console:
     """Plays input lines against a :class:`Twinome` and shows the effects to a sink."""
 
-    def __init__(self, core: Twinome, clock: FakeClock, sink: Sink, seq: int) -> None:
+    def __init__(self, core: Twinome, clock: FakeClock, sink: Sink, slot: Slot) -> None:
         self.core = core
         self.clock = clock
         self.sink = sink
@@ -54,7 +86,9 @@ class Console:
         self.carrier = ConsoleCarrier(self.rooms, sink, core.settings.prefix)
         self.runtime = Runtime(core)
         self.pump = Pump(core, self.carrier, self.bindings, flush_every=1)
-        self._seq = seq
+        self.slot = slot
+        self._seq = slot.seq
+        self._inflight = slot.inflight if slot.inflight and slot.inflight[0] >= slot.seq else None
         self._shown_at: datetime | None = None
 
     async def start(self) -> None:
@@ -71,6 +105,10 @@ class Console:
     async def feed(self, line: str) -> bool:
         """Play one input line; False once the console is asked to quit."""
         line = line.rstrip("\r\n")
+        if any("\udc80" <= ch <= "\udcff" for ch in line):  # undecodable bytes, escaped
+            self.complain("This line is not valid UTF-8, so it was skipped. Save the script "
+                          "as UTF-8 and try again.")
+            return True
         if not line.strip() or line.lstrip().startswith("#"):
             return True
         self.sink.echo(line)
@@ -127,22 +165,22 @@ class Console:
         if say.room is None or say.room == dm_name(say.user):
             await self.carrier.open_dm(say.user)
             command = text[1:] if text[:1] in "!/" else text
-            await self._apply(CommandReceived(self._event_id(say.user, None, command), user,
-                                              None, command, say.user.capitalize(),
-                                              PLATFORM, dm_name(say.user)))
+            await self._apply(lambda eid: CommandReceived(
+                eid, user, None, command, say.user.capitalize(), PLATFORM, dm_name(say.user)),
+                self._fingerprint(say.user, None, command))
             return
         room = await self._enter(say.user, say.room)
         if room is None:
             return
         if text[:1] in "!/":
-            await self._apply(CommandReceived(self._event_id(say.user, room, text[1:]), user,
-                                              room, text[1:], say.user.capitalize(),
-                                              PLATFORM, say.room))
+            await self._apply(lambda eid: CommandReceived(
+                eid, user, room, text[1:], say.user.capitalize(), PLATFORM, say.room),
+                self._fingerprint(say.user, room, text))
             return
         audience = sorted(await self.rooms.members(room))
         self.sink.show(Shown("message", say.room, None, audience=tuple(audience), sender=say.user))
-        await self._apply(LineMessage(self._event_id(say.user, room, None), user, room,
-                                      platform=PLATFORM))
+        await self._apply(lambda eid: LineMessage(eid, user, room, platform=PLATFORM),
+                          self._fingerprint(say.user, room, text))
 
     async def _enter(self, user: str, name: str) -> RoomId | None:
         """The room ``user`` may write in under ``name``, or None after saying why not."""
@@ -168,18 +206,27 @@ class Console:
             return None
         return text.replace("$code", self.carrier.last_code)
 
-    def _event_id(self, user: str, room: RoomId | None, command: str | None) -> str:
-        """``console:<n>:<digest>``; a message's digest never covers its text."""
-        basis = f"{user}\x00{room}\x00{'' if command is None else command}"
-        digest = hashlib.sha256(basis.encode()).hexdigest()[:12]
-        return f"console:{self._seq}:{digest}"
+    def _fingerprint(self, user: str, room: RoomId | None, text: str) -> str:
+        """Who typed what where, keyed by the slot's secret (the text is never stored)."""
+        basis = f"{user}\x00{room}\x00{text}".encode()
+        return hmac.new(self.slot.key, basis, hashlib.sha256).hexdigest()[:16]
 
-    async def _apply(self, event: Event) -> None:
-        await self.runtime.submit(event)
+    def _event_id(self, n: int) -> str:
+        return f"console:s{self.slot.number}:{n}"
+
+    async def _apply(self, make: Callable[[str], Event], fingerprint: str) -> None:
+        n = self._seq
+        if self._inflight is not None:  # the first line after a crash: the same one again?
+            was, self._inflight = self._inflight, None
+            if was[0] == n and was[1] != fingerprint and await self.core.seen(self._event_id(n)):
+                n = self._seq = n + 1  # that line was applied; this one is another
+        await self.bindings.bind(self.slot.inflight_key,
+                                 f"{self.slot.inflight_key}:{n}:{fingerprint}")
+        await self.runtime.submit(make(self._event_id(n)))
         await self.deliver()
         # Counted only once shown: a line replayed after a crash before here is a no-op.
-        self._seq += 1
-        await self.bindings.bind("seq", f"seq:{self._seq}")
+        self._seq = n + 1
+        await self.bindings.bind(self.slot.seq_key, f"{self.slot.seq_key}:{self._seq}")
         await self._fire_until(self.clock.now())
 
     # -- time ----------------------------------------------------------------
@@ -211,16 +258,49 @@ class Console:
         """Carry out every pending effect, oldest first, marking each done once shown."""
         await self.pump.drain()
 
-    def _complain(self, text: str) -> None:
+    def complain(self, text: str) -> None:
+        """Show a console error (a line the console could not take)."""
         self.sink.show(Shown("console_error", None, text))
 
+    _complain = complain
 
-async def _load_state(core: Twinome) -> tuple[FakeClock, int]:
+
+async def _load_state(core: Twinome, number: int, key: bytes) -> tuple[FakeClock, Slot]:
     bindings = Bindings(core, PLATFORM)
     clock_ref = await bindings.ref("clock")
-    seq_ref = await bindings.ref("seq")
     clock = FakeClock(dt(int(clock_ref.split(":", 1)[1])) if clock_ref else None)
-    return clock, int(seq_ref.split(":", 1)[1]) if seq_ref else 0
+    slot = Slot(number, key)
+    seq_ref = await bindings.ref(slot.seq_key)
+    inflight_ref = await bindings.ref(slot.inflight_key)
+    inflight = None
+    if inflight_ref:
+        _, n, fingerprint = inflight_ref.split(":", 2)
+        inflight = (int(n), fingerprint)
+    return clock, Slot(number, key, int(seq_ref.split(":", 1)[1]) if seq_ref else 0, inflight)
+
+
+@contextlib.contextmanager
+def _claimed_slot(path: str | Path) -> Iterator[tuple[int, bytes]]:
+    """The lowest console slot of this database no running console holds, and its key."""
+    for number in range(_SLOTS):
+        name = f"{path}.console.lock" if number == 0 else f"{path}.console{number}.lock"
+        fd = os.open(name, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        try:
+            key = os.read(fd, 64).strip()
+            if len(key) < 32:
+                key = secrets.token_hex(16).encode()
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, key, 0)
+            yield number, key
+            return
+        finally:
+            os.close(fd)  # the lock goes with it (and with the process, if it dies)
+    raise StorageError(f"{_SLOTS} consoles already run on {path}.")
 
 
 @asynccontextmanager
@@ -228,14 +308,14 @@ async def opened(path: str | Path, sink: Sink) -> AsyncIterator[Console]:
     """A console on the database at ``path``, started, closed on exit."""
     db = await Database.open(path)
     try:
-        probe = Twinome(db, FakeClock())
-        clock, seq = await _load_state(probe)
-        console = Console(Twinome(db, clock), clock, sink, seq)
-        try:
-            await console.start()
-            yield console
-        finally:
-            await console.stop()
+        with _claimed_slot(path) as (number, key):
+            clock, slot = await _load_state(Twinome(db, FakeClock()), number, key)
+            console = Console(Twinome(db, clock), clock, sink, slot)
+            try:
+                await console.start()
+                yield console
+            finally:
+                await console.stop()
     finally:
         await db.close()
 

@@ -45,6 +45,9 @@ async def run(options: Options, stdin: TextIO = sys.stdin, stdout: TextIO = sys.
         print(f"twinome console: cannot read {options.script}: {err.strerror}", file=stderr)
         return 2
     interactive = lines is None and stdin.isatty()
+    reconfigure = getattr(stdin, "reconfigure", None)
+    if lines is None and reconfigure is not None:  # bad bytes reach the console escaped
+        reconfigure(errors="surrogateescape")
     sink = _sink(options.jsonl, stdout, echo=not interactive)
     if interactive and not options.jsonl:
         print(BANNER, file=stdout, flush=True)
@@ -65,7 +68,8 @@ def _script_lines(options: Options) -> list[str] | None:
     if options.demo:
         return demo_script().splitlines()
     if options.script is not None:
-        return options.script.read_text("utf-8").splitlines()
+        # Undecodable bytes stay escaped: the console names such a line and skips it.
+        return options.script.read_text("utf-8", errors="surrogateescape").splitlines()
     return None
 
 

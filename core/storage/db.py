@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -20,6 +21,8 @@ from typing import Any
 import aiosqlite
 
 from core.errors import StorageError
+
+log = logging.getLogger("twinome.storage")
 
 Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
@@ -208,10 +211,23 @@ class Database:
         async with self._read_lock:
             yield Tx(self._reader)
 
-    async def checkpoint(self) -> None:
-        """Copy the WAL back into the database file and truncate it to zero bytes."""
-        async with self._read_lock, self._write_lock:
-            await self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    async def checkpoint(self, tries: int = 20) -> bool:
+        """Copy the WAL back into the database file and truncate it to zero bytes.
+
+        Old page images (deleted rows included) leave the disk only this way. It cannot
+        finish while another connection (another process) holds an older read snapshot:
+        it tries ``tries`` times, 50 ms apart, and returns False if it never could.
+        """
+        for attempt in range(tries):
+            async with self._read_lock, self._write_lock:
+                rows = list(await self._conn.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))
+            if rows and not rows[0][0]:  # (busy, log frames, checkpointed frames)
+                return True
+            if attempt + 1 < tries:
+                await asyncio.sleep(0.05)
+        log.warning("the WAL of %s could not be checkpointed: another connection reads it",
+                    self.path)
+        return False
 
 
 def _statements(script: str) -> list[str]:

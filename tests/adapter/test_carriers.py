@@ -51,10 +51,10 @@ class DyingCore(Twinome):
 
     armed = False
 
-    async def done(self, ids: Any, bindings: Any = ()) -> None:
+    async def done(self, ids: Any, bindings: Any = (), reports: Any = ()) -> None:
         if self.armed:
             raise Dies
-        await super().done(ids, bindings)
+        await super().done(ids, bindings, reports)
 
 
 @dataclass

@@ -120,7 +120,7 @@ async def test_reports_reach_the_moderators_room(strict: Homeserver, tmp_path: P
             bob = await member(strict, tmp_path, config.user_id, "bob")
             try:
                 told = await alice.ask(f"report {bob.id} kept sending insults")
-                assert "went to the moderators" in told.body, told.body
+                assert "recorded" in told.body and "moderators will see it" in told.body, told.body
                 await moderator.trust_room(mods_room)
                 report = await moderator.wait_for_message(
                     mods_room, lambda e: "kept sending insults" in e.body, within=30)
