@@ -1,7 +1,8 @@
 """Matchmaking: ``seek``, ``unseek``, ``languages`` and ``match accept|decline``.
 
 Theory of operation. ``seek`` puts the member in the ``lobby`` of their platform and plants
-one ``match_run`` job for that platform, due now (one job however many seek at once). The
+one ``match_run`` job for that platform, due now (one job however many seek at once; it
+plants itself again :data:`RUN_EVERY` while anyone waits). The
 job reads the oldest :data:`WINDOW` seekers without an open proposal (memory stays
 bounded), asks the pure :func:`core.matching.propose` for trios, and records each as a
 ``match_proposals`` row with three ``match_seats``; each member is told who the two others
@@ -31,6 +32,7 @@ from core.timeutil import dt, show, ts
 
 WINDOW = 10_000  # oldest seekers read per run
 MATCH_TTL = timedelta(hours=48)
+RUN_EVERY = timedelta(hours=6)  # the lobby is looked at again this often while people wait
 RUN_JOB, EXPIRE_JOB = "match_run", "match_expire"
 DEFAULT_LANGUAGES = "en"
 
@@ -174,6 +176,8 @@ async def run(ctx: Ctx, payload: dict[str, Any]) -> None:
     """Job: propose trios among the platform's seekers who have no open proposal."""
     platform = payload["platform"]
     seekers = await _seekers(ctx, platform)
+    if seekers:  # blocks lifted, trios left, time zones changed: look again later
+        await ctx.schedule(RUN_JOB, _run_key(platform), ctx.now + RUN_EVERY, payload)
     if len(seekers) < 3:
         return
     ids = [s.id for s in seekers]

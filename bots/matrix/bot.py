@@ -42,7 +42,7 @@ from bots.matrix.carrier import PLATFORM, MatrixCarrier
 from bots.matrix.config import MatrixConfig
 from bots.matrix.crosssign import CrossSigningError, ensure_cross_signed
 from bots.matrix.inbound import Translator
-from bots.matrix.names import invite_link, user_reader
+from bots.matrix.names import homeserver_of, invite_link, user_reader
 from bots.matrix.session import CROSS_SIGNING_FILE, LoginError, SyncToken, close, login
 from bots.matrix.timeline import DECRYPT_GRACE, Timeline
 from core import keys
@@ -58,7 +58,7 @@ def core_settings(config: MatrixConfig, base: Settings | None = None) -> Setting
     """The core's settings for Matrix: the prefix, matrix.to invite links, @name mentions."""
     return replace(base or Settings(), prefix=config.prefix,
                    invite_link=invite_link(config.user_id),
-                   read_user=user_reader(config.server_name))
+                   read_user=user_reader(config.server_name), community_of=homeserver_of)
 
 
 def sync_filter(timeline_limit: int) -> dict[str, Any]:

@@ -22,6 +22,12 @@ def user_reader(server: str) -> Callable[[str], MemberId | None]:
     return read_user
 
 
+def homeserver_of(member: MemberId) -> str | None:
+    """A Matrix user's homeserver: the community matchmaking likes to mix."""
+    _, sep, server = member.partition(":")
+    return server if member.startswith("@") and sep else None
+
+
 def read_mention(text: str, server: str) -> MemberId | None:
     """The Matrix user id a typed mention, pill or matrix.to link names, if it names one."""
     raw = text.strip().strip("<>")

@@ -75,3 +75,19 @@ async def test_seek_says_what_it_uses_and_refuses_twice(tmp_path: Path) -> None:
     assert "already looking" in texts(dm(p.after("zoe: seek", 1), "zoe"))
     assert "stopped looking" in texts(dm(p.after("zoe: unseek"), "zoe"))
     assert kinds(p.after("zoe: unseek", 1), "error")
+
+
+async def test_the_lobby_is_looked_at_again_on_a_schedule(tmp_path: Path) -> None:
+    first = [line for line in FIRST if not line.startswith("cy: seek")]
+    p = await play(tmp_path / "db.sqlite3", ["ana: block @cy", *first, "cy: seek",
+                                             "ana: unblock @cy", ":advance 7h"])
+    no_failures(p.records)
+    assert not proposals(p.after("cy: seek"), "ana"), "blocked when cy sought"
+    assert proposals(p.after(":advance 7h"), "ana"), "the scheduled run sees the block lifted"
+
+
+async def test_someone_at_their_trio_cap_cannot_seek(tmp_path: Path) -> None:
+    full = [f"zoe: trio new T{i}" for i in range(5)]
+    p = await play(tmp_path / "db.sqlite3", [*full, "zoe: seek"])
+    refused = dm(p.after("zoe: seek"), "zoe")
+    assert refused and refused[0]["kind"] == "error" and "5 trios" in refused[0]["text"]

@@ -263,3 +263,11 @@ async def test_messages_become_commands_or_line_messages(core: Twinome) -> None:
     assert (await read(dm, pill)).text == "trio invite @carol:x"
     stranger = await read(dm, message("@mallory:x", "hello"))
     assert stranger is None
+
+
+def test_a_matrix_members_community_is_their_homeserver() -> None:
+    from bots.matrix.names import homeserver_of
+    from core.ids import MemberId
+
+    assert homeserver_of(MemberId("@ana:example.org")) == "example.org"
+    assert homeserver_of(MemberId("discord:42")) is None
