@@ -29,7 +29,7 @@ from datetime import timedelta
 
 from core import queries
 from core.context import CommandHandler, Ctx, JobHandler
-from core.effects import ReportToModerators
+from core.effects import ReportToModerators, from_json
 from core.errors import Conflict, Forbidden, NotFound
 from core.grammar import Invocation
 from core.ids import MemberId
@@ -170,6 +170,31 @@ async def report(ctx: Ctx, inv: Invocation) -> None:
     if blocked is None:
         text += f"\nTo stop hearing from them meanwhile: {ctx.prefix}block {inv.args['user']}"
     ctx.reply(_discreet(ctx, text), private=True)
+
+
+async def resend(ctx: Ctx, limit: int = 100) -> int:
+    """Queue again the reports of ``ctx.platform`` that never reached the moderators.
+
+    Called when an adapter starts with a moderators' room: reports made while there was
+    none (or while it was unreachable) reach it then. One already queued is left alone.
+    """
+    waiting = [from_json(r[0]) for r in await ctx.tx.all(
+        "SELECT effect FROM outbox WHERE platform = ? AND instr(effect, '\"kind\":\"report\"') > 0",
+        (ctx.platform,))]
+    queued = {e.report for e in waiting if isinstance(e, ReportToModerators)}
+    rows = await ctx.tx.all(
+        "SELECT id, reporter, reported, reason FROM safety_reports WHERE platform = ? "
+        "AND delivered_at IS NULL ORDER BY id LIMIT ?", (ctx.platform, limit))
+    count = 0
+    for row in rows:
+        if row["id"] in queued:
+            continue
+        ctx.actor = MemberId(row["reporter"])
+        reason = row["reason"] or "(erased: the reporter asked to be forgotten)"
+        ctx.emit(ReportToModerators(await report_text(ctx, MemberId(row["reported"]), reason),
+                                    row["id"]))
+        count += 1
+    return count
 
 
 COMMANDS: dict[str, CommandHandler] = {"block": block, "unblock": unblock, "report": report}

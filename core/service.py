@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from core import features, grammar, queries
+from core import features, grammar, queries, safety
 from core.basics import PRUNE_EVERY
 from core.clock import Clock
 from core.config import Settings
@@ -136,6 +136,15 @@ class Twinome:
                 await self._stash(tx, ctx, now, tally)
         await self._scrub(tally)
         return Applied(frozenset(), tally.written, tally.earliest)
+
+    async def resend_reports(self, platform: str) -> int:
+        """Queue again the platform's reports that never reached the moderators; how many."""
+        now = self.clock.now()
+        async with self.db.transaction() as tx:
+            ctx = Ctx(tx, now, self.settings, platform=platform)
+            count = await safety.resend(ctx)
+            await self._stash(tx, ctx, now, _Tally())
+        return count
 
     async def next_due(self) -> datetime | None:
         """When the nearest job is due, if any."""

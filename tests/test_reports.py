@@ -159,3 +159,20 @@ async def test_export_shows_the_reports_you_made_never_those_about_you(h: Harnes
     out = await h.say("alice", "privacy export")
     text = next(e.text for e in out if isinstance(e, Reply))
     assert "my reason" in text and "their reason" not in text
+
+
+async def test_a_report_made_with_no_moderators_room_reaches_one_configured_later(
+        h: Harness) -> None:
+    await form_trio(h)
+    await _report(h, "alice", "report @bob kept sending insults", moderators=False)
+    assert (await _rows(h))[0]["delivered_at"] is None
+    later = Carrier(moderators=True)  # the bot restarts with a moderators' room
+    pump = Pump(h.core, later, Bindings(h.core, "console"))
+    await pump.resend_reports()
+    await pump.resend_reports()  # twice: a report already queued is not queued again
+    await pump.drain()
+    assert len(later.reports) == 1 and "kept sending insults" in later.reports[0]
+    assert (await _rows(h))[0]["delivered_at"] is not None
+    await pump.resend_reports()
+    await pump.drain()
+    assert len(later.reports) == 1, "a delivered report is never sent again"

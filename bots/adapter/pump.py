@@ -113,6 +113,11 @@ class Pump:
                 await self._task
             self._task = None
 
+    async def resend_reports(self) -> None:
+        """Queue again the reports that never reached the moderators (call when there is a room)."""
+        if await self.core.resend_reports(self.platform):
+            self.wake()
+
     async def drain(self, passes: int = 10) -> None:
         """Run passes until one makes no progress (for callers that own the timing)."""
         for _ in range(passes):

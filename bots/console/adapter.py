@@ -95,6 +95,7 @@ class Console:
         """Deliver what a previous run left in the outbox, then anything already due."""
         await self.runtime.start(scheduler=False)
         await self.rooms.load()
+        await self.pump.resend_reports()  # the console always shows its moderators' room
         await self.deliver()
         await self._fire_until(self.clock.now())
 

@@ -104,6 +104,8 @@ class TwinomeClient(discord.Client):
         if not self._pumping:
             self._pumping = True
             await self.pump.start()
+            if self.config.moderators_channel_id is not None:
+                await self.pump.resend_reports()
             log.info("ready as %s in %d server(s)", self.user, len(self.guilds))
         self.pump.wake()
 

@@ -145,6 +145,8 @@ class MatrixBot:
         since = first.next_batch
         await self.pump.start()  # after the first sync: nio knows the bot's rooms now
         await self._join_moderators()
+        if self.config.moderators_room is not None:
+            await self.pump.resend_reports()
         log.info("ready as %s (device %s), %s", self.config.user_id, self.client.device_id,
                  "resumed where it stopped" if resumed else "first start: history skipped")
         self.ready.set()
