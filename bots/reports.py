@@ -12,10 +12,10 @@ import argparse
 import sqlite3
 import sys
 import time
-import tomllib
 from pathlib import Path
 from typing import TextIO
 
+from bots.adapter import startup
 from core.queries import FORMER
 from core.textrules import inert, quote
 from core.timeutil import dt, show
@@ -34,11 +34,9 @@ class ReportsError(Exception):
 def database_of(config: Path) -> Path:
     """The database a configuration file names in ``[storage] path`` (relative to it)."""
     try:
-        data = tomllib.loads(config.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        path = startup.table(startup.read_toml(config), "storage").get("path")
+    except startup.ConfigError as err:
         raise ReportsError(f"cannot read the configuration {config}: {err}") from None
-    storage = data.get("storage")
-    path = storage.get("path") if isinstance(storage, dict) else None
     if not isinstance(path, str) or not path.strip():
         raise ReportsError(f"{config} names no database ([storage] path)")
     return config.parent / path.strip()

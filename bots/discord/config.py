@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bots.adapter.startup import ConfigError as ConfigError
+from bots.adapter.startup import read_toml, table
+
 TOKEN_ENV = "TWINOME_DISCORD_TOKEN"
 
-
-class ConfigError(Exception):
-    """The configuration is missing, unreadable or wrong; the message says what to fix."""
 
 
 @dataclass(frozen=True)
@@ -31,21 +30,13 @@ class DiscordConfig:
 def load(path: Path, env: Mapping[str, str] | None = None) -> DiscordConfig:
     """Read the TOML file at ``path`` and the token from ``env`` (the process environment)."""
     env = os.environ if env is None else env
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"No configuration file at {path} (see config/twinome.example.toml).") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"Cannot read {path}: {err}.") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path} is not valid TOML: {err}.") from None
-    return from_dict(data, env, base=path.parent)
+    return from_dict(read_toml(path), env, base=path.parent)
 
 
 def from_dict(data: Mapping[str, Any], env: Mapping[str, str], base: Path = Path()) -> DiscordConfig:
     """Build the configuration from parsed TOML; relative paths are read from ``base``."""
-    storage = _table(data, "storage")
-    discord = _table(data, "discord")
+    storage = table(data, "storage")
+    discord = table(data, "discord")
     path = storage.get("path")
     if not isinstance(path, str) or not path.strip():
         raise ConfigError("The configuration needs [storage] path (the database file).")
@@ -82,9 +73,3 @@ def from_dict(data: Mapping[str, Any], env: Mapping[str, str], base: Path = Path
 def _snowflake(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2 ** 64
 
-
-def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    table = data.get(name)
-    if not isinstance(table, Mapping):
-        raise ConfigError(f"The configuration needs a [{name}] table.")
-    return table

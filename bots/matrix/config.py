@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bots.adapter.startup import ConfigError as ConfigError
+from bots.adapter.startup import read_toml, table
+
 PASSWORD_ENV = "TWINOME_MATRIX_PASSWORD"
 TOKEN_ENV = "TWINOME_MATRIX_ACCESS_TOKEN"
 TRUST_MODES = ("tofu", "ignore")
 
-
-class ConfigError(Exception):
-    """The configuration is missing, unreadable or wrong; the message says what to fix."""
 
 
 @dataclass(frozen=True)
@@ -42,21 +41,13 @@ class MatrixConfig:
 def load(path: Path, env: Mapping[str, str] | None = None) -> MatrixConfig:
     """Read the TOML file at ``path`` and the secrets from ``env`` (the process environment)."""
     env = os.environ if env is None else env
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"No configuration file at {path} (see config/twinome.example.toml).") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"Cannot read {path}: {err}.") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path} is not valid TOML: {err}.") from None
-    return from_dict(data, env, base=path.parent)
+    return from_dict(read_toml(path), env, base=path.parent)
 
 
 def from_dict(data: Mapping[str, Any], env: Mapping[str, str], base: Path = Path()) -> MatrixConfig:
     """Build the configuration from parsed TOML; relative paths are read from ``base``."""
-    storage = _table(data, "storage")
-    matrix = _table(data, "matrix")
+    storage = table(data, "storage")
+    matrix = table(data, "matrix")
     user_id = _text(matrix, "matrix", "user_id")
     if not user_id.startswith("@") or ":" not in user_id:
         raise ConfigError(f"[matrix] user_id must look like @twinome:example.org, not {user_id!r}.")
@@ -93,12 +84,6 @@ def from_dict(data: Mapping[str, Any], env: Mapping[str, str], base: Path = Path
         access_token=token,
     )
 
-
-def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    table = data.get(name)
-    if not isinstance(table, Mapping):
-        raise ConfigError(f"The configuration needs a [{name}] table.")
-    return table
 
 
 def _text(table: Mapping[str, Any], section: str, key: str, default: str | None = None) -> str:

@@ -1,0 +1,82 @@
+"""What every bot's startup shares: the TOML file, the command line, logging, running.
+
+Each adapter keeps its own settings (``[matrix]``, ``[discord]``) and secrets (from the
+environment); reading the file, the ``--config``/``--log-level`` command line, quiet
+logging and running until SIGINT or SIGTERM are the same for all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import tomllib
+from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from core.clock import SystemClock
+from core.config import Settings
+from core.service import Twinome
+from core.storage.db import Database
+
+
+class ConfigError(Exception):
+    """The configuration is missing, unreadable or wrong; the message says what to fix."""
+
+
+def read_toml(path: Path) -> Mapping[str, Any]:
+    """The parsed configuration file, or a :class:`ConfigError` saying what is wrong."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"No configuration file at {path} (see config/twinome.example.toml).") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"Cannot read {path}: {err}.") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path} is not valid TOML: {err}.") from None
+
+
+def table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """A ``[name]`` table of the configuration, which must be there."""
+    found = data.get(name)
+    if not isinstance(found, Mapping):
+        raise ConfigError(f"The configuration needs a [{name}] table.")
+    return found
+
+
+def parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """The command line every bot takes: ``--config PATH`` and ``--log-level``."""
+    p = argparse.ArgumentParser(prog=prog, description=description)
+    p.add_argument("--config", required=True, type=Path,
+                   help="the TOML configuration (see config/twinome.example.toml)")
+    p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"),
+                   help="how much to log (never message bodies)")
+    return p
+
+
+def configure_logging(level: str, quiet: Mapping[str, int]) -> None:
+    """Log at ``level``; the libraries in ``quiet`` only from their level (they may quote events)."""
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(level.upper())
+    for name, at in quiet.items():
+        logging.getLogger(name).setLevel(at)
+
+
+async def serve(database: Path, settings: Settings, bot: Callable[[Twinome], Awaitable[None]],
+                name: str) -> int:
+    """Open the database, then run ``bot`` on a core until SIGINT or SIGTERM; exit code 0."""
+    database.parent.mkdir(parents=True, exist_ok=True)
+    async with await Database.open(database) as db:
+        core = Twinome(db, SystemClock(), settings)
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        if task is not None:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, task.cancel)
+        try:
+            await bot(core)
+        except asyncio.CancelledError:
+            logging.getLogger(f"twinome.{name}").info("stopped")
+    return 0
