@@ -165,8 +165,10 @@ async def _form(ctx: Ctx, pid: int, members: list[MemberId]) -> None:
     if trio is None:
         await ctx.tx.run("UPDATE match_proposals SET state = 'declined' WHERE id = ?", (pid,))
         for m in members:
-            await ctx.notify(m, f"Proposed trio #{pid} cannot form after all. You can {ctx.prefix}seek "
-                                f"again.")
+            if m != ctx.actor:
+                await ctx.notify(m, f"Proposed trio #{pid} cannot form after all. You can "
+                                    f"{ctx.prefix}seek again.")
+        ctx.reply(f"Proposed trio #{pid} cannot form after all. You can {ctx.prefix}seek again.")
         return
     ctx.reply(f"Everyone accepted: your twinome “{trio.name}” is formed. Your trio room and "
               f"your two private lines are open.")

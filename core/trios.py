@@ -274,23 +274,27 @@ async def seat(ctx: Ctx, trio_id: int, code: str) -> None:
 async def form(ctx: Ctx, members: list[MemberId], name: str) -> Trio | None:
     """Seat three people at once (matchmaking): the seating rules, then rooms and charter.
 
-    None, with nothing changed, when the rules no longer allow it (a block made since the
+    Each is seated through :func:`core.seating.refused`, the rule every way in obeys. None,
+    with nothing changed, when the rules no longer allow it (a block made since the
     proposal, a trio cap reached meanwhile).
     """
-    for i, a in enumerate(members):
-        for b in members[i + 1:]:
-            if await queries.blocked_between(ctx.tx, a, b):
-                return None
-        if len(await queries.trios_of(ctx.tx, a)) >= ctx.settings.max_trios:
-            return None
     s = ctx.settings
-    trio_id = await ctx.tx.run(
-        "INSERT INTO trios (name, state, created_at, patience_s, relance, proposal_ttl_s, "
-        "platform) VALUES (?, 'active', ?, ?, ?, ?, ?)",
-        (name, ts(ctx.now), int(s.patience.total_seconds()), s.relance,
-         int(s.proposal_ttl.total_seconds()), ctx.platform))
-    await ctx.tx.many("INSERT INTO trio_members (trio_id, member_id, joined_at) VALUES (?, ?, ?)",
-                      [(trio_id, m, ts(ctx.now)) for m in members])
+    try:
+        async with ctx.tx.savepoint():
+            trio_id = await ctx.tx.run(
+                "INSERT INTO trios (name, state, created_at, patience_s, relance, "
+                "proposal_ttl_s, platform) VALUES (?, 'forming', ?, ?, ?, ?, ?)",
+                (name, ts(ctx.now), int(s.patience.total_seconds()), s.relance,
+                 int(s.proposal_ttl.total_seconds()), ctx.platform))
+            for m in members:
+                full = len(await queries.trios_of(ctx.tx, m)) >= s.max_trios
+                if full or await seating.refused(ctx.tx, trio_id, m):
+                    raise _NoSeat
+                await ctx.tx.run("INSERT INTO trio_members (trio_id, member_id, joined_at) "
+                                 "VALUES (?, ?, ?)", (trio_id, m, ts(ctx.now)))
+            await ctx.tx.run("UPDATE trios SET state = 'active' WHERE id = ?", (trio_id,))
+    except _NoSeat:
+        return None
     trio = await queries.trio(ctx.tx, trio_id)
     await lines.open_all(ctx, trio, members, members[-1])
     for m in members:
@@ -298,6 +302,10 @@ async def form(ctx: Ctx, members: list[MemberId], name: str) -> Trio | None:
             await ctx.notify(m, f"Everyone accepted: your twinome “{trio.name}” is formed. "
                                 f"Your trio room and your two private lines are open.")
     return trio
+
+
+class _NoSeat(Exception):
+    """A seating rule refused one of the three (the savepoint undoes the others)."""
 
 
 async def trio_revoke(ctx: Ctx, inv: Invocation) -> None:

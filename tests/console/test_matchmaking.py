@@ -91,3 +91,11 @@ async def test_someone_at_their_trio_cap_cannot_seek(tmp_path: Path) -> None:
     p = await play(tmp_path / "db.sqlite3", [*full, "zoe: seek"])
     refused = dm(p.after("zoe: seek"), "zoe")
     assert refused and refused[0]["kind"] == "error" and "5 trios" in refused[0]["text"]
+
+
+async def test_a_block_made_after_the_proposal_stops_the_trio_forming(tmp_path: Path) -> None:
+    p = await play(tmp_path / "db.sqlite3", [*FIRST, "ana: match accept", "bo: match accept",
+                                             "cy: block @ana", "cy: match accept"])
+    no_failures(p.records)
+    assert not [r for r in kinds(p.records, "room_created") if r["purpose"] == "trio"]
+    assert "cannot form" in texts(dm(p.after("cy: match accept"), "ana"))
