@@ -10,8 +10,9 @@ go together in the next one, so the number of commits stays small.
 
 Due jobs go through the same writer (:meth:`fire_due`), so jobs and events never race.
 The scheduler task sleeps until the nearest due job (read from the database, so jobs
-planted before a restart fire after it) and is woken early when a batch schedules an
-earlier one, or when :meth:`wake` is called (a test that moved a fake clock). It never
+planted before a restart fire after it) and is woken early when a batch schedules a job
+earlier than that one (not for every later one: a busy line plants reminders all the
+time), or when :meth:`wake` is called (a test that moved a fake clock). It never
 sleeps more than :data:`MAX_SLEEP`, so a wall clock that jumps is caught up.
 
 After a batch wrote effects the writer calls the ``on_effects`` listeners (the delivery
@@ -25,6 +26,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from core.events import Event
 from core.service import Applied, Twinome
@@ -56,6 +58,7 @@ class Runtime:
         self._listeners: list[Callable[[], None]] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._target: datetime | None = None  # the due job the scheduler sleeps until
         self.batches = 0  # transactions committed (for tests and benchmarks)
         self.looks = 0  # times the scheduler read the next due job (for tests)
 
@@ -82,6 +85,7 @@ class Runtime:
             work.done.cancel()
         self._queue.clear()
         self._stopping = False
+        self._target = None
 
     async def __aenter__(self) -> Runtime:
         await self.start()
@@ -153,14 +157,17 @@ class Runtime:
         if applied.effects:
             for listener in self._listeners:
                 listener()
-        if applied.earliest_job is not None:
-            self._wake.set()
+        job = applied.earliest_job
+        if job is not None and (self._target is None or job < self._target):
+            self._wake.set()  # sooner than the scheduler planned to look
 
     async def _schedule_loop(self) -> None:
         while True:
             self._wake.clear()  # before reading: a job planted from now on wakes us again
+            self._target = None
             due = await self.core.next_due()
             self.looks += 1
+            self._target = due
             now = self.core.clock.now()
             if due is not None and due <= now:
                 await self.fire_due()
