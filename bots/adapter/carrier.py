@@ -15,6 +15,8 @@ A carrier never raises for an expected failure; an exception counts as :class:`R
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -94,6 +96,47 @@ class Notice:
     error: bool = False
     choices: tuple[Choice, ...] = ()
     hold: bool = False
+
+
+class GuardedCarrier(ABC):
+    """A carrier whose calls all go through :meth:`guard`, which turns the platform's
+    expected failures (refusals, outages) into outcomes, in one place per platform."""
+
+    platform: str
+
+    async def send(self, target: Target, notice: Notice) -> Outcome:
+        return await self.guard(self._send(target, notice))
+
+    async def create_room(self, effect: CreateRoom, key: str) -> Outcome:
+        return await self.guard(self._create(effect))
+
+    async def invite(self, ref: str, member: MemberId) -> Outcome:
+        return await self.guard(self._invite(ref, member))
+
+    async def remove(self, ref: str, member: MemberId, reason: str) -> Outcome:
+        return await self.guard(self._remove(ref, member, reason))
+
+    async def close(self, ref: str, notice: Notice) -> Outcome:
+        return await self.guard(self._close(ref, notice))
+
+    @abstractmethod
+    async def guard(self, call: Awaitable[Outcome]) -> Outcome:
+        """The outcome of ``call``, with the platform's expected failures mapped."""
+
+    @abstractmethod
+    async def _send(self, target: Target, notice: Notice) -> Outcome: ...
+
+    @abstractmethod
+    async def _create(self, effect: CreateRoom) -> Outcome: ...
+
+    @abstractmethod
+    async def _invite(self, ref: str, member: MemberId) -> Outcome: ...
+
+    @abstractmethod
+    async def _remove(self, ref: str, member: MemberId, reason: str) -> Outcome: ...
+
+    @abstractmethod
+    async def _close(self, ref: str, notice: Notice) -> Outcome: ...
 
 
 class Carrier(Protocol):

@@ -37,6 +37,7 @@ from bots.adapter.carrier import (
     Direct,
     Done,
     Failed,
+    GuardedCarrier,
     InRoom,
     Moderators,
     Notice,
@@ -76,7 +77,7 @@ def nonce_of(key: str, part: int = 0) -> str:
     return "tw" + hashlib.sha256(raw.encode()).hexdigest()[: MAX_NONCE - 2]
 
 
-class DiscordCarrier:
+class DiscordCarrier(GuardedCarrier):
     """Carries effects out in the configured Discord server."""
 
     platform = PLATFORM
@@ -89,20 +90,8 @@ class DiscordCarrier:
         self.config = config
         self.answers = answers
 
-    async def send(self, target: Target, notice: Notice) -> Outcome:
-        return await _guarded(self._send(target, notice))
-
-    async def create_room(self, effect: CreateRoom, key: str) -> Outcome:
-        return await _guarded(self._create(effect))
-
-    async def invite(self, ref: str, member: MemberId) -> Outcome:
-        return await _guarded(self._invite(ref, member))
-
-    async def remove(self, ref: str, member: MemberId, reason: str) -> Outcome:
-        return await _guarded(self._remove(ref, member, reason))
-
-    async def close(self, ref: str, notice: Notice) -> Outcome:
-        return await _guarded(self._close(ref, notice))
+    async def guard(self, call: Awaitable[Outcome]) -> Outcome:
+        return await _guarded(call)
 
     # -- notices --------------------------------------------------------------------------
 

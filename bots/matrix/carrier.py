@@ -34,6 +34,7 @@ from bots.adapter.bindings import Bindings
 from bots.adapter.carrier import (
     Done,
     Failed,
+    GuardedCarrier,
     InRoom,
     Moderators,
     Notice,
@@ -57,7 +58,7 @@ PLATFORM = "matrix"
 FRESH_LIMIT = 120.0  # seconds a room the bot just made may stay unseen by sync
 
 
-class MatrixCarrier:
+class MatrixCarrier(GuardedCarrier):
     """Carries effects out on a Matrix homeserver."""
 
     platform = PLATFORM
@@ -88,20 +89,8 @@ class MatrixCarrier:
                 del self._awaiting[room_id]
         return changed
 
-    async def send(self, target: Target, notice: Notice) -> Outcome:
-        return await _guarded(self._send(target, notice))
-
-    async def create_room(self, effect: CreateRoom, key: str) -> Outcome:
-        return await _guarded(self._create(effect))
-
-    async def invite(self, ref: str, member: MemberId) -> Outcome:
-        return await _guarded(self._invite(ref, member))
-
-    async def remove(self, ref: str, member: MemberId, reason: str) -> Outcome:
-        return await _guarded(self._remove(ref, member, reason))
-
-    async def close(self, ref: str, notice: Notice) -> Outcome:
-        return await _guarded(self._close(ref, notice))
+    async def guard(self, call: Awaitable[Outcome]) -> Outcome:
+        return await _guarded(call)
 
     async def _send(self, target: Target, notice: Notice) -> Outcome:
         if isinstance(target, Moderators):
