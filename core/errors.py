@@ -12,18 +12,25 @@ User errors become a friendly reply in exactly one place (``core.service``); any
 else is a bug: it is logged and the person gets a short apology, never a traceback.
 """
 
+from __future__ import annotations
+
+from core.effects import Choice
+
 
 class TwinomeError(Exception):
     """Base of every error the core raises on purpose."""
 
 
 class UserError(TwinomeError):
-    """Something the person asked cannot be done; ``hint`` says what to try instead."""
+    """Something the person asked cannot be done; ``hint`` says what to try instead, and
+    ``choices`` offer it as commands to pick."""
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None,
+                 choices: tuple[Choice, ...] = ()) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.choices = choices
 
 
 class ParseError(UserError):

@@ -4,7 +4,14 @@ A command line is ``<words> [#trio] <arguments>``. The words name the command (o
 of them: ``turn``, ``trio new``). An optional ``#name`` (or ``#3``) right after them picks
 one of the member's trios where the conversation does not already say which. Arguments
 are read left to right by kind; the last text argument takes the rest of the line as
-typed, so apostrophes and spacing survive.
+typed, so apostrophes and spacing survive, but leaves a last word that is a choice of the
+argument after it (``trio new Les Trois confirm``).
+
+A word may name a command and a group both (``sos``, ``sos end``): the two-word command
+wins when its arguments fit, otherwise the line is the one-word command's. A free text
+that starts with a word of taking back (``propose cancel``, ``sos stop``) is not acted on:
+the person is asked whether they meant the command that undoes (:data:`CANCEL_WORDS`);
+putting the text in quotes says it is meant as written.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from core.effects import Choice, choice
 from core.errors import ParseError
 from core.events import Typed
 from core.textrules import (
@@ -52,6 +60,7 @@ class Arg:
     required: bool = True
     choices: tuple[str, ...] = ()
     limit: int = MAX_NOTE
+    guarded: bool = False  # a free text: starting with a cancel word asks what was meant
 
     @property
     def takes_rest(self) -> bool:
@@ -76,6 +85,7 @@ class Command:
     example: str = ""
     needs_trio: bool = False
     private: bool = False
+    undo: tuple[str, str] | tuple[()] = ()  # (command, button label) that takes back what this one does
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -92,13 +102,25 @@ def _a(name: str, kind: Kind, help: str, required: bool = True, **kw: Any) -> Ar
 USER = _a("user", Kind.USER, "the person, as @name")
 SKILL = _a("skill", Kind.SKILL, 'the skill (quote several words: "public speaking")')
 CONFIRM = _a("confirm", Kind.CHOICE, "type confirm to go ahead", False, choices=("confirm",))
+CANCEL_WORDS = frozenset({
+    "cancel", "undo", "stop", "withdraw", "retract", "revoke", "delete", "end", "nevermind",
+    "oops", "annuler", "annule", "arrêter", "arrête", "arrete", "retirer", "retire",
+    "supprimer",
+})
+"""Words that, at the start of a free text, mean taking something back rather than saying it."""
 
 COMMANDS: tuple[Command, ...] = (
     Command("help", "Show the commands, or how one works.", "Getting started",
             (_a("command", Kind.REST, "a command name", False, limit=40),),
             example="help mentor ask"),
     Command("trio new", "Start a trio; you get an invite code to share.", "Trios",
-            (_a("name", Kind.NAME, "the trio's name", False),), example="trio new Les Trois"),
+            (_a("name", Kind.NAME, "the trio's name", False),
+             _a("confirm", Kind.CHOICE, "confirm, to start another while one is forming", False,
+                choices=("confirm",))),
+            example="trio new Les Trois"),
+    Command("trio rename", "Rename a trio that is still forming.", "Trios",
+            (_a("name", Kind.NAME, "the new name"),), needs_trio=True,
+            example="trio rename Les Copains"),
     Command("trio invite", "Make a new invite code, or invite one person who then accepts.",
             "Trios", (_a("user", Kind.USER, "the person to invite", False),), needs_trio=True,
             example="trio invite @carol"),
@@ -110,6 +132,8 @@ COMMANDS: tuple[Command, ...] = (
             (_a("code", Kind.WORD, "which invitation, if you have several", False),)),
     Command("trio revoke", "Cancel an invite code that has not been used.", "Trios",
             (_a("code", Kind.WORD, "the invite code"),), needs_trio=True),
+    Command("trio uninvite", "Withdraw a personal invitation you sent.", "Trios", (USER,),
+            needs_trio=True, example="trio uninvite @carol"),
     Command("trio leave", "Leave a trio (asks you to confirm).", "Trios", (CONFIRM,),
             needs_trio=True),
     Command("trio list", "List your trios.", "Trios", private=True),
@@ -161,21 +185,33 @@ COMMANDS: tuple[Command, ...] = (
     Command("session log", "Log a mentoring session; the other person confirms it.",
             "Mentoring",
             (USER, SKILL, _a("duration", Kind.WORD, "how long, like 45m or 1h30"),
-             _a("note", Kind.REST, "an optional note", False)),
-            needs_trio=True, example="session log @bob python 1h30 closures"),
+             _a("note", Kind.REST, "an optional note", False, guarded=True), CONFIRM),
+            needs_trio=True, example="session log @bob python 1h30 closures",
+            undo=("session withdraw", "Withdraw a session")),
     Command("session confirm", "Confirm a session someone logged with you.", "Mentoring",
             (_a("id", Kind.INT, "the session number"),), needs_trio=True),
+    Command("session withdraw", "Withdraw a session you logged, before it is confirmed.",
+            "Mentoring",
+            (_a("id", Kind.INT, "the session number, if you logged several", False),),
+            needs_trio=True, example="session withdraw 4"),
     Command("ledger", "Time given and received, and who mentors whom.", "Mentoring",
             needs_trio=True),
     Command("sos", "Tell your two allies you are going through a hard time.", "Support",
-            (_a("note", Kind.REST, "an optional note for them", False),), needs_trio=True,
-            private=True),
+            (_a("note", Kind.REST, "an optional note for them", False, guarded=True),),
+            needs_trio=True, private=True, undo=("sos end", "End my SOS")),
+    Command("sos end", "End your SOS: your allies stop preparing the plan.", "Support",
+            needs_trio=True, private=True),
     Command("plan", "Add to the support plan for your ally, or `plan ready` when done.",
-            "Support", (_a("text", Kind.REST, "a step of the plan, or ready"),),
+            "Support", (_a("text", Kind.REST, "a step of the plan, or ready", guarded=True),),
             needs_trio=True, example="plan call her on Sunday"),
     Command("propose", "Propose a public action; your two allies validate it privately.",
-            "Proposals", (_a("text", Kind.REST, "the action"),), needs_trio=True,
-            example="propose a thread about our reading club"),
+            "Proposals", (_a("text", Kind.REST, "the action", guarded=True),), needs_trio=True,
+            example="propose a thread about our reading club",
+            undo=("propose withdraw", "Withdraw my proposal")),
+    Command("propose withdraw", "Withdraw a proposal of yours that is still open.",
+            "Proposals",
+            (_a("id", Kind.INT, "the proposal number, if you have several open", False),),
+            needs_trio=True, example="propose withdraw 3"),
     Command("vote", "Vote on a proposal, privately.", "Proposals",
             (_a("id", Kind.INT, "the proposal number"),
              _a("vote", Kind.CHOICE, "yes or no", choices=("yes", "no"))),
@@ -186,7 +222,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("seek", "Look for companions to form a trio (matchmaking).", "Matchmaking",
             details="Uses your profile: what you offer and want, your languages and time "
                     "zone. I propose three people who complement each other; all three "
-                    "accept, or nothing happens.", private=True),
+                    "accept, or nothing happens.", private=True, undo=("unseek", "Stop looking")),
     Command("unseek", "Stop looking for companions.", "Matchmaking", private=True),
     Command("match", "Accept or decline a proposed trio.", "Matchmaking",
             (_a("answer", Kind.CHOICE, "accept or decline", choices=("accept", "decline")),
@@ -196,7 +232,8 @@ COMMANDS: tuple[Command, ...] = (
             (USER,), private=True),
     Command("unblock", "Unblock someone.", "Safety", (USER,), private=True),
     Command("report", "Report someone to the moderators.", "Safety",
-            (USER, _a("reason", Kind.REST, "what happened (quote a message only if you wish)")),
+            (USER, _a("reason", Kind.REST, "what happened (quote a message only if you wish)",
+                      guarded=True)),
             private=True),
     Command("stats", "Your trio's statistics (counts and times only).", "Trios",
             needs_trio=True),
@@ -275,10 +312,22 @@ def parse(text: str, prefix: str = "!") -> Invocation:
     if not tokens:
         raise ParseError("That command is empty.", hint=f"Type {prefix}help.")
     words = [t.casefold() for t, _ in tokens[:2]]
-    command = BY_NAME.get(" ".join(words[:2])) if len(words) == 2 else None
-    command = command or BY_NAME.get(words[0])
-    if command is None or (command.name in _GROUPS):
+    pair = BY_NAME.get(" ".join(words[:2])) if len(words) == 2 else None
+    single = BY_NAME.get(words[0])
+    if pair is not None:
+        try:
+            return _invocation(pair, text, tokens, prefix)
+        except ParseError:
+            if single is None:  # ``sos end of my rope`` is an SOS; ``trio new x y`` an error
+                raise
+    if single is None:
         raise _unknown(words, prefix)
+    return _invocation(single, text, tokens, prefix)
+
+
+def _invocation(command: Command, text: str, tokens: list[tuple[str, int]],
+                prefix: str) -> Invocation:
+    """Read the ``#trio`` and the arguments after the command's words."""
     rest = tokens[len(command.words):]
     trio = None
     if rest and rest[0][0].startswith("#") and len(rest[0][0]) > 1 and not _numbered(command, rest):
@@ -295,7 +344,7 @@ def from_typed(typed: Typed, prefix: str = "!") -> Invocation:
     skills, cleaning), so a slash command cannot say what the text grammar would refuse.
     """
     command = BY_NAME.get(typed.name)
-    if command is None or command.name in _GROUPS:
+    if command is None:
         raise _unknown(typed.name.split() or [""], prefix)
     known = {a.name for a in command.args}
     extra = sorted(set(typed.args) - known)
@@ -303,6 +352,7 @@ def from_typed(typed: Typed, prefix: str = "!") -> Invocation:
         raise ParseError(f"{prefix}{command.name} has no option “{extra[0]}”.",
                          hint=f"Usage: {command.usage(prefix)}")
     args: dict[str, Any] = {}
+    trio = typed.trio.strip().lstrip("#") if typed.trio and typed.trio.strip("# ") else None
     for arg in command.args:
         value = typed.args.get(arg.name)
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -316,10 +366,10 @@ def from_typed(typed: Typed, prefix: str = "!") -> Invocation:
             raise ParseError(f"The {arg.name} holds characters I cannot read, or is too long.",
                              hint="Retype it without special characters.")
         if arg.takes_rest:
+            _guard(command, arg, text, trio, prefix)
             args[arg.name] = _convert_rest(arg, text)
         else:
             args[arg.name] = _convert(command, arg, text.strip(), prefix)
-    trio = typed.trio.strip().lstrip("#") if typed.trio and typed.trio.strip("# ") else None
     return Invocation(command, args, trio)
 
 
@@ -340,7 +390,9 @@ def _read_args(command: Command, text: str, rest: list[tuple[str, int]], prefix:
                trio: str | None = None) -> dict[str, Any]:
     args: dict[str, Any] = {}
     i = 0
-    for arg in command.args:
+    for n, arg in enumerate(command.args):
+        if arg.name in args:  # a choice a rest argument left at the end
+            continue
         if i >= len(rest):
             if arg.required:
                 raise ParseError(
@@ -351,14 +403,25 @@ def _read_args(command: Command, text: str, rest: list[tuple[str, int]], prefix:
             continue
         token, start = rest[i]
         if arg.takes_rest:
-            raw = text[start:]
-            args[arg.name] = _convert_rest(arg, raw)
+            words, end, flag = rest[i:], len(text), _trailing_choice(command.args[n + 1:], rest[i:])
+            if flag is not None:
+                args[flag[0]] = flag[1]
+                words, end = words[:-1], words[-1][1]
             i = len(rest)
+            if not words:
+                args[arg.name] = None  # only optional rest arguments come before a choice
+                continue
+            raw = text[start:end].rstrip()
+            after = f" {flag[1]}" if flag else ""
+            _guard(command, arg, raw, trio, prefix, written=f'{text[:start]}"{raw.strip()}"{after}')
+            args[arg.name] = _convert_rest(arg, raw)
             continue
         args[arg.name] = _convert(command, arg, token, prefix)
         i += 1
     if i < len(rest):
         extra = " ".join(t for t, _ in rest[i:])
+        if command.undo and cancel_word(extra):
+            raise _mistaken(command, extra, trio, prefix, quotable=False)
         hint = f"Usage: {command.usage(prefix)} (quote several words: \"like this\")"
         if trio is not None and i == 0:
             hint = (f"A trio's name after # is written with dashes: #{slug(trio + ' ' + extra)} "
@@ -367,7 +430,62 @@ def _read_args(command: Command, text: str, rest: list[tuple[str, int]], prefix:
     return args
 
 
+def _trailing_choice(following: tuple[Arg, ...], words: list[tuple[str, int]]
+                     ) -> tuple[str, str] | None:
+    """(name, value) of the choice argument a rest argument leaves as its last word, if any."""
+    if not following or following[0].kind is not Kind.CHOICE or not words:
+        return None
+    last = words[-1][0].casefold()
+    return (following[0].name, last) if last in following[0].choices else None
+
+
+def cancel_word(text: str) -> str | None:
+    """The word of taking back (cancel, undo, stop…) that ``text`` starts with, if any."""
+    first = text.strip().split(maxsplit=1)
+    word = first[0].casefold().rstrip(".,;:!?") if first else ""
+    return word if word in CANCEL_WORDS else None
+
+
+def _quoted(raw: str) -> str | None:
+    """The text inside quotes that wrap all of ``raw`` (said to be meant as written)."""
+    bare = raw.strip()
+    if len(bare) > 1 and bare[0] + bare[-1] in ('""', "“”"):
+        return bare[1:-1]
+    return None
+
+
+def _guard(command: Command, arg: Arg, raw: str, trio: str | None, prefix: str,
+           written: str | None = None) -> None:
+    """Ask rather than act on a free text that starts with a cancel word (``propose cancel``).
+
+    ``written`` is the command with the text in quotes, offered as the way to say it anyway.
+    """
+    if arg.guarded and _quoted(raw) is None and cancel_word(raw):
+        raise _mistaken(command, raw, trio, prefix, written)
+
+
+def _mistaken(command: Command, text: str, trio: str | None, prefix: str,
+              written: str | None = None, *, quotable: bool = True) -> ParseError:
+    """“Did you mean …?”: the command that takes back, and the words as written."""
+    word = cancel_word(text)
+    where = f" #{slug(trio)}" if trio else ""
+    choices: list[Choice] = []
+    said = f"“{word}” after {prefix}{command.name} sounds like taking something back, so I did nothing."
+    if command.undo:
+        undo, label = command.undo
+        said += f" Did you mean {prefix}{undo}?"
+        choices.append(choice(label, f"{undo}{where}"))
+    if written is None:
+        return ParseError(said, hint="If you meant those words, put them in quotes."
+                          if quotable else f"Usage: {command.usage(prefix)}", choices=tuple(choices))
+    choices.append(choice("Send it as written", written, "secondary"))
+    return ParseError(said, hint=f"If you meant those words, put them in quotes: {prefix}{written}",
+                      choices=tuple(choices))
+
+
 def _convert_rest(arg: Arg, raw: str) -> str:
+    if arg.guarded:
+        raw = _quoted(raw) or raw
     if arg.kind is Kind.NAME:
         return inert(clean_name(raw.strip().strip('"“”'), arg.name))
     if arg.kind is Kind.SKILL_REST:

@@ -2,7 +2,10 @@
 
 A session is logged by either party of a recognised mentorship (see
 :mod:`core.mentoring`) and waits for the *other* party's confirmation; nothing
-unconfirmed counts. A confirmed session of d minutes credits the mentor d (given) and
+unconfirmed counts; whoever logged a session may withdraw it until it is confirmed (its
+row stays, with ``withdrawn_at``, so its number is never given to another). The same
+session logged again within :data:`DUPLICATE_WINDOW` (a retry after an error) is not
+logged twice unless the person confirms it. A confirmed session of d minutes credits the mentor d (given) and
 debits the mentee d (received). Every query is scoped to one trio through the indexes on
 ``mentorships (trio_id, state)`` and ``sessions (mentorship_id)``, so ``ledger`` costs
 the same on a database of any size. Members who forgot their data appear under their
@@ -35,6 +38,8 @@ SHOWN = 12
 """How many mentorships and pending sessions ``ledger`` lists."""
 IMBALANCE = 60
 """Minutes of surplus from which the ledger kindly points out an imbalance."""
+DUPLICATE_WINDOW = timedelta(minutes=10)
+"""How recent an identical session must be for a new one to be asked about first."""
 
 
 def hm(minutes: int) -> str:
@@ -95,9 +100,11 @@ async def session_log(ctx: Ctx, inv: Invocation) -> None:
     skill = skill_arg(inv.args["skill"])
     minutes = _minutes(inv.args["duration"])
     row = await _recognised(ctx, trio, other, skill)
+    if inv.args.get("confirm") is None and await _twin(ctx, trio, inv, row, minutes):
+        return
     waiting = await ctx.tx.value(
-        "SELECT count(*) FROM sessions WHERE mentorship_id = ? AND confirmed_at IS NULL",
-        (row["id"],))
+        "SELECT count(*) FROM sessions WHERE mentorship_id = ? AND confirmed_at IS NULL "
+        "AND withdrawn_at IS NULL", (row["id"],))
     name = await queries.name(ctx.tx, other)
     if int(waiting) >= MAX_PENDING:
         raise Conflict(f"{waiting} sessions of this mentorship already wait for confirmation.",
@@ -117,6 +124,77 @@ async def session_log(ctx: Ctx, inv: Invocation) -> None:
         (choice("Confirm", f"session confirm {tag(trio)} {sid}", "success"),))
 
 
+async def _twin(ctx: Ctx, trio: Trio, inv: Invocation, mentorship: Row, minutes: int) -> bool:
+    """Ask first (True) if the same session was logged a moment ago: a retry counts once."""
+    twin = await ctx.tx.one(
+        "SELECT id, logged_by, created_at, confirmed_at FROM sessions WHERE mentorship_id = ? "
+        "AND minutes = ? AND withdrawn_at IS NULL AND created_at > ? ORDER BY id DESC LIMIT 1",
+        (mentorship["id"], minutes, ts(ctx.now - DUPLICATE_WINDOW)))
+    if twin is None:
+        return False
+    note = inv.args.get("note")
+    again = (f"session log {tag(trio)} {inv.args['user']} {typed(mentorship['skill'])} "
+             f"{inv.args['duration']}" + (f' "{note}"' if note else "") + " confirm")
+    what = f"session {twin['id']} ({hm(minutes)} of “{mentorship['skill']}”)"
+    ago = max(1, int((ctx.now.timestamp() - twin["created_at"]) // 60))
+    when = f"{ago} minute{'s' if ago > 1 else ''} ago"
+    if twin["logged_by"] == ctx.actor or twin["confirmed_at"] is not None:
+        who = "You" if twin["logged_by"] == ctx.actor else await queries.name(ctx.tx, twin["logged_by"])
+        ctx.reply(f"{who} logged the same {what} {when}, so I did not log it twice. Was this "
+                  f"another session?", choices=(choice("Log it again", again, "secondary"),))
+        return True
+    who = await queries.name(ctx.tx, twin["logged_by"])
+    ctx.reply(f"{who} logged the same {what} {when}: confirm it rather than logging it twice.",
+              choices=(choice(f"Confirm session {twin['id']}",
+                              f"session confirm {tag(trio)} {twin['id']}", "success"),
+                       choice("Log another", again, "secondary")))
+    return True
+
+
+async def session_withdraw(ctx: Ctx, inv: Invocation) -> None:
+    """``session withdraw [id]``: whoever logged a session takes it back before it is confirmed."""
+    trio = await ctx.trio(inv)
+    row = await _withdrawable(ctx, trio, inv.args.get("id"))
+    await ctx.tx.run("UPDATE sessions SET withdrawn_at = ? WHERE id = ?", (ts(ctx.now), row["id"]))
+    who, whom = await queries.name(ctx.tx, row["mentor"]), await queries.name(ctx.tx, row["mentee"])
+    what = f"session {row['id']} ({hm(row['minutes'])} of “{row['skill']}”, {who} mentoring {whom})"
+    ctx.reply(f"You withdrew {what}: it will not count.")
+    other = row["mentee"] if row["mentor"] == ctx.actor else row["mentor"]
+    actor = await queries.name(ctx.tx, ctx.actor)
+    await tell(ctx, other, f"{actor} withdrew {what} in “{trio.name}”: nothing to confirm.")
+
+
+async def _withdrawable(ctx: Ctx, trio: Trio, sid: int | None) -> Row:
+    """The unconfirmed session ``sid`` the actor logged in the trio (or their only one)."""
+    select = ("SELECT s.*, m.mentor, m.mentee, m.skill, m.trio_id FROM sessions s "
+              "JOIN mentorships m ON m.id = s.mentorship_id ")
+    if sid is None:
+        rows = await ctx.tx.all(select + "WHERE m.trio_id = ? AND s.logged_by = ? AND "
+                                "s.confirmed_at IS NULL AND s.withdrawn_at IS NULL ORDER BY s.id",
+                                (trio.id, ctx.actor))
+        if len(rows) == 1:
+            return rows[0]
+        if not rows:
+            raise NotFound(f"You have no session waiting for confirmation in “{trio.name}”.",
+                           hint=f"{ctx.prefix}ledger lists the sessions.")
+        raise Conflict(f"You logged {len(rows)} sessions waiting for confirmation: which one?",
+                       hint=f"{ctx.prefix}session withdraw <number>", choices=tuple(
+                           choice(f"Withdraw session {r['id']} ({hm(r['minutes'])})",
+                                  f"session withdraw {tag(trio)} {r['id']}", "danger")
+                           for r in rows[-5:]))
+    row = await ctx.tx.one(select + "WHERE s.id = ?", (sid,))
+    if row is None or row["trio_id"] != trio.id or row["withdrawn_at"] is not None:
+        raise NotFound(f"There is no session {sid} to withdraw in “{trio.name}”.",
+                       hint=f"{ctx.prefix}ledger lists the sessions.")
+    if row["logged_by"] != ctx.actor:
+        who = await queries.name(ctx.tx, row["logged_by"])
+        raise Forbidden(f"Only {who}, who logged session {sid}, can withdraw it.",
+                        hint="If it is wrong, simply do not confirm it.")
+    if row["confirmed_at"] is not None:
+        raise Conflict(f"Session {sid} is already confirmed: it is in the ledger.")
+    return row
+
+
 async def session_confirm(ctx: Ctx, inv: Invocation) -> None:
     """``session confirm <id>``: only the party who did not log it may confirm."""
     trio = await ctx.trio(inv)
@@ -125,6 +203,9 @@ async def session_confirm(ctx: Ctx, inv: Invocation) -> None:
         "SELECT s.*, m.mentor, m.mentee, m.skill, m.trio_id FROM sessions s "
         "JOIN mentorships m ON m.id = s.mentorship_id WHERE s.id = ?", (sid,))
     p = ctx.prefix
+    if row is not None and row["trio_id"] == trio.id and row["withdrawn_at"] is not None:
+        who = await queries.name(ctx.tx, row["logged_by"])
+        raise Conflict(f"{who} withdrew session {sid}: there is nothing to confirm.")
     if row is None or row["trio_id"] != trio.id:
         raise NotFound(f"There is no session {sid} in “{trio.name}”.",
                        hint=f"{p}ledger lists the sessions waiting for confirmation.")
@@ -234,7 +315,8 @@ async def _pending(ctx: Ctx, trio: Trio, name: Names) -> list[str]:
     rows = await ctx.tx.all(
         "SELECT s.id, s.minutes, s.logged_by, m.mentor, m.mentee, m.skill FROM mentorships m "
         "JOIN sessions s ON s.mentorship_id = m.id "
-        "WHERE m.trio_id = ? AND s.confirmed_at IS NULL ORDER BY s.id LIMIT ?",
+        "WHERE m.trio_id = ? AND s.confirmed_at IS NULL AND s.withdrawn_at IS NULL "
+        "ORDER BY s.id LIMIT ?",
         (trio.id, SHOWN + 1))
     if not rows:
         return []
@@ -288,6 +370,7 @@ async def ledger(ctx: Ctx, inv: Invocation) -> None:
 COMMANDS: dict[str, CommandHandler] = {
     "session log": session_log,
     "session confirm": session_confirm,
+    "session withdraw": session_withdraw,
     "ledger": ledger,
 }
 JOBS: dict[str, JobHandler] = {}

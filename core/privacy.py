@@ -134,7 +134,7 @@ _EXPORT: tuple[tuple[str, str], ...] = (
      "WHERE mentor = :m OR mentee = :m ORDER BY id"),
     ("sessions",
      "SELECT s.id, s.mentorship_id, m.skill, m.mentor, m.mentee, s.minutes, s.note, "
-     "s.logged_by, s.created_at, s.confirmed_at FROM sessions s JOIN mentorships m "
+     "s.logged_by, s.created_at, s.confirmed_at, s.withdrawn_at FROM sessions s JOIN mentorships m "
      "ON m.id = s.mentorship_id WHERE m.mentor = :m OR m.mentee = :m OR s.logged_by = :m "
      "ORDER BY s.id"),
     ("sos_you_raised",
@@ -143,7 +143,7 @@ _EXPORT: tuple[tuple[str, str], ...] = (
      "SELECT p.id, p.sos_id, s.member_id AS for_member, p.text, p.created_at "
      "FROM plan_steps p JOIN sos s ON s.id = p.sos_id WHERE p.author = :m ORDER BY p.id"),
     ("proposals_you_made",
-     "SELECT id, trio_id, text, state, created_at, expires_at FROM proposals "
+     "SELECT id, trio_id, text, state, created_at, expires_at, withdrawn_at FROM proposals "
      "WHERE author = :m ORDER BY id"),
     ("votes_you_cast",
      "SELECT v.proposal_id, p.text AS proposal, v.approve FROM votes v "

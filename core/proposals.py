@@ -7,6 +7,10 @@ others is asked privately to vote; a vote is one row in ``votes`` and cannot be 
     open --(both approve)--------------> validated
     open --(one declines)--------------> declined
     open --(expiry job, or a member leaves)--> expired
+    open --(its author withdraws it)--------> expired, with ``withdrawn_at`` set
+
+Only the author may withdraw (``propose withdraw [id]``); the voters, who were asked
+privately, are told privately that no vote is needed, and nothing is announced.
 
 Only the outcome is ever announced (in the trio room, and to the author); no message says
 who voted what, nor how many votes were cast. A vote from anyone who is not one of the
@@ -99,7 +103,7 @@ async def _votable(ctx: Ctx, pid: int) -> Row:
     if row["author"] == ctx.actor:
         raise Forbidden(f"Proposal #{pid} is yours: your two allies vote on it.")
     if row["state"] != "open":
-        raise Conflict(f"Proposal #{pid} is already decided: {_OUTCOME[row['state']]}.")
+        raise Conflict(f"Proposal #{pid} is already decided: {_outcome(row)}.")
     return row
 
 
@@ -140,6 +144,53 @@ _OUTCOME = {
     "declined": "it is not validated",
     "expired": "it expired without being validated",
 }
+
+
+def _outcome(row: Row) -> str:
+    """How a closed proposal ended, in words."""
+    return "its author withdrew it" if row["withdrawn_at"] is not None else _OUTCOME[row["state"]]
+
+
+async def propose_withdraw(ctx: Ctx, inv: Invocation) -> None:
+    """``propose withdraw [id]``: the author takes back an open proposal; voters are told."""
+    trio = await ctx.trio(inv)
+    row = await _withdrawable(ctx, trio, inv.args.get("id"))
+    pid = row["id"]
+    await ctx.tx.run("UPDATE proposals SET state = 'expired', withdrawn_at = ? WHERE id = ?",
+                     (ts(ctx.now), pid))
+    await ctx.cancel(_job_key(pid))
+    who = await queries.name(ctx.tx, ctx.actor)
+    for voter in await voters(ctx, trio.id, ctx.actor):
+        await ctx.notify(voter, f"{who} withdrew proposal #{pid} in “{trio.name}”, "
+                                f"{quote(row['text'])}: no vote is needed.", sender=ctx.actor)
+    ctx.reply(f"You withdrew proposal #{pid}, {quote(row['text'])}. Your allies are told that "
+              f"no vote is needed.")
+
+
+async def _withdrawable(ctx: Ctx, trio: Trio, pid: int | None) -> Row:
+    """The actor's open proposal ``pid`` in the trio (or their only open one)."""
+    if pid is None:
+        rows = await ctx.tx.all("SELECT * FROM proposals WHERE trio_id = ? AND author = ? AND "
+                                "state = 'open' ORDER BY id", (trio.id, ctx.actor))
+        if len(rows) == 1:
+            return rows[0]
+        if not rows:
+            raise NotFound(f"You have no open proposal in “{trio.name}”.")
+        raise Conflict(f"You have {len(rows)} open proposals in “{trio.name}”: which one?",
+                       hint=f"{ctx.prefix}propose withdraw <number>", choices=tuple(
+                           choice(f"Withdraw #{r['id']}", f"propose withdraw #{trio.id} {r['id']}",
+                                  "danger")
+                           for r in rows[:5]))
+    row = await ctx.tx.one("SELECT * FROM proposals WHERE id = ? AND trio_id = ?", (pid, trio.id))
+    if row is None:
+        raise NotFound(f"There is no proposal #{pid} in “{trio.name}”.")
+    if row["author"] != ctx.actor:
+        who = await queries.name(ctx.tx, row["author"])
+        raise Forbidden(f"Only {who}, who made proposal #{pid}, can withdraw it.",
+                        hint=f"If you disagree with it, vote: {ctx.prefix}vote {pid} no")
+    if row["state"] != "open":
+        raise Conflict(f"Proposal #{pid} is already decided: {_outcome(row)}.")
+    return row
 
 
 async def _decide(ctx: Ctx, row: Row, state: str, why: str = "", *,
@@ -184,5 +235,6 @@ async def _member_left(ctx: Ctx, trio: Trio, leaver: MemberId) -> None:
                       quoted=row["author"] != leaver)
 
 
-COMMANDS: dict[str, CommandHandler] = {"propose": propose, "vote": vote}
+COMMANDS: dict[str, CommandHandler] = {"propose": propose, "propose withdraw": propose_withdraw,
+                                        "vote": vote}
 JOBS: dict[str, JobHandler] = {EXPIRE_JOB: expire}

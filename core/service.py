@@ -38,7 +38,7 @@ from core.basics import PRUNE_EVERY
 from core.clock import Clock
 from core.config import Settings
 from core.context import Ctx
-from core.effects import Effect, Reply, from_json, to_json
+from core.effects import Choice, Effect, Reply, from_json, to_json
 from core.errors import UserError
 from core.events import CommandReceived, Event, LineMessage
 from core.ids import MemberId, RoomId
@@ -340,7 +340,7 @@ class Twinome:
                 await features.COMMANDS[inv.command.name](ctx, inv)
         except UserError as err:
             text = err.message + (f"\n{err.hint}" if err.hint else "")
-            ctx = _answer(ctx, event, text)
+            ctx = _answer(ctx, event, text, choices=err.choices)
         except Exception:
             # Never log the command text: it may carry a note or a plan.
             log.exception("command failed (event %s)", event.event_id)
@@ -382,8 +382,10 @@ def _named(event: CommandReceived) -> grammar.Command | None:
     return grammar.command_of(event.text)
 
 
-def _answer(ctx: Ctx, event: CommandReceived, text: str, *, private: bool | None = None) -> Ctx:
+def _answer(ctx: Ctx, event: CommandReceived, text: str, *, private: bool | None = None,
+            choices: tuple[Choice, ...] = ()) -> Ctx:
     """A context whose only effect is an error reply to the event (its writes rolled back)."""
     private = ctx.private if private is None else private
-    reply = Reply(event.actor, event.room, event.event_id, text, private, True, event.origin)
+    reply = Reply(event.actor, event.room, event.event_id, text, private, True, event.origin,
+                  choices)
     return replace(ctx, effects=[reply], earliest_job=None, scrub=False)

@@ -7,7 +7,9 @@ once that they are alerted. In that line the allies add steps (``plan <text>``, 
 ``plan_steps``) and finish with ``plan ready``: the SOS gets its ``ready_at`` and the member
 receives the plan privately (held through quiet hours like every notice). A durable job
 ``sos:<id>`` reminds the allies once, in their line, if no plan is ready after
-``settings.plan_reminder``; ``plan ready`` cancels it. When anyone leaves the trio every
+``settings.plan_reminder``; ``plan ready`` cancels it. The member may end their SOS
+(``sos end``): its row and steps are deleted, the job cancelled, and the allies told in their
+line. Only the member can end it. When anyone leaves the trio every
 open SOS in it closes: its row and steps are deleted, the job cancelled, and the people
 still there are told plainly.
 
@@ -95,6 +97,30 @@ async def sos(ctx: Ctx, inv: Invocation) -> None:
     ctx.reply(f"{names[a]} and {names[b]} are alerted. They will prepare a support plan for you "
               f"in their own line, and I will send it to you as soon as it is ready. Take care "
               f"of yourself meanwhile.", private=True)
+
+
+async def sos_end(ctx: Ctx, inv: Invocation) -> None:
+    """``sos end``: the member takes back their SOS; the allies stop preparing the plan."""
+    trio = await ctx.active_trio(inv)
+    row = await _open_sos(ctx, trio, ctx.actor)
+    if row is None:
+        others = await ctx.tx.all("SELECT member_id FROM sos WHERE trio_id = ? AND "
+                                  "ready_at IS NULL ORDER BY id", (trio.id,))
+        if others:
+            who = await queries.name(ctx.tx, others[0]["member_id"])
+            raise Forbidden(f"Only {who} can end the SOS {who} sent.",
+                            hint="If you think it is over, ask them in your line together.")
+        raise NotFound(f"You have no open SOS in “{trio.name}”.",
+                       hint=f"{ctx.prefix}sos tells your allies you are going through a hard time.")
+    await ctx.cancel(_job_key(row["id"]))
+    await ctx.tx.run("DELETE FROM sos WHERE id = ?", (row["id"],))
+    line = await _allies_line(ctx, trio.id, ctx.actor)
+    who = await queries.name(ctx.tx, ctx.actor)
+    if line is not None:
+        ctx.post(line.id, f"{who} ended their SOS: no need to prepare the plan any more. You can "
+                          f"still be there for {who} in your lines.", sender=ctx.actor)
+    ctx.reply("Your SOS is ended: your allies know they need not prepare a plan. Send "
+              f"{ctx.prefix}sos again whenever you need them.", private=True)
 
 
 async def _target_sos(ctx: Ctx, trio: Trio) -> Row:
@@ -251,5 +277,5 @@ async def _ally_left(ctx: Ctx, trio: Trio, member: MemberId, allies: list[Member
                              f"{ctx.prefix}sos anew.")
 
 
-COMMANDS: dict[str, CommandHandler] = {"sos": sos, "plan": plan}
+COMMANDS: dict[str, CommandHandler] = {"sos": sos, "sos end": sos_end, "plan": plan}
 JOBS: dict[str, JobHandler] = {REMIND_JOB: remind}

@@ -34,9 +34,9 @@ def _code_text(ctx: Ctx, code: str, expires: int) -> str:
             f"The person types {ctx.prefix}trio join {code}")
 
 
-async def _fresh_name(ctx: Ctx, wanted: str | None) -> str:
+async def _fresh_name(ctx: Ctx, wanted: str | None, renamed: Trio | None = None) -> str:
     """The new trio's name, numbered if the actor already has one so called (``#name`` stays clear)."""
-    taken = {slug(t.name) for t in await queries.trios_of(ctx.tx, ctx.actor)}
+    taken = {slug(t.name) for t in await queries.trios_of(ctx.tx, ctx.actor) if t != renamed}
     base = wanted or f"Trio of {await queries.name(ctx.tx, ctx.actor)}"
     name, number = base, 1
     while slug(name) in taken:
@@ -46,8 +46,10 @@ async def _fresh_name(ctx: Ctx, wanted: str | None) -> str:
 
 
 async def trio_new(ctx: Ctx, inv: Invocation) -> None:
-    """``trio new [name]``."""
+    """``trio new [name] [confirm]``: a second forming trio is asked about first."""
     await _check_cap(ctx, ctx.actor)
+    if inv.args.get("confirm") is None and await _ask_another(ctx, inv.args.get("name")):
+        return
     name = await _fresh_name(ctx, inv.args.get("name"))
     s = ctx.settings
     trio_id = await ctx.tx.run(
@@ -65,12 +67,47 @@ async def trio_new(ctx: Ctx, inv: Invocation) -> None:
     wanted = inv.args.get("name")
     renamed = (f"You already have a trio called “{wanted}”, so this one is “{name}”. "
                if wanted and wanted != name else "")
+    unnamed = "" if wanted else f"\nGive it a name of your own with {ctx.prefix}trio rename <name>"
     ctx.reply(
         renamed
         + f"Your trio “{name}” (#{slug(name)}) is forming. Share this with two people you trust:\n"
         + _code_text(ctx, code, ts(expires))
-        + f"\nOr invite someone directly: {ctx.prefix}trio invite @name"
+        + f"\nOr invite someone directly: {ctx.prefix}trio invite @name" + unnamed
     )
+
+
+async def _ask_another(ctx: Ctx, wanted: str | None) -> bool:
+    """While a trio of the actor is still forming, ask (True) before starting another:
+    a second ``trio new`` is most often meant to name the first."""
+    forming = [t for t in await queries.trios_of(ctx.tx, ctx.actor) if t.state == "forming"]
+    if not forming:
+        return False
+    listing = ", ".join([f"“{t.name}” ({len(await queries.members(ctx.tx, t.id))}/3)"
+                         for t in forming])
+    again = "trio new" + (f" {wanted}" if wanted else "") + " confirm"
+    renames = tuple(choice(f"Rename “{t.name}” to “{wanted}”", f"trio rename #{t.id} {wanted}")
+                    for t in forming[-3:]) if wanted else ()
+    ask = "Rename it, or really start another trio?" if wanted else "Start another trio anyway?"
+    ctx.reply(f"You already have a trio still forming: {listing}. {ask}",
+              choices=(*renames, choice("Start another", again, "secondary")))
+    return True
+
+
+async def trio_rename(ctx: Ctx, inv: Invocation) -> None:
+    """``trio rename <name>``: a forming trio takes a new name (its rooms do not exist yet)."""
+    trio = await ctx.trio(inv)
+    if trio.state != "forming":
+        raise Conflict(f"“{trio.name}” is complete: its rooms carry its name, so it keeps it.")
+    wanted: str = inv.args["name"]
+    if slug(wanted) == slug(trio.name):
+        raise Conflict(f"Your trio is already called “{trio.name}”.")
+    name = await _fresh_name(ctx, wanted, trio)
+    await ctx.tx.run("UPDATE trios SET name = ? WHERE id = ?", (name, trio.id))
+    who = await queries.name(ctx.tx, ctx.actor)
+    for m in await queries.members(ctx.tx, trio.id):
+        if m != ctx.actor:
+            await ctx.notify(m, f"{who} renamed your forming trio “{trio.name}” to “{name}”.")
+    ctx.reply(f"“{trio.name}” is now “{name}” (#{slug(name)}); its invite codes still work.")
 
 
 async def trio_invite(ctx: Ctx, inv: Invocation) -> None:
@@ -322,6 +359,30 @@ async def trio_revoke(ctx: Ctx, inv: Invocation) -> None:
     ctx.reply(f"The code {code} no longer works.")
 
 
+async def trio_uninvite(ctx: Ctx, inv: Invocation) -> None:
+    """``trio uninvite @user``: whoever sent a personal invitation withdraws it."""
+    trio = await ctx.trio(inv)
+    invitee = await ctx.member_arg(inv.args["user"])
+    rows = await ctx.tx.all(
+        "SELECT code, created_by FROM invites WHERE trio_id = ? AND invitee = ? AND "
+        "state = 'open' AND expires_at > ?", (trio.id, invitee, ts(ctx.now)))
+    typed = inv.args["user"]
+    if not rows:
+        raise NotFound(f"{typed} has no open invitation to “{trio.name}”.",
+                       hint=f"{ctx.prefix}trio info lists the open ones.")
+    mine = [r for r in rows if r["created_by"] == ctx.actor]
+    if not mine:
+        who = await queries.name(ctx.tx, rows[0]["created_by"]) if rows[0]["created_by"] else None
+        raise Forbidden(f"Only {who or 'the person who sent it'} can withdraw the invitation "
+                        f"of {typed}.")
+    await ctx.tx.run("UPDATE invites SET state = 'revoked' WHERE code = ?", (mine[0]["code"],))
+    if not await seating.refused(ctx.tx, trio.id, invitee):  # they were told of it: tell again
+        who = await queries.known_as(ctx.tx, ctx.actor, invitee)
+        await ctx.notify(invitee, f"{who} withdrew the invitation to “{trio.name}”.",
+                         sender=ctx.actor)
+    ctx.reply(f"You withdrew the invitation of {typed} to “{trio.name}”.")
+
+
 async def trio_leave(ctx: Ctx, inv: Invocation) -> None:
     """``trio leave [confirm]``."""
     trio = await ctx.trio(inv)
@@ -495,11 +556,13 @@ async def trio_settings(ctx: Ctx, inv: Invocation) -> None:
 
 COMMANDS: dict[str, CommandHandler] = {
     "trio new": trio_new,
+    "trio rename": trio_rename,
     "trio invite": trio_invite,
     "trio join": trio_join,
     "trio accept": trio_accept,
     "trio decline": trio_decline,
     "trio revoke": trio_revoke,
+    "trio uninvite": trio_uninvite,
     "trio leave": trio_leave,
     "trio list": trio_list,
     "trio info": trio_info,

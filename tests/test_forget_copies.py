@@ -74,13 +74,13 @@ async def test_forget_purges_queued_and_held_copies_of_their_words_and_name(h: H
 
 async def test_forget_gives_neutral_names_to_trios_named_after_them(h: Harness) -> None:
     first = code_in(replies(await h.say("carol", "trio new"))[0])  # "Trio of Carol"
-    second = code_in(replies(await h.say("carol", "trio new"))[0])  # "Trio of Carol 2"
-    await h.say("carol", "trio new wombat club")  # only carol: her naming alone
+    second = code_in(replies(await h.say("carol", "trio new confirm"))[0])  # "Trio of Carol 2"
+    await h.say("carol", "trio new wombat club confirm")  # only carol: her naming alone
     await h.say("alice", "trio new Trio of Carolyn")  # someone else's name, not hers
-    await h.say("carol", "trio new Les Trois")
+    await h.say("carol", "trio new Les Trois confirm")
     await h.say("alice", f"trio join {first}")
     await h.say("bob", f"trio join {second}")
-    await h.say("bob", "trio new shared")
+    await h.say("bob", "trio new shared confirm")
     async with h.core.db.read() as tx:
         before = {r[0] for r in await tx.all("SELECT name FROM trios")}
     assert {"Trio of Carol", "Trio of Carol 2", "wombat club"} <= before

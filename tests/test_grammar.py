@@ -17,7 +17,8 @@ def test_every_command_has_a_handler() -> None:
 
 def test_rest_text_keeps_apostrophes_and_spacing() -> None:
     inv = grammar.parse("session log @bob python 1h30 it's  great")
-    assert inv.args == {"user": "@bob", "skill": "python", "duration": "1h30", "note": "it's  great"}
+    assert inv.args == {"user": "@bob", "skill": "python", "duration": "1h30", "note": "it's  great",
+                        "confirm": None}
 
 
 def test_quoted_skill_and_trio_selector() -> None:

@@ -63,11 +63,11 @@ async def test_two_trios_with_one_name_are_told_apart_by_number(h: Harness) -> N
 
 async def test_a_second_trio_with_the_same_name_gets_a_number(h: Harness) -> None:
     await h.say("alice", "trio new Les Trois")
-    again = replies(await h.say("alice", "trio new les   TROIS"))[0]
+    again = replies(await h.say("alice", "trio new les   TROIS confirm"))[0]
     assert "already have a trio called “les TROIS”, so this one is “les TROIS 2”" in again
     assert "(#les-trois-2)" in again
-    await h.say("alice", "trio new")
-    second = replies(await h.say("alice", "trio new"))[0]
+    await h.say("alice", "trio new confirm")
+    second = replies(await h.say("alice", "trio new confirm"))[0]
     assert "“Trio of Alice 2” (#trio-of-alice-2)" in second
     assert "#les-trois-2" in replies(await h.say("alice", "trio info #les-trois-2"))[0]
 

@@ -171,7 +171,7 @@ async def test_events_submitted_together_keep_their_order(h: Harness) -> None:
     async with runtime:
         await runtime.submit_many([
             CommandReceived("o1", MemberId("alice"), None, "trio new First"),
-            CommandReceived("o2", MemberId("alice"), None, "trio new Second"),
+            CommandReceived("o2", MemberId("alice"), None, "trio new Second confirm"),
         ])
     async with h.core.db.read() as tx:
         names = [r[0] for r in await tx.all("SELECT name FROM trios ORDER BY id")]

@@ -1,7 +1,9 @@
 """The application-command tree, generated from the core's one command table.
 
 Two-word commands (``trio new``) become subcommands of a group (``/trio new``), one-word
-ones top-level commands (``/turn``). Each argument :class:`core.grammar.Kind` maps to a
+ones top-level commands (``/turn``). Discord cannot hold a command and a group of one name,
+so where a word is both (``sos``, ``sos end``) the two-word command is a top-level
+``/sos-end``. Each argument :class:`core.grammar.Kind` maps to a
 Discord option type (:data:`OPTION_TYPES`); descriptions are the grammar's help texts.
 Commands that act on a trio get an optional ``trio`` option with autocomplete of the
 member's trios. Every handler funnels into one ``run`` callable, so the tree holds no
@@ -95,8 +97,8 @@ def slash_command(command: Command, run: Run, trios: Complete, skills: Complete,
     """The slash command of one grammar command."""
     callback: Any = _callback(command, run)
     made: app_commands.Command[Any, ..., None] = app_commands.Command(
-        name=command.words[-1], description=short(command.summary), callback=callback,
-        parent=parent)
+        name=command.words[-1] if parent else "-".join(command.words),
+        description=short(command.summary), callback=callback, parent=parent)
     trios_any: Any = trios
     skills_any: Any = skills
     if command.needs_trio:
@@ -112,8 +114,9 @@ def build(run: Run, trios: Complete, skills: Complete
     """Every grammar command as a slash command or a group's subcommand."""
     groups: dict[str, app_commands.Group] = {}
     top: list[app_commands.Command[Any, ..., None] | app_commands.Group] = []
+    alone = {c.name for c in COMMANDS if len(c.words) == 1}
     for command in COMMANDS:
-        if len(command.words) == 1:
+        if len(command.words) == 1 or command.words[0] in alone:
             top.append(slash_command(command, run, trios, skills))
             continue
         word = command.words[0]
@@ -126,8 +129,9 @@ def build(run: Run, trios: Complete, skills: Complete
 
 
 def grammar_name(command: app_commands.Command[Any, ..., Any]) -> str:
-    """The grammar name of a slash command (``trio new`` for ``/trio new``)."""
-    return command.qualified_name
+    """The grammar name of a slash command (``trio new`` for ``/trio new``, ``sos end`` for
+    ``/sos-end``)."""
+    return command.qualified_name.replace("-", " ")
 
 
 def render(command: Command, args: Mapping[str, Any], trio: str | None) -> str:

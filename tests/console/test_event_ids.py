@@ -50,7 +50,7 @@ async def _killed_after_commit(db: Path, line: str) -> None:
 
 @pytest.mark.parametrize("first, then", [
     (f"{LINE}: first message", f"{LINE}: a different message"),
-    ("alice: trio new Second", "alice: trio new Third"),
+    ("alice: trio new Second", "alice: trio new Third confirm"),
     (f"{LINE}: first message", "alice: trio new Third"),
 ])
 async def test_a_different_line_after_a_crash_is_applied(tmp_path: Path, first: str,
@@ -65,7 +65,7 @@ async def test_a_different_line_after_a_crash_is_applied(tmp_path: Path, first: 
     assert (_messages(db), _trios(db)) != (messages, trios), f"{then!r} was dropped"
 
 
-@pytest.mark.parametrize("line", [f"{LINE}: first message", "alice: trio new Second"])
+@pytest.mark.parametrize("line", [f"{LINE}: first message", "alice: trio new Second confirm"])
 async def test_the_same_line_replayed_after_a_crash_is_applied_once(tmp_path: Path,
                                                                     line: str) -> None:
     db = tmp_path / "db.sqlite3"

@@ -87,7 +87,7 @@ async def test_the_lobby_is_looked_at_again_on_a_schedule(tmp_path: Path) -> Non
 
 
 async def test_someone_at_their_trio_cap_cannot_seek(tmp_path: Path) -> None:
-    full = [f"zoe: trio new T{i}" for i in range(5)]
+    full = [f"zoe: trio new T{i} confirm" for i in range(5)]
     p = await play(tmp_path / "db.sqlite3", [*full, "zoe: seek"])
     refused = dm(p.after("zoe: seek"), "zoe")
     assert refused and refused[0]["kind"] == "error" and "5 trios" in refused[0]["text"]

@@ -206,9 +206,9 @@ def test_the_tree_maps_every_kind_and_every_command() -> None:
     names = set()
     for item in built:
         if isinstance(item, app_commands.Group):
-            names |= {c.qualified_name for c in item.commands}
+            names |= {commands.grammar_name(c) for c in item.commands}  # type: ignore[arg-type]
         else:
-            names.add(item.qualified_name)
+            names.add(commands.grammar_name(item))
     assert names == {c.name for c in COMMANDS}
     for item in built:
         for command in (item.commands if isinstance(item, app_commands.Group) else [item]):
