@@ -136,8 +136,8 @@ async def _twin(ctx: Ctx, trio: Trio, inv: Invocation, mentorship: Row, minutes:
     again = (f"session log {tag(trio)} {inv.args['user']} {typed(mentorship['skill'])} "
              f"{inv.args['duration']}" + (f' "{note}"' if note else "") + " confirm")
     what = f"session {twin['id']} ({hm(minutes)} of “{mentorship['skill']}”)"
-    ago = max(1, int((ctx.now.timestamp() - twin["created_at"]) // 60))
-    when = f"{ago} minute{'s' if ago > 1 else ''} ago"
+    ago = int((ctx.now.timestamp() - twin["created_at"]) // 60)
+    when = "just now" if ago < 1 else f"{ago} minute{'s' if ago > 1 else ''} ago"
     if twin["logged_by"] == ctx.actor or twin["confirmed_at"] is not None:
         who = "You" if twin["logged_by"] == ctx.actor else await queries.name(ctx.tx, twin["logged_by"])
         ctx.reply(f"{who} logged the same {what} {when}, so I did not log it twice. Was this "

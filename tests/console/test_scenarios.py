@@ -141,3 +141,37 @@ async def test_block_and_report(tmp_path: Path) -> None:
     assert "mallory" in report[0]["text"] and "bob" in report[0]["text"]
     assert not [r for r in p.records if r["room"] == "moderators" and r["kind"] != "report"]
     assert dm(p.after("mallory: trio invite @alice", 1), "alice")  # unblocked
+
+
+async def test_taking_things_back_by_their_owner_and_cancel_words(tmp_path: Path) -> None:
+    p = await play(tmp_path / "db.sqlite3", script("undo.txt"))
+    no_failures(p.records)
+    asked = dm(p.after("alice: trio new Les Trois"), "alice")
+    assert len(asked) == 1 and "still forming" in asked[0]["text"]
+    assert "!trio rename #1 Les Trois" in asked[0]["text"]
+    assert "!trio new Les Trois confirm" in asked[0]["text"]
+    assert "is now “Les Trois”" in texts(p.after("alice: trio rename #1 Les Trois"))
+
+    assert kinds(p.after("bob: trio uninvite @carol"), "error")
+    withdrawn = p.after("alice: trio uninvite @carol")
+    assert not kinds(withdrawn, "error") and "withdrew" in texts(dm(withdrawn, "carol"))
+
+    cancel = p.after("alice: sos cancel")
+    assert [r["room"] for r in cancel] == ["dm:alice"] and "!sos end" in cancel[0]["text"]
+    assert kinds(p.after("bob: sos end"), "error")
+    ended = p.after("alice: sos end")
+    assert "ended their SOS" in texts(in_room(ended, "trio-1/bob+carol"))
+    assert not [r for r in ended if r["room"] in ("trio-1", "trio-1/alice+bob")]
+
+    assert "propose withdraw" in texts(p.after("carol@trio-1: !propose cancel"))
+    assert kinds(p.after("alice: propose withdraw 1"), "error")
+    gone = p.after("carol: propose withdraw 1")
+    assert "no vote is needed" in texts(dm(gone, "alice")) and dm(gone, "bob")
+    assert "withdrew" in texts(kinds(p.after("alice: vote 1 yes"), "error"))
+
+    twice = p.after("alice: session log @bob python 1h", 1)
+    assert "did not log it twice" in texts(dm(twice, "alice")) and not dm(twice, "bob")
+    assert kinds(p.after("bob: session withdraw 1"), "error")
+    taken = p.after("alice: session withdraw 1")
+    assert not kinds(taken, "error") and "nothing to confirm" in texts(dm(taken, "bob"))
+    assert "!unseek" in texts(kinds(p.after("dave: seek cancel"), "error"))
