@@ -532,6 +532,8 @@ def help_text(topic: str | None = None, prefix: str = "!") -> str:
                              f"{prefix}{c.name} #trio-name …")
             if c.example:
                 lines.append(f"Example: {prefix}{c.example}")
+            lines += [f"{o.usage(prefix)} — {o.summary}" for o in COMMANDS
+                      if len(o.words) == 2 and o.words[0] == key]  # ``sos`` shows ``sos end``
             return "\n".join(lines)
         group = [c for c in COMMANDS if c.words[0] == key]
         if group:

@@ -8,6 +8,7 @@ import pytest
 
 from core import features, grammar
 from core.errors import ParseError
+from core.events import Typed
 from core.textrules import parse_duration
 
 
@@ -82,3 +83,43 @@ def test_skill_length_is_bounded_by_the_parser() -> None:
 def test_lone_surrogates_are_refused_before_anything_echoes_them(line: str) -> None:
     with pytest.raises(ParseError, match="cannot read"):
         grammar.parse(line)
+
+
+def test_a_word_that_is_a_command_and_a_group_reads_both() -> None:
+    assert grammar.parse("sos end").command.name == "sos end"
+    assert grammar.parse("sos rough week").args == {"note": "rough week"}
+    assert grammar.parse("propose withdraw 3").args == {"id": 3}
+    with pytest.raises(ParseError) as asked:  # not sos end with extra words: an SOS, asked
+        grammar.parse("sos end of my rope")
+    assert [c.command for c in asked.value.choices] == ["sos end", 'sos "end of my rope"']
+    assert "sos end" in grammar.help_text("sos")
+
+
+def test_a_rest_argument_leaves_a_last_choice_word() -> None:
+    assert grammar.parse("trio new Les Copains confirm").args == {
+        "name": "Les Copains", "confirm": "confirm"}
+    assert grammar.parse("trio new confirm").args == {"name": None, "confirm": "confirm"}
+    assert grammar.parse('trio new "Please confirm"').args == {
+        "name": "Please confirm", "confirm": None}
+
+
+@pytest.mark.parametrize("line", ["propose cancel", "propose Undo that", "sos stop.",
+                                  "plan withdraw", "report @bob annuler",
+                                  "session log @bob py 1h cancel"])
+def test_a_free_text_starting_with_a_cancel_word_asks(line: str) -> None:
+    with pytest.raises(ParseError) as asked:
+        grammar.parse(line)
+    assert "did nothing" in asked.value.message and asked.value.choices
+
+
+def test_a_cancel_word_elsewhere_or_in_quotes_is_text() -> None:
+    assert grammar.parse("propose we cancel the fees").args["text"] == "we cancel the fees"
+    assert grammar.parse("propose “stop plastic”").args["text"] == "stop plastic"
+    assert grammar.parse("propose end-of-year party").args["text"] == "end-of-year party"
+
+
+def test_a_typed_free_text_is_guarded_too() -> None:
+    with pytest.raises(ParseError) as asked:
+        grammar.from_typed(Typed("sos", {"note": "cancel"}, "les-trois"))
+    assert [c.command for c in asked.value.choices] == ["sos end #les-trois"]
+    assert grammar.from_typed(Typed("sos", {"note": '"cancel"'})).args == {"note": "cancel"}

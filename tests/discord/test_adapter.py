@@ -210,6 +210,7 @@ def test_the_tree_maps_every_kind_and_every_command() -> None:
         else:
             names.add(commands.grammar_name(item))
     assert names == {c.name for c in COMMANDS}
+    assert {"sos", "sos-end", "propose", "propose-withdraw"} <= {i.name for i in built}
     for item in built:
         for command in (item.commands if isinstance(item, app_commands.Group) else [item]):
             assert isinstance(command, app_commands.Command)
