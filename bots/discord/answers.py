@@ -7,6 +7,12 @@ when it is still unanswered, else a followup of the deferral :meth:`Answers.defe
 made before Discord's 3-second window closed. One lock per interaction keeps the two
 from racing.
 
+A form may give several commands in one interaction (``/seek``'s: the profile changes,
+then ``seek``). The last is the interaction's own origin; the others are its parts,
+``<id>:<n>`` (:func:`part_origin`). A part's plain reply is left out (the last command's
+answer says what came of it); a part's error is kept and goes first in that answer, so
+the member gets exactly one answer, with every error in it.
+
 Private notices a member could not get by DM (their DMs are closed) wait here too,
 bounded, and go out as ephemeral followups on that member's next interaction.
 """
@@ -46,6 +52,17 @@ class Live:
     answered: bool = False
     deferred: bool = False
     timer: asyncio.TimerHandle | None = None
+    kept: list[str] = field(default_factory=list)  # errors of parts, for the answer
+
+
+def part_origin(interaction_id: int, part: int) -> str:
+    """The origin of one part of an interaction that gives several commands."""
+    return f"{interaction_id}:{part}"
+
+
+def whole_origin(origin: str | None) -> str | None:
+    """The interaction an origin belongs to (itself, or the one it is a part of)."""
+    return None if origin is None else origin.partition(":")[0]
 
 
 class Answers:
@@ -77,6 +94,17 @@ class Answers:
             return None
         return live
 
+    def take_part(self, origin: str | None, text: str, *, error: bool) -> bool:
+        """Whether a part's reply is dealt with here: kept if an error, else left out."""
+        if origin is None or ":" not in origin:
+            return False
+        live = self.get(whole_origin(origin))
+        if live is None or live.answered:
+            return not error  # an error still reaches the member, elsewhere or as a followup
+        if error:
+            live.kept.append(text)
+        return True
+
     def defer_later(self, live: Live, after: float) -> None:
         """Defer the interaction after ``after`` seconds unless it is answered by then."""
         if after <= 0:
@@ -103,9 +131,11 @@ class Answers:
 
     async def answer(self, live: Live, text: str, *, ephemeral: bool,
                      view: discord.ui.View | None = None) -> None:
-        """Answer the interaction: its response if still open, else followups."""
-        parts = split(text)
+        """Answer the interaction (errors kept from its parts first): its response if
+        still open, else followups."""
         async with live.lock:
+            parts = split("\n\n".join([*live.kept, text]))
+            live.kept.clear()
             if live.timer is not None:
                 live.timer.cancel()
             for index, part in enumerate(parts):

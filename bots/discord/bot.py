@@ -12,8 +12,13 @@ A slash command, a pressed button or a submitted SOS modal becomes one
 ``CommandReceived`` whose event id is ``discord:<interaction id>`` and whose origin is
 the interaction id; the reply the core writes comes back through the pump and answers
 that interaction (:mod:`bots.discord.answers`), which is deferred first if the answer is
-slow to come (Discord allows 3 seconds). A message in a trio channel or pair thread
-becomes a ``LineMessage`` (:mod:`bots.discord.inbound`). Event ids are Discord
+slow to come (Discord allows 3 seconds). ``/seek`` opens a form
+(:mod:`bots.discord.seeking`) whose submission gives several commands:
+``discord:<id>:<n>`` for the profile changes, then ``discord:<id>`` for ``seek``,
+submitted together and answered once. Before any command is submitted, the member's top
+role is noted (:mod:`bots.discord.communities`): matchmaking reads it, through
+``Settings.community_of``, to mix communities. A message in a trio channel or pair
+thread becomes a ``LineMessage`` (:mod:`bots.discord.inbound`). Event ids are Discord
 snowflakes, which the core applies once: events replayed after a gateway RESUME are
 no-ops.
 """
@@ -21,6 +26,7 @@ no-ops.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -29,9 +35,10 @@ from discord import app_commands
 
 from bots.adapter.bindings import Bindings
 from bots.adapter.pump import Pump
-from bots.discord import commands
-from bots.discord.answers import Answers
+from bots.discord import commands, seeking
+from bots.discord.answers import Answers, part_origin
 from bots.discord.carrier import DiscordCarrier
+from bots.discord.communities import Communities
 from bots.discord.config import DiscordConfig
 from bots.discord.inbound import Translator
 from bots.discord.names import PLATFORM, member_id, read_user
@@ -58,10 +65,13 @@ def intents() -> discord.Intents:
     return wanted
 
 
-def core_settings(base: Settings | None = None) -> Settings:
-    """The core's settings for Discord: ``/`` commands, ``<@id>`` mentions, join lines."""
-    return replace(base or Settings(), prefix="/", invite_link="/trio join code:{code}",
-                   read_user=read_user)
+def core_settings(base: Settings | None = None,
+                  communities: Communities | None = None) -> Settings:
+    """The core's settings for Discord: ``/`` commands, ``<@id>`` mentions, join lines,
+    and members' top roles as their communities (give the client the same ``communities``)."""
+    settings = replace(base or Settings(), prefix="/", invite_link="/trio join code:{code}",
+                       read_user=read_user)
+    return settings if communities is None else replace(settings, community_of=communities.of)
 
 
 class TwinomeClient(discord.Client):
@@ -69,7 +79,7 @@ class TwinomeClient(discord.Client):
 
     def __init__(self, core: Twinome, config: DiscordConfig, *, runtime: Runtime | None = None,
                  defer_after: float = DEFER_AFTER, scheduler: bool = True,
-                 **options: Any) -> None:
+                 communities: Communities | None = None, **options: Any) -> None:
         super().__init__(intents=intents(), **options)
         self.core = core
         self.config = config
@@ -79,6 +89,7 @@ class TwinomeClient(discord.Client):
         self.runtime = runtime or Runtime(core)
         self.bindings = Bindings(core, PLATFORM)
         self.answers = Answers()
+        self.communities = communities or Communities()
         self.carrier = DiscordCarrier(self, core, self.bindings, config, self.answers)
         self.pump = Pump(core, self.carrier, self.bindings)
         self.translator = Translator(self.bindings)
@@ -129,35 +140,47 @@ class TwinomeClient(discord.Client):
         if command.name == "sos" and values.get("note") is None:
             await interaction.response.send_modal(SosModal(trio))
             return
+        if command.name == "seek":
+            profile = await seeking.read_profile(self.core.db, member_id(interaction.user.id))
+            await interaction.response.send_modal(seeking.SeekModal(profile))
+            return
         args = {name: _plain(value) for name, value in values.items()}
-        await self._submit(interaction, commands.render(command, args, trio),
-                           Typed(command.name, args, trio), private=command.private)
+        await self._submit(interaction, [Typed(command.name, args, trio)],
+                           private=command.private)
 
     async def run_choice(self, interaction: discord.Interaction, command: str) -> None:
         """A pressed button: its command, given by whoever pressed it."""
         known = command_of(command)
-        await self._submit(interaction, command, None, private=known is None or known.private)
+        await self._submit(interaction, [command], private=known is None or known.private)
 
     async def run_sos(self, interaction: discord.Interaction, note: str | None,
                       trio: str | None) -> None:
         """The SOS modal was submitted."""
-        typed = Typed("sos", {"note": note}, trio)
-        text = commands.render(BY_NAME["sos"], typed.args, trio)
-        await self._submit(interaction, text, typed, private=True)
+        await self._submit(interaction, [Typed("sos", {"note": note}, trio)], private=True)
 
-    async def _submit(self, interaction: discord.Interaction, text: str, typed: Typed | None,
+    async def run_seek(self, interaction: discord.Interaction, form: seeking.SeekForm) -> None:
+        """The seek form was submitted: its profile changes, then ``seek``, answered once."""
+        profile = await seeking.read_profile(self.core.db, member_id(interaction.user.id))
+        await self._submit(interaction, seeking.steps(form, profile), private=True)
+
+    async def _submit(self, interaction: discord.Interaction, given: Sequence[Typed | str],
                       *, private: bool) -> None:
+        """Submit the commands an interaction gives; the last one's answer answers it."""
         user = interaction.user
+        self.communities.note(user)
         channel = interaction.channel_id
         room = None if channel is None else await self.bindings.core_room(str(channel))
         live = self.answers.open(interaction, private=private or room is None)
         self.answers.defer_later(live, self.defer_after)
-        event = CommandReceived(
-            f"discord:{interaction.id}", member_id(user.id), room, text,
-            display_name=user.display_name, platform=PLATFORM, origin=str(interaction.id),
-            typed=typed)
+        last = len(given) - 1
+        events = [CommandReceived(
+            f"discord:{interaction.id}" + ("" if n == last else f":{n + 1}"),
+            member_id(user.id), room, _text(command), display_name=user.display_name,
+            platform=PLATFORM, typed=None if isinstance(command, str) else command,
+            origin=str(interaction.id) if n == last else part_origin(interaction.id, n + 1))
+            for n, command in enumerate(given)]
         try:
-            await self.runtime.submit(event)
+            await self.runtime.submit_many(events)
         except Exception:
             log.exception("interaction %s could not be applied", interaction.id)
             await self.answers.answer(live, TROUBLE, ephemeral=True)
@@ -193,6 +216,13 @@ class TwinomeClient(discord.Client):
         wanted = current.casefold()
         return [app_commands.Choice(name=r[0][:100], value=r[0][:100])
                 for r in rows if wanted in str(r[0])][:MAX_CHOICES]
+
+
+def _text(command: Typed | str) -> str:
+    """A command as it would be typed (grammar text is given as it is)."""
+    if isinstance(command, str):
+        return command
+    return commands.render(BY_NAME[command.name], command.args, command.trio)
 
 
 def _plain(value: Any) -> Any:

@@ -9,10 +9,11 @@ this module only knows Discord.
   unarchives a thread before posting in it. Leaving removes the member's overwrite or
   thread membership; a pair line that loses a member, or a closed one, is archived and
   locked; a closed trio channel stays, without its members' access.
-* A reply to a slash command or a button goes to that interaction while its token lives
-  (:mod:`bots.discord.answers`): ephemeral when private, an error, or meant for the
-  member's direct chat. Otherwise private notices go by DM; a member whose DMs are closed
-  gets them on their next interaction, ephemerally.
+* A reply to a slash command, a button or a form goes to that interaction while its token
+  lives, once however many commands a form gave (:mod:`bots.discord.answers`):
+  ephemeral when private, an error, or meant for the member's direct chat. Otherwise
+  private notices go by DM; a member whose DMs are closed gets them on their next
+  interaction, ephemerally.
 * Every message has ``AllowedMentions.none()`` (a trio named ``@everyone`` pings nobody)
   and, in channels, the effect's key as an enforced nonce, so a re-send after a crash is
   not posted twice. Choices become buttons (:mod:`bots.discord.views`).
@@ -46,7 +47,7 @@ from bots.adapter.carrier import (
     Target,
     Wait,
 )
-from bots.discord.answers import Answers, split
+from bots.discord.answers import Answers, split, whole_origin
 from bots.discord.config import DiscordConfig
 from bots.discord.names import PLATFORM, member_id, user_id_of
 from bots.discord.views import typed_choices, view_of
@@ -96,7 +97,9 @@ class DiscordCarrier(GuardedCarrier):
     # -- notices --------------------------------------------------------------------------
 
     async def _send(self, target: Target, notice: Notice) -> Outcome:
-        live = self.answers.get(notice.origin)
+        if self.answers.take_part(notice.origin, notice.text, error=notice.error):
+            return Done()
+        live = self.answers.get(whole_origin(notice.origin))
         if live is not None and not isinstance(target, Moderators):
             ephemeral = not isinstance(target, InRoom) or notice.private or notice.error
             try:

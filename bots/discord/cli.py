@@ -11,6 +11,7 @@ import discord
 
 from bots.adapter import startup
 from bots.discord.bot import TwinomeClient, core_settings
+from bots.discord.communities import Communities
 from bots.discord.config import TOKEN_ENV, ConfigError, DiscordConfig, load
 from core.errors import StorageError
 from core.service import Twinome
@@ -47,8 +48,11 @@ def main(argv: list[str]) -> int:
 async def run(config: DiscordConfig) -> int:
     """Open the database and run the bot until SIGINT or SIGTERM."""
 
+    communities = Communities()  # members' top roles: the client notes them, the core reads them
+
     async def bot(core: Twinome) -> None:
-        async with TwinomeClient(core, config) as client:
+        async with TwinomeClient(core, config, communities=communities) as client:
             await client.start(config.token)
 
-    return await startup.serve(config.database, core_settings(), bot, "discord")
+    return await startup.serve(config.database, core_settings(communities=communities), bot,
+                               "discord")

@@ -276,26 +276,3 @@ async def test_a_direct_invite_arrives_with_accept_and_decline_buttons(world: Wo
     await world.restart()
     accepted = await server.click(world.dave, message, buttons_of(message)[0].custom_id)
     assert accepted.ephemeral and "joined" in accepted.content
-
-
-async def test_three_seekers_form_a_trio_with_buttons(world: World) -> None:
-    server = world.server
-    for who, offer, want in ((world.alice, "spanish", "drawing"),
-                             (world.bob, "python", "spanish"),
-                             (world.carol, "drawing", "python")):
-        await world.slash(who, "offer", {"skill": offer})
-        await world.slash(who, "want", {"skill": want})
-        looking = await world.slash(who, "seek")
-        assert looking.ephemeral and "looking for companions" in looking.content
-    people = (world.alice, world.bob, world.carol)
-    await server.wait_until(lambda: all(dm_buttons(world, p, "two companions") for p in people))
-    for who in people:
-        message = dm_buttons(world, who, "two companions")
-        assert "can mentor" in message.content
-        accept = next(b for b in buttons_of(message) if b.label == "Accept")
-        answered = await server.click(who, message, accept.custom_id)
-        assert answered.ephemeral and answered.content
-    await server.wait_until(lambda: len(world.trio_channels()) == 1 and len(
-        server.threads_of(world.trio_channels()[0])) == 3)
-    channel = world.trio_channels()[0]
-    assert [server.can_see(u, channel) for u in (*people, world.dave)] == [True, True, True, False]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bots.discord.bot import TwinomeClient, core_settings
+from bots.discord.communities import Communities
 from bots.discord.config import DiscordConfig
 from core.clock import FakeClock
 from core.service import Twinome
@@ -34,6 +35,7 @@ class World:
     core: Twinome
     config: DiscordConfig
     bot: TwinomeClient
+    communities: Communities
 
     def __getattr__(self, name: str) -> User:
         try:
@@ -44,7 +46,8 @@ class World:
     async def restart(self, **options: Any) -> TwinomeClient:
         """Stop the bot and start a new one on the same database."""
         await self.bots.stop(self.bot)
-        self.bot = await self.bots.start(new_client(self.core, self.config, **options))
+        self.bot = await self.bots.start(new_client(self.core, self.config,
+                                                    communities=self.communities, **options))
         return self.bot
 
     async def slash(self, who: User, name: str, options: dict[str, Any] | None = None,
@@ -102,8 +105,9 @@ async def make_world(server: FakeDiscord, bots: Bots, path: Path, **options: Any
         await server.add_member(guild, people[name])
     db = await Database.open(path)
     clock = FakeClock(datetime.now(UTC))  # line messages carry Discord's (real) times
-    core = Twinome(db, clock, core_settings())
+    communities = Communities()
+    core = Twinome(db, clock, core_settings(communities=communities))
     config = DiscordConfig(database=path, guild_ids=(guild.id,), token="unused",
                            category_name="Trios", moderators_channel_id=None)
-    bot = await bots.start(new_client(core, config, **options))
-    return World(server, bots, guild, people, db, clock, core, config, bot)
+    bot = await bots.start(new_client(core, config, communities=communities, **options))
+    return World(server, bots, guild, people, db, clock, core, config, bot, communities)

@@ -221,9 +221,10 @@ def _modal_answers(components: list[Json], values: dict[str, str]) -> list[Json]
             answers.append({"type": 18, "component": inner})
         elif component.get("type") == 4:
             custom_id = component["custom_id"]
-            if component.get("required", True) and not values.get(custom_id):
+            value = values.get(custom_id, component.get("value") or "")  # as prefilled
+            if component.get("required", True) and not value:
                 raise ValueError(f"the modal input {custom_id!r} is required")
-            answers.append({"type": 4, "custom_id": custom_id, "value": values.get(custom_id, "")})
+            answers.append({"type": 4, "custom_id": custom_id, "value": value})
     return answers
 
 
