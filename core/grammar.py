@@ -23,6 +23,7 @@ from core.textrules import (
     clean_name,
     clean_skill,
     clean_text,
+    fold,
     inert,
     readable,
     slug,
@@ -221,6 +222,16 @@ class Invocation:
     trio: str | None = None
 
 
+# Other words for a choice, in the languages commands are understood in (``vote 1 oui``).
+SAME: dict[str, tuple[str, ...]] = {
+    "oui": ("yes", "accept"), "y": ("yes",), "yeah": ("yes",), "yep": ("yes",),
+    "ok": ("yes", "accept"), "approve": ("yes",), "pour": ("yes",),
+    "non": ("no", "decline"), "n": ("no",), "nope": ("no",), "contre": ("no",),
+    "accepte": ("accept",), "accepter": ("accept",), "refuse": ("decline", "no"),
+    "refuser": ("decline", "no"), "decline": ("no",), "confirme": ("confirm",),
+    "confirmer": ("confirm",), "retirer": ("remove",), "supprimer": ("remove",),
+}
+
 _TOKEN = re.compile(r'(#?)(?:"([^"]*)"|“([^”]*)”)|(\S+)')
 
 
@@ -351,7 +362,7 @@ def _read_args(command: Command, text: str, rest: list[tuple[str, int]], prefix:
             args[arg.name] = None
             continue
         token, start = rest[i]
-        if arg.takes_rest:
+        if arg.takes_rest or (arg.kind is Kind.SKILL and arg is command.args[-1]):
             raw = text[start:]
             args[arg.name] = _convert_rest(arg, raw)
             i = len(rest)
@@ -371,7 +382,7 @@ def _read_args(command: Command, text: str, rest: list[tuple[str, int]], prefix:
 def _convert_rest(arg: Arg, raw: str) -> str:
     if arg.kind is Kind.NAME:
         return inert(clean_name(raw.strip().strip('"“”'), arg.name))
-    if arg.kind is Kind.SKILL_REST:
+    if arg.kind in (Kind.SKILL_REST, Kind.SKILL):
         return clean_skill(raw.strip().strip('"“”'))
     return clean_text(raw, arg.name, arg.limit)
 
@@ -386,6 +397,7 @@ def _convert(command: Command, arg: Arg, token: str, prefix: str) -> Any:
         return int(digits)
     if arg.kind is Kind.CHOICE:
         value = token.casefold()
+        value = next((c for c in SAME.get(fold(value), ()) if c in arg.choices), value)
         if value not in arg.choices:
             guess = suggest(value, list(arg.choices))
             hint = f"Did you mean {guess}? " if guess else ""

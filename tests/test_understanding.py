@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core import grammar
 from core.effects import Notify
 from core.errors import ParseError
 from core.rhythm import parse_away, parse_window, zone_name
@@ -89,6 +90,15 @@ def test_time_zones_by_city_and_by_offset() -> None:
     assert "city" in (half.value.hint or "")
 
 
+def test_choices_in_other_words_and_multi_word_skills_last() -> None:
+    assert grammar.parse("vote 1 oui").args == {"id": 1, "vote": "yes"}
+    assert grammar.parse("vote #2 non").args == {"id": 2, "vote": "no"}
+    assert grammar.parse("mentor ask @alice bread baking").args == {
+        "user": "@alice", "skill": "bread baking"}
+    assert grammar.parse('mentor offer @bob "public speaking"').args["skill"] == "public speaking"
+    assert grammar.parse("session log @bob python 1h").args["skill"] == "python"
+
+
 def test_fold_drops_case_and_accents() -> None:
     assert fold("Deuxième-TRIO") == "deuxieme-trio"
 
@@ -98,6 +108,15 @@ async def _trio(h: Harness, name: str = "Deuxième Trio") -> None:
     await h.say("bob", f"trio join {code}")
     code = code_in(replies(await h.say("alice", "trio invite"))[0])
     await h.say("carol", f"trio join {code}")
+
+
+async def test_trio_names_match_without_accents_and_near_misses_are_suggested(h: Harness) -> None:
+    await _trio(h)
+    await h.say("alice", "trio new Les Copains")
+    [ok] = await h.say("alice", "trio info #deuxieme-trio")
+    assert not ok.error and "Deuxième Trio" in ok.text
+    [miss] = await h.say("alice", "trio info #les-copain")
+    assert miss.error and "Did you mean #les-copains?" in miss.text
 
 
 async def test_an_away_retried_does_not_tell_the_trio_mates_twice(h: Harness) -> None:
