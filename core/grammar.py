@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from core.errors import ParseError
+from core.errors import NotACommand, ParseError
 from core.events import Typed
 from core.textrules import (
     MAX_COMMAND,
@@ -263,9 +263,77 @@ def _unknown(words: list[str], prefix: str) -> ParseError:
             hint=f"Try {prefix}help {words[0]}.",
         )
     names = [c.name for c in COMMANDS] + sorted(_GROUPS)
-    guess = suggest(typed, names) or suggest(words[0], names)
+    guess = None if chatter(words) else suggest(typed, names) or suggest(words[0], names)
     hint = f"Did you mean {prefix}{guess}? " if guess else ""
-    return ParseError(f"I don't know the command “{typed}”.", hint=hint + f"Type {prefix}help.")
+    kind = ParseError if guess else NotACommand
+    return kind(f"I don't know the command “{typed}”.", hint=hint + f"Type {prefix}help.")
+
+
+# First words of what people write to a bot before they know its commands.
+_GREETINGS = frozenset({
+    "hi", "hello", "hey", "hiya", "howdy", "yo", "hallo", "hola", "bonjour", "bonsoir",
+    "salut", "coucou", "thanks", "thank", "merci", "cheers", "good", "ok", "okay", "please",
+    "stp", "svp",
+})
+_QUESTIONS = frozenset({
+    "how", "what", "why", "where", "who", "when", "which", "can", "could", "is", "are", "do",
+    "does", "should", "i", "i'm", "im", "my", "we", "comment", "pourquoi", "quoi", "que",
+    "qui", "quand", "ou", "est-ce", "je", "j'ai",
+})
+
+
+def chatter(words: list[str]) -> bool:
+    """Whether a line whose first word is no command reads as free text, not a typo.
+
+    Greetings and questions are free text; so is any line whose first word is not
+    spelt like a command word (``trun`` is a typo of ``turn``; ``blah`` is not).
+    """
+    first = fold(words[0]).strip("!?.,:;'’")
+    if first in _GREETINGS or first in _QUESTIONS or words[-1].endswith("?"):
+        return True
+    return suggest(first, sorted({c.words[0] for c in COMMANDS})) is None
+
+
+# A word of free text, and the command it most likely asks about.
+_ABOUT = {
+    "start": "trio new", "create": "trio new", "new": "trio new", "form": "trio new",
+    "join": "trio join", "code": "trio join", "invite": "trio invite", "invitation": "trio accept",
+    "leave": "trio leave", "quit": "trio leave", "away": "away", "holiday": "away",
+    "holidays": "away", "vacation": "away", "vacances": "away", "pause": "away",
+    "quiet": "quiet", "night": "quiet", "timezone": "timezone", "zone": "timezone",
+    "mentor": "mentor ask", "learn": "want", "teach": "offer", "skill": "offer",
+    "skills": "skills", "session": "session log", "ledger": "ledger", "sos": "sos",
+    "hard": "sos", "plan": "plan", "propose": "propose", "vote": "vote", "block": "block",
+    "report": "report", "privacy": "privacy export", "data": "privacy export",
+    "delete": "privacy forget", "turn": "turn", "reply": "turn", "stats": "stats",
+    "trio": "trio new",
+}
+
+
+def about(text: str) -> list[str]:
+    """The commands a line of free text seems to ask about (at most two), in its order."""
+    found = [_ABOUT[w] for w in re.findall(r"[a-z]+", fold(text)) if w in _ABOUT]
+    return [c for c in dict.fromkeys(found) if c in BY_NAME][:2]
+
+
+def knows(topic: str) -> bool:
+    """Whether ``help <topic>`` names a command or a group, or a near spelling of one."""
+    key = " ".join(topic.casefold().lstrip("!/").split())
+    if key in BY_NAME or key in _GROUPS:
+        return True
+    return suggest(key, [c.name for c in COMMANDS] + sorted(_GROUPS)) is not None
+
+
+CHAT = Command("chat", "Free text, a greeting or a question: answered with a pointer.",
+               "Getting started", (Arg("text", Kind.REST, "what was said"),))
+
+
+def read(text: str, prefix: str = "!") -> Invocation:
+    """Like :func:`parse`, but free text becomes the :data:`CHAT` invocation, not an error."""
+    try:
+        return parse(text, prefix)
+    except NotACommand:
+        return Invocation(CHAT, {"text": text})
 
 
 def command_of(text: str) -> Command | None:

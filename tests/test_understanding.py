@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core import grammar
-from core.effects import Notify
-from core.errors import ParseError
+from core.effects import Notify, Reply
+from core.errors import NotACommand, ParseError
 from core.rhythm import parse_away, parse_window, zone_name
 from core.textrules import fold, parse_clock, read_seconds
 from tests.helpers import Harness, code_in, replies
@@ -99,8 +99,34 @@ def test_choices_in_other_words_and_multi_word_skills_last() -> None:
     assert grammar.parse("session log @bob python 1h").args["skill"] == "python"
 
 
+@pytest.mark.parametrize("text", ["hi", "hello", "Hello!", "how do I start a trio?",
+                                  "thanks", "blah blah", "I want to learn guitar"])
+def test_free_text_is_not_a_mistyped_command(text: str) -> None:
+    with pytest.raises(NotACommand):
+        grammar.parse(text)
+    assert grammar.read(text).command is grammar.CHAT
+
+
+@pytest.mark.parametrize(("text", "guess"), [("trun", "turn"), ("tiemzone Paris", "timezone")])
+def test_a_near_miss_still_gets_did_you_mean(text: str, guess: str) -> None:
+    with pytest.raises(ParseError) as err:
+        grammar.read(text)
+    assert not isinstance(err.value, NotACommand) and guess in (err.value.hint or "")
+
+
 def test_fold_drops_case_and_accents() -> None:
     assert fold("Deuxième-TRIO") == "deuxieme-trio"
+
+
+async def test_someone_new_is_welcomed_and_a_member_pointed_to_help(h: Harness) -> None:
+    for text in ("hi", "Help me please", "how do I start a trio?"):
+        [reply] = await h.say("zoe", text)
+        assert isinstance(reply, Reply) and not reply.error
+        assert "Twinome" in reply.text and "trio new" in reply.text and "trio join" in reply.text
+    assert "help trio new" in (await h.say("zoe", "how do I start a trio?"))[0].text
+    await h.say("alice", "trio new Les Trois")
+    [reply] = await h.say("alice", "hello")
+    assert not reply.error and "help" in reply.text and "Hello" in reply.text
 
 
 async def _trio(h: Harness, name: str = "Deuxième Trio") -> None:
