@@ -5,16 +5,45 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from core import grammar
+from core import grammar, queries
 from core.context import CommandHandler, Ctx, JobHandler
 from core.effects import choices_from
 from core.grammar import Invocation
+from core.textrules import fold
 from core.timeutil import ts
 
 
 async def help_(ctx: Ctx, inv: Invocation) -> None:
-    """``help [command]``."""
-    ctx.reply(grammar.help_text(inv.args.get("command"), ctx.prefix))
+    """``help [command]``; ``help me please`` is free text, not a command name."""
+    topic = inv.args.get("command")
+    if topic and not grammar.knows(topic):
+        await chat(ctx, Invocation(grammar.CHAT, {"text": f"help {topic}"}))
+        return
+    ctx.reply(grammar.help_text(topic, ctx.prefix))
+
+
+_HELLOS = frozenset({"hi", "hello", "hey", "hiya", "yo", "bonjour", "bonsoir", "salut", "coucou"})
+
+
+async def chat(ctx: Ctx, inv: Invocation) -> None:
+    """Free text (a greeting, a question): a welcome for someone new, else a pointer to help."""
+    text = inv.args["text"]
+    p = ctx.prefix
+    first = fold(text.split()[0]).strip("!?.,") if text.split() else ""
+    hello = "Hello! " if first in _HELLOS else ""
+    asked = grammar.about(text)
+    maybe = ("Perhaps this helps: " + ", ".join(f"{p}help {c}" for c in asked) + ". "
+             if asked else "")
+    if not await queries.trios_of(ctx.tx, ctx.actor):
+        ctx.reply(f"{hello}I'm Twinome: I help people form trios, three who support each other "
+                  f"with a private line between each two, and keep their rhythm kind.\n"
+                  f"To start:\n  {p}trio new <name> — start a trio and get a code to share\n"
+                  f"  {p}trio join <code> — join a trio with the code a friend gave you\n"
+                  f"  {p}help — everything else I can do\n{maybe}".rstrip(),
+                  private=True)
+        return
+    ctx.reply(f"{hello}I read that as a message to me, not a command. {maybe}"
+              f"Type {p}help to see everything I can do.", private=True)
 
 
 async def release_held(ctx: Ctx, payload: dict[str, Any]) -> None:
@@ -42,5 +71,6 @@ PRUNE_EVERY = timedelta(days=1)
 
 COMMANDS: dict[str, CommandHandler] = {
     "help": help_,
+    "chat": chat,
 }
 JOBS: dict[str, JobHandler] = {"release_held": release_held, "prune": prune}

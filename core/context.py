@@ -13,12 +13,12 @@ from core import queries
 from core.config import Settings
 from core.effects import Choice, Effect, Notify, Post, Reply, choices_json
 from core.errors import Conflict, Forbidden, NotFound
-from core.grammar import Invocation
+from core.grammar import Invocation, suggest
 from core.ids import MemberId, RoomId, TrioId
 from core.model import Room, Trio
 from core.quiet import quiet_until
 from core.storage.db import Tx
-from core.textrules import slug
+from core.textrules import fold, slug
 from core.timeutil import ts
 
 
@@ -155,8 +155,7 @@ class Ctx:
         if len(found) == 1:
             return found[0]
         if not found:
-            listing = ", ".join(tags(mine).values()) or "none yet"
-            raise NotFound(f"You have no trio called “{wanted}”.", hint=f"Your trios: {listing}.")
+            raise NotFound(f"You have no trio called “{wanted}”.", hint=_did_you_mean(wanted, mine))
         which = []
         for t in found:
             names = await queries.names(self.tx, await queries.members(self.tx, t.id))
@@ -188,15 +187,25 @@ class Ctx:
 
 
 def _names(trio: Trio, wanted: str) -> bool:
-    """Whether ``#wanted`` names this trio, by number or by name."""
+    """Whether ``#wanted`` names this trio, by number or by name (accents and case aside)."""
     wanted = wanted.lstrip("#")
-    return str(trio.id) == wanted or slug(trio.name) == slug(wanted)
+    return str(trio.id) == wanted or fold(slug(trio.name)) == fold(slug(wanted))
 
 
 def tags(trios: list[Trio]) -> dict[TrioId, str]:
     """The ``#name`` that picks each trio; its ``#number`` where two share a name."""
-    count = Counter(slug(t.name) for t in trios)
-    return {t.id: f"#{slug(t.name)}" if count[slug(t.name)] == 1 else f"#{t.id}" for t in trios}
+    count = Counter(fold(slug(t.name)) for t in trios)
+    return {t.id: f"#{slug(t.name)}" if count[fold(slug(t.name))] == 1 else f"#{t.id}"
+            for t in trios}
+
+
+def _did_you_mean(wanted: str, mine: list[Trio]) -> str:
+    """The hint for a ``#name`` that picks none of ``mine``: the closest tag, then them all."""
+    named = tags(mine)
+    by_fold = {fold(tag.lstrip("#")): tag for tag in named.values()}
+    guess = suggest(fold(slug(wanted.lstrip("#"))), sorted(by_fold))
+    listing = ", ".join(named.values()) or "none yet"
+    return (f"Did you mean {by_fold[guess]}? " if guess else "") + f"Your trios: {listing}."
 
 
 CommandHandler = Callable[[Ctx, Invocation], Awaitable[None]]

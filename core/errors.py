@@ -3,6 +3,7 @@
 TwinomeError
 ├── UserError          the person asked for something that cannot be done; shown to them
 │   ├── ParseError     the command line itself is malformed (unknown word, bad argument)
+│   │   └── NotACommand  free text (a greeting, a question) where a command was expected
 │   ├── NotFound       the trio, member, invite, id… does not exist (for this person)
 │   ├── Forbidden      it exists but this person may not act on it
 │   └── Conflict       the state does not allow it now (full trio, already voted…)
@@ -35,6 +36,10 @@ class UserError(TwinomeError):
 
 class ParseError(UserError):
     """The command line is malformed."""
+
+
+class NotACommand(ParseError):
+    """The line is free text, not a mistyped command: it gets a kind pointer, not an error."""
 
 
 class NotFound(UserError):

@@ -23,7 +23,7 @@ from enum import Enum
 from typing import Any
 
 from core.effects import Choice, choice
-from core.errors import ParseError
+from core.errors import NotACommand, ParseError
 from core.events import Typed
 from core.textrules import (
     MAX_COMMAND,
@@ -31,6 +31,7 @@ from core.textrules import (
     clean_name,
     clean_skill,
     clean_text,
+    fold,
     inert,
     readable,
     slug,
@@ -151,15 +152,16 @@ COMMANDS: tuple[Command, ...] = (
     Command("turn", "Who owes whom a reply, since when, and who is away.", "Rhythm",
             needs_trio=True, private=True),
     Command("away", "Pause reminders for a while, with an optional note.", "Rhythm",
-            (_a("when", Kind.REST, "for 3d, or until 2026-12-01, then an optional note",
-                False),),
+            (_a("when", Kind.REST, "3d, for a week, or until monday / 2026-12-01, then an "
+                "optional note", False),),
             example="away for 3d moving house", private=True),
     Command("back", "End your away time.", "Rhythm", private=True),
     Command("quiet", "Set your quiet hours (notifications wait until they end), or off.",
-            "Rhythm", (_a("hours", Kind.WORD, "like 22:00-08:00, or off"),),
+            "Rhythm", (_a("hours", Kind.REST, "like 22:00-08:00 or 22h-8h, or off", limit=40),),
             example="quiet 22:00-08:00", private=True),
     Command("timezone", "Set your time zone.", "Rhythm",
-            (_a("zone", Kind.WORD, "an IANA zone like Europe/Paris"),),
+            (_a("zone", Kind.REST, "an IANA zone like Europe/Paris, a city, or UTC+1",
+                limit=60),),
             example="timezone Europe/Paris", private=True),
     Command("offer", "Add a skill you can mentor others on.", "Profile",
             (_a("skill", Kind.SKILL_REST, "the skill", limit=40),), example="offer cooking",
@@ -257,6 +259,16 @@ class Invocation:
     trio: str | None = None
 
 
+# Other words for a choice, in the languages commands are understood in (``vote 1 oui``).
+SAME: dict[str, tuple[str, ...]] = {
+    "oui": ("yes", "accept"), "y": ("yes",), "yeah": ("yes",), "yep": ("yes",),
+    "ok": ("yes", "accept"), "approve": ("yes",), "pour": ("yes",),
+    "non": ("no", "decline"), "n": ("no",), "nope": ("no",), "contre": ("no",),
+    "accepte": ("accept",), "accepter": ("accept",), "refuse": ("decline", "no"),
+    "refuser": ("decline", "no"), "decline": ("no",), "confirme": ("confirm",),
+    "confirmer": ("confirm",), "retirer": ("remove",), "supprimer": ("remove",),
+}
+
 _TOKEN = re.compile(r'(#?)(?:"([^"]*)"|“([^”]*)”)|(\S+)')
 
 
@@ -288,9 +300,77 @@ def _unknown(words: list[str], prefix: str) -> ParseError:
             hint=f"Try {prefix}help {words[0]}.",
         )
     names = [c.name for c in COMMANDS] + sorted(_GROUPS)
-    guess = suggest(typed, names) or suggest(words[0], names)
+    guess = None if chatter(words) else suggest(typed, names) or suggest(words[0], names)
     hint = f"Did you mean {prefix}{guess}? " if guess else ""
-    return ParseError(f"I don't know the command “{typed}”.", hint=hint + f"Type {prefix}help.")
+    kind = ParseError if guess else NotACommand
+    return kind(f"I don't know the command “{typed}”.", hint=hint + f"Type {prefix}help.")
+
+
+# First words of what people write to a bot before they know its commands.
+_GREETINGS = frozenset({
+    "hi", "hello", "hey", "hiya", "howdy", "yo", "hallo", "hola", "bonjour", "bonsoir",
+    "salut", "coucou", "thanks", "thank", "merci", "cheers", "good", "ok", "okay", "please",
+    "stp", "svp",
+})
+_QUESTIONS = frozenset({
+    "how", "what", "why", "where", "who", "when", "which", "can", "could", "is", "are", "do",
+    "does", "should", "i", "i'm", "im", "my", "we", "comment", "pourquoi", "quoi", "que",
+    "qui", "quand", "ou", "est-ce", "je", "j'ai",
+})
+
+
+def chatter(words: list[str]) -> bool:
+    """Whether a line whose first word is no command reads as free text, not a typo.
+
+    Greetings and questions are free text; so is any line whose first word is not
+    spelt like a command word (``trun`` is a typo of ``turn``; ``blah`` is not).
+    """
+    first = fold(words[0]).strip("!?.,:;'’")
+    if first in _GREETINGS or first in _QUESTIONS or words[-1].endswith("?"):
+        return True
+    return suggest(first, sorted({c.words[0] for c in COMMANDS})) is None
+
+
+# A word of free text, and the command it most likely asks about.
+_ABOUT = {
+    "start": "trio new", "create": "trio new", "new": "trio new", "form": "trio new",
+    "join": "trio join", "code": "trio join", "invite": "trio invite", "invitation": "trio accept",
+    "leave": "trio leave", "quit": "trio leave", "away": "away", "holiday": "away",
+    "holidays": "away", "vacation": "away", "vacances": "away", "pause": "away",
+    "quiet": "quiet", "night": "quiet", "timezone": "timezone", "zone": "timezone",
+    "mentor": "mentor ask", "learn": "want", "teach": "offer", "skill": "offer",
+    "skills": "skills", "session": "session log", "ledger": "ledger", "sos": "sos",
+    "hard": "sos", "plan": "plan", "propose": "propose", "vote": "vote", "block": "block",
+    "report": "report", "privacy": "privacy export", "data": "privacy export",
+    "delete": "privacy forget", "turn": "turn", "reply": "turn", "stats": "stats",
+    "trio": "trio new",
+}
+
+
+def about(text: str) -> list[str]:
+    """The commands a line of free text seems to ask about (at most two), in its order."""
+    found = [_ABOUT[w] for w in re.findall(r"[a-z]+", fold(text)) if w in _ABOUT]
+    return [c for c in dict.fromkeys(found) if c in BY_NAME][:2]
+
+
+def knows(topic: str) -> bool:
+    """Whether ``help <topic>`` names a command or a group, or a near spelling of one."""
+    key = " ".join(topic.casefold().lstrip("!/").split())
+    if key in BY_NAME or key in _GROUPS:
+        return True
+    return suggest(key, [c.name for c in COMMANDS] + sorted(_GROUPS)) is not None
+
+
+CHAT = Command("chat", "Free text, a greeting or a question: answered with a pointer.",
+               "Getting started", (Arg("text", Kind.REST, "what was said"),))
+
+
+def read(text: str, prefix: str = "!") -> Invocation:
+    """Like :func:`parse`, but free text becomes the :data:`CHAT` invocation, not an error."""
+    try:
+        return parse(text, prefix)
+    except NotACommand:
+        return Invocation(CHAT, {"text": text})
 
 
 def command_of(text: str) -> Command | None:
@@ -402,7 +482,7 @@ def _read_args(command: Command, text: str, rest: list[tuple[str, int]], prefix:
             args[arg.name] = None
             continue
         token, start = rest[i]
-        if arg.takes_rest:
+        if arg.takes_rest or (arg.kind is Kind.SKILL and arg is command.args[-1]):
             words, end, flag = rest[i:], len(text), _trailing_choice(command.args[n + 1:], rest[i:])
             if flag is not None:
                 args[flag[0]] = flag[1]
@@ -488,7 +568,7 @@ def _convert_rest(arg: Arg, raw: str) -> str:
         raw = _quoted(raw) or raw
     if arg.kind is Kind.NAME:
         return inert(clean_name(raw.strip().strip('"“”'), arg.name))
-    if arg.kind is Kind.SKILL_REST:
+    if arg.kind in (Kind.SKILL_REST, Kind.SKILL):
         return clean_skill(raw.strip().strip('"“”'))
     return clean_text(raw, arg.name, arg.limit)
 
@@ -503,6 +583,7 @@ def _convert(command: Command, arg: Arg, token: str, prefix: str) -> Any:
         return int(digits)
     if arg.kind is Kind.CHOICE:
         value = token.casefold()
+        value = next((c for c in SAME.get(fold(value), ()) if c in arg.choices), value)
         if value not in arg.choices:
             guess = suggest(value, list(arg.choices))
             hint = f"Did you mean {guess}? " if guess else ""

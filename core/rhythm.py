@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from core import queries, turns
+from core import queries, turns, when
 from core.context import CommandHandler, Ctx, JobHandler
 from core.errors import ParseError
 from core.grammar import Invocation, suggest
 from core.ids import MemberId
 from core.quiet import quiet_until, zone
 from core.storage.db import Row
-from core.textrules import format_duration, parse_clock, parse_date, parse_duration, quote
+from core.textrules import fold, format_duration, parse_clock, parse_duration, quote
 from core.timeutil import dt, ts
 
 MAX_AWAY = timedelta(days=365)
@@ -42,27 +42,81 @@ def is_away(row: Row, now: datetime) -> bool:
     return row["away_since"] is not None and (until is None or until > ts(now))
 
 
+_FOR = {"for", "pour", "pendant", "during"}
+_UNTIL = {"until", "till", "til", "untill", "jusqu'au", "jusqu'a", "jusqu’au", "jusqu’a"}
+_EXAMPLE = "Write it like away 3d, away for 2 weeks, or away until monday; a note can follow"
+RETRY = timedelta(minutes=15)  # an away changed this soon after it began is a correction
+
+
 def parse_away(text: str | None, tz: str, now: datetime) -> tuple[datetime | None, str | None]:
-    """Read ``[for 3d | until 2026-12-01] [note]`` into (end or None, note or None)."""
-    if not text:
+    """Read ``[for] 3d | 2 days | a week`` or ``until monday | 1 dec | 2026-12-01``, then a note.
+
+    A line that starts like a duration but is not one (``3``, ``2x``, ``for a while``) is
+    asked about rather than taken as an open-ended away with a strange note.
+    """
+    if not text or not text.strip():
         return None, None
-    words = text.split(maxsplit=2)
-    head = words[0].casefold()
-    if head not in ("for", "until"):
-        return None, text
-    example = "e.g. away for 3d moving house, or away until 2026-12-01"
-    if len(words) < 2:
-        raise ParseError(f"Away {head} when?", hint=example.capitalize() + ".")
-    note = words[2] if len(words) > 2 else None
-    if head == "for":
-        delta = parse_duration(words[1], least=MIN_AWAY, most=MAX_AWAY, what="time away")
-        return now + delta, note
-    day = parse_date(words[1])
+    ws = when.words(text)
+    if not ws:
+        return None, text.strip()
+    head = fold(ws[0][0])
     today = now.astimezone(zone(tz)).date()
+    if head in _UNTIL:
+        return _until(text, ws[1:], tz, now, today)
+    body = ws[1:] if head in _FOR else ws
+    span = when.duration(body)
+    if span is not None:
+        used = span[1]
+        delta = parse_duration(" ".join(w for w, _ in body[:used]), least=MIN_AWAY,
+                               most=MAX_AWAY, what="time away")
+        return now + delta, _note(text, body, used)
+    if body and re.fullmatch(r"\d{4}-\d{2}-\d{2}", body[0][0]) and head not in _FOR:
+        return _until(text, body, tz, now, today)
+    if head in _FOR or when.looks_like_duration(body):
+        raise _unsure(body, "for" if head in _FOR else "")
+    found = when.day(body, today)
+    if found is not None:
+        said = " ".join(w for w, _ in body[:found[1]])
+        raise ParseError(f"Away until {said}, or away starting {said}?",
+                         hint=f"For an away that ends then, type away until {said}. "
+                              f"To start one later, type away on the day itself.")
+    return None, text.strip()
+
+
+def _note(text: str, ws: when.Words, used: int) -> str | None:
+    """What follows the first ``used`` words of ``ws`` in ``text``: the away note, if any."""
+    if used >= len(ws):
+        return None
+    return text[ws[used - 1][1]:].strip(" ,;:-–—") or None
+
+
+def _unsure(body: when.Words, head: str) -> ParseError:
+    """The question asked when a duration was meant but cannot be read."""
+    said = " ".join(w for w, _ in body[:2]) if body else ""
+    if not said:
+        return ParseError("Away for how long, or until when?", hint=_EXAMPLE + ".")
+    first = body[0][0]
+    guess = (f"Did you mean away {head + ' ' if head else ''}{first}d (days) or {first}h "
+             f"(hours)? " if first.isdigit() and len(first) < 4 else "")
+    return ParseError(f"How long is “{said}”? I could not read it as a time away, and I'd "
+                      f"rather ask than guess.", hint=guess + _EXAMPLE + ".")
+
+
+def _until(text: str, rest: when.Words, tz: str, now: datetime,
+           today: date) -> tuple[datetime, str | None]:
+    """The end and note of ``until <day> [note]``."""
+    if not rest:
+        raise ParseError("Away until when?", hint=_EXAMPLE + ".")
+    found = when.day(rest, today)
+    if found is None:
+        raise ParseError(f"“{rest[0][0]}” is not a date I can read.",
+                         hint="Write it like away until monday, until 1 dec or until 2026-12-01.")
+    day, used = found
+    example = "e.g. away until monday"
     if (day - today).days > MAX_AWAY.days + 1:  # checked before any arithmetic that may overflow
         raise ParseError(f"{day} is more than a year away.",
                          hint="Away lasts at most 365 days; you can always renew it later.")
-    if day <= today:
+    if day <= today:  # checked before combining: year 1 has no room for an offset
         raise ParseError(f"{day} has already begun where you are ({tz}).",
                          hint=f"Give a date in the future, {example}.")
     end = datetime.combine(day, time(0), tzinfo=zone(tz)).astimezone(UTC)
@@ -72,12 +126,13 @@ def parse_away(text: str | None, tz: str, now: datetime) -> tuple[datetime | Non
     if end - now > MAX_AWAY:
         raise ParseError(f"{day} is more than a year away.",
                          hint="Away lasts at most 365 days; you can always renew it later.")
-    return end, note
+    return end, _note(text, rest, used)
 
 
 def parse_window(text: str) -> tuple[int, int]:
-    """Read ``22:00-08:00`` into minutes after midnight (start, end)."""
-    match = re.fullmatch(r"(\S+?)\s*[-–]\s*(\S+)", text.strip())
+    """Read ``22:00-08:00``, ``22h-8h``, ``22-8``, ``10pm to 7am`` into minutes (start, end)."""
+    match = re.fullmatch(r"(\S+?)(?:\s*[-–]\s*|\s+(?:to|till|until|a|à)\s+)(\S+)",
+                         text.strip(), re.IGNORECASE)
     if match is None:
         raise ParseError(f"“{text}” is not a quiet window.",
                          hint="Write it like 22:00-08:00, or quiet off.")
@@ -88,18 +143,63 @@ def parse_window(text: str) -> tuple[int, int]:
     return start.hour * 60 + start.minute, end.hour * 60 + end.minute
 
 
+_OFFSET = re.compile(r"(?:utc|gmt)?\s*([+−-])\s*(\d{1,2})(?:[:h]?(\d{2}))?")
+
+
 def zone_name(text: str) -> str:
-    """The canonical name of the time zone ``text`` names, forgiving letter case."""
+    """The canonical name of the time zone ``text`` names: any case, a city, or ``UTC+1``."""
+    text = " ".join(text.split())
     try:
         return zone(text).key
     except ParseError as err:
-        known = zoneinfo.available_timezones()
-        same = [z for z in known if z.casefold() == text.casefold()]
-        if len(same) == 1:
-            return same[0]
-        guess = suggest(text, sorted(known))
+        fixed = _fixed_offset(text)
+        if fixed is not None:
+            return fixed
+        known = sorted(zoneinfo.available_timezones())
+        same = [z for z in known if fold(z) == fold(text)]
+        cities = [z for z in known if _city(z) == _city(text)]
+        if len(same) == 1 or len(cities) == 1:
+            return (same or cities)[0]
+        guess = (" or ".join(cities[:3]) if cities
+                 else suggest(text, known) or _by_city(text, known))
         raise ParseError(err.message, hint=(f"Did you mean {guess}? " if guess else "")
                          + (err.hint or "")) from None
+
+
+def _city(name: str) -> str:
+    """The city part of a zone name as people type it: ``america/new_york`` is ``new york``."""
+    return fold(name.rsplit("/", 1)[-1].replace("_", " "))
+
+
+def _by_city(text: str, known: list[str]) -> str | None:
+    """The zone whose city is spelt closest to ``text`` (``Pariss``: Europe/Paris)."""
+    cities = {_city(z): z for z in known if "/" in z}
+    guess = suggest(_city(text), sorted(cities))
+    return cities[guess] if guess else None
+
+
+def _fixed_offset(text: str) -> str | None:
+    """``UTC+1`` as the database names it, ``Etc/GMT-1`` (its signs are reversed)."""
+    match = _OFFSET.fullmatch(fold(text))
+    if match is None:
+        return None
+    sign, hours, minutes = match.groups()
+    west = sign != "+"
+    if minutes not in (None, "00") or int(hours) > (12 if west else 14):
+        raise ParseError(f"“{text}” is not a whole-hour offset I can keep.",
+                         hint="Use the zone of a city near you, like Asia/Kolkata or "
+                              "America/St_Johns: it also follows summer time.")
+    return "Etc/GMT" if int(hours) == 0 else f"Etc/GMT{'+' if west else '-'}{int(hours)}"
+
+
+def _zone_said(name: str) -> str:
+    """A zone named for its owner; a fixed offset explained (``Etc/GMT-1`` is UTC+1)."""
+    match = re.fullmatch(r"Etc/GMT([+-])(\d+)", name)
+    if match is None:
+        return name
+    offset = f"UTC{'-' if match.group(1) == '+' else '+'}{match.group(2)}"
+    return (f"{offset} all year ({name}: the time zone database reverses the sign; a fixed "
+            f"offset does not follow summer time, a city like Europe/Paris does)")
 
 
 async def _me(ctx: Ctx, member: MemberId | None = None) -> Row:
@@ -134,10 +234,11 @@ def _window(row: Row, now: datetime) -> str:
 
 
 async def away(ctx: Ctx, inv: Invocation) -> None:
-    """``away [for 3d | until 2026-12-01] [note]``."""
+    """``away [for 3d | until monday] [note]``; trio-mates are told once per away time."""
     me = await _me(ctx)
     until, note = parse_away(inv.args.get("when"), me["tz"], ctx.now)
-    since = me["away_since"] if is_away(me, ctx.now) else ts(ctx.now)
+    was = is_away(me, ctx.now)
+    since = me["away_since"] if was else ts(ctx.now)
     await ctx.tx.run("UPDATE members SET away_since = ?, away_until = ?, away_note = ? WHERE id = ?",
                      (since, None if until is None else ts(until), note, ctx.actor))
     await turns.pause(ctx, ctx.actor)
@@ -146,17 +247,29 @@ async def away(ctx: Ctx, inv: Invocation) -> None:
     else:
         await ctx.schedule("away_end", f"away:{ctx.actor}", until,
                            {"member": ctx.actor, "until": ts(until)})
-    name = me["display_name"] or ctx.actor
     said = f": {quote(note)}." if note else "."
-    for mate in await _mates(ctx, ctx.actor):
-        when = "until they are back" if until is None else f"until {local(until, mate['tz'])}"
-        await ctx.notify(mate["id"], f"{name} is away {when}{said} Reminders to them pause "
-                                     f"meanwhile; no need to wait for a reply.", sender=ctx.actor)
-    when = (f"until you type {ctx.prefix}back" if until is None
-            else f"until {local(until, me['tz'])}")
-    ctx.reply(f"You are away {when}{said} Reminders to you pause and nobody's waiting time "
-              f"counts against you. Your trio-mates see it in {ctx.prefix}turn. "
+    # A retry or a quick correction is not news: the mates were told when the away began.
+    tell = not was or ts(ctx.now) - since >= RETRY.total_seconds()
+    if tell:
+        await _tell_away(ctx, me, until, said, changed=was)
+    when_ = (f"until you type {ctx.prefix}back" if until is None
+             else f"until {local(until, me['tz'])}")
+    told = ("Your trio-mates see it in" if tell else
+            "Your trio-mates were told when your away began; they see the change in")
+    ctx.reply(f"You are away {when_}{said} Reminders to you pause and nobody's waiting time "
+              f"counts against you. {told} {ctx.prefix}turn. "
               f"Type {ctx.prefix}back when you return.")
+
+
+async def _tell_away(ctx: Ctx, me: Row, until: datetime | None, said: str, *,
+                     changed: bool) -> None:
+    """Tell each trio-mate, once, that the actor is away (or that the away changed)."""
+    name = me["display_name"] or ctx.actor
+    verb = "is now away" if changed else "is away"
+    for mate in await _mates(ctx, ctx.actor):
+        when_ = "until they are back" if until is None else f"until {local(until, mate['tz'])}"
+        await ctx.notify(mate["id"], f"{name} {verb} {when_}{said} Reminders to them pause "
+                                     f"meanwhile; no need to wait for a reply.", sender=ctx.actor)
 
 
 async def _end_away(ctx: Ctx, member: MemberId) -> int:
@@ -223,7 +336,7 @@ async def timezone(ctx: Ctx, inv: Invocation) -> None:
     await ctx.tx.run("UPDATE members SET tz = ? WHERE id = ?", (name, ctx.actor))
     await _release_held(ctx, ctx.actor)
     me = await _me(ctx)
-    ctx.reply(f"Your time zone is now {name}: it is {local(ctx.now, name)} there. "
+    ctx.reply(f"Your time zone is now {_zone_said(name)}: it is {local(ctx.now, name)} there. "
               f"You have {_window(me, ctx.now)}.")
 
 

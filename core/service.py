@@ -335,7 +335,7 @@ class Twinome:
                 await queries.ensure_member(tx, event.actor, event.display_name, ts(now))
                 named = _named(event)
                 ctx.private = named is not None and named.private
-                inv = (grammar.parse(event.text, self.settings.prefix) if event.typed is None
+                inv = (grammar.read(event.text, self.settings.prefix) if event.typed is None
                        else grammar.from_typed(event.typed, self.settings.prefix))
                 await features.COMMANDS[inv.command.name](ctx, inv)
         except UserError as err:

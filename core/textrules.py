@@ -13,8 +13,18 @@ MAX_NOTE = 500
 MAX_NAME = 60
 MAX_SKILL = 40
 
-_DURATION = re.compile(r"(\d+)\s*(minutes?|mins?|hours?|days?|weeks?|w|d|h|m)", re.IGNORECASE)
-_UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60}
+_DURATION = re.compile(
+    r"(\d+)\s*(months?|mois|mo|minutes?|mins?|hours?|heures?|hrs?|days?|jours?|j|weeks?|"
+    r"semaines?|w|d|h|m)", re.IGNORECASE)
+_UNIT_SECONDS = {"mo": 2592000, "w": 604800, "s": 604800, "d": 86400, "j": 86400,
+                 "h": 3600, "m": 60}
+# Number words people write before a unit ("a week", "two days", "une semaine").
+_NUMBERS = {"a": 1, "an": 1, "one": 1, "un": 1, "une": 1, "two": 2, "deux": 2, "three": 3,
+            "trois": 3, "four": 4, "quatre": 4, "five": 5, "cinq": 5, "six": 6, "seven": 7,
+            "sept": 7, "eight": 8, "huit": 8, "nine": 9, "neuf": 9, "ten": 10, "dix": 10,
+            "fifteen": 15, "quinze": 15}
+_NUMBER_WORD = re.compile(r"(?<![a-z])(" + "|".join(sorted(_NUMBERS, key=len, reverse=True))
+                          + r")\s+(?=[a-z])")
 
 
 def clean_text(value: str, what: str, limit: int = MAX_NOTE) -> str:
@@ -103,10 +113,16 @@ def slug(name: str) -> str:
     return "-".join(name.casefold().split())
 
 
-def parse_duration(text: str, *, least: timedelta, most: timedelta, what: str) -> timedelta:
-    """Parse ``90m``, ``1h30``, ``2d``, ``1w 2d``; bounded to [least, most]."""
-    raw = text.strip().lower()
-    compact = raw.replace(" ", "")
+def fold(text: str) -> str:
+    """``text`` compared as people type it: no case, no accents (``Deuxième`` is ``deuxieme``)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def read_seconds(text: str) -> int | None:
+    """How many seconds ``90m``, ``1h30``, ``2 days``, ``a week`` say, or None if unreadable."""
+    raw = _NUMBER_WORD.sub(lambda m: f"{_NUMBERS[m.group(1)]} ", fold(text).strip())
+    compact = re.sub(r"\b(?:and|et)\b|\s|,", "", raw)
     if re.fullmatch(r"\d+h\d+", compact):
         compact += "m"
     total = 0
@@ -114,9 +130,16 @@ def parse_duration(text: str, *, least: timedelta, most: timedelta, what: str) -
     for match in _DURATION.finditer(compact):
         if match.start() != pos:
             break
-        total += int(match.group(1)) * _UNIT_SECONDS[match.group(2)[0]]
+        unit = match.group(2)
+        total += int(match.group(1)) * _UNIT_SECONDS["mo" if unit.startswith("mo") else unit[0]]
         pos = match.end()
-    if pos != len(compact) or not compact:
+    return total if compact and pos == len(compact) else None
+
+
+def parse_duration(text: str, *, least: timedelta, most: timedelta, what: str) -> timedelta:
+    """Parse ``90m``, ``1h30``, ``2d``, ``1w 2d``, ``3 days``; bounded to [least, most]."""
+    total = read_seconds(text)
+    if total is None:
         raise ParseError(
             f"I could not read “{text}” as a {what}.",
             hint="Write it like 45m, 1h30, 3d or 2w.",
@@ -155,9 +178,16 @@ def parse_date(text: str) -> date:
         raise ParseError(f"“{text}” is not a date I can read.", hint="Use the form 2026-12-01.") from None
 
 
+_CLOCK = re.compile(r"(\d{1,2})(?:(?:[:.h])(\d{2})?)?\s*(am|pm)?")
+
+
 def parse_clock(text: str) -> time:
-    """Parse ``22:00`` or ``7:30``."""
-    match = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
-    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+    """Parse ``22:00``, ``7:30``, ``22h``, ``22h30``, ``22``, ``10pm``."""
+    match = _CLOCK.fullmatch(text.strip().casefold())
+    hour = int(match.group(1)) if match else 99
+    if match and match.group(3):  # 12am is midnight, 12pm is noon
+        hour = hour % 12 + (12 if match.group(3) == "pm" else 0) if 1 <= hour <= 12 else 99
+    minute = int(match.group(2) or 0) if match else 0
+    if hour > 23 or minute > 59:
         raise ParseError(f"“{text}” is not a time of day.", hint="Use the form 22:00.")
-    return time(int(match.group(1)), int(match.group(2)))
+    return time(hour, minute)
