@@ -58,12 +58,11 @@ async def run(options: Options, stdin: TextIO = sys.stdin, stdout: TextIO = sys.
     if interactive and not options.jsonl:
         print(BANNER, file=stdout, flush=True)
     with _terminal_kept(stdin if interactive else None):
-        return await _run(options, lines, stdin, sink, stderr)
+        return await _run(options, lines, stdin, sink, stderr, interactive=interactive)
 
 
 async def _run(options: Options, lines: list[str] | None, stdin: TextIO, sink: Sink,
-               stderr: TextIO) -> int:
-    interactive = lines is None and stdin.isatty()
+               stderr: TextIO, *, interactive: bool) -> int:
     try:
         if options.demo:
             with tempfile.TemporaryDirectory(prefix="twinome-demo-") as folder:
