@@ -8,6 +8,8 @@ import importlib
 import logging
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
 _EXTRAS = {"matrix": "matrix", "demo": "demo", "discord": "discord", "reports": "dev"}
@@ -20,7 +22,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="twinome",
         description="Twinome: a bot for trios of people who support each other online.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="<command>", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    sub = parser.add_subparsers(dest="command", metavar="<command>")
     console = sub.add_parser(
         "console", help="play several users against the real core, in a terminal",
         description="Play several named users against the real core and a database file. "
@@ -41,6 +44,19 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("reports", help="list stored safety reports, undelivered first "
                                    "(twinome reports --config FILE | --db FILE)", add_help=False)
     return parser
+
+
+def version() -> str:
+    """The installed version of Twinome (``unknown`` when run from a bare checkout)."""
+    try:
+        return metadata.version("twinome")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def this_minute() -> datetime:
+    """The real time now, to the minute: where a new console database's clock starts."""
+    return datetime.now(UTC).replace(second=0, microsecond=0)
 
 
 def _logging() -> None:
@@ -74,10 +90,15 @@ def main(argv: list[str] | None = None) -> int:
     _logging()
     if args_list and args_list[0] in _TARGETS:
         return _dispatch(args_list[0], args_list[1:])
-    args = _parser().parse_args(args_list)
+    parser = _parser()
+    args = parser.parse_args(args_list)
+    if args.command is None:  # bare ``twinome``: what it can do, not a usage error
+        parser.print_help()
+        return 0
     from bots.console.app import Options, run
 
-    options = Options(db=args.db, script=args.script, jsonl=args.jsonl, demo=args.demo)
+    options = Options(db=args.db, script=args.script, jsonl=args.jsonl, demo=args.demo,
+                      start=this_minute())
     try:
         return asyncio.run(run(options))
     except KeyboardInterrupt:

@@ -19,7 +19,10 @@ sees a duplicate: applied exactly once); a different line gets the next number i
 first was applied (it is never dropped as a duplicate).
 The clock is a fake one, stored beside the rooms, that moves only with ``:advance``;
 jobs that come due on the way fire at their due time, in order (the console drives the
-runtime's jobs itself instead of running its scheduler task).
+runtime's jobs itself instead of running its scheduler task). A new database's clock
+starts where the caller says (the command line passes the real time, to the minute) and
+is stored at once; a database the console used before keeps its stored clock (one used
+before clocks were stored at the start keeps the fixed day it always ran from).
 """
 
 from __future__ import annotations
@@ -138,15 +141,20 @@ class Console:
                 self.sink.show(Shown("info", name, ", ".join(members) or "(closed)",
                                      audience=tuple(members)))
             if not rooms:
-                self.sink.show(Shown("info", None, "No rooms yet: they open when a trio has "
-                                                   "its three members."))
+                self.sink.show(Shown("info", None, "No rooms yet: a direct chat opens when "
+                                                   "someone first writes to the bot, a trio's "
+                                                   "rooms when it has its three members."))
         else:
             await self._advance(item.arg)
         return True
 
     async def _advance(self, arg: str) -> None:
+        if not arg:
+            self._complain("How far? Give a duration, e.g. :advance 3d, :advance 2h or "
+                           ":advance 1d12h.")
+            return
         try:
-            delta = parse_duration(arg or "?", least=timedelta(minutes=1),
+            delta = parse_duration(arg, least=timedelta(minutes=1),
                                    most=timedelta(days=366), what="duration")
         except ParseError as err:
             self._complain(err.message + (f" {err.hint}" if err.hint else ""))
@@ -266,10 +274,17 @@ class Console:
     _complain = complain
 
 
-async def _load_state(core: Twinome, number: int, key: bytes) -> tuple[FakeClock, Slot]:
+async def _load_state(core: Twinome, number: int, key: bytes,
+                      start: datetime | None) -> tuple[FakeClock, Slot]:
     bindings = Bindings(core, PLATFORM)
     clock_ref = await bindings.ref("clock")
-    clock = FakeClock(dt(int(clock_ref.split(":", 1)[1])) if clock_ref else None)
+    if clock_ref:
+        clock = FakeClock(dt(int(clock_ref.split(":", 1)[1])))
+    elif start is not None and not await core.refs(PLATFORM, "", limit=1):  # a new database
+        clock = FakeClock(start)
+        await bindings.bind("clock", f"clock:{ts(start)}")
+    else:
+        clock = FakeClock()
     slot = Slot(number, key)
     seq_ref = await bindings.ref(slot.seq_key)
     inflight_ref = await bindings.ref(slot.inflight_key)
@@ -305,12 +320,16 @@ def _claimed_slot(path: str | Path) -> Iterator[tuple[int, bytes]]:
 
 
 @asynccontextmanager
-async def opened(path: str | Path, sink: Sink) -> AsyncIterator[Console]:
-    """A console on the database at ``path``, started, closed on exit."""
+async def opened(path: str | Path, sink: Sink,
+                 start: datetime | None = None) -> AsyncIterator[Console]:
+    """A console on the database at ``path``, started, closed on exit.
+
+    ``start`` is where the clock of a new database starts (None: a fixed day, for tests).
+    """
     db = await Database.open(path)
     try:
         with _claimed_slot(path) as (number, key):
-            clock, slot = await _load_state(Twinome(db, FakeClock()), number, key)
+            clock, slot = await _load_state(Twinome(db, FakeClock()), number, key, start)
             console = Console(Twinome(db, clock), clock, sink, slot)
             try:
                 await console.start()

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import TextIO
@@ -29,6 +32,7 @@ class Options:
     script: Path | None = None
     jsonl: bool = False
     demo: bool = False
+    start: datetime | None = None  # where a new database's clock starts (None: a fixed day)
 
 
 def demo_script() -> str:
@@ -49,15 +53,24 @@ async def run(options: Options, stdin: TextIO = sys.stdin, stdout: TextIO = sys.
     if lines is None and reconfigure is not None:  # bad bytes reach the console escaped
         reconfigure(errors="surrogateescape")
     sink = _sink(options.jsonl, stdout, echo=not interactive)
+    if interactive:
+        line_editing()
     if interactive and not options.jsonl:
         print(BANNER, file=stdout, flush=True)
+    with _terminal_kept(stdin if interactive else None):
+        return await _run(options, lines, stdin, sink, stderr, interactive=interactive)
+
+
+async def _run(options: Options, lines: list[str] | None, stdin: TextIO, sink: Sink,
+               stderr: TextIO, *, interactive: bool) -> int:
     try:
         if options.demo:
             with tempfile.TemporaryDirectory(prefix="twinome-demo-") as folder:
-                await _play(Path(folder) / "demo.sqlite3", _listed(lines or []), sink)
+                await _play(Path(folder) / "demo.sqlite3", _listed(lines or []), sink,
+                            options.start)
         else:
             source = _stdin_lines(stdin, interactive) if lines is None else _listed(lines)
-            await _play(options.db or Path(DEFAULT_DB), source, sink)
+            await _play(options.db or Path(DEFAULT_DB), source, sink, options.start)
     except (StorageError, sqlite3.Error, OSError) as err:
         print(f"twinome console: cannot use the database: {err}", file=stderr)
         return 2
@@ -82,8 +95,36 @@ def _sink(jsonl: bool, stdout: TextIO, *, echo: bool) -> Sink:
     return HumanSink(write, colour=wants_colour(stdout), echo=echo)
 
 
-async def _play(path: Path, lines: AsyncIterator[str], sink: Sink) -> None:
-    async with opened(path, sink) as console:
+@contextlib.contextmanager
+def _terminal_kept(stdin: TextIO | None) -> Iterator[None]:
+    """Give the terminal back as it was, even if Ctrl-C stops a line being edited."""
+    try:
+        import termios
+
+        saved = termios.tcgetattr(stdin) if stdin is not None else None
+    except (ImportError, OSError, ValueError):
+        saved = None
+    try:
+        yield
+    finally:
+        if saved is not None and stdin is not None:
+            with contextlib.suppress(OSError, ValueError):
+                termios.tcsetattr(stdin, termios.TCSADRAIN, saved)
+
+
+def line_editing() -> bool:
+    """Give ``input()`` line editing and a history kept for the session, where readline exists."""
+    try:
+        import readline
+    except ImportError:  # Windows and some minimal builds: plain input still works
+        return False
+    readline.set_history_length(1000)
+    return True
+
+
+async def _play(path: Path, lines: AsyncIterator[str], sink: Sink,
+                start: datetime | None) -> None:
+    async with opened(path, sink, start=start) as console:
         async for line in lines:
             if not await console.feed(line):
                 return
@@ -99,7 +140,7 @@ async def _stdin_lines(stdin: TextIO, interactive: bool) -> AsyncIterator[str]:
     while True:
         if interactive:
             try:
-                line = await asyncio.to_thread(input, "> ")
+                line = await _typed("> ")
             except EOFError:
                 return
         else:
@@ -107,3 +148,29 @@ async def _stdin_lines(stdin: TextIO, interactive: bool) -> AsyncIterator[str]:
             if not line:
                 return
         yield line
+
+
+async def _typed(prompt: str) -> str:
+    """One line typed at the prompt, read by a daemon thread: Ctrl-C never waits for Enter."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str] = loop.create_future()
+
+    def settle(line: str, error: BaseException | None) -> None:
+        if answer.done():
+            return
+        if error is None:
+            answer.set_result(line)
+        else:
+            answer.set_exception(error)
+
+    def read() -> None:
+        line, error = "", None
+        try:
+            line = input(prompt)
+        except (EOFError, OSError) as err:
+            error = err
+        with contextlib.suppress(RuntimeError):  # the console stopped meanwhile
+            loop.call_soon_threadsafe(settle, line, error)
+
+    threading.Thread(target=read, name="console-input", daemon=True).start()
+    return await answer

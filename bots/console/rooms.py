@@ -98,6 +98,10 @@ class RoomBook:
         return True
 
     async def listing(self) -> list[tuple[str, list[str]]]:
-        """Known rooms and who is in them, by name."""
-        return sorted([(name, sorted(await self.members(room)))
-                       for room, name in self._names.items()])
+        """Known rooms, direct chats included, and who is in them, by name."""
+        found = [(name, sorted(await self.members(room))) for room, name in self._names.items()]
+        for key, name in await self._core.refs(self._bindings.platform, keys.dm_key("")):
+            owner = keys.dm_owner(key)
+            if owner is not None:
+                found.append((name, [str(owner)]))
+        return sorted(found)

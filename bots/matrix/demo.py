@@ -5,6 +5,11 @@ SQLite, the bot with end-to-end encryption, and three encrypted matrix-nio clien
 (Alice, Bob, Carol) whose every received message is printed. Passwords are generated
 for this run. With ``--keep`` the homeserver and the bot stay up afterwards, and the
 logins are printed so a person can connect any Matrix client.
+
+Stopping: SIGINT (Ctrl-C) and SIGTERM both cancel the demo's one task, once (a second
+signal cannot cut the clean-up short); its ``finally`` blocks stop the people, the bot
+and Synapse, and remove the temporary folder (a folder given with ``--dir`` is the
+user's and stays). Only SIGKILL can leave a Synapse behind.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ import contextlib
 import logging
 import secrets
 import shutil
+import signal
 import sqlite3
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
+from typing import Any
 
 from bots.matrix.bot import MatrixBot, core_settings
 from bots.matrix.calls import MatrixCallError
@@ -42,7 +49,8 @@ def parser() -> argparse.ArgumentParser:
         description="Start a local Matrix homeserver, run the bot, and play a short trio "
                     "life with three encrypted clients, printing what each person sees.")
     p.add_argument("--keep", action="store_true",
-                   help="leave the homeserver and the bot running afterwards and print logins")
+                   help="leave the homeserver and the bot running afterwards and print logins "
+                        "(until Ctrl-C)")
     p.add_argument("--dir", type=Path, help="where to keep the demo's files (default: a "
                                             "temporary folder, removed at the end)")
     return p
@@ -59,22 +67,43 @@ def main(argv: list[str]) -> int:
     logging.getLogger().setLevel(logging.WARNING)
     logging.getLogger("nio").setLevel(logging.CRITICAL)
     try:
-        return asyncio.run(run(args.dir, args.keep))
-    except KeyboardInterrupt:
+        return asyncio.run(stoppable(run(args.dir, args.keep)))
+    except (KeyboardInterrupt, asyncio.CancelledError):
         return 0
     except (HomeserverError, MatrixCallError, TimeoutError, OSError) as err:
         print(f"twinome demo: {type(err).__name__}: {err}", file=sys.stderr)
         return 1
 
 
+async def stoppable(work: Coroutine[Any, Any, int]) -> int:
+    """Run ``work`` as this task, cancelled once by the first SIGINT or SIGTERM."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    signalled: list[int] = []
+
+    def stop(number: int) -> None:
+        if not signalled:
+            signalled.append(number)
+            task.cancel()
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, stop, number)
+    try:
+        return await work
+    finally:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(number)
+
+
 async def run(folder: Path | None, keep: bool) -> int:
-    """Set everything up, play the story, then tear down (or keep running)."""
+    """Set everything up, play the story, then tear down (or keep running until stopped)."""
     directory = folder or Path(tempfile.mkdtemp(prefix="twinome-demo-"))
     directory.mkdir(parents=True, exist_ok=True)
     server = Homeserver(directory / "homeserver")
     print(f"Starting a local Synapse homeserver on 127.0.0.1 (files in {directory}) …", flush=True)
-    await asyncio.to_thread(server.start)
     try:
+        await asyncio.to_thread(server.start)
         passwords = {name: secrets.token_urlsafe(12) for name in (BOT, *PEOPLE)}
         for name, password in passwords.items():
             await asyncio.to_thread(server.register, name, password)
@@ -99,12 +128,12 @@ async def run(folder: Path | None, keep: bool) -> int:
             print("\nThat was a twinome: three people, one trio room, three private lines, "
                   "and a bot that keeps the rhythm without reading a word.", flush=True)
             if keep:
-                print_logins(server, config, passwords)
+                print_logins(server, config, passwords, directory, temporary=folder is None)
                 await bot_task
     finally:
         await asyncio.to_thread(server.stop)
-        if folder is None and not keep:
-            shutil.rmtree(directory, ignore_errors=True)
+        if folder is None:  # a temporary folder: nothing in it works once Synapse is gone
+            await asyncio.to_thread(shutil.rmtree, directory, ignore_errors=True)
     return 0
 
 
@@ -153,12 +182,13 @@ def report_privacy(server: Homeserver) -> None:
               f"only ciphertext.", flush=True)
 
 
-def print_logins(server: Homeserver, config: MatrixConfig, passwords: dict[str, str]) -> None:
-    """The address and logins, so a person can connect any Matrix client."""
-    print(f"\nThe homeserver and the bot keep running (Ctrl-C stops both).\n"
+def print_logins(server: Homeserver, config: MatrixConfig, passwords: dict[str, str],
+                 directory: Path, temporary: bool) -> None:
+    """The address and logins, valid for as long as this demo runs (nothing said outlives it)."""
+    print(f"\nThe homeserver and the bot keep running until you stop this demo.\n"
           f"  Homeserver URL: {server.url}   (server name: {server.server_name})\n"
           f"  Bot: {config.user_id}")
     for name in PEOPLE:
         print(f"  Login: {server.user_id(name):24} password: {passwords[name]}")
-    print(f"  Run the bot yourself later: TWINOME_MATRIX_PASSWORD='{passwords[BOT]}' "
-          f"twinome matrix --config {config.database.parent / 'twinome.toml'}", flush=True)
+    after = f"removes {directory}" if temporary else f"keeps {directory}"
+    print(f"Ctrl-C (or SIGTERM) stops the homeserver and the bot, and {after}.", flush=True)

@@ -18,6 +18,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -84,6 +85,8 @@ class Homeserver:
         self.log_path = directory / "homeserver.log"
         self.rate_limits = RATE_LIMITS if rate_limits is None else rate_limits
         self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()  # start() runs in a thread; stop() may come from another
+        self._stopped = False
 
     def user_id(self, localpart: str) -> str:
         """The full Matrix id of ``localpart`` on this server."""
@@ -136,11 +139,17 @@ class Homeserver:
         self.config_path.write_text(json.dumps(config, indent=1))
 
     def start(self, timeout: float = 90.0) -> None:
-        """Start Synapse and return once its client API answers."""
+        """Start Synapse and return once its client API answers.
+
+        A :meth:`stop` (from another thread, even before this begins) is final: a start not
+        yet done gives up, and none begins after it, so no Synapse outlives its owner.
+        """
         if self._process is not None:
             raise HomeserverError("the homeserver is already running")
         self.write_config()
-        with (self.directory / "synapse.out").open("ab") as out:
+        with self._lock, (self.directory / "synapse.out").open("ab") as out:
+            if self._stopped:
+                raise HomeserverError("the homeserver was stopped before it started")
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "synapse.app.homeserver", "-c", str(self.config_path)],
                 cwd=self.directory, stdin=subprocess.DEVNULL, stdout=out,
@@ -152,10 +161,12 @@ class Homeserver:
             raise
 
     def _wait(self, deadline: float) -> None:
-        assert self._process is not None
+        process = self._process
         while True:
-            if self._process.poll() is not None:
-                raise HomeserverError(f"Synapse stopped with code {self._process.returncode}; "
+            if process is None or self._stopped:
+                raise HomeserverError("the homeserver was stopped while it started")
+            if process.poll() is not None:
+                raise HomeserverError(f"Synapse stopped with code {process.returncode}; "
                                       f"see {self.log_path}:\n{self._tail()}")
             try:
                 with urllib.request.urlopen(f"{self.url}/_matrix/client/versions", timeout=1):
@@ -176,8 +187,10 @@ class Homeserver:
         return "\n".join(texts)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop Synapse (terminate, then kill if it lingers)."""
-        process, self._process = self._process, None
+        """Stop Synapse (terminate, then kill if it lingers); it is not started again."""
+        with self._lock:
+            self._stopped = True
+            process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
         process.terminate()

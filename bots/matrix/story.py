@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import textwrap
 from collections.abc import Callable
@@ -20,9 +21,24 @@ def show(seen: Seen) -> None:
     print(head + body, flush=True)
 
 
-def step(title: str) -> None:
-    """Print a step of the story."""
+QUIET = 1.0  # seconds with nothing received: the last step's notices have all arrived
+
+
+async def step(title: str, *people: Person, within: float = 15.0) -> None:
+    """Print a step of the story once what the last one caused has been shown under it."""
+    await settled(people, within)
     print(f"\n== {title}", flush=True)
+
+
+async def settled(people: tuple[Person, ...], within: float) -> None:
+    """Wait until no one has received anything for :data:`QUIET` seconds (or ``within``)."""
+    counts: list[int] | None = None
+    for _ in range(max(1, round(within / QUIET))):
+        now = [len(p.seen) for p in people]
+        if now == counts:
+            return
+        counts = now
+        await asyncio.sleep(QUIET)
 
 
 def typed(person: Person, text: str, where: str = "their direct chat with the bot") -> None:
@@ -72,14 +88,15 @@ async def joined_room(person: Person, name: str) -> None:
 
 async def form(alice: Person, bob: Person, carol: Person) -> dict[str, str]:
     """Alice starts the trio, Bob joins by code, Carol is invited directly and accepts."""
-    step("Everyone opens a direct chat with the bot")
+    trio = (alice, bob, carol)
+    await step("Everyone opens a direct chat with the bot", *trio)
     for person in (alice, bob, carol):
         await person.open_dm()
         print(f"  {person.name} is in a direct chat with the bot", flush=True)
-    step("Alice starts a trio and shares the code with Bob")
+    await step("Alice starts a trio and shares the code with Bob", *trio)
     code = _code(await command(alice, f"trio new {TRIO}"))
     await command(bob, f"trio join {code}")
-    step("Alice invites Carol directly; Carol is asked in her direct chat and accepts")
+    await step("Alice invites Carol directly; Carol is asked in her direct chat and accepts", *trio)
     await command(alice, "trio invite @carol")
     await carol.expect(containing("invites you", carol.dm))
     await command(carol, "trio accept")
@@ -100,16 +117,18 @@ async def form(alice: Person, bob: Person, carol: Person) -> dict[str, str]:
 
 async def live(alice: Person, bob: Person, carol: Person, rooms: dict[str, str]) -> None:
     """Private messages, a relance, turn, a mentoring session, an SOS."""
-    step("Private messages in the pair lines; Alice writes twice before Bob answers")
+    trio = (alice, bob, carol)
+    await step("Private messages in the pair lines; Alice writes twice before Bob answers", *trio)
     await write(alice, bob, rooms["ab"], "Hello Bob! How was the concert?")
     await write(alice, bob, rooms["ab"], "And did the rehearsal go well?")
     await alice.expect(containing("not answered yet", alice.dm))
     await write(bob, alice, rooms["ab"], "It was great, thanks! The rehearsal too.")
     await write(carol, alice, rooms["ac"], "Hi Alice, shall we talk about bread baking?")
-    step("Who owes whom a reply?")
+    await step("Who owes whom a reply?", *trio)
     await command(alice, "turn")
 
-    step("Mentoring barter: Carol recognises Alice as her mentor; a session is confirmed")
+    await step("Mentoring barter: Carol recognises Alice as her mentor; a session is confirmed",
+               *trio)
     await command(alice, "offer bread baking")
     await command(carol, '!mentor ask @alice "bread baking"', rooms["trio"])
     logged = await command(alice, '!session log @carol "bread baking" 1h30 sourdough starter',
@@ -120,7 +139,8 @@ async def live(alice: Person, bob: Person, carol: Person, rooms: dict[str, str])
     await command(carol, f"!session confirm {number.group(1)}", rooms["trio"])
     await command(bob, "!ledger", rooms["trio"])
 
-    step("A hard time: Alice asks for support; only Bob and Carol see it, in their own line")
+    await step("A hard time: Alice asks for support; only Bob and Carol see it, in their own "
+               "line", *trio)
     await command(alice, "sos rough week at work")
     await bob.expect(containing("hard time", rooms["bc"]))
     await carol.expect(containing("hard time", rooms["bc"]))
@@ -133,4 +153,5 @@ async def play(alice: Person, bob: Person, carol: Person) -> dict[str, str]:
     """The whole story; returns the trio's rooms."""
     rooms = await form(alice, bob, carol)
     await live(alice, bob, carol, rooms)
+    await settled((alice, bob, carol), within=15.0)  # the last notices, before the summary
     return rooms

@@ -11,6 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -29,19 +31,71 @@ def read_until(process: subprocess.Popen[str], marker: str, within: float) -> st
     raise AssertionError(f"no {marker!r} in the demo's output:\n{''.join(seen)}")
 
 
+def synapses(folder: Path) -> list[int]:
+    """The Synapse processes running on a configuration inside ``folder``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            command = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"synapse.app.homeserver" in command and str(folder).encode() in b" ".join(command):
+            found.append(int(proc.name))
+    return found
+
+
+def demo(tmp_path: Path, *args: str) -> subprocess.Popen[str]:
+    """``twinome demo --keep`` as a newcomer starts it, its temporary folders in tmp_path."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir(exist_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(temporary)}
+    return subprocess.Popen([sys.executable, "-m", "bots", "demo", "--keep", *args],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
 def test_demo_plays_a_trio_life_then_keeps_the_homeserver_for_a_person(tmp_path: Path) -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    with subprocess.Popen(
-            [sys.executable, "-m", "bots", "demo", "--keep", "--dir", str(tmp_path / "demo")],
-            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True) as process:
+    folder = tmp_path / "demo"
+    with demo(tmp_path, "--dir", str(folder)) as process:
         assert stopped_after_playing(process) == 0
+    assert not synapses(folder) and (folder / "twinome.toml").exists(), "--dir is the user's"
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_mid_story_leaves_no_process_and_no_folder(
+        tmp_path: Path, stop: signal.Signals) -> None:
+    with demo(tmp_path) as process:
+        try:
+            read_until(process, "is running, its device cross-signed", within=120)
+            [folder] = list((tmp_path / "tmp").iterdir())
+            assert synapses(folder)
+            process.send_signal(stop)
+            assert process.wait(60) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert not synapses(tmp_path / "tmp") and not list((tmp_path / "tmp").iterdir())
+
+
+def test_sigterm_while_kept_stops_everything(tmp_path: Path) -> None:
+    with demo(tmp_path) as process:
+        try:
+            out = read_until(process, "stops the homeserver and the bot", within=180)
+            assert "yourself later" not in out and "removes " in out
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(60) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert not synapses(tmp_path / "tmp") and not list((tmp_path / "tmp").iterdir())
 
 
 def stopped_after_playing(process: subprocess.Popen[str]) -> int:
     """Check the story and the kept homeserver, then stop the demo with Ctrl-C."""
     try:
-        out = read_until(process, "Run the bot yourself later", within=180)
+        out = read_until(process, "stops the homeserver and the bot", within=180)
         assert "Bob (@bob:localhost) joined your trio" in out and "is complete" in out
         assert "Alice sees, in direct chat with the bot, from the bot: Bob has not answered yet" in out
         assert "Turns in “Les Trois”" in out and "it is in the ledger now" in out
