@@ -186,10 +186,14 @@ class Homeserver:
                 texts.extend(path.read_text(errors="replace").splitlines()[-lines:])
         return "\n".join(texts)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop Synapse (terminate, then kill if it lingers); it is not started again."""
+    def stop(self, timeout: float = 10.0, *, final: bool = True) -> None:
+        """Stop Synapse (terminate, then kill if it lingers).
+
+        A final stop (the default) also forbids any later start; ``final=False`` lets a
+        test stop the homeserver and start it again.
+        """
         with self._lock:
-            self._stopped = True
+            self._stopped = final
             process, self._process = self._process, None
         if process is None or process.poll() is not None:
             return
