@@ -172,7 +172,7 @@ COMMANDS: tuple[Command, ...] = (
             private=True),
     Command("plan", "Add to the support plan for your ally, or `plan ready` when done.",
             "Support", (_a("text", Kind.REST, "a step of the plan, or ready"),),
-            needs_trio=True, example="plan call her on Sunday"),
+            needs_trio=True, example="plan I will call you on Sunday"),
     Command("propose", "Propose a public action; your two allies validate it privately.",
             "Proposals", (_a("text", Kind.REST, "the action"),), needs_trio=True,
             example="propose a thread about our reading club"),

@@ -21,7 +21,7 @@ from core.effects import choice
 from core.errors import Conflict, Forbidden, NotFound, ParseError
 from core.grammar import Invocation
 from core.ids import MemberId
-from core.mentoring import between, mention, skill_arg, tag, tell, typed
+from core.mentoring import between, mention, skill_arg, tag, tell, typed, waits_for
 from core.model import Trio
 from core.storage.db import Row, Tx
 from core.textrules import parse_duration, quote
@@ -73,6 +73,11 @@ async def _recognised(ctx: Ctx, trio: Trio, other: MemberId, skill: str) -> Row:
     if rows and rows[0]["state"] == "recognised":
         return rows[0]
     name, p = await queries.name(ctx.tx, other), ctx.prefix
+    if rows and waits_for(rows[0]) == "mentor":
+        mentor = await queries.name(ctx.tx, rows[0]["mentor"])
+        raise Conflict(f"{mentor} has not agreed to mentor on “{skill}” yet (mentorship "
+                       f"{rows[0]['id']}): a session counts once the mentor said yes.",
+                       hint=f"{mentor} accepts with {p}mentor accept {tag(trio)} {rows[0]['id']}")
     if rows:
         mentee = await queries.name(ctx.tx, rows[0]["mentee"])
         raise Conflict(f"{mentee} has not accepted the offer on “{skill}” yet (mentorship "
@@ -211,7 +216,8 @@ async def _graph(ctx: Ctx, trio: Trio, name: Names) -> list[str]:
     rows = await ctx.tx.all(
         "SELECT * FROM (SELECT m.id, m.mentor, m.mentee, m.skill, m.state, "
         "(SELECT coalesce(sum(s.minutes), 0) FROM sessions s WHERE s.mentorship_id = m.id "
-        "AND s.confirmed_at IS NOT NULL) AS confirmed FROM mentorships m WHERE m.trio_id = ?) "
+        "AND s.confirmed_at IS NOT NULL) AS confirmed FROM mentorships m WHERE m.trio_id = ? "
+        "AND (m.state != 'offered' OR coalesce(m.waits_for, 'mentee') = 'mentee')) "
         "WHERE state != 'ended' OR confirmed > 0 ORDER BY state = 'ended', id LIMIT ?",
         (trio.id, SHOWN + 1))
     if not rows:

@@ -8,7 +8,7 @@ others is asked privately to vote; a vote is one row in ``votes`` and cannot be 
     open --(one declines)--------------> declined
     open --(expiry job, or a member leaves)--> expired
 
-Only the outcome is ever announced (in the trio room, and to the author); no message says
+Only the outcome is ever announced (in the trio room, where the author reads it); no message says
 who voted what, nor how many votes were cast. A vote from anyone who is not one of the
 two others gets the same "no such proposal" answer as a wrong number, so the proposal's
 existence is not revealed. Leaving a trio cancels its open proposals: the two votes they
@@ -155,9 +155,9 @@ async def _decide(ctx: Ctx, row: Row, state: str, why: str = "", *,
     what = f", {quote(row['text'])}" if quoted else ""
     text = f"Proposal #{row['id']} by {who}{what}: {why or _OUTCOME[state]}."
     room = await queries.trio_room(ctx.tx, TrioId(row["trio_id"]))
-    if room is not None:
+    if room is not None:  # the author reads it there: one notice, not two
         ctx.post(room.id, text, sender=author)
-    if await queries.is_member(ctx.tx, row["trio_id"], author):
+    elif await queries.is_member(ctx.tx, row["trio_id"], author):
         await ctx.notify(author, text)
 
 
