@@ -170,20 +170,20 @@ async def _refuse_duplicate(ctx: Ctx, trio: Trio, rows: list[Row], mentor: str, 
     who, whom = names[MemberId(row["mentor"])], names[MemberId(row["mentee"])]
     if row["mentor"] != mentor:
         verb = "mentors" if row["state"] == "recognised" else "offered to mentor"
-        raise Conflict(f"{who} already {verb} {whom} on “{skill}” (mentorship {row['id']}); "
+        raise Conflict(f"{who} already {verb} {whom} on “{skill}” (mentorship {row['number']}); "
                        f"two people do not mentor each other on the same skill.",
                        hint="Pick another skill, or end that one first with "
-                            f"{ctx.prefix}mentor end {row['id']}.")
+                            f"{ctx.prefix}mentor end {row['number']}.")
     if row["state"] == "offered" and waits_for(row) == "mentor":
         raise Conflict(f"{whom} already asked {who} to mentor them on “{skill}” "
-                       f"(mentorship {row['id']}); it waits for {who} to accept.",
-                       hint=f"{who} accepts with {ctx.prefix}mentor accept {row['id']}.")
+                       f"(mentorship {row['number']}); it waits for {who} to accept.",
+                       hint=f"{who} accepts with {ctx.prefix}mentor accept {row['number']}.")
     if row["state"] == "offered":
         raise Conflict(f"{who} already offered to mentor {whom} on “{skill}” "
-                       f"(mentorship {row['id']}); it waits for {whom} to accept.",
-                       hint=f"{whom} accepts with {ctx.prefix}mentor accept {row['id']}.")
+                       f"(mentorship {row['number']}); it waits for {whom} to accept.",
+                       hint=f"{whom} accepts with {ctx.prefix}mentor accept {row['number']}.")
     other = row["mentee"] if row["mentor"] == ctx.actor else row["mentor"]
-    raise Conflict(f"{who} already mentors {whom} on “{skill}” (mentorship {row['id']}).",
+    raise Conflict(f"{who} already mentors {whom} on “{skill}” (mentorship {row['number']}).",
                    hint=f"After a session, log it: {ctx.prefix}session log {tag(trio)} "
                         f"{mention(other)} {typed(skill)} 1h")
 
@@ -199,12 +199,15 @@ async def _check_cap(ctx: Ctx, trio: Trio) -> None:
 
 async def _create(ctx: Ctx, trio: Trio, mentor: str, mentee: str, skill: str,
                   waits_for: str) -> int:
-    """A new ``offered`` mentorship, waiting for the answer of ``waits_for``."""
+    """A new ``offered`` mentorship, waiting for the answer of ``waits_for``; its number."""
     await _check_cap(ctx, trio)
-    return await ctx.tx.run(
-        "INSERT INTO mentorships (trio_id, mentor, mentee, skill, state, created_at, waits_for) "
-        "VALUES (?, ?, ?, ?, 'offered', ?, ?)",
-        (trio.id, mentor, mentee, skill, ts(ctx.now), waits_for))
+    row = await ctx.tx.one(
+        "INSERT INTO mentorships (trio_id, mentor, mentee, skill, state, created_at, waits_for, "
+        "number) VALUES (?, ?, ?, ?, 'offered', ?, ?, (SELECT coalesce(max(number), 0) + 1 "
+        "FROM mentorships WHERE trio_id = ?)) RETURNING number",
+        (trio.id, mentor, mentee, skill, ts(ctx.now), waits_for, trio.id))
+    assert row is not None
+    return int(row[0])
 
 
 def waits_for(row: Row) -> str:
@@ -268,11 +271,11 @@ async def _recognise(ctx: Ctx, trio: Trio, row: Row) -> None:
     mentor = MemberId(row["mentor"])
     name, who = await queries.name(ctx.tx, mentor), await queries.name(ctx.tx, ctx.actor)
     p, t, skill = ctx.prefix, tag(trio), row["skill"]
-    ctx.reply(f"You recognise {name} as your mentor on “{skill}” (mentorship {row['id']}). "
+    ctx.reply(f"You recognise {name} as your mentor on “{skill}” (mentorship {row['number']}). "
               f"After a session, either of you logs it: {p}session log {t} {mention(mentor)} "
               f"{typed(skill)} 1h")
     await tell(ctx, mentor, f"{who} accepted your offer to mentor them on “{skill}” in "
-                            f"“{trio.name}” (mentorship {row['id']}).")
+                            f"“{trio.name}” (mentorship {row['number']}).")
 
 
 async def _agree(ctx: Ctx, trio: Trio, row: Row) -> None:
@@ -281,10 +284,10 @@ async def _agree(ctx: Ctx, trio: Trio, row: Row) -> None:
     mentee = MemberId(row["mentee"])
     name, who = await queries.name(ctx.tx, mentee), await queries.name(ctx.tx, ctx.actor)
     p, t, skill = ctx.prefix, tag(trio), row["skill"]
-    ctx.reply(f"You mentor {name} on “{skill}” (mentorship {row['id']}). After a session, "
+    ctx.reply(f"You mentor {name} on “{skill}” (mentorship {row['number']}). After a session, "
               f"either of you logs it: {p}session log {t} {mention(mentee)} {typed(skill)} 1h")
     await tell(ctx, mentee, f"{who} agreed to mentor you on “{skill}” in “{trio.name}” "
-                            f"(mentorship {row['id']}). After a session, either of you logs it: "
+                            f"(mentorship {row['number']}). After a session, either of you logs it: "
                             f"{p}session log {t} {mention(ctx.actor)} {typed(skill)} 1h")
 
 
@@ -297,14 +300,14 @@ async def mentor_accept(ctx: Ctx, inv: Invocation) -> None:
         "(mentor = ? AND waits_for = 'mentor')) ORDER BY id", (trio.id, ctx.actor, ctx.actor))
     wanted = inv.args.get("id")
     if wanted is not None:
-        rows = [r for r in rows if r["id"] == wanted]
+        rows = [r for r in rows if r["number"] == wanted]
     if not rows:
         which = f" numbered {wanted}" if wanted is not None else ""
         raise NotFound(f"You have no mentoring offer{which} waiting in “{trio.name}”.",
                        hint=f"To ask a trio-mate to mentor you: {ctx.prefix}mentor ask @name <skill>")
     if len(rows) > 1:
         raise Conflict(f"You have {len(rows)} mentoring offers: {await _listing(ctx, rows)}.",
-                       hint=f"Add the number: {ctx.prefix}mentor accept {tag(trio)} {rows[0]['id']}")
+                       hint=f"Add the number: {ctx.prefix}mentor accept {tag(trio)} {rows[0]['number']}")
     if waits_for(rows[0]) == "mentor":
         await _agree(ctx, trio, rows[0])
         return
@@ -316,7 +319,7 @@ async def _listing(ctx: Ctx, rows: list[Row]) -> str:
     out = []
     for r in rows:
         who, whom = await queries.name(ctx.tx, r["mentor"]), await queries.name(ctx.tx, r["mentee"])
-        out.append(f"{r['id']} ({who} mentors {whom} on “{r['skill']}”, {r['state']})")
+        out.append(f"{r['number']} ({who} mentors {whom} on “{r['skill']}”, {r['state']})")
     return "; ".join(out)
 
 
@@ -324,7 +327,7 @@ async def _to_end(ctx: Ctx, trio: Trio, wanted: int | None) -> Row:
     """The mentorship ``mentor end [id]`` refers to."""
     p = ctx.prefix
     if wanted is not None:
-        row = await ctx.tx.one("SELECT * FROM mentorships WHERE id = ? AND trio_id = ?",
+        row = await ctx.tx.one("SELECT * FROM mentorships WHERE number = ? AND trio_id = ?",
                                (wanted, trio.id))
         if row is None or ctx.actor not in (row["mentor"], row["mentee"]):
             raise NotFound(f"You have no mentorship numbered {wanted} in “{trio.name}”.",
@@ -340,7 +343,7 @@ async def _to_end(ctx: Ctx, trio: Trio, wanted: int | None) -> Row:
                        hint=f"{p}ledger shows the trio's mentorships.")
     if len(rows) > 1:
         raise Conflict(f"You are in {len(rows)} mentorships: {await _listing(ctx, rows)}.",
-                       hint=f"Add the number: {p}mentor end {tag(trio)} {rows[0]['id']}")
+                       hint=f"Add the number: {p}mentor end {tag(trio)} {rows[0]['number']}")
     return rows[0]
 
 
@@ -351,7 +354,7 @@ async def mentor_end(ctx: Ctx, inv: Invocation) -> None:
     await ctx.tx.run("UPDATE mentorships SET state = 'ended' WHERE id = ?", (row["id"],))
     other = row["mentee"] if row["mentor"] == ctx.actor else row["mentor"]
     who, whom = await queries.name(ctx.tx, row["mentor"]), await queries.name(ctx.tx, row["mentee"])
-    what = f"mentorship {row['id']} ({who} mentoring {whom} on “{row['skill']}”)"
+    what = f"mentorship {row['number']} ({who} mentoring {whom} on “{row['skill']}”)"
     ctx.reply(f"Ended {what}. Its confirmed sessions stay in the ledger.")
     actor = await queries.name(ctx.tx, ctx.actor)
     await tell(ctx, other, f"{actor} ended {what} in “{trio.name}”. Its confirmed sessions "

@@ -296,3 +296,16 @@ async def test_skills_on_the_profile(h: Harness) -> None:
         ok(await h.say("alice", f"offer skill{i}"))
     full = await h.say("alice", "offer one-too-many")
     assert errors(full) and f"{MAX_SKILLS} skills" in errors(full)[0]
+
+
+async def test_mentorships_and_sessions_are_numbered_per_trio(h: Harness) -> None:
+    await form_trio(h)
+    await form_trio(h, "dave", "erin", "frank")
+    for mentee, mentor in (("alice", "bob"), ("dave", "erin")):
+        assert "(mentorship 1)" in ok(await h.say(mentee, f"mentor ask @{mentor} python"))
+        await h.say(mentor, "mentor accept 1")
+        assert await logged(h, mentor, f"@{mentee} python 1h") == 1
+    assert "Confirmed session 1" in ok(await h.say("dave", "session confirm 1"))
+    assert "(recognised, 1h confirmed; mentorship 1)" in ok(await h.say("frank", "ledger"))
+    assert "1h confirmed" not in ok(await h.say("carol", "ledger"))  # the other trio's #1
+    assert "Ended mentorship 1" in ok(await h.say("alice", "mentor end 1"))
