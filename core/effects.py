@@ -43,6 +43,19 @@ def choice(label: str, command: str,
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file that goes with a reply (an export), for carriers to send as a file.
+
+    ``content`` is text (JSON): the console writes it to a file and shows the path, Matrix
+    uploads it encrypted as an ``m.file``, Discord sends it as a file.
+    """
+
+    filename: str
+    content: str
+    mimetype: str = "application/json"
+
+
+@dataclass(frozen=True)
 class Reply:
     """Answer a command where it was typed; ``private`` replies reach only ``to``."""
 
@@ -55,6 +68,7 @@ class Reply:
     error: bool = False
     origin: str | None = None
     choices: tuple[Choice, ...] = ()
+    attachment: Attachment | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +167,8 @@ def from_json(raw: str) -> Effect:
         values["members"] = tuple(values["members"])
     if "choices" in values:
         values["choices"] = tuple(Choice(**c) for c in values["choices"])
+    if values.get("attachment") is not None:
+        values["attachment"] = Attachment(**values["attachment"])
     return cls(**values)
 
 

@@ -37,7 +37,9 @@ async def _export(h: Harness, who: str) -> dict[str, Any]:
     out = await h.say(who, "privacy export")
     mine = [e for e in out if isinstance(e, Reply) and e.to == who]
     assert len(mine) == 1 and mine[0].private and not mine[0].error
-    doc: dict[str, Any] = json.loads(mine[0].text)
+    file = mine[0].attachment  # a file, not ~100 lines of JSON pasted into the chat
+    assert file is not None and file.filename.endswith(".json") and "{" not in mine[0].text
+    doc: dict[str, Any] = json.loads(file.content)
     return doc
 
 

@@ -298,3 +298,12 @@ async def test_three_seekers_form_a_trio_with_buttons(world: World) -> None:
         server.threads_of(world.trio_channels()[0])) == 3)
     channel = world.trio_channels()[0]
     assert [server.can_see(u, channel) for u in (*people, world.dave)] == [True, True, True, False]
+
+
+async def test_a_privacy_export_arrives_as_a_private_file(world: World) -> None:
+    result = await world.slash(world.alice, "privacy export")
+    assert result.ephemeral and "JSON file" in result.content and "{" not in result.content
+    [file] = await result.wait_followups(1)
+    assert file.ephemeral and [a.filename for a in file.attachments] == [
+        f"twinome-export-{world.clock.now():%Y-%m-%d}.json"]
+    assert '"profile"' in file.attachments[0].data.decode()
