@@ -11,7 +11,7 @@ from typing import Any
 
 from core import queries
 from core.config import Settings
-from core.effects import Choice, Effect, Notify, Post, Reply, choices_json
+from core.effects import Attachment, Choice, Effect, Notify, Post, Reply, choices_json
 from core.errors import Conflict, Forbidden, NotFound
 from core.grammar import Invocation, suggest
 from core.ids import MemberId, RoomId, TrioId
@@ -47,12 +47,12 @@ class Ctx:
         return self.settings.prefix
 
     def reply(self, text: str, *, private: bool | None = None, error: bool = False,
-              choices: tuple[Choice, ...] = ()) -> None:
+              choices: tuple[Choice, ...] = (), attachment: Attachment | None = None) -> None:
         """Answer the command where it was typed (privately if the command is private)."""
         private = self.private if private is None else private
         room = self.room.id if self.room else None
         self.effects.append(Reply(self.actor, room, self.event_id, text, private, error,
-                                  self.origin, choices))
+                                  self.origin, choices, attachment))
 
     def post(self, room: RoomId, text: str, choices: tuple[Choice, ...] = (), *,
              sender: MemberId | None = None) -> None:

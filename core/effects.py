@@ -13,7 +13,7 @@ shows them as buttons. Effects for a room or a member's direct chat travel in a 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, ClassVar, Literal
 
 from core import keys
@@ -43,6 +43,19 @@ def choice(label: str, command: str,
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file that goes with a reply (an export), for carriers to send as a file.
+
+    ``content`` is text (JSON): the console writes it to a file and shows the path, Matrix
+    uploads it encrypted as an ``m.file``, Discord sends it as a file.
+    """
+
+    filename: str
+    content: str
+    mimetype: str = "application/json"
+
+
+@dataclass(frozen=True)
 class Reply:
     """Answer a command where it was typed; ``private`` replies reach only ``to``."""
 
@@ -55,6 +68,7 @@ class Reply:
     error: bool = False
     origin: str | None = None
     choices: tuple[Choice, ...] = ()
+    attachment: Attachment | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +167,8 @@ def from_json(raw: str) -> Effect:
         values["members"] = tuple(values["members"])
     if "choices" in values:
         values["choices"] = tuple(Choice(**c) for c in values["choices"])
+    if values.get("attachment") is not None:
+        values["attachment"] = Attachment(**values["attachment"])
     return cls(**values)
 
 
@@ -181,3 +197,35 @@ def lane_of(effect: Effect) -> str:
     if isinstance(effect, ReportToModerators):
         return keys.MODERATORS
     return keys.room_key(effect.room)
+
+
+def coalesce(effects: list[Effect], readers: dict[RoomId, frozenset[MemberId]]) -> list[Effect]:
+    """One event, at most one notice per person: merge each member's private notices.
+
+    A member's notices of one event become one (texts in order, choices together), in the
+    place of the first; a notice repeating word for word a post they read in a room
+    (``readers``: who is in each posted room) is dropped. Notices relaying two different
+    people's doings stay apart, so forgetting one of them still purges only theirs.
+    """
+    posted = {(m, e.text) for e in effects if isinstance(e, Post) for m in readers.get(e.room, ())}
+    merged: dict[tuple[MemberId, MemberId | None], int] = {}
+    senders: dict[MemberId, MemberId | None] = {}
+    out: list[Effect] = []
+    for e in effects:
+        if not isinstance(e, Notify):
+            out.append(e)
+            continue
+        if (e.to, e.text) in posted:
+            continue
+        sender = e.sent_by or senders.get(e.to)
+        senders.setdefault(e.to, sender)
+        at = merged.get((e.to, sender))
+        if at is None:
+            merged[(e.to, sender)] = len(out)
+            out.append(replace(e, sent_by=sender))
+            continue
+        first = out[at]
+        assert isinstance(first, Notify)
+        out[at] = replace(first, text=first.text + "\n\n" + e.text,
+                          choices=first.choices + e.choices)
+    return out

@@ -178,7 +178,7 @@ COMMANDS: tuple[Command, ...] = (
             "Mentoring", (USER, SKILL), needs_trio=True, example='mentor ask @bob "bread baking"'),
     Command("mentor offer", "Offer to mentor someone; it counts once they accept.",
             "Mentoring", (USER, SKILL), needs_trio=True, example="mentor offer @carol python"),
-    Command("mentor accept", "Accept a mentoring offer made to you.", "Mentoring",
+    Command("mentor accept", "Accept a mentoring offer, or a request to mentor, made to you.", "Mentoring",
             (_a("id", Kind.INT, "the number of the offer, if you have several", False),),
             needs_trio=True),
     Command("mentor end", "End a mentorship you are part of.", "Mentoring",
@@ -205,7 +205,7 @@ COMMANDS: tuple[Command, ...] = (
             needs_trio=True, private=True),
     Command("plan", "Add to the support plan for your ally, or `plan ready` when done.",
             "Support", (_a("text", Kind.REST, "a step of the plan, or ready", guarded=True),),
-            needs_trio=True, example="plan call her on Sunday"),
+            needs_trio=True, example="plan I will call you on Sunday"),
     Command("propose", "Propose a public action; your two allies validate it privately.",
             "Proposals", (_a("text", Kind.REST, "the action", guarded=True),), needs_trio=True,
             example="propose a thread about our reading club",
@@ -624,9 +624,30 @@ def help_text(topic: str | None = None, prefix: str = "!") -> str:
             f"There is no command “{topic}”.",
             hint=(f"Did you mean {prefix}help {guess}? " if guess else "") + f"Type {prefix}help.",
         )
-    lines = ["Twinome: trios of three people who support each other. Commands:"]
-    for t in TOPICS:
-        lines.append(f"{t}:")
-        lines += [f"  {prefix}{c.name} — {c.summary}" for c in COMMANDS if c.topic == t]
+    lines = ["Twinome: trios of three people who support each other. What would you like to do?"]
+    for goal, commands in goals().items():
+        lines.append(f"{goal}:")
+        lines += [f"  {c.usage(prefix)} — {c.summary}" for c in commands]
     lines.append(f"Type {prefix}help <command> for details, e.g. {prefix}help trio new.")
     return "\n".join(lines)
+
+
+# What people want to do, and the commands' topics that serve it (help is grouped so).
+GOALS: dict[str, tuple[str, ...]] = {
+    "Start a trio": ("Getting started", "Trios"),
+    "Talk and keep your rhythm": ("Rhythm", "Proposals"),
+    "Mentoring": ("Profile", "Mentoring"),
+    "Hard times": ("Support",),
+    "Privacy and safety": ("Privacy", "Safety"),
+    "Matchmaking": ("Matchmaking",),
+}
+_GOAL_OF = {"languages": "Matchmaking", "stats": "Talk and keep your rhythm"}
+
+
+def goals() -> dict[str, list[Command]]:
+    """The commands under each goal of :data:`GOALS`, in table order (new topics: Other)."""
+    by_topic = {topic: goal for goal, topics in GOALS.items() for topic in topics}
+    out: dict[str, list[Command]] = {goal: [] for goal in GOALS}
+    for c in COMMANDS:
+        out.setdefault(_GOAL_OF.get(c.name) or by_topic.get(c.topic, "Other"), []).append(c)
+    return {goal: commands for goal, commands in out.items() if commands}

@@ -24,7 +24,7 @@ from core.effects import choice
 from core.errors import Conflict, Forbidden, NotFound, ParseError
 from core.grammar import Invocation
 from core.ids import MemberId
-from core.mentoring import between, mention, skill_arg, tag, tell, typed
+from core.mentoring import between, mention, skill_arg, tag, tell, typed, waits_for
 from core.model import Trio
 from core.storage.db import Row, Tx
 from core.textrules import parse_duration, quote
@@ -78,11 +78,16 @@ async def _recognised(ctx: Ctx, trio: Trio, other: MemberId, skill: str) -> Row:
     if rows and rows[0]["state"] == "recognised":
         return rows[0]
     name, p = await queries.name(ctx.tx, other), ctx.prefix
+    if rows and waits_for(rows[0]) == "mentor":
+        mentor = await queries.name(ctx.tx, rows[0]["mentor"])
+        raise Conflict(f"{mentor} has not agreed to mentor on “{skill}” yet (mentorship "
+                       f"{rows[0]['number']}): a session counts once the mentor said yes.",
+                       hint=f"{mentor} accepts with {p}mentor accept {tag(trio)} {rows[0]['number']}")
     if rows:
         mentee = await queries.name(ctx.tx, rows[0]["mentee"])
         raise Conflict(f"{mentee} has not accepted the offer on “{skill}” yet (mentorship "
-                       f"{rows[0]['id']}): a session counts once the mentee recognises the mentor.",
-                       hint=f"{mentee} accepts with {p}mentor accept {tag(trio)} {rows[0]['id']}")
+                       f"{rows[0]['number']}): a session counts once the mentee recognises the mentor.",
+                       hint=f"{mentee} accepts with {p}mentor accept {tag(trio)} {rows[0]['number']}")
     raise Conflict(f"You and {name} have no recognised mentorship on “{skill}” in “{trio.name}”, "
                    f"and sessions are logged only inside one.",
                    hint=f"If {name} mentors you: {p}mentor ask {mention(other)} {typed(skill)}. "
@@ -110,9 +115,13 @@ async def session_log(ctx: Ctx, inv: Invocation) -> None:
         raise Conflict(f"{waiting} sessions of this mentorship already wait for confirmation.",
                        hint=f"Ask {name} to confirm them first ({ctx.prefix}ledger lists them).")
     note = inv.args.get("note")
-    sid = await ctx.tx.run(
-        "INSERT INTO sessions (mentorship_id, minutes, note, logged_by, created_at) "
-        "VALUES (?, ?, ?, ?, ?)", (row["id"], minutes, note, ctx.actor, ts(ctx.now)))
+    number = await ctx.tx.one(
+        "INSERT INTO sessions (mentorship_id, minutes, note, logged_by, created_at, number) "
+        "VALUES (?, ?, ?, ?, ?, (SELECT coalesce(max(s.number), 0) + 1 FROM sessions s "
+        "JOIN mentorships m ON m.id = s.mentorship_id WHERE m.trio_id = ?)) RETURNING number",
+        (row["id"], minutes, note, ctx.actor, ts(ctx.now), trio.id))
+    assert number is not None
+    sid = int(number[0])
     who, whom = await queries.name(ctx.tx, row["mentor"]), await queries.name(ctx.tx, row["mentee"])
     what = f"{hm(minutes)} of “{skill}”, {who} mentoring {whom}"
     ctx.reply(f"Logged session {sid}: {what}. It enters the ledger once {name} confirms it.")
@@ -201,7 +210,8 @@ async def session_confirm(ctx: Ctx, inv: Invocation) -> None:
     sid = inv.args["id"]
     row = await ctx.tx.one(
         "SELECT s.*, m.mentor, m.mentee, m.skill, m.trio_id FROM sessions s "
-        "JOIN mentorships m ON m.id = s.mentorship_id WHERE s.id = ?", (sid,))
+        "JOIN mentorships m ON m.id = s.mentorship_id WHERE m.trio_id = ? AND s.number = ?",
+        (trio.id, sid))
     p = ctx.prefix
     if row is not None and row["trio_id"] == trio.id and row["withdrawn_at"] is not None:
         who = await queries.name(ctx.tx, row["logged_by"])
@@ -221,7 +231,7 @@ async def session_confirm(ctx: Ctx, inv: Invocation) -> None:
         raise Forbidden(f"You logged {what} yourself, so {await queries.name(ctx.tx, other)} "
                         f"confirms it.", hint="They got a notice with the command to type.")
     await ctx.tx.run("UPDATE sessions SET confirmed_at = ? WHERE id = ? AND confirmed_at IS NULL",
-                     (ts(ctx.now), sid))
+                     (ts(ctx.now), row["id"]))
     ctx.reply(f"Confirmed {what}: it is in the ledger now.")
     actor = await queries.name(ctx.tx, ctx.actor)
     await tell(ctx, row["logged_by"], f"{actor} confirmed {what} in “{trio.name}”.")
@@ -290,9 +300,10 @@ def _namer(tx: Tx, books: dict[str, Account]) -> Names:
 async def _graph(ctx: Ctx, trio: Trio, name: Names) -> list[str]:
     """Who mentors whom on what: mentorships going, and ended ones with confirmed time."""
     rows = await ctx.tx.all(
-        "SELECT * FROM (SELECT m.id, m.mentor, m.mentee, m.skill, m.state, "
+        "SELECT * FROM (SELECT m.id, m.number, m.mentor, m.mentee, m.skill, m.state, "
         "(SELECT coalesce(sum(s.minutes), 0) FROM sessions s WHERE s.mentorship_id = m.id "
-        "AND s.confirmed_at IS NOT NULL) AS confirmed FROM mentorships m WHERE m.trio_id = ?) "
+        "AND s.confirmed_at IS NOT NULL) AS confirmed FROM mentorships m WHERE m.trio_id = ? "
+        "AND (m.state != 'offered' OR coalesce(m.waits_for, 'mentee') = 'mentee')) "
         "WHERE state != 'ended' OR confirmed > 0 ORDER BY state = 'ended', id LIMIT ?",
         (trio.id, SHOWN + 1))
     if not rows:
@@ -304,7 +315,7 @@ async def _graph(ctx: Ctx, trio: Trio, name: Names) -> list[str]:
             state = f"offered, waiting for {await name(r['mentee'])} to accept"
         time = f", {hm(r['confirmed'])} confirmed" if r["confirmed"] else ""
         out.append(f"• {await name(r['mentor'])} → {await name(r['mentee'])} on “{r['skill']}” "
-                   f"({state}{time}; mentorship {r['id']})")
+                   f"({state}{time}; mentorship {r['number']})")
     if len(rows) > SHOWN:
         out.append("• … and more")
     return out
@@ -313,7 +324,7 @@ async def _graph(ctx: Ctx, trio: Trio, name: Names) -> list[str]:
 async def _pending(ctx: Ctx, trio: Trio, name: Names) -> list[str]:
     """Sessions logged but not yet confirmed (they do not count yet)."""
     rows = await ctx.tx.all(
-        "SELECT s.id, s.minutes, s.logged_by, m.mentor, m.mentee, m.skill FROM mentorships m "
+        "SELECT s.id, s.number, s.minutes, s.logged_by, m.mentor, m.mentee, m.skill FROM mentorships m "
         "JOIN sessions s ON s.mentorship_id = m.id "
         "WHERE m.trio_id = ? AND s.confirmed_at IS NULL AND s.withdrawn_at IS NULL "
         "ORDER BY s.id LIMIT ?",
@@ -323,10 +334,10 @@ async def _pending(ctx: Ctx, trio: Trio, name: Names) -> list[str]:
     out = ["Waiting for confirmation (not counted yet):"]
     for r in rows[:SHOWN]:
         confirmer = r["mentee"] if r["logged_by"] == r["mentor"] else r["mentor"]
-        out.append(f"• session {r['id']}: {hm(r['minutes'])} of “{r['skill']}”, "
+        out.append(f"• session {r['number']}: {hm(r['minutes'])} of “{r['skill']}”, "
                    f"{await name(r['mentor'])} mentoring {await name(r['mentee'])}; "
                    f"{await name(confirmer)} confirms with "
-                   f"{ctx.prefix}session confirm {tag(trio)} {r['id']}")
+                   f"{ctx.prefix}session confirm {tag(trio)} {r['number']}")
     if len(rows) > SHOWN:
         out.append("• … and more")
     return out

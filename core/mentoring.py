@@ -1,12 +1,15 @@
 """The mentoring barter: skills on the profile, and mentorships inside a trio.
 
 Theory of operation. A mentorship (mentor, mentee, skill) lives in one trio and counts
-only once the *mentee* has recognised the mentor's legitimacy::
+only once the *mentee* has recognised the mentor's legitimacy and the mentor agreed.
+``waits_for`` says whose answer an ``offered`` one waits for::
 
-    mentee  mentor ask             ->  recognised
-    mentor  mentor offer           ->  offered
-    mentee  mentor accept / ask    offered     ->  recognised
+    mentee  mentor ask             ->  offered, waits for the mentor
+    mentor  mentor offer           ->  offered, waits for the mentee
+    the one it waits for: mentor accept (or ask / offer back)  offered  ->  recognised
     either  mentor end, or leaves  offered | recognised  ->  ended
+
+Nobody is made a mentor without saying yes: until then it is not in the ledger.
 
 Two people have at most one active mentorship per skill in a trio, in one direction.
 Sessions and the ledger built from them are in :mod:`core.ledger`.
@@ -167,16 +170,20 @@ async def _refuse_duplicate(ctx: Ctx, trio: Trio, rows: list[Row], mentor: str, 
     who, whom = names[MemberId(row["mentor"])], names[MemberId(row["mentee"])]
     if row["mentor"] != mentor:
         verb = "mentors" if row["state"] == "recognised" else "offered to mentor"
-        raise Conflict(f"{who} already {verb} {whom} on “{skill}” (mentorship {row['id']}); "
+        raise Conflict(f"{who} already {verb} {whom} on “{skill}” (mentorship {row['number']}); "
                        f"two people do not mentor each other on the same skill.",
                        hint="Pick another skill, or end that one first with "
-                            f"{ctx.prefix}mentor end {row['id']}.")
+                            f"{ctx.prefix}mentor end {row['number']}.")
+    if row["state"] == "offered" and waits_for(row) == "mentor":
+        raise Conflict(f"{whom} already asked {who} to mentor them on “{skill}” "
+                       f"(mentorship {row['number']}); it waits for {who} to accept.",
+                       hint=f"{who} accepts with {ctx.prefix}mentor accept {row['number']}.")
     if row["state"] == "offered":
         raise Conflict(f"{who} already offered to mentor {whom} on “{skill}” "
-                       f"(mentorship {row['id']}); it waits for {whom} to accept.",
-                       hint=f"{whom} accepts with {ctx.prefix}mentor accept {row['id']}.")
+                       f"(mentorship {row['number']}); it waits for {whom} to accept.",
+                       hint=f"{whom} accepts with {ctx.prefix}mentor accept {row['number']}.")
     other = row["mentee"] if row["mentor"] == ctx.actor else row["mentor"]
-    raise Conflict(f"{who} already mentors {whom} on “{skill}” (mentorship {row['id']}).",
+    raise Conflict(f"{who} already mentors {whom} on “{skill}” (mentorship {row['number']}).",
                    hint=f"After a session, log it: {ctx.prefix}session log {tag(trio)} "
                         f"{mention(other)} {typed(skill)} 1h")
 
@@ -190,36 +197,48 @@ async def _check_cap(ctx: Ctx, trio: Trio) -> None:
                        hint=f"End one that is over with {ctx.prefix}mentor end <id>.")
 
 
-async def _create(ctx: Ctx, trio: Trio, mentor: str, mentee: str, skill: str, state: str) -> int:
+async def _create(ctx: Ctx, trio: Trio, mentor: str, mentee: str, skill: str,
+                  waits_for: str) -> int:
+    """A new ``offered`` mentorship, waiting for the answer of ``waits_for``; its number."""
     await _check_cap(ctx, trio)
-    return await ctx.tx.run(
-        "INSERT INTO mentorships (trio_id, mentor, mentee, skill, state, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)", (trio.id, mentor, mentee, skill, state, ts(ctx.now)))
+    row = await ctx.tx.one(
+        "INSERT INTO mentorships (trio_id, mentor, mentee, skill, state, created_at, waits_for, "
+        "number) VALUES (?, ?, ?, ?, 'offered', ?, ?, (SELECT coalesce(max(number), 0) + 1 "
+        "FROM mentorships WHERE trio_id = ?)) RETURNING number",
+        (trio.id, mentor, mentee, skill, ts(ctx.now), waits_for, trio.id))
+    assert row is not None
+    return int(row[0])
+
+
+def waits_for(row: Row) -> str:
+    """Whose answer an ``offered`` mentorship waits for: ``mentee`` or ``mentor``."""
+    return str(row["waits_for"] or "mentee")
 
 
 async def mentor_ask(ctx: Ctx, inv: Invocation) -> None:
-    """``mentor ask @m <skill>``: the mentee recognises the mentor, so it counts at once."""
+    """``mentor ask @m <skill>``: the mentee's recognition; it counts once the mentor agrees."""
     trio = await ctx.active_trio(inv)
     mentor = await _mate(ctx, trio, inv)
     skill = skill_arg(inv.args["skill"])
     rows = await between(ctx, trio, mentor, ctx.actor, skill)
-    if rows and rows[0]["mentor"] == mentor and rows[0]["state"] == "offered":
+    if rows and rows[0]["mentor"] == mentor and rows[0]["state"] == "offered" \
+            and waits_for(rows[0]) == "mentee":
         await _recognise(ctx, trio, rows[0])
         return
     if rows:
         await _refuse_duplicate(ctx, trio, rows, mentor, skill)
-    mid = await _create(ctx, trio, mentor, ctx.actor, skill, "recognised")
-    p, t = ctx.prefix, tag(trio)
+    mid = await _create(ctx, trio, mentor, ctx.actor, skill, "mentor")
+    t = tag(trio)
     name, who = await queries.name(ctx.tx, mentor), await queries.name(ctx.tx, ctx.actor)
-    ctx.reply(f"You recognise {name} as your mentor on “{skill}” (mentorship {mid}). After a "
-              f"session, either of you logs it: {p}session log {t} {mention(mentor)} "
-              f"{typed(skill)} 1h")
+    ctx.reply(f"You recognise {name} as a mentor on “{skill}” (mentorship {mid}). I asked "
+              f"{name} whether they agree; it counts from their yes.")
     listed = skill in await skills_of(ctx, mentor, "offer")
     await tell(ctx, mentor, (
         f"{who} asks you to mentor them on “{skill}” in “{trio.name}”: they recognise you on it "
-        f"(mentorship {mid}). After a session, log it: {p}session log {t} {mention(ctx.actor)} "
-        f"{typed(skill)} 1h — or, if you cannot, {p}mentor end {t} {mid}."
-        + ("" if listed else f" (To show it on your profile: {p}offer {skill})")))
+        f"(mentorship {mid}). Accept if you would like to; no pressure either way."
+        + ("" if listed else f" (To show it on your profile: {ctx.prefix}offer {typed(skill)})")),
+        (choice("Accept", f"mentor accept {t} {mid}", "success"),
+         choice("No, thanks", f"mentor end {t} {mid}", "secondary")))
 
 
 async def mentor_offer(ctx: Ctx, inv: Invocation) -> None:
@@ -228,9 +247,13 @@ async def mentor_offer(ctx: Ctx, inv: Invocation) -> None:
     mentee = await _mate(ctx, trio, inv)
     skill = skill_arg(inv.args["skill"])
     rows = await between(ctx, trio, ctx.actor, mentee, skill)
+    if rows and rows[0]["mentor"] == ctx.actor and rows[0]["state"] == "offered" \
+            and waits_for(rows[0]) == "mentor":
+        await _agree(ctx, trio, rows[0])
+        return
     if rows:
         await _refuse_duplicate(ctx, trio, rows, ctx.actor, skill)
-    mid = await _create(ctx, trio, ctx.actor, mentee, skill, "offered")
+    mid = await _create(ctx, trio, ctx.actor, mentee, skill, "mentee")
     t = tag(trio)
     name, who = await queries.name(ctx.tx, mentee), await queries.name(ctx.tx, ctx.actor)
     ctx.reply(f"You offered to mentor {name} on “{skill}” (mentorship {mid}). It counts once "
@@ -248,29 +271,46 @@ async def _recognise(ctx: Ctx, trio: Trio, row: Row) -> None:
     mentor = MemberId(row["mentor"])
     name, who = await queries.name(ctx.tx, mentor), await queries.name(ctx.tx, ctx.actor)
     p, t, skill = ctx.prefix, tag(trio), row["skill"]
-    ctx.reply(f"You recognise {name} as your mentor on “{skill}” (mentorship {row['id']}). "
+    ctx.reply(f"You recognise {name} as your mentor on “{skill}” (mentorship {row['number']}). "
               f"After a session, either of you logs it: {p}session log {t} {mention(mentor)} "
               f"{typed(skill)} 1h")
     await tell(ctx, mentor, f"{who} accepted your offer to mentor them on “{skill}” in "
-                            f"“{trio.name}” (mentorship {row['id']}).")
+                            f"“{trio.name}” (mentorship {row['number']}).")
+
+
+async def _agree(ctx: Ctx, trio: Trio, row: Row) -> None:
+    """The mentor agrees to a mentee's request: the mentorship counts from now."""
+    await ctx.tx.run("UPDATE mentorships SET state = 'recognised' WHERE id = ?", (row["id"],))
+    mentee = MemberId(row["mentee"])
+    name, who = await queries.name(ctx.tx, mentee), await queries.name(ctx.tx, ctx.actor)
+    p, t, skill = ctx.prefix, tag(trio), row["skill"]
+    ctx.reply(f"You mentor {name} on “{skill}” (mentorship {row['number']}). After a session, "
+              f"either of you logs it: {p}session log {t} {mention(mentee)} {typed(skill)} 1h")
+    await tell(ctx, mentee, f"{who} agreed to mentor you on “{skill}” in “{trio.name}” "
+                            f"(mentorship {row['number']}). After a session, either of you logs it: "
+                            f"{p}session log {t} {mention(ctx.actor)} {typed(skill)} 1h")
 
 
 async def mentor_accept(ctx: Ctx, inv: Invocation) -> None:
-    """``mentor accept [id]``."""
+    """``mentor accept [id]``: the mentee accepts an offer, or the mentor a request."""
     trio = await ctx.active_trio(inv)
     rows = await ctx.tx.all(
-        "SELECT * FROM mentorships WHERE trio_id = ? AND state = 'offered' AND mentee = ? "
-        "ORDER BY id", (trio.id, ctx.actor))
+        "SELECT * FROM mentorships WHERE trio_id = ? AND state = 'offered' AND ("
+        "(mentee = ? AND coalesce(waits_for, 'mentee') = 'mentee') OR "
+        "(mentor = ? AND waits_for = 'mentor')) ORDER BY id", (trio.id, ctx.actor, ctx.actor))
     wanted = inv.args.get("id")
     if wanted is not None:
-        rows = [r for r in rows if r["id"] == wanted]
+        rows = [r for r in rows if r["number"] == wanted]
     if not rows:
         which = f" numbered {wanted}" if wanted is not None else ""
         raise NotFound(f"You have no mentoring offer{which} waiting in “{trio.name}”.",
                        hint=f"To ask a trio-mate to mentor you: {ctx.prefix}mentor ask @name <skill>")
     if len(rows) > 1:
         raise Conflict(f"You have {len(rows)} mentoring offers: {await _listing(ctx, rows)}.",
-                       hint=f"Add the number: {ctx.prefix}mentor accept {tag(trio)} {rows[0]['id']}")
+                       hint=f"Add the number: {ctx.prefix}mentor accept {tag(trio)} {rows[0]['number']}")
+    if waits_for(rows[0]) == "mentor":
+        await _agree(ctx, trio, rows[0])
+        return
     await _recognise(ctx, trio, rows[0])
 
 
@@ -279,7 +319,7 @@ async def _listing(ctx: Ctx, rows: list[Row]) -> str:
     out = []
     for r in rows:
         who, whom = await queries.name(ctx.tx, r["mentor"]), await queries.name(ctx.tx, r["mentee"])
-        out.append(f"{r['id']} ({who} mentors {whom} on “{r['skill']}”, {r['state']})")
+        out.append(f"{r['number']} ({who} mentors {whom} on “{r['skill']}”, {r['state']})")
     return "; ".join(out)
 
 
@@ -287,7 +327,7 @@ async def _to_end(ctx: Ctx, trio: Trio, wanted: int | None) -> Row:
     """The mentorship ``mentor end [id]`` refers to."""
     p = ctx.prefix
     if wanted is not None:
-        row = await ctx.tx.one("SELECT * FROM mentorships WHERE id = ? AND trio_id = ?",
+        row = await ctx.tx.one("SELECT * FROM mentorships WHERE number = ? AND trio_id = ?",
                                (wanted, trio.id))
         if row is None or ctx.actor not in (row["mentor"], row["mentee"]):
             raise NotFound(f"You have no mentorship numbered {wanted} in “{trio.name}”.",
@@ -303,7 +343,7 @@ async def _to_end(ctx: Ctx, trio: Trio, wanted: int | None) -> Row:
                        hint=f"{p}ledger shows the trio's mentorships.")
     if len(rows) > 1:
         raise Conflict(f"You are in {len(rows)} mentorships: {await _listing(ctx, rows)}.",
-                       hint=f"Add the number: {p}mentor end {tag(trio)} {rows[0]['id']}")
+                       hint=f"Add the number: {p}mentor end {tag(trio)} {rows[0]['number']}")
     return rows[0]
 
 
@@ -314,7 +354,7 @@ async def mentor_end(ctx: Ctx, inv: Invocation) -> None:
     await ctx.tx.run("UPDATE mentorships SET state = 'ended' WHERE id = ?", (row["id"],))
     other = row["mentee"] if row["mentor"] == ctx.actor else row["mentor"]
     who, whom = await queries.name(ctx.tx, row["mentor"]), await queries.name(ctx.tx, row["mentee"])
-    what = f"mentorship {row['id']} ({who} mentoring {whom} on “{row['skill']}”)"
+    what = f"mentorship {row['number']} ({who} mentoring {whom} on “{row['skill']}”)"
     ctx.reply(f"Ended {what}. Its confirmed sessions stay in the ledger.")
     actor = await queries.name(ctx.tx, ctx.actor)
     await tell(ctx, other, f"{actor} ended {what} in “{trio.name}”. Its confirmed sessions "

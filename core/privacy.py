@@ -46,6 +46,7 @@ from typing import Any
 from core import keys, queries, trios
 from core.context import CommandHandler, Ctx, JobHandler
 from core.effects import (
+    Attachment,
     CloseRoom,
     Effect,
     InviteToRoom,
@@ -251,10 +252,13 @@ async def export(tx: Tx, member: MemberId) -> dict[str, Any]:
 
 
 async def privacy_export(ctx: Ctx, inv: Invocation) -> None:
-    """``privacy export``: a JSON document, privately."""
+    """``privacy export``: a JSON document, privately, as a file."""
     doc = await export(ctx.tx, ctx.actor)
     doc["exported_at"] = ctx.now.isoformat()
-    ctx.reply(json.dumps(doc, indent=2, ensure_ascii=False), private=True)
+    name = f"twinome-export-{ctx.now:%Y-%m-%d}.json"
+    ctx.reply(f"Here is all the data I hold about you, as a JSON file ({name}). Keep it "
+              f"safe: it is personal.", private=True,
+              attachment=Attachment(name, json.dumps(doc, indent=2, ensure_ascii=False)))
 
 
 def _default_name(name: str) -> re.Pattern[str]:

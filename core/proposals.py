@@ -12,7 +12,7 @@ others is asked privately to vote; a vote is one row in ``votes`` and cannot be 
 Only the author may withdraw (``propose withdraw [id]``); the voters, who were asked
 privately, are told privately that no vote is needed, and nothing is announced.
 
-Only the outcome is ever announced (in the trio room, and to the author); no message says
+Only the outcome is ever announced (in the trio room, where the author reads it); no message says
 who voted what, nor how many votes were cast. A vote from anyone who is not one of the
 two others gets the same "no such proposal" answer as a wrong number, so the proposal's
 existence is not revealed. Leaving a trio cancels its open proposals: the two votes they
@@ -70,20 +70,24 @@ async def propose(ctx: Ctx, inv: Invocation) -> None:
         raise Conflict(f"Nobody in “{trio.name}” can validate a proposal of yours: with a block "
                        f"between you and both allies, I cannot ask either.")
     expires = ctx.now + timedelta(seconds=trio.proposal_ttl_s)
-    pid = await ctx.tx.run(
-        "INSERT INTO proposals (trio_id, author, text, created_at, expires_at, state) "
-        "VALUES (?, ?, ?, ?, ?, 'open')",
-        (trio.id, ctx.actor, text, ts(ctx.now), ts(expires)),
+    row = await ctx.tx.one(
+        "INSERT INTO proposals (trio_id, author, text, created_at, expires_at, state, number) "
+        "VALUES (?, ?, ?, ?, ?, 'open', (SELECT coalesce(max(number), 0) + 1 FROM proposals "
+        "WHERE trio_id = ?)) RETURNING id, number",
+        (trio.id, ctx.actor, text, ts(ctx.now), ts(expires), trio.id),
     )
-    await ctx.schedule(EXPIRE_JOB, _job_key(pid), expires, {"proposal": pid})
+    assert row is not None
+    pid = row["number"]
+    await ctx.schedule(EXPIRE_JOB, _job_key(row["id"]), expires, {"proposal": row["id"]})
     names = await queries.names(ctx.tx, [ctx.actor, *others])
     for voter in others:
+        which = await trio_tag(ctx, voter, trio)
         await ctx.notify(voter, sender=ctx.actor, text=(
             f"{names[ctx.actor]} proposes, in “{trio.name}”: {quote(text)}\n"
             f"As an ally, do you approve? Your vote stays private: only the "
             f"outcome is announced. Answer before {show(expires)}."
-        ), choices=(choice("Approve", f"vote {pid} yes", "success"),
-                    choice("Decline", f"vote {pid} no", "danger")))
+        ), choices=(choice("Approve", f"vote {which}{pid} yes", "success"),
+                    choice("Decline", f"vote {which}{pid} no", "danger")))
     verb = "is" if len(others) == 1 else "are"
     ctx.reply(
         f"Proposal #{pid} is open. {' and '.join(names[m] for m in others)} {verb} asked to "
@@ -92,9 +96,15 @@ async def propose(ctx: Ctx, inv: Invocation) -> None:
     )
 
 
-async def _votable(ctx: Ctx, pid: int) -> Row:
-    """The proposal ``pid`` if the actor is one of its two voters; otherwise NotFound."""
-    row = await ctx.tx.one("SELECT * FROM proposals WHERE id = ?", (pid,))
+async def trio_tag(ctx: Ctx, member: MemberId, trio: Trio) -> str:
+    """``#<trio id> `` where ``member`` is in several trios (a number alone is ambiguous)."""
+    return "" if len(await queries.trios_of(ctx.tx, member)) < 2 else f"#{trio.id} "
+
+
+async def _votable(ctx: Ctx, trio: Trio, pid: int) -> Row:
+    """The trio's proposal number ``pid`` if the actor is one of its voters; else NotFound."""
+    row = await ctx.tx.one("SELECT * FROM proposals WHERE trio_id = ? AND number = ?",
+                           (trio.id, pid))
     if row is None or not await queries.is_member(ctx.tx, row["trio_id"], ctx.actor) or (
             row["author"] != ctx.actor
             and ctx.actor not in await voters(ctx, row["trio_id"], MemberId(row["author"]))):
@@ -110,11 +120,11 @@ async def _votable(ctx: Ctx, pid: int) -> Row:
 async def vote(ctx: Ctx, inv: Invocation) -> None:
     """``vote <id> yes|no``: one private vote; the outcome as soon as it is known."""
     pid: int = inv.args["id"]
-    row = await _votable(ctx, pid)
+    row = await _votable(ctx, await ctx.trio(inv), pid)
     approve = inv.args["vote"] == "yes"
     added = await ctx.tx.changes(
         "INSERT OR IGNORE INTO votes (proposal_id, voter, approve) VALUES (?, ?, ?)",
-        (pid, ctx.actor, int(approve)),
+        (row["id"], ctx.actor, int(approve)),
     )
     if not added:
         raise Conflict(f"You already voted on proposal #{pid}; a vote cannot be changed.",
@@ -123,7 +133,7 @@ async def vote(ctx: Ctx, inv: Invocation) -> None:
            " (Tip: vote in your direct chat with me, where nobody else sees it.)")
     if not approve:
         await _decide(ctx, row, "declined")
-    elif set(await voters(ctx, row["trio_id"], row["author"])) <= await _approvals(ctx, pid):
+    elif set(await voters(ctx, row["trio_id"], row["author"])) <= await _approvals(ctx, row["id"]):
         await _decide(ctx, row, "validated")
     else:
         ctx.reply(f"Your vote on proposal #{pid} is counted, privately. The outcome will be "
@@ -204,11 +214,11 @@ async def _decide(ctx: Ctx, row: Row, state: str, why: str = "", *,
     author = MemberId(row["author"])
     who = await queries.name(ctx.tx, author)
     what = f", {quote(row['text'])}" if quoted else ""
-    text = f"Proposal #{row['id']} by {who}{what}: {why or _OUTCOME[state]}."
+    text = f"Proposal #{row['number']} by {who}{what}: {why or _OUTCOME[state]}."
     room = await queries.trio_room(ctx.tx, TrioId(row["trio_id"]))
-    if room is not None:
+    if room is not None:  # the author reads it there: one notice, not two
         ctx.post(room.id, text, sender=author)
-    if await queries.is_member(ctx.tx, row["trio_id"], author):
+    elif await queries.is_member(ctx.tx, row["trio_id"], author):
         await ctx.notify(author, text)
 
 

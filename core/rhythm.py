@@ -344,13 +344,15 @@ async def turn(ctx: Ctx, inv: Invocation) -> None:
     """``turn``: who owes whom a reply in the lines the actor can see, and who is away."""
     trio = await ctx.trio(inv)
     now = ts(ctx.now)
-    lines = await turns.load(ctx.tx, turns.VISIBLE, {"trio": trio.id, "viewer": ctx.actor}, now)
+    lines = {room: line for room, line in (await turns.load(
+        ctx.tx, turns.VISIBLE, {"trio": trio.id, "viewer": ctx.actor}, now)).items()
+        if line.purpose == "pair"}  # the trio room is open space: nobody owes a reply there
     people = await ctx.tx.all(
         "SELECT m.* FROM trio_members tm JOIN members m ON m.id = tm.member_id "
         "WHERE tm.trio_id = ? ORDER BY tm.joined_at, m.id", (trio.id,))
     viewer_tz = next((p["tz"] for p in people if p["id"] == ctx.actor), "UTC")
     out = [f"Turns in “{trio.name}”:"]
-    ordered = sorted(lines.values(), key=lambda line: (line.purpose != "trio", line.id))
+    ordered = sorted(lines.values(), key=lambda line: line.id)
     debts = [f"• {_label(line, ctx.actor)}: {_debt(line, seat, ctx.actor, now)}"
              for line in ordered
              for seat in sorted(line.seats.values(), key=lambda s: (s.owes_since or 0, s.name))
@@ -375,8 +377,6 @@ async def turn(ctx: Ctx, inv: Invocation) -> None:
 
 
 def _label(line: turns.Line, viewer: MemberId) -> str:
-    if line.purpose == "trio":
-        return "Trio room"
     return "Your line with " + " ".join(s.name for s in line.seats.values() if s.member != viewer)
 
 

@@ -38,7 +38,7 @@ from core.basics import PRUNE_EVERY
 from core.clock import Clock
 from core.config import Settings
 from core.context import Ctx
-from core.effects import Choice, Effect, Reply, from_json, to_json
+from core.effects import Choice, Effect, Notify, Post, Reply, coalesce, from_json, to_json
 from core.errors import UserError
 from core.events import CommandReceived, Event, LineMessage
 from core.ids import MemberId, RoomId
@@ -290,6 +290,7 @@ class Twinome:
 
     async def _stash(self, tx: Tx, ctx: Ctx, now: datetime, tally: _Tally) -> None:
         """Write a context's effects to the outbox, under its platform."""
+        ctx.effects = await _one_notice_each(tx, ctx.effects)
         tally.add(ctx)
         if ctx.effects:
             await tx.many(
@@ -382,10 +383,27 @@ def _named(event: CommandReceived) -> grammar.Command | None:
     return grammar.command_of(event.text)
 
 
+async def _one_notice_each(tx: Tx, effects: list[Effect]) -> list[Effect]:
+    """An event's effects with at most one private notice per person (see :func:`coalesce`)."""
+    notified = {e.to for e in effects if isinstance(e, Notify)}
+    if not notified:
+        return effects
+    readers: dict[RoomId, frozenset[MemberId]] = {}
+    for e in effects:
+        if isinstance(e, Post) and e.room not in readers:
+            room = await queries.room(tx, e.room)
+            if room is not None:
+                readers[e.room] = frozenset(room.pair or await queries.members(tx, room.trio_id))
+    return coalesce(effects, readers)
+
+
 def _answer(ctx: Ctx, event: CommandReceived, text: str, *, private: bool | None = None,
             choices: tuple[Choice, ...] = ()) -> Ctx:
-    """A context whose only effect is an error reply to the event (its writes rolled back)."""
-    private = ctx.private if private is None else private
+    """A context whose only effect is an error reply to the event (its writes rolled back).
+
+    An error is its author's business: typed in a shared room, only they see it.
+    """
+    private = (ctx.private or event.room is not None) if private is None else private
     reply = Reply(event.actor, event.room, event.event_id, text, private, True, event.origin,
                   choices)
     return replace(ctx, effects=[reply], earliest_job=None, scrub=False)

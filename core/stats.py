@@ -49,8 +49,8 @@ async def _line(ctx: Ctx, room: Room, counts: _Counts,
         counts.replies[who] += r["replies"]
         counts.reply_s[who] += r["reply_total_s"]
     total = sum(r["messages"] for r in per.values())
-    order = [m for m in names if m in per]
-    detail = ", ".join(f"{names[m]} {per[m]['messages']}" for m in order)
+    order = [m for m in names if m in per or room.purpose == "trio" or m in room.pair]
+    detail = ", ".join(f"{names[m]} {per[m]['messages'] if m in per else 0}" for m in order)
     if room.purpose == "trio":
         label = "trio room"
     else:

@@ -4,8 +4,11 @@ Theory of operation. A member of an active trio sends ``sos``: one row in ``sos`
 while ``ready_at`` is NULL; one open SOS per member and trio). The alert goes only to the
 pair line of the two *allies* (the member never sees that line), and the member is told at
 once that they are alerted. In that line the allies add steps (``plan <text>``, rows of
-``plan_steps``) and finish with ``plan ready``: the SOS gets its ``ready_at`` and the member
-receives the plan privately (held through quiet hours like every notice). A durable job
+``plan_steps``; a step already in the plan is not added twice) and finish with ``plan
+ready``. The plan is ready when both allies said so: the first one's ``plan ready`` is kept
+in ``first_ready`` and the other is asked in the line (a new step clears it: the plan
+changed). Then the SOS gets its ``ready_at`` and the member receives the plan privately
+(held through quiet hours like every notice). A durable job
 ``sos:<id>`` reminds the allies once, in their line, if no plan is ready after
 ``settings.plan_reminder``; ``plan ready`` cancels it. The member may end their SOS
 (``sos end``): its row and steps are deleted, the job cancelled, and the allies told in their
@@ -88,9 +91,9 @@ async def sos(ctx: Ctx, inv: Invocation) -> None:
     p = ctx.prefix
     ctx.post(line.id, (
         f"{who} is going through a hard time and asked for your support.{said}\n"
-        f"Prepare a support plan for {who} here, together: add each step with {p}plan <text> "
-        f"(e.g. {p}plan call {who} on Sunday), then type {p}plan ready and I will send it to "
-        f"{who}. {who} never sees this line."
+        f"Prepare a support plan for {who} here, together: add each step with {p}plan <text>, "
+        f"written to {who} (e.g. {p}plan I will call you on Sunday). When you both typed "
+        f"{p}plan ready, I send it to {who}. {who} never sees this line."
     ), sender=ctx.actor)
     await ctx.schedule(REMIND_JOB, _job_key(sos_id), ctx.now + ctx.settings.plan_reminder,
                        {"sos": sos_id})
@@ -170,12 +173,17 @@ async def plan(ctx: Ctx, inv: Invocation) -> None:
     if text.strip().casefold() == "ready":
         await _ready(ctx, trio, row, line)
         return
+    names = await queries.names(ctx.tx, [ctx.actor, member])
+    steps = await _steps(ctx, row["id"])
+    same = [i for i, step in enumerate(steps, 1) if _same(step, text)]
+    if same:
+        raise Conflict(f"That is step {same[0]} of the plan for {names[member]} already.")
     await ctx.tx.run(
         "INSERT INTO plan_steps (sos_id, author, text, created_at) VALUES (?, ?, ?, ?)",
         (row["id"], ctx.actor, text, ts(ctx.now)),
     )
-    count = len(await _steps(ctx, row["id"]))
-    names = await queries.names(ctx.tx, [ctx.actor, member])
+    await ctx.tx.run("UPDATE sos SET first_ready = NULL WHERE id = ?", (row["id"],))
+    count = len(steps) + 1
     ctx.post(line.id, f"Step {count} of the plan for {names[member]}, from {names[ctx.actor]}: "
                       f"{quote(text)}. Add more with {ctx.prefix}plan <text>; when it is complete: "
                       f"{ctx.prefix}plan ready", sender=ctx.actor)
@@ -190,26 +198,39 @@ async def _plan_text(ctx: Ctx, trio: Trio, sos: Row, line: Room) -> str:
     allies = [a for a in line.pair if not await queries.blocked_between(ctx.tx, a, member)]
     steps = await ctx.tx.all("SELECT author, text FROM plan_steps WHERE sos_id = ? ORDER BY id",
                              (sos["id"],))
-    shown = [r["text"] for r in steps if r["author"] in allies]
+    shown = [r for r in steps if r["author"] in allies]
     where = f"(“{trio.name}”, #{slug(trio.name)})"
     if not shown:
         return (f"Your allies marked your support plan as ready {where}. They are here for "
                 f"you; write to them in your lines whenever you like.")
     names = await queries.names(ctx.tx, allies)
-    listing = "\n".join(f"{i}. {quote(s)}" for i, s in enumerate(shown, 1))
+    listing = "\n".join(f"{i}. {names[r['author']]}: {quote(r['text'])}"
+                        for i, r in enumerate(shown, 1))
     verb = "has" if len(allies) == 1 else "have"
     return (f"{' and '.join(names.values())} {verb} prepared a support plan for you {where}:\n"
             f"{listing}\nThey are here for you; write to them in your lines whenever you like.")
 
 
+def _same(a: str, b: str) -> bool:
+    """Whether two plan steps say the same (letter case and spacing aside)."""
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+
+
 async def _ready(ctx: Ctx, trio: Trio, row: Row, line: Room) -> None:
-    """Mark the plan ready and send it to the member."""
+    """One ally's ``plan ready``: once both said it, mark the plan ready and send it."""
     member = MemberId(row["member_id"])
     steps = await _steps(ctx, row["id"])
     who = await queries.name(ctx.tx, member)
     if not steps:
         raise Conflict(f"The plan for {who} has no step yet.",
-                       hint=f"Add one first: {ctx.prefix}plan call {who} on Sunday")
+                       hint=f"Add one first, written to {who}: "
+                            f"{ctx.prefix}plan I will call you on Sunday")
+    needed = {a for a in line.pair if not await queries.blocked_between(ctx.tx, a, member)}
+    said = {ctx.actor, *([row["first_ready"]] if row["first_ready"] else [])}
+    waiting = sorted(needed - said)
+    if waiting:
+        await _ask_other(ctx, row, line, who, MemberId(waiting[0]))
+        return
     await ctx.tx.run("UPDATE sos SET ready_at = ? WHERE id = ?", (ts(ctx.now), row["id"]))
     await ctx.cancel(_job_key(row["id"]))
     await ctx.notify(member, await _plan_text(ctx, trio, row, line))
@@ -218,6 +239,21 @@ async def _ready(ctx: Ctx, trio: Trio, row: Row, line: Room) -> None:
                       f"Thank you both.")
     if ctx.room is None:
         ctx.reply(f"The plan is ready and on its way to {who}.")
+
+
+async def _ask_other(ctx: Ctx, row: Row, line: Room, who: str, other: MemberId) -> None:
+    """The first ``plan ready``: the other ally is asked in the line, the first one told."""
+    if row["first_ready"] == ctx.actor:
+        raise Conflict(f"You said the plan is ready already; it goes to {who} once "
+                       f"{await queries.name(ctx.tx, other)} agrees.")
+    await ctx.tx.run("UPDATE sos SET first_ready = ? WHERE id = ?", (ctx.actor, row["id"]))
+    names = await queries.names(ctx.tx, [ctx.actor, other])
+    ctx.post(line.id, f"{names[ctx.actor]} thinks the plan for {who} is ready. "
+                      f"{names[other]}, if you agree, type {ctx.prefix}plan ready and I send "
+                      f"it to {who}; or add a step first.", sender=ctx.actor)
+    if ctx.room is None or ctx.room.id != line.id:
+        ctx.reply(f"Noted. I asked {names[other]} to say the plan is ready too; then it goes "
+                  f"to {who}.")
 
 
 async def remind(ctx: Ctx, payload: dict[str, Any]) -> None:
@@ -253,11 +289,9 @@ async def _member_left(ctx: Ctx, trio: Trio, leaver: MemberId) -> None:
         await ctx.tx.run("DELETE FROM sos WHERE id = ?", (row["id"],))
         member = MemberId(row["member_id"])
         if member == leaver:
-            line = (await queries.pair_line(ctx.tx, trio.id, rest[0], rest[1])
-                    if len(rest) == 2 else None)
-            if line is not None:
-                ctx.post(line.id, f"{left} left “{trio.name}”, so the support plan for them "
-                                  f"is closed.")
+            for ally in rest:  # merged with the other notices of the leaving, one each
+                await ctx.notify(ally, f"The support plan you were preparing for {left} is "
+                                       f"closed with their leaving.")
         else:
             await _ally_left(ctx, trio, member, [m for m in rest if m != member], left)
 

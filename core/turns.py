@@ -5,8 +5,10 @@ reply when someone else wrote after their last message; ``owes_since`` is the fi
 message. When A writes (:func:`write`, pure):
 
 * A's debt is paid: ``owes_since`` clears and A's reminder job is cancelled;
-* every other member of the line who did not owe yet starts owing now, with a reminder
-  job (``remind:{room}:{member}``) due when their waiting time reaches the trio's patience;
+* in a pair line, the other member, if they did not owe yet, starts owing now, with a
+  reminder job (``remind:{room}:{member}``) due when their waiting time reaches the
+  trio's patience. The trio room is the open 20%: nobody owes a reply there and no
+  reminder is sent for it (only the relance note below applies);
 * if someone has not written since A's previous message, A is *relancing* (``spoke_seq``
   orders the messages of a line, even within one second). With relance ``gentle`` A is
   told privately, once per streak, who has not answered yet; the streak ends when A
@@ -122,6 +124,8 @@ def write(line: Line, writer: MemberId, at: int) -> Outcome:
     others = [s for s in line.seats.values() if s.member != writer]
     silent = sorted((s for s in others if s.spoke_seq < me.spoke_seq), key=lambda s: s.name)
     silent = silent if me.spoke_seq else []
+    if line.purpose == "trio" and len(silent) < len(others):
+        silent = []  # in the trio room, a relance is writing again before anyone answered
     tell = bool(silent) and line.relance == "gentle" and not me.relanced
     me.relanced = bool(silent) and (me.relanced or tell)
     me.messages += 1
@@ -135,7 +139,7 @@ def write(line: Line, writer: MemberId, at: int) -> Outcome:
     me.last_spoke_at = at
     me.spoke_seq = max(s.spoke_seq for s in line.seats.values()) + 1
     owing = []
-    for s in others:
+    for s in others if line.purpose == "pair" else ():  # the trio room creates no debts
         if s.owes_since is None:
             s.owes_since, s.accrued_s, s.reminded = at, 0, False
             s.accrual_from = None if s.away else at
@@ -253,11 +257,13 @@ def relance_text(line: Line, writer: MemberId, silent: Sequence[Seat]) -> str:
     """The kind private word to someone who writes again before the others answered."""
     verb = "has" if len(silent) == 1 else "have"
     them = silent[0].name if len(silent) == 1 else "them"
-    where = (line.where(writer) if line.purpose == "trio"
-             else f"your private line in “{line.trio_name}”")
-    return (f"{_names(silent)} {verb} not answered yet in {where}. No need to write "
-            f"again: silences are allowed. If it lasts more than {_patience(line)}, I will send "
-            f"{them} one kind reminder, so you never have to chase.")
+    if line.purpose == "trio":
+        return (f"Nobody has answered yet in {line.where(writer)}. No need to write again: "
+                f"the trio room is open space, nobody owes a reply there.")
+    return (f"{_names(silent)} {verb} not answered yet in your private line in "
+            f"“{line.trio_name}”. No need to write again: silences are allowed. If it lasts "
+            f"more than {_patience(line)}, I will send {them} one kind reminder, so you never "
+            f"have to chase.")
 
 
 def reminder_text(line: Line, seat: Seat, waiting: Sequence[Seat], now: int, prefix: str) -> str:
@@ -315,7 +321,7 @@ async def remind(ctx: Ctx, payload: dict[str, Any]) -> None:
     """Job: a silence may have passed the trio's patience; send the one kind reminder."""
     room, member, now = RoomId(payload["room"]), MemberId(payload["member"]), ts(ctx.now)
     line = (await load(ctx.tx, BY_IDS, {"rooms": json.dumps([room])}, now)).get(room)
-    if line is None or member not in line.seats:
+    if line is None or member not in line.seats or line.purpose != "pair":
         return
     seat = line.seats[member]
     if seat.owes_since is None or seat.reminded or seat.away:

@@ -36,6 +36,7 @@ async def test_forget_purges_queued_and_held_copies_of_their_words_and_name(h: H
     await h.say("alice", "timezone UTC")
     await h.say("alice", "quiet 00:00-23:59")  # alice's notices wait: held copies
     await h.say("bob", "mentor ask @carol cooking")
+    await h.say("carol", "mentor accept")
     await h.say("bob", "sos pangolin plan")
     # Carol's words, on their way to the others, some held, some queued in the outbox.
     for text in ("propose a narwhal idea", "sos ocelot week", "away for 2d marmot move",

@@ -52,7 +52,13 @@ def test_bad_input_gets_a_friendly_error(line: str, expected: str) -> None:
 def test_help_lists_every_command_and_explains_one() -> None:
     text = grammar.help_text()
     for c in grammar.COMMANDS:
-        assert f"!{c.name} —" in text
+        assert f"{c.usage()} —" in text  # with the syntax of each command
+    heads = [line[:-1] for line in text.splitlines() if line.endswith(":")]
+    assert heads[:6] == ["Start a trio", "Talk and keep your rhythm", "Mentoring", "Hard times",
+                         "Privacy and safety", "Matchmaking"]
+    assert "Other" not in heads, "every command is under what people want to do"
+    mentoring = text.split("Mentoring:\n")[1].split("Hard times:")[0]
+    assert "!offer <skill>" in mentoring and "!mentor ask <@user> <skill>" in mentoring
     one = grammar.help_text("session log")
     assert one.startswith("!session log <@user> <skill> <duration> [note]")
     with pytest.raises(ParseError, match="There is no command"):

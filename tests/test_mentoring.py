@@ -36,19 +36,38 @@ async def logged(h: Harness, who: str, text: str) -> int:
     return int(match.group(1))
 
 
-async def test_ask_is_recognised_at_once_and_tells_the_mentor(h: Harness) -> None:
+async def test_ask_recognises_the_mentor_who_accepts_before_it_counts(h: Harness) -> None:
     await form_trio(h)
     out = await h.say("alice", "mentor ask @bob python")
-    assert "You recognise Bob as your mentor on “python” (mentorship 1)" in ok(out)
+    assert "You recognise Bob as a mentor on “python” (mentorship 1)" in ok(out)
+    assert "I asked Bob" in ok(out)
     told = notices(out, "bob")
     assert told and "Alice asks you to mentor them on “python”" in told[0]
+    assert "!mentor accept #les-trois 1" in told[0]  # a choice: Bob is asked, not enrolled
     assert "!offer python" in told[0]  # not listed in Bob's offers: still allowed, with a tip
+    assert "mentorship 1" not in ok(await h.say("carol", "ledger"))  # not before Bob's yes
+    early = await h.say("alice", "session log @bob python 45m")
+    assert errors(early) and "has not agreed" in errors(early)[0]
+    again = await h.say("alice", "mentor ask @bob python")
+    assert errors(again) and "already asked Bob" in errors(again)[0]
+    wrong = await h.say("carol", "mentor accept")
+    assert errors(wrong) and "no mentoring offer" in errors(wrong)[0]
+    yes = await h.say("bob", "mentor accept")
+    assert "You mentor Alice on “python”" in ok(yes)
+    assert any("Bob agreed to mentor you" in t for t in notices(yes, "alice"))
     ledger = ok(await h.say("carol", "ledger"))
     assert "Bob → Alice on “python” (recognised; mentorship 1)" in ledger
-    # The mentorship counts at once: a session can be logged without any accept.
     await logged(h, "bob", "@alice python 45m")
     again = await h.say("alice", "mentor ask @bob python")
     assert errors(again) and "already mentors" in errors(again)[0]
+
+
+async def test_an_offer_back_agrees_to_a_request(h: Harness) -> None:
+    await form_trio(h)
+    await h.say("alice", "mentor ask @bob python")
+    out = await h.say("bob", "mentor offer @alice python")
+    assert "You mentor Alice on “python”" in ok(out)
+    assert "(recognised; mentorship 1)" in ok(await h.say("carol", "ledger"))
 
 
 async def test_offer_needs_the_mentees_accept(h: Harness) -> None:
@@ -85,6 +104,7 @@ async def test_several_offers_need_an_id_and_ask_recognises_an_offer(h: Harness)
 async def test_confirmed_session_enters_the_ledger(h: Harness) -> None:
     await form_trio(h)
     await h.say("alice", "mentor ask @bob python")
+    await h.say("bob", "mentor accept")
     out = await h.say("bob", "session log @alice python 1h30 closures")
     sid = int(re.findall(r"session (\d+)", ok(out))[0])
     told = notices(out, "alice")
@@ -105,6 +125,7 @@ async def test_confirmed_session_enters_the_ledger(h: Harness) -> None:
 async def test_unconfirmed_session_does_not_count(h: Harness) -> None:
     await form_trio(h)
     await h.say("alice", "mentor ask @bob python")
+    await h.say("bob", "mentor accept")
     sid = await logged(h, "bob", "@alice python 2h")
     ledger = ok(await h.say("alice", "ledger"))
     assert row_of(ledger, "Bob") == "• Bob: given none, received none, balance even"
@@ -120,6 +141,7 @@ async def test_no_session_outside_a_recognised_mentorship(h: Harness) -> None:
     assert "!mentor ask @bob python" in errors(out)[0] and "!mentor offer @bob python" in errors(out)[0]
     # A mentorship on another skill does not cover this one.
     await h.say("alice", "mentor ask @bob chess")
+    await h.say("bob", "mentor accept")
     assert errors(await h.say("alice", "session log @bob python 1h"))
     # Nor does one with another person.
     assert errors(await h.say("carol", "session log @bob chess 1h"))
@@ -128,6 +150,7 @@ async def test_no_session_outside_a_recognised_mentorship(h: Harness) -> None:
 async def test_only_the_other_party_confirms_once(h: Harness) -> None:
     await form_trio(h)
     await h.say("alice", "mentor ask @bob python")
+    await h.say("bob", "mentor accept")
     sid = await logged(h, "bob", "@alice python 1h")
     own = await h.say("bob", f"session confirm {sid}")
     assert errors(own) and "You logged" in errors(own)[0] and "Alice confirms it" in errors(own)[0]
@@ -147,7 +170,9 @@ async def test_mentor_end(h: Harness) -> None:
     none = await h.say("alice", "mentor end")
     assert errors(none) and "no mentorship going" in errors(none)[0]
     await h.say("alice", "mentor ask @bob python")
+    await h.say("bob", "mentor accept")
     await h.say("alice", "mentor ask @carol guitar")
+    await h.say("carol", "mentor accept")
     sid = await logged(h, "alice", "@bob python 1h")
     ok(await h.say("bob", f"session confirm {sid}"))
     several = await h.say("alice", "mentor end")
@@ -172,6 +197,7 @@ async def test_mentor_end(h: Harness) -> None:
 async def test_leaving_ends_mentorships_and_keeps_confirmed_history(h: Harness) -> None:
     await form_trio(h)
     await h.say("alice", "mentor ask @carol guitar")
+    await h.say("carol", "mentor accept")
     await h.say("carol", "mentor offer @bob knitting")
     done = await logged(h, "carol", "@alice guitar 2h")
     ok(await h.say("alice", f"session confirm {done}"))
@@ -193,6 +219,7 @@ async def test_leaving_ends_mentorships_and_keeps_confirmed_history(h: Harness) 
 async def test_former_member_shows_as_such(h: Harness) -> None:
     await form_trio(h)
     await h.say("alice", "mentor ask @carol guitar")
+    await h.say("carol", "mentor accept")
     sid = await logged(h, "carol", "@alice guitar 1h")
     ok(await h.say("alice", f"session confirm {sid}"))
     await h.say("carol", "trio leave confirm")
@@ -211,6 +238,7 @@ async def test_imbalance_note(h: Harness) -> None:
     await h.say("carol", "want knitting")
     for mentee in ("alice", "bob"):
         await h.say(mentee, "mentor ask @carol guitar")
+        await h.say("carol", "mentor accept")
         sid = await logged(h, "carol", f"@{mentee} guitar 2h")
         ok(await h.say(mentee, f"session confirm {sid}"))
     ledger = ok(await h.say("alice", "ledger"))
@@ -220,6 +248,7 @@ async def test_imbalance_note(h: Harness) -> None:
     assert "You have given 4h and received none" in own
     # Once Carol receives about as much, the note gives way.
     await h.say("carol", "mentor ask @alice knitting")
+    await h.say("alice", "mentor accept")
     sid = await logged(h, "alice", "@carol knitting 3h")
     ok(await h.say("carol", f"session confirm {sid}"))
     ledger = ok(await h.say("bob", "ledger"))
@@ -230,6 +259,7 @@ async def test_imbalance_note(h: Harness) -> None:
 async def test_bad_inputs_get_friendly_errors(h: Harness) -> None:
     await form_trio(h)
     await h.say("alice", "mentor ask @bob python")
+    await h.say("bob", "mentor accept")
     for duration, words in (("0m", "out of range"), ("20h", "out of range"),
                             ("garbage", "could not read")):
         out = await h.say("bob", f"session log @alice python {duration}")
@@ -266,3 +296,16 @@ async def test_skills_on_the_profile(h: Harness) -> None:
         ok(await h.say("alice", f"offer skill{i}"))
     full = await h.say("alice", "offer one-too-many")
     assert errors(full) and f"{MAX_SKILLS} skills" in errors(full)[0]
+
+
+async def test_mentorships_and_sessions_are_numbered_per_trio(h: Harness) -> None:
+    await form_trio(h)
+    await form_trio(h, "dave", "erin", "frank")
+    for mentee, mentor in (("alice", "bob"), ("dave", "erin")):
+        assert "(mentorship 1)" in ok(await h.say(mentee, f"mentor ask @{mentor} python"))
+        await h.say(mentor, "mentor accept 1")
+        assert await logged(h, mentor, f"@{mentee} python 1h") == 1
+    assert "Confirmed session 1" in ok(await h.say("dave", "session confirm 1"))
+    assert "(recognised, 1h confirmed; mentorship 1)" in ok(await h.say("frank", "ledger"))
+    assert "1h confirmed" not in ok(await h.say("carol", "ledger"))  # the other trio's #1
+    assert "Ended mentorship 1" in ok(await h.say("alice", "mentor end 1"))

@@ -47,6 +47,7 @@ NUMERIC_COMMANDS = [
 async def test_out_of_range_numbers_get_a_clear_error(h: Harness, command: str) -> None:
     await form_trio(h)
     await h.say("bob", 'mentor ask @alice "bread baking"')
+    await h.say("alice", "mentor accept")
     await h.say("alice", "timezone Europe/Paris")
     out = await h.say("alice", command)
     errors = [e for e in out if isinstance(e, Reply) and e.error]

@@ -37,7 +37,9 @@ async def _export(h: Harness, who: str) -> dict[str, Any]:
     out = await h.say(who, "privacy export")
     mine = [e for e in out if isinstance(e, Reply) and e.to == who]
     assert len(mine) == 1 and mine[0].private and not mine[0].error
-    doc: dict[str, Any] = json.loads(mine[0].text)
+    file = mine[0].attachment  # a file, not ~100 lines of JSON pasted into the chat
+    assert file is not None and file.filename.endswith(".json") and "{" not in mine[0].text
+    doc: dict[str, Any] = json.loads(file.content)
     return doc
 
 
@@ -91,9 +93,11 @@ async def _populate(h: Harness, me: str = "bob") -> None:
     await _ok(h, me, "seek")
     await h.advance(timedelta(0))  # the lobby is matched: a proposed trio with fay and gil
     await _ok(h, me, "mentor ask @alice cooking")
+    await h.say("alice", "mentor accept")
     await _ok(h, "alice", f"session log @{me} cooking 1h30 knife skills")
     await _ok(h, me, "session confirm 1")
     await _ok(h, "carol", f"mentor ask @{me} cooking")
+    await h.say(me, "mentor accept")
     await _ok(h, me, "session log @carol cooking 30m tasting")
     await _ok(h, me, "sos rough week")
     await _ok(h, "carol", "sos hard days")
@@ -172,6 +176,7 @@ async def test_forget_asks_first_then_leaves_trios_and_keeps_the_ledger_anonymou
     rooms = _rooms(h)
     await h.say("bob", "offer cooking")
     await h.say("bob", "mentor ask @alice cooking")
+    await h.say("alice", "mentor accept")
     await h.say("alice", "session log @bob cooking 1h30 knife skills")
     await h.say("bob", "session confirm 1")
     await h.say("bob", "session log @alice cooking 45m my own note")
@@ -282,3 +287,16 @@ async def test_export_holds_every_platform_binding_that_names_the_member(h: Harn
     left = {k for (k,) in await _sql(h, "SELECT DISTINCT key FROM platform_refs")}
     assert not left & {"dm:bob", "dm2:bob", "people:bob:x"}
     assert {"dm:alice", "dm:bobby", "seq"} <= left
+
+
+async def test_forget_sends_each_trio_mate_one_notice_and_no_line_message(h: Harness) -> None:
+    await form_trio(h)
+    await h.say("bob", "mentor ask @carol cooking")
+    await h.say("carol", "mentor accept")
+    await h.say("carol", "sos hard days")
+    await h.say("carol", "propose a picnic")
+    out = await h.say("carol", "privacy forget confirm")
+    for mate in ("alice", "bob"):
+        assert len(notices(out, mate)) == 1, notices(out, mate)
+    pair = _rooms(h)[("alice", "bob")]
+    assert not [e for e in out if getattr(e, "room", None) == pair and not isinstance(e, CloseRoom)]

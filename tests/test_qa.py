@@ -172,6 +172,7 @@ async def test_a_trio_name_with_spaces_in_quotes_or_with_dashes(h: Harness) -> N
 async def test_a_repeated_mentor_ask_shows_the_command_to_log_a_session(h: Harness) -> None:
     await form_trio(h)
     await h.say("bob", "mentor ask @alice cooking")
+    await h.say("alice", "mentor accept")
     again = _error(await h.say("bob", "mentor ask @alice cooking"))
     assert "already mentors Bob" in again
     assert "!session log #les-trois @alice cooking 1h" in again

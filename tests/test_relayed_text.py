@@ -75,6 +75,7 @@ async def test_every_relay_path_quotes_user_text(h: Harness) -> None:
     relayed += await h.say("carol", "turn")
     await h.say("bob", "back")
     await h.say("bob", 'mentor ask @alice "bread baking"')
+    await h.say("alice", "mentor accept")
     relayed += await h.say("bob", f'session log @alice "bread baking" 1h {NASTY}')
     relayed += await h.say("carol", f"report @bob {NASTY}")
     texts = _texts(relayed)

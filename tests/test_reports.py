@@ -149,7 +149,8 @@ async def test_forget_keeps_reports_for_moderators_without_the_reporter(h: Harne
     about = rows["about alice"]  # a report about her is the reporter's: unchanged
     assert (about["reporter"], about["reported"]) == ("carol", "alice")
     doc_out = await h.say("alice", "privacy export")
-    assert '"reports_you_sent": []' in next(e.text for e in doc_out if isinstance(e, Reply))
+    assert '"reports_you_sent": []' in next(e.attachment.content for e in doc_out
+                                            if isinstance(e, Reply) and e.attachment)
 
 
 async def test_export_shows_the_reports_you_made_never_those_about_you(h: Harness) -> None:
@@ -157,7 +158,7 @@ async def test_export_shows_the_reports_you_made_never_those_about_you(h: Harnes
     await h.say("alice", "report @bob my reason")
     await h.say("carol", "report @alice their reason")
     out = await h.say("alice", "privacy export")
-    text = next(e.text for e in out if isinstance(e, Reply))
+    text = next(e.attachment.content for e in out if isinstance(e, Reply) and e.attachment)
     assert "my reason" in text and "their reason" not in text
 
 

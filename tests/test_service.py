@@ -7,6 +7,7 @@ from pathlib import Path
 from core.effects import Reply
 from core.events import CommandReceived
 from core.ids import MemberId
+from tests.conftest import form_trio
 from tests.helpers import Harness
 
 
@@ -52,6 +53,16 @@ async def test_a_malformed_private_command_is_answered_privately(h: Harness) -> 
     assert out[0].error and out[0].private
     out = await h.say("alice", "trio info #nowhere extra", room=None)
     assert isinstance(out[0], Reply) and out[0].error and not out[0].private
+
+
+async def test_an_error_in_a_shared_room_is_private_to_its_author(h: Harness) -> None:
+    await form_trio(h)
+    for text in ("mentor ask @bob cooking", "turn extra words", "trio jion"):
+        out = await h.say("bob", text, room=1)
+        assert len(out) == 1 and isinstance(out[0], Reply) and out[0].to == "bob"
+        assert out[0].error and out[0].private, text
+    free = await h.say("bob", "nonsense", room=1)  # free text: a kind pointer, privately too
+    assert len(free) == 1 and isinstance(free[0], Reply) and free[0].private
 
 
 async def test_old_event_ids_are_pruned_daily(h: Harness) -> None:

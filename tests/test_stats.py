@@ -67,6 +67,7 @@ async def test_stats_show_counts_and_times_of_the_actors_lines_only(h: Harness) 
 async def test_stats_ledger_summary_counts_confirmed_time_only(h: Harness) -> None:
     await form_trio(h)
     await h.say("bob", "mentor ask @alice cooking")
+    await h.say("alice", "mentor accept")
     await h.say("alice", "session log @bob cooking 1h30")
     await h.say("bob", "session confirm 1")
     await h.say("alice", "session log @bob cooking 2h")  # not confirmed: not counted

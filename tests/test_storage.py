@@ -55,3 +55,30 @@ async def test_savepoint_rolls_back_alone(tmp_path: Path) -> None:
         rows = await tx.all("SELECT event_id FROM processed_events")
     assert [r[0] for r in rows] == ["kept"]
     await db.close()
+
+
+async def test_migration_8_numbers_existing_rows_per_trio(tmp_path: Path) -> None:
+    from core.storage.db import MIGRATIONS, _statements
+    path = tmp_path / "t.sqlite3"
+    with sqlite3.connect(path) as raw:
+        before = [(n, script) for n, script in MIGRATIONS if n < 8]
+        for _, script in before:
+            for statement in _statements(script):
+                raw.execute(statement)
+        raw.execute(f"PRAGMA user_version = {before[-1][0]}")
+        raw.execute("INSERT INTO trios (id, name, state, created_at, patience_s, relance, "
+                    "proposal_ttl_s) VALUES (1, 'A', 'active', 0, 1, 'off', 1), "
+                    "(2, 'B', 'active', 0, 1, 'off', 1)")
+        for pid, trio in ((1, 1), (2, 2), (3, 1), (4, 2)):
+            raw.execute("INSERT INTO proposals (id, trio_id, author, text, created_at, "
+                        "expires_at, state) VALUES (?, ?, 'x', 't', 0, 1, 'open')", (pid, trio))
+            raw.execute("INSERT INTO mentorships (id, trio_id, mentor, mentee, skill, state, "
+                        "created_at) VALUES (?, ?, 'x', 'y', 's', 'recognised', 0)", (pid, trio))
+            raw.execute("INSERT INTO sessions (id, mentorship_id, minutes, logged_by, "
+                        "created_at) VALUES (?, ?, 60, 'x', 0)", (pid, pid))
+    db = await Database.open(path)
+    async with db.transaction() as tx:
+        for table in ("proposals", "mentorships", "sessions"):
+            rows = await tx.all(f"SELECT id, number FROM {table} ORDER BY id")
+            assert [tuple(r) for r in rows] == [(1, 1), (2, 1), (3, 2), (4, 2)], table
+    await db.close()

@@ -60,10 +60,17 @@ async def test_plan_steps_then_ready_reach_the_member(h: Harness) -> None:
     out = await h.say("carol", "plan cook dinner on Tuesday")  # from her direct chat
     assert any("Step 2" in t for t in posts(out, allies))
     assert "step 2" in replies(out)[0]
+    again = await h.say("bob", "plan  Cook dinner on tuesday", room=allies)  # said already
+    assert "step 2 of the plan for Alice already" in replies(again)[0]
     out = await h.say("carol", "plan READY", room=allies)
+    assert notices(out, "alice") == []  # one ally is not both: the other is asked
+    assert any("Carol thinks the plan for Alice is ready. Bob, if you agree" in t
+               for t in posts(out, allies))
+    assert "already" in replies(await h.say("carol", "plan ready", room=allies))[0]
+    out = await h.say("bob", "plan ready", room=allies)
     plan = notices(out, "alice")
     assert len(plan) == 1
-    assert "1. “call her on Sunday”\n2. “cook dinner on Tuesday”" in plan[0]
+    assert "1. Bob: “call her on Sunday”\n2. Carol: “cook dinner on Tuesday”" in plan[0]
     assert "Bob and Carol" in plan[0]
     assert any("ready" in t for t in posts(out, allies))
     assert [e for e in reaching(out, "alice", rooms) if not isinstance(e, Notify)] == []
@@ -154,10 +161,11 @@ async def test_ready_plan_waits_for_quiet_hours(h: Harness) -> None:
         await tx.run("UPDATE members SET quiet_start = 480, quiet_end = 720 WHERE id = 'alice'")
     await h.say("alice", "sos")
     await h.say("bob", "plan lunch", room=allies)
-    out = await h.say("bob", "plan ready", room=allies)
+    await h.say("bob", "plan ready", room=allies)
+    out = await h.say("carol", "plan ready", room=allies)
     assert notices(out, "alice") == []
     out = await h.advance(timedelta(hours=3))
-    assert len(notices(out, "alice")) == 1 and "1. “lunch”" in notices(out, "alice")[0]
+    assert len(notices(out, "alice")) == 1 and "1. Bob: “lunch”" in notices(out, "alice")[0]
 
 
 async def test_member_leaving_closes_their_sos(h: Harness) -> None:
@@ -165,7 +173,10 @@ async def test_member_leaving_closes_their_sos(h: Harness) -> None:
     allies = lines(h)["bob+carol"]
     await h.say("alice", "sos")
     out = await h.say("alice", "trio leave confirm")
-    assert any("support plan for them is closed" in t for t in posts(out, allies))
+    for ally in ("bob", "carol"):  # one notice each, naming who the plan was for
+        [told] = notices(out, ally)
+        assert "Alice left" in told and "plan you were preparing for Alice is closed" in told
+    assert posts(out, allies) == []
     assert posts(await h.advance(timedelta(days=2)), allies) == []
     async with h.core.db.transaction() as tx:
         assert await tx.value("SELECT count(*) FROM sos") == 0

@@ -57,18 +57,15 @@ def test_pair_rule_relance_once_per_streak_and_debts() -> None:
     assert [s.member for s in write(pair, MemberId("a"), 151).silent] == ["b"]  # new streak
 
 
-def test_trio_rule_is_everyone_else_has_spoken_since_you() -> None:
+def test_trio_room_owes_nothing_and_relances_only_before_anyone_answered() -> None:
     room = line("trio", "a", "b", "c")
-    write(room, MemberId("a"), 10)
-    write(room, MemberId("b"), 10)
+    assert write(room, MemberId("a"), 10).owing == []  # the open 20%: nobody owes a reply
     relance = write(room, MemberId("a"), 10)
-    assert [s.member for s in relance.silent] == ["c"]
-    write(room, MemberId("c"), 10)
+    assert [s.member for s in relance.silent] == ["b", "c"]
     write(room, MemberId("b"), 10)
-    assert write(room, MemberId("a"), 10).silent == []  # b and c both spoke since
-    # c owes a and b; b owes a only
-    assert [s.member for s in room.waiting_on(MemberId("c"))] == ["a", "b"]
-    assert [s.member for s in room.waiting_on(MemberId("b"))] == ["a"]
+    assert write(room, MemberId("a"), 10).silent == []  # b answered: not a relance
+    assert all(s.owes_since is None for s in room.seats.values())
+    assert room.waiting_on(MemberId("c")) == []
 
 
 def test_relance_off_tells_nobody() -> None:
@@ -141,17 +138,16 @@ async def test_answering_cancels_the_reminder_and_the_writer_then_waits(h: Harne
     assert len(notices(await h.advance(2 * HOUR), "alice")) == 1  # alice now owes bob
 
 
-async def test_trio_room_reminds_each_silent_member(h: Harness) -> None:
+async def test_trio_room_relance_note_but_no_debt_and_no_reminder(h: Harness) -> None:
     rooms = await lines_of(h)
     await h.write("alice", rooms["trio"])
-    await h.advance(HOUR)
-    await h.write("bob", rooms["trio"])
     relance = notices(await h.write("alice", rooms["trio"]), "alice")
-    assert len(relance) == 1 and "Carol has not answered" in relance[0] and "Bob" not in relance[0]
-    out = await h.advance(72 * HOUR)
-    assert len(notices(out, "carol")) == 1 and "Alice and Bob" in notices(out, "carol")[0]
-    assert len(notices(out, "bob")) == 1  # bob owes alice since her second message
-    assert notices(out, "alice") == []
+    assert len(relance) == 1 and "Nobody has answered yet in the trio room" in relance[0]
+    assert "reminder" not in relance[0]
+    assert notices(await h.write("alice", rooms["trio"]), "alice") == []  # once per streak
+    out = await h.advance(5 * DAY)
+    assert [e for e in out if isinstance(e, Notify)] == []  # no reminder for the trio room
+    assert (await state(h, rooms["trio"], "bob")).get("owes_since") is None
 
 
 async def test_strangers_and_closed_or_unknown_rooms_are_ignored(h: Harness) -> None:
@@ -217,15 +213,15 @@ async def test_turn_never_shows_the_other_pair_line(h: Harness) -> None:
     assert "Alice" not in carol
 
 
-async def test_turn_in_the_trio_room_and_all_clear(h: Harness) -> None:
+async def test_turn_shows_pair_lines_only(h: Harness) -> None:
     rooms = await lines_of(h)
     assert "All clear: nobody owes anyone a reply." in await turn_of(h, "bob")
     for who in ("alice", "bob", "carol", "alice"):
         await h.write(who, rooms["trio"])
     text = await turn_of(h, "bob")
-    assert "Trio room: you owe Alice and Carol a reply" in text
-    assert "Trio room: Carol owes Alice a reply" in text
-    assert "Alice owes" not in text and "All clear" not in text
+    assert "Trio room" not in text and "All clear" in text
+    await h.write("alice", rooms["alice+bob"])
+    assert "Your line with Alice: you owe Alice a reply" in await turn_of(h, "bob")
 
 
 async def test_turn_in_a_forming_trio(h: Harness) -> None:

@@ -49,6 +49,7 @@ async def test_a_proposal_number_typed_as_shown(h: Harness) -> None:
 async def test_a_session_number_typed_with_a_hash(h: Harness) -> None:
     await form_trio(h)
     await h.say("bob", 'mentor ask @alice "bread baking"')
+    await h.say("alice", "mentor accept")
     logged = replies(await h.say("bob", 'session log @alice "bread baking" 1h'))[0]
     number = re.search(r"session (\d+)", logged)
     assert number is not None

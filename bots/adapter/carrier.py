@@ -20,7 +20,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Protocol
 
-from core.effects import Choice, CreateRoom
+from core.effects import Attachment, Choice, CreateRoom
 from core.ids import MemberId
 
 
@@ -96,6 +96,7 @@ class Notice:
     error: bool = False
     choices: tuple[Choice, ...] = ()
     hold: bool = False
+    attachment: Attachment | None = None  # a file to send with the text (an export)
 
 
 class GuardedCarrier(ABC):

@@ -283,7 +283,8 @@ def _notice(effect: Reply | Notify, key: str) -> Notice:
     if isinstance(effect, Notify):
         return Notice(effect.text, key, choices=effect.choices, private=True)
     return Notice(effect.text, key, reply_to=effect.in_reply_to, origin=effect.origin,
-                  private=effect.private, error=effect.error, choices=effect.choices)
+                  private=effect.private, error=effect.error, choices=effect.choices,
+                  attachment=effect.attachment)
 
 
 def _public_room(effect: Reply | Notify) -> RoomId | None:

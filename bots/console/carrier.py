@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import tempfile
+from pathlib import Path
 
 from bots.adapter.carrier import Direct, Done, Moderators, Notice, Outcome, Target
 from bots.adapter.text import with_choices
 from bots.console.output import Shown, Sink
 from bots.console.rooms import RoomBook, dm_name
-from core.effects import CreateRoom
+from core.effects import Attachment, CreateRoom
 from core.ids import MemberId
 
 PLATFORM = "console"
@@ -21,10 +23,12 @@ class ConsoleCarrier:
 
     platform = PLATFORM
 
-    def __init__(self, rooms: RoomBook, sink: Sink, prefix: str) -> None:
+    def __init__(self, rooms: RoomBook, sink: Sink, prefix: str,
+                 files: Path | None = None) -> None:
         self.rooms = rooms
         self.sink = sink
         self.prefix = prefix
+        self.files = files or Path(tempfile.gettempdir()) / "twinome-exports"
         self.last_code: str | None = None
 
     def _show(self, shown: Shown) -> None:
@@ -35,6 +39,8 @@ class ConsoleCarrier:
 
     async def send(self, target: Target, notice: Notice) -> Outcome:
         text = with_choices(notice.text, notice.choices, self.prefix)
+        if notice.attachment is not None:
+            text += f"\nFile: {self._write(target, notice.attachment)}"
         kind = "error" if notice.error else "notice"
         if isinstance(target, Moderators):
             self._show(Shown("report", MODERATORS, text, audience=(MODERATORS,)))
@@ -45,6 +51,15 @@ class ConsoleCarrier:
         else:
             self._show(await self._in_room(kind, target.ref, text))
         return Done()
+
+    def _write(self, target: Target, file: Attachment) -> Path:
+        """Write an attachment where only this user can read it; returns its path."""
+        who = target.member if isinstance(target, Direct) else "room"
+        self.files.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = self.files / re.sub(r"[^A-Za-z0-9._-]", "_", f"{who}-{file.filename}")
+        path.touch(mode=0o600)
+        path.write_text(file.content, "utf-8")
+        return path
 
     async def open_dm(self, user: str) -> None:
         """Show a member's direct chat opening, the first time it is needed."""

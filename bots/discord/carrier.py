@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import logging
 from collections.abc import Awaitable
 from typing import Any
@@ -52,7 +53,7 @@ from bots.discord.config import DiscordConfig
 from bots.discord.names import PLATFORM, member_id, user_id_of
 from bots.discord.views import typed_choices, view_of
 from core import queries
-from core.effects import CreateRoom
+from core.effects import Attachment, CreateRoom
 from core.ids import MemberId
 from core.service import Twinome
 
@@ -105,6 +106,9 @@ class DiscordCarrier(GuardedCarrier):
             try:
                 await self.answers.answer(live, typed_choices(notice.text, notice.choices),
                                           ephemeral=ephemeral, view=view_of(notice.choices))
+                if notice.attachment is not None:  # a file, seen only by its reader
+                    await live.interaction.followup.send(file=as_file(notice.attachment),
+                                                         ephemeral=True)
                 return Done()
             except discord.NotFound:  # the token died (a restart, or 15 minutes passed)
                 log.info("interaction %s is gone; delivering elsewhere", notice.origin)
@@ -149,6 +153,9 @@ class DiscordCarrier(GuardedCarrier):
                 extra["view"] = view
             await channel.send(part, allowed_mentions=NONE, nonce=nonce_of(notice.key, index),
                                **extra)
+        if notice.attachment is not None:
+            await channel.send(file=as_file(notice.attachment),
+                               nonce=nonce_of(notice.key, len(parts)))
         return Done()
 
     async def _channel(self, ref: str) -> Channel | discord.DMChannel | None:
@@ -294,6 +301,11 @@ class DiscordCarrier(GuardedCarrier):
         """Delete a member's overwrite (they may have left the server: no Member needed)."""
         with contextlib.suppress(discord.NotFound):
             await self.client.http.delete_channel_permissions(channel.id, user_id, reason=reason)
+
+
+def as_file(file: Attachment) -> discord.File:
+    """An attachment as a Discord file upload."""
+    return discord.File(io.BytesIO(file.content.encode("utf-8")), filename=file.filename)
 
 
 async def _guarded(call: Awaitable[Outcome]) -> Outcome:

@@ -20,6 +20,7 @@ Log lines name rooms and error codes, never text.
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -49,7 +50,7 @@ from bots.matrix.calls import MatrixCallError, checked
 from bots.matrix.config import MatrixConfig
 from bots.matrix.render import split_notice, to_html
 from core import keys
-from core.effects import CreateRoom
+from core.effects import Attachment, CreateRoom
 from core.ids import MemberId
 
 log = logging.getLogger("twinome.matrix")
@@ -162,7 +163,36 @@ class MatrixCarrier(GuardedCarrier):
                           partial(self.client.room_send, room_id, "m.room.message", content,
                                   tx_id=txn, ignore_unverified_devices=ignore),
                           nio.RoomSendResponse)
+        if notice.attachment is not None:
+            content = await self._file(notice.attachment, encrypt=room.encrypted)
+            await checked("sending a file",
+                          partial(self.client.room_send, room_id, "m.room.message", content,
+                                  tx_id=f"{notice.key}-file", ignore_unverified_devices=ignore),
+                          nio.RoomSendResponse)
         return Done()
+
+    async def _file(self, file: Attachment, *, encrypt: bool) -> dict[str, Any]:
+        """Upload an attachment (encrypted for an encrypted room); the ``m.file`` content."""
+        data = file.content.encode("utf-8")
+        secret: dict[str, Any] = {}  # the key to decrypt it, sent inside the encrypted event
+
+        async def upload() -> Any:
+            response, decryption = await self.client.upload(
+                io.BytesIO(data), file.mimetype, file.filename, encrypt=encrypt,
+                filesize=len(data))
+            secret.clear()
+            secret.update(decryption or {})
+            return response
+
+        uploaded = await checked("uploading a file", upload, nio.UploadResponse)
+        content: dict[str, Any] = {"msgtype": "m.file", "body": file.filename,
+                                   "filename": file.filename, "m.mentions": {},
+                                   "info": {"mimetype": file.mimetype, "size": len(data)}}
+        if encrypt:
+            content["file"] = {"url": uploaded.content_uri, **secret}
+        else:
+            content["url"] = uploaded.content_uri
+        return content
 
     def _invitees_pending(self, room_id: str, room: nio.MatrixRoom) -> bool:
         joined = set(room.users) - set(room.invited_users)

@@ -30,6 +30,7 @@ SCRIPT = [
     "xavierq: offer zebracooking",
     "xavierq: want quokkaguitar",
     "xavierq: mentor ask @alice cooking",
+    "alice: mentor accept",
     "xavierq: session log @alice cooking 1h axolotlnote",
     "carol: sos hard days",
     "xavierq@trio-1/carol+xavierq: hi",

@@ -86,11 +86,14 @@ async def test_sos_is_seen_only_by_the_two_allies(tmp_path: Path) -> None:
     ack = dm(out, "alice")
     assert len(ack) == 1 and "rough week" not in ack[0]["text"]
     assert not [r for r in out if r["room"] in ("trio-1", "trio-1/alice+bob", "trio-1/alice+carol")]
-    steps = p.after("bob@trio-1/bob+carol: !plan call her on Sunday evening")
+    steps = p.after("bob@trio-1/bob+carol: !plan I will call you on Sunday evening")
     assert not [r for r in steps if "alice" in r["audience"]]
     nudged = p.after(":advance 25h")
     assert in_room(nudged, "trio-1/bob+carol") and not dm(nudged, "alice")
-    ready = p.after("carol@trio-1/bob+carol: !plan ready")
+    first = p.after("carol@trio-1/bob+carol: !plan ready")
+    assert not dm(first, "alice"), "one ally's ready is not the plan's"
+    assert "Bob, if you agree" in texts(in_room(first, "trio-1/bob+carol"))
+    ready = p.after("bob@trio-1/bob+carol: !plan ready")
     assert len(dm(ready, "alice")) == 1 and "ready" in texts(in_room(ready, "trio-1/bob+carol"))
 
 

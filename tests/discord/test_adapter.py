@@ -276,3 +276,12 @@ async def test_a_direct_invite_arrives_with_accept_and_decline_buttons(world: Wo
     await world.restart()
     accepted = await server.click(world.dave, message, buttons_of(message)[0].custom_id)
     assert accepted.ephemeral and "joined" in accepted.content
+
+
+async def test_a_privacy_export_arrives_as_a_private_file(world: World) -> None:
+    result = await world.slash(world.alice, "privacy export")
+    assert result.ephemeral and "JSON file" in result.content and "{" not in result.content
+    [file] = await result.wait_followups(1)
+    assert file.ephemeral and [a.filename for a in file.attachments] == [
+        f"twinome-export-{world.clock.now():%Y-%m-%d}.json"]
+    assert '"profile"' in file.attachments[0].data.decode()

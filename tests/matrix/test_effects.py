@@ -19,7 +19,7 @@ from bots.matrix.carrier import MatrixCarrier
 from bots.matrix.config import MatrixConfig
 from bots.matrix.render import to_html
 from core.clock import FakeClock
-from core.effects import CreateRoom, Effect, Notify, Post, Reply, to_json
+from core.effects import Attachment, CreateRoom, Effect, Notify, Post, Reply, to_json
 from core.ids import MemberId, RoomId, TrioId
 from core.service import Twinome
 from core.storage.db import Database
@@ -54,6 +54,7 @@ class FakeClient:
     rooms: dict[str, nio.MatrixRoom] = field(default_factory=dict)
     sent: list[tuple[str, dict[str, Any], str | None]] = field(default_factory=list)
     created: list[dict[str, Any]] = field(default_factory=list)
+    uploads: list[tuple[bytes, str, str, bool]] = field(default_factory=list)
     account_data: dict[str, Any] = field(default_factory=dict)
     refuse: dict[str, int] = field(default_factory=dict)
     device_store: Any = field(default_factory=lambda: SimpleNamespace(
@@ -86,6 +87,12 @@ class FakeClient:
             self.account_data = json.loads(data or "{}")
             return Answer(200, {})
         return Answer(200, self.account_data)
+
+    async def upload(self, data: Any, content_type: str, filename: str, encrypt: bool = False,
+                     filesize: int | None = None) -> Any:
+        self.uploads.append((data.read(), content_type, filename, encrypt))
+        secret = {"key": {"k": "secret"}, "iv": "iv", "hashes": {"sha256": "h"}, "v": "v2"}
+        return nio.UploadResponse(f"mxc://x/file{len(self.uploads)}"), (secret if encrypt else None)
 
     def verify_device(self, device: Any) -> None:
         return None
@@ -309,3 +316,19 @@ async def test_a_long_notice_resent_after_a_kill_reuses_every_parts_transaction_
     once = {txn: content["body"] for _, content, txn in rig.client.sent}  # as the server keeps
     assert len(once) == len(resent) and rejoined(list(once.values()), long_text())
     assert await rig.pending() == []
+
+
+async def test_an_export_is_an_encrypted_file_in_the_direct_chat(rig: Rig) -> None:
+    await rig.bindings.bind("dm:@alice:x", "!dm:x")
+    rig.client.synced("!dm:x", ["@alice:x"])
+    export = Attachment("twinome-export.json", '{"profile": {"name": "Alice"}}')
+    await rig.queue(Reply(MemberId("@alice:x"), None, "$cmd", "Here is your data.", private=True,
+                          attachment=export))
+    await rig.deliver()
+    assert rig.client.uploads == [(export.content.encode(), "application/json",
+                                   "twinome-export.json", True)]
+    (_, text, _), (_, file, txn) = rig.client.sent
+    assert text["body"] == "Here is your data." and "profile" not in text["body"]
+    assert file["msgtype"] == "m.file" and file["body"] == "twinome-export.json"
+    assert file["file"]["url"] == "mxc://x/file1" and file["file"]["key"] == {"k": "secret"}
+    assert "url" not in file and txn.endswith("-file")

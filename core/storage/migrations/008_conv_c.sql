@@ -1,0 +1,32 @@
+-- Twinome schema, version 8: fairer rules of conversation.
+
+-- The trio room is the open 20%: nobody owes a reply there and no reminder is sent for it.
+UPDATE line_state SET owes_since = NULL, accrued_s = 0, accrual_from = NULL, reminded = 0
+WHERE room_id IN (SELECT id FROM rooms WHERE purpose = 'trio');
+DELETE FROM jobs WHERE kind = 'remind' AND key IN (
+    SELECT 'remind:' || ls.room_id || ':' || ls.member_id FROM line_state ls
+    JOIN rooms r ON r.id = ls.room_id WHERE r.purpose = 'trio');
+
+-- A support plan is ready when both allies said so: the first one who did, meanwhile.
+ALTER TABLE sos ADD COLUMN first_ready TEXT;
+
+-- Who must still accept an 'offered' mentorship: the mentee (the mentor offered; NULL
+-- too, as before) or the mentor (the mentee asked: their recognition stands, the mentor
+-- agrees before it counts).
+ALTER TABLE mentorships ADD COLUMN waits_for TEXT CHECK (waits_for IN ('mentee', 'mentor'));
+
+-- Proposals, mentorships and sessions are numbered per trio (#1, #2… in each trio); the
+-- rows already there are numbered in the order they were made.
+ALTER TABLE proposals ADD COLUMN number INTEGER;
+UPDATE proposals SET number = (SELECT count(*) FROM proposals p
+    WHERE p.trio_id = proposals.trio_id AND p.id <= proposals.id);
+CREATE UNIQUE INDEX proposals_by_number ON proposals (trio_id, number);
+ALTER TABLE mentorships ADD COLUMN number INTEGER;
+UPDATE mentorships SET number = (SELECT count(*) FROM mentorships m
+    WHERE m.trio_id = mentorships.trio_id AND m.id <= mentorships.id);
+CREATE UNIQUE INDEX mentorships_by_number ON mentorships (trio_id, number);
+ALTER TABLE sessions ADD COLUMN number INTEGER;
+UPDATE sessions SET number = (SELECT count(*) FROM sessions s
+    JOIN mentorships m ON m.id = s.mentorship_id
+    WHERE m.trio_id = (SELECT trio_id FROM mentorships WHERE id = sessions.mentorship_id)
+      AND s.id <= sessions.id);
