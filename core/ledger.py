@@ -136,7 +136,7 @@ async def session_log(ctx: Ctx, inv: Invocation) -> None:
 async def _twin(ctx: Ctx, trio: Trio, inv: Invocation, mentorship: Row, minutes: int) -> bool:
     """Ask first (True) if the same session was logged a moment ago: a retry counts once."""
     twin = await ctx.tx.one(
-        "SELECT id, logged_by, created_at, confirmed_at FROM sessions WHERE mentorship_id = ? "
+        "SELECT id, number, logged_by, created_at, confirmed_at FROM sessions WHERE mentorship_id = ? "
         "AND minutes = ? AND withdrawn_at IS NULL AND created_at > ? ORDER BY id DESC LIMIT 1",
         (mentorship["id"], minutes, ts(ctx.now - DUPLICATE_WINDOW)))
     if twin is None:
@@ -144,7 +144,7 @@ async def _twin(ctx: Ctx, trio: Trio, inv: Invocation, mentorship: Row, minutes:
     note = inv.args.get("note")
     again = (f"session log {tag(trio)} {inv.args['user']} {typed(mentorship['skill'])} "
              f"{inv.args['duration']}" + (f' "{note}"' if note else "") + " confirm")
-    what = f"session {twin['id']} ({hm(minutes)} of “{mentorship['skill']}”)"
+    what = f"session {twin['number']} ({hm(minutes)} of “{mentorship['skill']}”)"
     ago = int((ctx.now.timestamp() - twin["created_at"]) // 60)
     when = "just now" if ago < 1 else f"{ago} minute{'s' if ago > 1 else ''} ago"
     if twin["logged_by"] == ctx.actor or twin["confirmed_at"] is not None:
@@ -154,8 +154,8 @@ async def _twin(ctx: Ctx, trio: Trio, inv: Invocation, mentorship: Row, minutes:
         return True
     who = await queries.name(ctx.tx, twin["logged_by"])
     ctx.reply(f"{who} logged the same {what} {when}: confirm it rather than logging it twice.",
-              choices=(choice(f"Confirm session {twin['id']}",
-                              f"session confirm {tag(trio)} {twin['id']}", "success"),
+              choices=(choice(f"Confirm session {twin['number']}",
+                              f"session confirm {tag(trio)} {twin['number']}", "success"),
                        choice("Log another", again, "secondary")))
     return True
 
@@ -166,7 +166,7 @@ async def session_withdraw(ctx: Ctx, inv: Invocation) -> None:
     row = await _withdrawable(ctx, trio, inv.args.get("id"))
     await ctx.tx.run("UPDATE sessions SET withdrawn_at = ? WHERE id = ?", (ts(ctx.now), row["id"]))
     who, whom = await queries.name(ctx.tx, row["mentor"]), await queries.name(ctx.tx, row["mentee"])
-    what = f"session {row['id']} ({hm(row['minutes'])} of “{row['skill']}”, {who} mentoring {whom})"
+    what = f"session {row['number']} ({hm(row['minutes'])} of “{row['skill']}”, {who} mentoring {whom})"
     ctx.reply(f"You withdrew {what}: it will not count.")
     other = row["mentee"] if row["mentor"] == ctx.actor else row["mentor"]
     actor = await queries.name(ctx.tx, ctx.actor)
@@ -188,10 +188,10 @@ async def _withdrawable(ctx: Ctx, trio: Trio, sid: int | None) -> Row:
                            hint=f"{ctx.prefix}ledger lists the sessions.")
         raise Conflict(f"You logged {len(rows)} sessions waiting for confirmation: which one?",
                        hint=f"{ctx.prefix}session withdraw <number>", choices=tuple(
-                           choice(f"Withdraw session {r['id']} ({hm(r['minutes'])})",
-                                  f"session withdraw {tag(trio)} {r['id']}", "danger")
+                           choice(f"Withdraw session {r['number']} ({hm(r['minutes'])})",
+                                  f"session withdraw {tag(trio)} {r['number']}", "danger")
                            for r in rows[-5:]))
-    row = await ctx.tx.one(select + "WHERE s.id = ?", (sid,))
+    row = await ctx.tx.one(select + "WHERE s.number = ? AND m.trio_id = ?", (sid, trio.id))
     if row is None or row["trio_id"] != trio.id or row["withdrawn_at"] is not None:
         raise NotFound(f"There is no session {sid} to withdraw in “{trio.name}”.",
                        hint=f"{ctx.prefix}ledger lists the sessions.")

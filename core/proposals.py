@@ -165,10 +165,10 @@ async def propose_withdraw(ctx: Ctx, inv: Invocation) -> None:
     """``propose withdraw [id]``: the author takes back an open proposal; voters are told."""
     trio = await ctx.trio(inv)
     row = await _withdrawable(ctx, trio, inv.args.get("id"))
-    pid = row["id"]
+    pid = row["number"]  # what people read; the row id stays internal
     await ctx.tx.run("UPDATE proposals SET state = 'expired', withdrawn_at = ? WHERE id = ?",
-                     (ts(ctx.now), pid))
-    await ctx.cancel(_job_key(pid))
+                     (ts(ctx.now), row["id"]))
+    await ctx.cancel(_job_key(row["id"]))
     who = await queries.name(ctx.tx, ctx.actor)
     for voter in await voters(ctx, trio.id, ctx.actor):
         await ctx.notify(voter, f"{who} withdrew proposal #{pid} in “{trio.name}”, "
@@ -188,10 +188,11 @@ async def _withdrawable(ctx: Ctx, trio: Trio, pid: int | None) -> Row:
             raise NotFound(f"You have no open proposal in “{trio.name}”.")
         raise Conflict(f"You have {len(rows)} open proposals in “{trio.name}”: which one?",
                        hint=f"{ctx.prefix}propose withdraw <number>", choices=tuple(
-                           choice(f"Withdraw #{r['id']}", f"propose withdraw #{trio.id} {r['id']}",
-                                  "danger")
+                           choice(f"Withdraw #{r['number']}",
+                                  f"propose withdraw #{trio.id} {r['number']}", "danger")
                            for r in rows[:5]))
-    row = await ctx.tx.one("SELECT * FROM proposals WHERE id = ? AND trio_id = ?", (pid, trio.id))
+    row = await ctx.tx.one("SELECT * FROM proposals WHERE number = ? AND trio_id = ?",
+                           (pid, trio.id))
     if row is None:
         raise NotFound(f"There is no proposal #{pid} in “{trio.name}”.")
     if row["author"] != ctx.actor:

@@ -246,3 +246,15 @@ async def test_rename_tells_the_other_member_and_refuses_a_complete_trio(h: Harn
     assert refused.error and "keeps it" in refused.text
     assert isinstance(refused, Reply) and not [e for e in out if isinstance(e, Notify)
                                                and e.to == "bob"]
+
+
+async def test_withdrawals_use_the_numbers_people_read_in_each_trio(h: Harness) -> None:
+    await form_trio(h)
+    await form_trio(h, "dave", "erin", "frank")
+    await h.say("dave", "propose a picnic")  # trio 2's proposal #1 (the second row overall)
+    await h.say("alice", "propose a reading club")  # trio 1's proposal #1
+    out = await h.say("alice", "propose withdraw 1")
+    assert any("withdrew proposal #1" in t and "reading club" in t for t in replies(out))
+    async with h.core.db.read() as tx:
+        states = dict(await tx.all("SELECT text, state FROM proposals"))
+    assert states == {"a picnic": "open", "a reading club": "expired"}
