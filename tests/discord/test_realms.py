@@ -8,9 +8,12 @@ from pathlib import Path
 from bots.discord.bot import core_settings
 from bots.discord.communities import Communities
 from bots.discord.names import member_id
+from bots.discord.seeking import FIELD_PREFIX
 from tests.discord.conftest import Bots
 from tests.discord.fakediscord import FakeDiscord
-from tests.discord.fakediscord.state import Channel, Guild
+from tests.discord.fakediscord.state import Channel, Guild, User
+from tests.discord.test_adapter import dm_buttons
+from tests.discord.test_matchmaking import delivered
 from tests.discord.twinome import CODE, World, make_world
 
 
@@ -25,11 +28,7 @@ async def test_a_trio_formed_in_the_second_server_gets_its_channel_there(
         server: FakeDiscord, bots: Bots, tmp_path: Path) -> None:
     world = await make_world(server, bots, tmp_path / "realms.sqlite3")
     try:
-        away = await server.add_guild("Away")
-        for who in (world.alice, world.bob, world.carol, world.dave):
-            await server.add_member(away, who)
-        world.config = replace(world.config, guild_ids=(world.guild.id, away.id))
-        await world.restart()
+        away = await two_servers(world)
         made = await server.slash(world.alice, away, "trio new", {"name": "Ailleurs"})
         assert world.communities.realm_of(member_id(world.alice.id)) == str(away.id)
         code = CODE.search(made.content)
@@ -50,6 +49,48 @@ async def test_a_trio_formed_in_the_second_server_gets_its_channel_there(
         assert trio_channels(world, world.guild) == [], "nothing in the first server"
         people = (world.alice, world.bob, world.carol, world.dave)
         assert [server.can_see(u, channel) for u in people] == [True, True, True, False]
+    finally:
+        await bots.stop_all()
+        await world.db.close()
+
+
+async def two_servers(world: World) -> Guild:
+    """A second server with the same four people, and the bot restarted to serve both."""
+    away = await world.server.add_guild("Away")
+    for who in (world.alice, world.bob, world.carol, world.dave):
+        await world.server.add_member(away, who)
+    world.config = replace(world.config, guild_ids=(world.guild.id, away.id))
+    await world.restart(scheduler=False)
+    return away
+
+
+async def seek_in(world: World, guild: Guild, who: User, offers: str, wants: str) -> None:
+    """``who`` submits the /seek form in ``guild``."""
+    opened = await world.server.slash(who, guild, "seek")
+    assert opened.modal is not None
+    done = await world.server.submit_modal(who, opened.modal["custom_id"], {
+        FIELD_PREFIX + "offers": offers, FIELD_PREFIX + "wants": wants})
+    assert "looking for companions" in done.content, done.content
+
+
+async def test_seekers_of_two_servers_are_never_proposed_together(
+        server: FakeDiscord, bots: Bots, tmp_path: Path) -> None:
+    world = await make_world(server, bots, tmp_path / "lobby.sqlite3", scheduler=False)
+    try:
+        away = await two_servers(world)
+        await seek_in(world, world.guild, world.alice, "spanish", "drawing")
+        await seek_in(world, world.guild, world.bob, "python", "spanish")
+        await seek_in(world, away, world.carol, "drawing", "python")  # completes them, elsewhere
+        await world.bot.runtime.fire_due()
+        await delivered(world)
+        assert not any(dm_buttons(world, who, "two companions")
+                       for who in (world.alice, world.bob, world.carol))
+        await seek_in(world, world.guild, world.dave, "drawing", "python")
+        await world.bot.runtime.fire_due()
+        await delivered(world)
+        proposed = {who.name for who in (world.alice, world.bob, world.carol, world.dave)
+                    if dm_buttons(world, who, "two companions")}
+        assert proposed == {"alice", "bob", "dave"}
     finally:
         await bots.stop_all()
         await world.db.close()
