@@ -281,7 +281,7 @@ async def seat(ctx: Ctx, trio_id: int, code: str) -> None:
     if trio.platform != ctx.platform:
         raise Forbidden(f"“{trio.name}” lives on another platform ({trio.platform}): its rooms "
                         f"cannot hold you here.", hint="Join it from an account on that platform.")
-    realm = ctx.settings.realm_of(ctx.actor)
+    realm = ctx.settings.realm_of(ctx.actor)  # None: no realms here, or not known yet
     if trio.realm is not None and realm is not None and trio.realm != realm:
         raise Forbidden(f"“{trio.name}” lives on another server: its rooms cannot hold you here.",
                         hint="Join it from that server.")
