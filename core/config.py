@@ -42,5 +42,8 @@ class Settings:
     """Turns what a person typed after ``@`` into a member id (the adapter knows how)."""
     community_of: Callable[[MemberId], str | None] = field(default=lambda member: None)
     """The community a member comes from, where the platform tells (a Matrix homeserver)."""
+    realm_of: Callable[[MemberId], str | None] = field(default=lambda member: None)
+    """The realm a member acts from, where the platform has several (a Discord server id):
+    a trio lives in one realm, and only people of that realm are matched or seated in it."""
     match_spread_h: float = 6.0
     """How many hours apart the time zones of a proposed trio may be."""

@@ -105,6 +105,7 @@ class CreateRoom:
     name: str
     topic: str
     encrypted: bool = True
+    realm: str | None = None  # the trio's realm (a Discord server id), where the room goes
 
 
 @dataclass(frozen=True)

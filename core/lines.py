@@ -40,7 +40,7 @@ async def open_pair(ctx: Ctx, trio: Trio, a: MemberId, b: MemberId, third: Membe
     ctx.emit(CreateRoom(
         room, trio.id, "pair", (x, y), f"{trio.name}: {names[x]} + {names[y]}",
         f"The private line of {names[x]} and {names[y]} in the twinome “{trio.name}”. "
-        f"{names[third]} is not here and never sees it.",
+        f"{names[third]} is not here and never sees it.", realm=trio.realm,
     ))
     ctx.post(room, (
         f"This is your private line, {names[x]} and {names[y]}. {names[third]} never sees it. "
@@ -56,7 +56,8 @@ async def open_all(ctx: Ctx, trio: Trio, members: list[MemberId], newcomer: Memb
         room_id = await _new_room(ctx, trio, "trio", ())
         listing = ", ".join(names[m] for m in members)
         ctx.emit(CreateRoom(room_id, trio.id, "trio", tuple(members), trio.name,
-                            f"The twinome “{trio.name}”: {listing}. Type {ctx.prefix}help for commands."))
+                            f"The twinome “{trio.name}”: {listing}. Type {ctx.prefix}help for commands.",
+                            realm=trio.realm))
     else:
         room_id = room.id
         ctx.emit(InviteToRoom(room_id, newcomer))

@@ -2,13 +2,15 @@
 
 Theory of operation. A proposal is three seekers such that, in this order of importance:
 
-1. nobody blocked anybody, and no two of them were already proposed together (a decline
+1. they are in the same realm (on Discord: the same server; None where the platform has
+   no realms) — hard rule: the lobby is split by realm before anything else;
+2. nobody blocked anybody, and no two of them were already proposed together (a decline
    or an expiry is final for those three) — hard rules;
-2. they share a language — hard rule;
-3. *barter flows*: each can mentor at least one of the two others on something that other
+3. they share a language — hard rule;
+4. *barter flows*: each can mentor at least one of the two others on something that other
    wants — hard rule; a full cycle round the triangle scores best;
-4. their time zones are within ``spread`` hours of each other — hard rule;
-5. diversity: no two of them already share a trio (hard rule), and people from different
+5. their time zones are within ``spread`` hours of each other — hard rule;
+6. diversity: no two of them already share a trio (hard rule), and people from different
    communities (Matrix homeservers, Discord roles) score better.
 
 Fairness: seekers are taken oldest first, and each is placed in the best trio found among
@@ -38,6 +40,7 @@ class Seeker:
     utc_offset_h: float = 0.0
     community: str | None = None
     since: int = 0  # when they started looking (older first)
+    realm: str | None = None  # where on the platform they seek (a Discord server id)
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,17 @@ def propose(seekers: Sequence[Seeker], *, blocked: set[frozenset[str]] | None = 
     a trio, ``proposed`` trios already proposed once.
     """
     blocked, together, proposed = blocked or set(), together or set(), proposed or set()
+    realms: dict[str | None, list[Seeker]] = defaultdict(list)
+    for s in seekers:
+        realms[s.realm].append(s)
+    return [p for group in realms.values()
+            for p in _propose_in(group, blocked, together, proposed, spread)]
+
+
+def _propose_in(seekers: Sequence[Seeker], blocked: set[frozenset[str]],
+                together: set[frozenset[str]], proposed: set[frozenset[str]],
+                spread: float) -> list[Proposal]:
+    """Trios among seekers of one realm, oldest seekers placed first."""
     index = _Index()
     for s in sorted(seekers, key=lambda s: (s.since, s.id)):  # index lists in lobby order
         index.offer[s.id] = index.mask(s.offers)
@@ -104,7 +118,7 @@ def propose(seekers: Sequence[Seeker], *, blocked: set[frozenset[str]] | None = 
 def _compatible(x: Seeker, y: Seeker, blocked: set[frozenset[str]],
                 together: set[frozenset[str]], spread: float) -> bool:
     pair = frozenset((x.id, y.id))
-    return (x.id != y.id and pair not in blocked and pair not in together
+    return (x.id != y.id and x.realm == y.realm and pair not in blocked and pair not in together
             and bool(x.languages & y.languages) and abs(x.utc_offset_h - y.utc_offset_h) <= spread)
 
 

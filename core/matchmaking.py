@@ -1,10 +1,12 @@
 """Matchmaking: ``seek``, ``unseek``, ``languages`` and ``match accept|decline``.
 
-Theory of operation. ``seek`` puts the member in the ``lobby`` of their platform and plants
+Theory of operation. ``seek`` puts the member in the ``lobby`` of their platform, noting
+their realm (``Settings.realm_of``: on Discord, the server they seek from), and plants
 one ``match_run`` job for that platform, due now (one job however many seek at once; it
 plants itself again :data:`RUN_EVERY` while anyone waits). The
 job reads the oldest :data:`WINDOW` seekers without an open proposal (memory stays
-bounded), asks the pure :func:`core.matching.propose` for trios, and records each as a
+bounded), asks the pure :func:`core.matching.propose` for trios (never across realms),
+and records each, with its realm, as a
 ``match_proposals`` row with three ``match_seats``; each member is told who the two others
 are and who can mentor whom (nothing more of anyone's profile), with Accept and Decline.
 
@@ -64,8 +66,10 @@ async def seek(ctx: Ctx, inv: Invocation) -> None:
         raise Conflict(f"You are already looking for companions (since {show(dt(since))}).",
                        hint=f"{ctx.prefix}unseek stops looking.")
     community = ctx.settings.community_of(ctx.actor)
-    await ctx.tx.run("INSERT INTO lobby (member_id, platform, community, since) "
-                     "VALUES (?, ?, ?, ?)", (ctx.actor, ctx.platform, community, ts(ctx.now)))
+    realm = ctx.settings.realm_of(ctx.actor)
+    await ctx.tx.run("INSERT INTO lobby (member_id, platform, community, since, realm) "
+                     "VALUES (?, ?, ?, ?, ?)",
+                     (ctx.actor, ctx.platform, community, ts(ctx.now), realm))
     ctx.reply(await _profile_text(ctx))
     await ctx.schedule(RUN_JOB, _run_key(ctx.platform), ctx.now, {"platform": ctx.platform})
 
@@ -161,7 +165,9 @@ async def _form(ctx: Ctx, pid: int, members: list[MemberId]) -> None:
     await ctx.cancel(f"{EXPIRE_JOB}:{pid}")
     await ctx.tx.run("DELETE FROM lobby WHERE member_id IN (?, ?, ?)", tuple(members))
     names = await queries.names(ctx.tx, members)
-    trio = await trios.form(ctx, members, "Trio of " + ", ".join(names[m] for m in members))
+    realm = await ctx.tx.value("SELECT realm FROM match_proposals WHERE id = ?", (pid,))
+    trio = await trios.form(ctx, members, "Trio of " + ", ".join(names[m] for m in members),
+                            realm)
     if trio is None:
         await ctx.tx.run("UPDATE match_proposals SET state = 'declined' WHERE id = ?", (pid,))
         for m in members:
@@ -187,13 +193,14 @@ async def run(ctx: Ctx, payload: dict[str, Any]) -> None:
                              together=await _pairs(ctx, ids, _TOGETHER),
                              proposed=await _proposed(ctx, ids),
                              spread=ctx.settings.match_spread_h)
+    realms = {s.id: s.realm for s in seekers}
     for proposal in found:
-        await _offer(ctx, platform, proposal)
+        await _offer(ctx, platform, proposal, realms[proposal.members[0]])
 
 
 async def _seekers(ctx: Ctx, platform: str) -> list[matching.Seeker]:
     rows = await ctx.tx.all(
-        "SELECT l.member_id, l.community, l.since, m.tz, m.languages FROM lobby l "
+        "SELECT l.member_id, l.community, l.since, l.realm, m.tz, m.languages FROM lobby l "
         "JOIN members m ON m.id = l.member_id WHERE l.platform = ? AND NOT EXISTS ("
         "SELECT 1 FROM match_seats s JOIN match_proposals p ON p.id = s.proposal_id "
         "WHERE s.member_id = l.member_id AND p.state = 'open') ORDER BY l.since LIMIT ?",
@@ -210,7 +217,7 @@ async def _seekers(ctx: Ctx, platform: str) -> list[matching.Seeker]:
         r["member_id"], frozenset(offers.get(r["member_id"], ())),
         frozenset(wants.get(r["member_id"], ())),
         frozenset((r["languages"] or DEFAULT_LANGUAGES).split()),
-        _offset(r["tz"], now), r["community"], r["since"]) for r in rows]
+        _offset(r["tz"], now), r["community"], r["since"], r["realm"]) for r in rows]
 
 
 def _offset(tz: str, now: datetime) -> float:
@@ -243,14 +250,15 @@ async def _proposed(ctx: Ctx, ids: list[str]) -> set[frozenset[str]]:
     return {frozenset(m) for m in trios_.values()}
 
 
-async def _offer(ctx: Ctx, platform: str, proposal: matching.Proposal) -> None:
+async def _offer(ctx: Ctx, platform: str, proposal: matching.Proposal,
+                 realm: str | None) -> None:
     members = [MemberId(m) for m in proposal.members]
     names = await queries.names(ctx.tx, members)
     why = matching.explain(proposal, {str(k): v for k, v in names.items()})
     expires = ctx.now + MATCH_TTL
     pid = await ctx.tx.run(
-        "INSERT INTO match_proposals (platform, explanation, created_at, expires_at, state) "
-        "VALUES (?, ?, ?, ?, 'open')", (platform, why, ts(ctx.now), ts(expires)))
+        "INSERT INTO match_proposals (platform, explanation, created_at, expires_at, state, "
+        "realm) VALUES (?, ?, ?, ?, 'open', ?)", (platform, why, ts(ctx.now), ts(expires), realm))
     await ctx.tx.many("INSERT INTO match_seats (proposal_id, member_id) VALUES (?, ?)",
                       [(pid, m) for m in members])
     await ctx.schedule(EXPIRE_JOB, f"{EXPIRE_JOB}:{pid}", expires, {"proposal": pid})

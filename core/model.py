@@ -19,11 +19,12 @@ class Trio:
     relance: str
     proposal_ttl_s: int
     platform: str = "console"
+    realm: str | None = None  # where on its platform it lives (a Discord server id)
 
     @classmethod
     def of(cls, row: Row) -> Trio:
         return cls(TrioId(row["id"]), row["name"], row["state"], row["patience_s"],
-                   row["relance"], row["proposal_ttl_s"], row["platform"])
+                   row["relance"], row["proposal_ttl_s"], row["platform"], row["realm"])
 
 
 @dataclass(frozen=True)

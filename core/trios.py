@@ -54,9 +54,9 @@ async def trio_new(ctx: Ctx, inv: Invocation) -> None:
     s = ctx.settings
     trio_id = await ctx.tx.run(
         "INSERT INTO trios (name, state, created_at, patience_s, relance, proposal_ttl_s, "
-        "platform) VALUES (?, 'forming', ?, ?, ?, ?, ?)",
+        "platform, realm) VALUES (?, 'forming', ?, ?, ?, ?, ?, ?)",
         (name, ts(ctx.now), int(s.patience.total_seconds()), s.relance,
-         int(s.proposal_ttl.total_seconds()), ctx.platform),
+         int(s.proposal_ttl.total_seconds()), ctx.platform, s.realm_of(ctx.actor)),
     )
     await ctx.tx.run(
         "INSERT INTO trio_members (trio_id, member_id, joined_at) VALUES (?, ?, ?)",
@@ -281,6 +281,10 @@ async def seat(ctx: Ctx, trio_id: int, code: str) -> None:
     if trio.platform != ctx.platform:
         raise Forbidden(f"“{trio.name}” lives on another platform ({trio.platform}): its rooms "
                         f"cannot hold you here.", hint="Join it from an account on that platform.")
+    realm = ctx.settings.realm_of(ctx.actor)  # None: no realms here, or not known yet
+    if trio.realm is not None and realm is not None and trio.realm != realm:
+        raise Forbidden(f"“{trio.name}” lives on another server: its rooms cannot hold you here.",
+                        hint="Join it from that server.")
     if await seating.refused(ctx.tx, trio.id, ctx.actor):
         raise Forbidden("This code cannot be used.",
                         hint=f"Ask for another way in, or start a trio: {ctx.prefix}trio new")
@@ -308,7 +312,8 @@ async def seat(ctx: Ctx, trio_id: int, code: str) -> None:
               f"lines are open.")
 
 
-async def form(ctx: Ctx, members: list[MemberId], name: str) -> Trio | None:
+async def form(ctx: Ctx, members: list[MemberId], name: str,
+               realm: str | None = None) -> Trio | None:
     """Seat three people at once (matchmaking): the seating rules, then rooms and charter.
 
     Each is seated through :func:`core.seating.refused`, the rule every way in obeys. None,
@@ -320,9 +325,9 @@ async def form(ctx: Ctx, members: list[MemberId], name: str) -> Trio | None:
         async with ctx.tx.savepoint():
             trio_id = await ctx.tx.run(
                 "INSERT INTO trios (name, state, created_at, patience_s, relance, "
-                "proposal_ttl_s, platform) VALUES (?, 'forming', ?, ?, ?, ?, ?)",
+                "proposal_ttl_s, platform, realm) VALUES (?, 'forming', ?, ?, ?, ?, ?, ?)",
                 (name, ts(ctx.now), int(s.patience.total_seconds()), s.relance,
-                 int(s.proposal_ttl.total_seconds()), ctx.platform))
+                 int(s.proposal_ttl.total_seconds()), ctx.platform, realm))
             for m in members:
                 full = len(await queries.trios_of(ctx.tx, m)) >= s.max_trios
                 if full or await seating.refused(ctx.tx, trio_id, m):

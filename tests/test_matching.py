@@ -11,9 +11,9 @@ from core.matching import Proposal, Seeker, complete, explain, propose
 
 
 def s(name: str, offers: str, wants: str, langs: str = "en", tz: float = 0.0,
-      since: int = 0, community: str | None = None) -> Seeker:
+      since: int = 0, community: str | None = None, realm: str | None = None) -> Seeker:
     return Seeker(name, frozenset(offers.split()), frozenset(wants.split()),
-                  frozenset(langs.split()), tz, community, since)
+                  frozenset(langs.split()), tz, community, since, realm)
 
 
 CYCLE = [s("ana", "spanish", "drawing"), s("bo", "python", "spanish"),
@@ -42,6 +42,16 @@ def test_each_hard_rule_keeps_a_trio_apart() -> None:
     assert propose(far, spread=6) == [] and propose(far, spread=10) != []
     nobody_mentors_cy_wants = [CYCLE[0], CYCLE[1], s("cy", "cooking", "chess")]
     assert propose(nobody_mentors_cy_wants) == []
+    elsewhere = [CYCLE[0], CYCLE[1], s("cy", "drawing", "python", realm="guild 2")]
+    assert propose(elsewhere) == []
+
+
+def test_each_realm_is_matched_on_its_own() -> None:
+    here = [s(x.id, " ".join(x.offers), " ".join(x.wants), realm="g1") for x in CYCLE]
+    there = [s(x.id + "2", " ".join(x.offers), " ".join(x.wants), realm="g2") for x in CYCLE]
+    mixed = [here[0], there[1], here[2], there[0], here[1], there[2]]
+    assert sorted(map(sorted, members(propose(mixed)))) == [
+        ["ana", "bo", "cy"], ["ana2", "bo2", "cy2"]]
 
 
 def test_the_oldest_seeker_is_placed_first() -> None:
@@ -60,17 +70,18 @@ def test_different_communities_are_preferred() -> None:
 
 SKILLS = st.sampled_from(["a", "b", "c", "d", "e", "f"])
 LOBBY = st.lists(st.builds(
-    lambda o, w, la, tz, since: (o, w, la, tz, since),
+    lambda o, w, la, tz, since, realm: (o, w, la, tz, since, realm),
     st.frozensets(SKILLS, min_size=1, max_size=2), st.frozensets(SKILLS, min_size=1, max_size=2),
     st.frozensets(st.sampled_from(["en", "fr", "es"]), min_size=1, max_size=2),
-    st.integers(-10, 12), st.integers(0, 100)), min_size=3, max_size=30)
+    st.integers(-10, 12), st.integers(0, 100), st.sampled_from([None, "g1", "g2"])),
+    min_size=3, max_size=30)
 
 
 @settings(max_examples=150, deadline=None)
 @given(LOBBY, st.data())
 def test_no_proposal_ever_breaks_a_hard_rule(raw: list[tuple[object, ...]], data: st.DataObject) -> None:
-    lobby = [Seeker(f"p{i}", o, w, la, float(tz), None, since)  # type: ignore[arg-type]
-             for i, (o, w, la, tz, since) in enumerate(raw)]
+    lobby = [Seeker(f"p{i}", o, w, la, float(tz), None, since, realm)  # type: ignore[arg-type]
+             for i, (o, w, la, tz, since, realm) in enumerate(raw)]
     ids = [x.id for x in lobby]
     pairs = [frozenset(p) for p in combinations(ids, 2)]
     blocked = set(data.draw(st.lists(st.sampled_from(pairs), max_size=10)))
@@ -85,6 +96,7 @@ def test_no_proposal_ever_breaks_a_hard_rule(raw: list[tuple[object, ...]], data
         seen |= set(proposal.members)
         for a, b in combinations(proposal.members, 2):
             assert frozenset((a, b)) not in blocked and frozenset((a, b)) not in together
+        assert trio[0].realm == trio[1].realm == trio[2].realm, "never across realms"
         assert trio[0].languages & trio[1].languages & trio[2].languages
         assert complete(trio)
         offsets = [t.utc_offset_h for t in trio]

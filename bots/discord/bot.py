@@ -16,8 +16,9 @@ slow to come (Discord allows 3 seconds). ``/seek`` opens a form
 (:mod:`bots.discord.seeking`) whose submission gives several commands:
 ``discord:<id>:<n>`` for the profile changes, then ``discord:<id>`` for ``seek``,
 submitted together and answered once. Before any command is submitted, the member's top
-role is noted (:mod:`bots.discord.communities`): matchmaking reads it, through
-``Settings.community_of``, to mix communities. A message in a trio channel or pair
+role and server are noted (:mod:`bots.discord.communities`): matchmaking reads the role,
+through ``Settings.community_of``, to mix communities, and the server, through
+``Settings.realm_of``, to keep each trio within one server. A message in a trio channel or pair
 thread becomes a ``LineMessage`` (:mod:`bots.discord.inbound`). Event ids are Discord
 snowflakes, which the core applies once: events replayed after a gateway RESUME are
 no-ops.
@@ -68,10 +69,12 @@ def intents() -> discord.Intents:
 def core_settings(base: Settings | None = None,
                   communities: Communities | None = None) -> Settings:
     """The core's settings for Discord: ``/`` commands, ``<@id>`` mentions, join lines,
-    and members' top roles as their communities (give the client the same ``communities``)."""
+    members' top roles as their communities and their servers as their realms (give the
+    client the same ``communities``)."""
     settings = replace(base or Settings(), prefix="/", invite_link="/trio join code:{code}",
                        read_user=read_user)
-    return settings if communities is None else replace(settings, community_of=communities.of)
+    return settings if communities is None else replace(
+        settings, community_of=communities.of, realm_of=communities.realm_of)
 
 
 class TwinomeClient(discord.Client):

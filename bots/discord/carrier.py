@@ -3,8 +3,9 @@
 The shared delivery pump (:mod:`bots.adapter.pump`) keeps order, retries and bindings;
 this module only knows Discord.
 
-* A trio room is a private text channel in the configured category: @everyone may not
-  view it, the three members and the bot may (member overwrites). A pair line is a
+* A trio room is a private text channel in the configured category of the trio's server
+  (its realm; the first configured server when it has none or is not one of the bot's):
+  the category is looked up by name, or made, in that server. @everyone may not view it, the three members and the bot may (member overwrites). A pair line is a
   private thread in that channel (not invitable) with its two members added; the bot
   unarchives a thread before posting in it. Leaving removes the member's overwrite or
   thread membership; a pair line that loses a member, or a closed one, is archived and
@@ -181,7 +182,7 @@ class DiscordCarrier(GuardedCarrier):
         ids = [u for u in users if u is not None]
         if effect.purpose == "pair":
             return await self._create_pair(effect, ids)
-        category = await self._category()
+        category = await self._category(effect.realm)
         if category is None:
             return Failed("the configured category cannot be found or made")
         guild = category.guild
@@ -213,23 +214,27 @@ class DiscordCarrier(GuardedCarrier):
         log.info("created the pair thread %s for core room %s", thread.id, effect.room)
         return Done(str(thread.id))
 
-    async def _category(self) -> discord.CategoryChannel | None:
+    async def _category(self, realm: str | None) -> discord.CategoryChannel | None:
+        """The trio channels' category in the realm's server (looked up by name, or made)."""
+        guilds = [g for g in (self.client.get_guild(i) for i in self.config.guild_ids) if g]
+        home = next((g for g in guilds if str(g.id) == realm), guilds[0] if guilds else None)
+        name = self.config.category_name or "Trios"
         if self.config.category_id is not None:
             found = self.client.get_channel(self.config.category_id)
-            return found if isinstance(found, discord.CategoryChannel) else None
-        name = self.config.category_name or "Trios"
-        guilds = [g for g in (self.client.get_guild(i) for i in self.config.guild_ids) if g]
-        for guild in guilds:
-            for category in guild.categories:
-                if category.name == name:
-                    return category
-        if not guilds:
+            if not isinstance(found, discord.CategoryChannel):
+                return None
+            if home is None or found.guild.id == home.id:
+                return found
+            name = found.name  # another server: its category of the same name
+        if home is None:
             return None
+        for category in home.categories:
+            if category.name == name:
+                return category
         hidden: dict[discord.Role | discord.Member | discord.Object,
-                     discord.PermissionOverwrite] = {guilds[0].default_role: HIDDEN,
-                                                     guilds[0].me: BOT}
-        return await guilds[0].create_category(name, overwrites=hidden,
-                                               reason="where trio channels go")
+                     discord.PermissionOverwrite] = {home.default_role: HIDDEN, home.me: BOT}
+        return await home.create_category(name, overwrites=hidden,
+                                          reason="where trio channels go")
 
     async def _invite(self, ref: str, member: MemberId) -> Outcome:
         user_id, channel = user_id_of(member), await self._channel(ref)

@@ -1,0 +1,105 @@
+"""Several servers: a trio lives in the server it was formed in (its realm)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from bots.discord.bot import core_settings
+from bots.discord.communities import Communities
+from bots.discord.names import member_id
+from bots.discord.seeking import FIELD_PREFIX
+from tests.discord.conftest import Bots
+from tests.discord.fakediscord import FakeDiscord
+from tests.discord.fakediscord.state import Channel, Guild, User
+from tests.discord.test_adapter import dm_buttons
+from tests.discord.test_matchmaking import delivered
+from tests.discord.twinome import CODE, World, make_world
+
+
+def trio_channels(world: World, guild: Guild) -> list[Channel]:
+    """The text channels under a category of ``guild``."""
+    channels = world.server.channels_in(guild)
+    categories = {c.id for c in channels if c.type == 4}
+    return [c for c in channels if c.type == 0 and c.parent_id in categories]
+
+
+async def test_a_trio_formed_in_the_second_server_gets_its_channel_there(
+        server: FakeDiscord, bots: Bots, tmp_path: Path) -> None:
+    world = await make_world(server, bots, tmp_path / "realms.sqlite3")
+    try:
+        away = await two_servers(world)
+        made = await server.slash(world.alice, away, "trio new", {"name": "Ailleurs"})
+        assert world.communities.realm_of(member_id(world.alice.id)) == str(away.id)
+        code = CODE.search(made.content)
+        assert code is not None, made.content
+        refused = await world.slash(world.dave, "trio join", {"code": code.group(0)})
+        assert "another server" in refused.content, "a code does not cross servers"
+        for who in (world.bob, world.carol):
+            joined = await server.slash(who, away, "trio join", {"code": code.group(0)})
+            assert "error" not in joined.content.lower(), joined.content
+            if who is world.bob:
+                made = await server.slash(world.alice, away, "trio invite")
+                code = CODE.search(made.content)
+                assert code is not None, made.content
+        await server.wait_until(lambda: len(trio_channels(world, away)) == 1 and len(
+            server.threads_of(trio_channels(world, away)[0])) == 3)
+        channel = trio_channels(world, away)[0]
+        assert channel.name.lower().startswith("ailleurs")
+        assert trio_channels(world, world.guild) == [], "nothing in the first server"
+        people = (world.alice, world.bob, world.carol, world.dave)
+        assert [server.can_see(u, channel) for u in people] == [True, True, True, False]
+    finally:
+        await bots.stop_all()
+        await world.db.close()
+
+
+async def two_servers(world: World) -> Guild:
+    """A second server with the same four people, and the bot restarted to serve both."""
+    away = await world.server.add_guild("Away")
+    for who in (world.alice, world.bob, world.carol, world.dave):
+        await world.server.add_member(away, who)
+    world.config = replace(world.config, guild_ids=(world.guild.id, away.id))
+    await world.restart(scheduler=False)
+    return away
+
+
+async def seek_in(world: World, guild: Guild, who: User, offers: str, wants: str) -> None:
+    """``who`` submits the /seek form in ``guild``."""
+    opened = await world.server.slash(who, guild, "seek")
+    assert opened.modal is not None
+    done = await world.server.submit_modal(who, opened.modal["custom_id"], {
+        FIELD_PREFIX + "offers": offers, FIELD_PREFIX + "wants": wants})
+    assert "looking for companions" in done.content, done.content
+
+
+async def test_seekers_of_two_servers_are_never_proposed_together(
+        server: FakeDiscord, bots: Bots, tmp_path: Path) -> None:
+    world = await make_world(server, bots, tmp_path / "lobby.sqlite3", scheduler=False)
+    try:
+        away = await two_servers(world)
+        await seek_in(world, world.guild, world.alice, "spanish", "drawing")
+        await seek_in(world, world.guild, world.bob, "python", "spanish")
+        await seek_in(world, away, world.carol, "drawing", "python")  # completes them, elsewhere
+        await world.bot.runtime.fire_due()
+        await delivered(world)
+        assert not any(dm_buttons(world, who, "two companions")
+                       for who in (world.alice, world.bob, world.carol))
+        await seek_in(world, world.guild, world.dave, "drawing", "python")
+        await world.bot.runtime.fire_due()
+        await delivered(world)
+        proposed = {who.name for who in (world.alice, world.bob, world.carol, world.dave)
+                    if dm_buttons(world, who, "two companions")}
+        assert proposed == {"alice", "bob", "dave"}
+    finally:
+        await bots.stop_all()
+        await world.db.close()
+
+
+def test_a_members_realm_is_the_server_of_their_latest_command() -> None:
+    communities = Communities(limit=2)
+    communities.note(object())  # type: ignore[arg-type]  # a button in a DM: nothing changes
+    for n, realm in ((1, "10"), (2, "20"), (1, "30"), (3, None)):
+        communities.remember(member_id(n), "Artists", realm)
+    assert [communities.realm_of(member_id(n)) for n in (1, 2, 3)] == ["30", None, None]
+    assert core_settings(communities=communities).realm_of(member_id(1)) == "30"
