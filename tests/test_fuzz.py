@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from core import grammar
 from core.clock import FakeClock
-from core.effects import Reply
+from core.effects import Post, Reply
 from core.errors import UserError
 from core.events import CommandReceived, LineMessage
 from core.ids import MemberId, RoomId
@@ -126,12 +126,20 @@ class Fuzz:
         self.ids = itertools.count(1)
 
     async def say(self, who: str, room: int | None, text: str) -> list[Reply]:
+        """The replies to a command; a post in the room it was typed in counts as one.
+
+        (A plan step typed in the allies' own line is answered by the step posted there.)
+        """
         event_id = f"fuzz{next(self.ids)}"
         await self.core.handle([CommandReceived(event_id, MemberId(who),
                                                 None if room is None else RoomId(room), text,
                                                 who.capitalize())])
         effects = await self.flush()
-        return [e for e in effects if isinstance(e, Reply) and e.in_reply_to == event_id]
+        replies = [e for e in effects if isinstance(e, Reply) and e.in_reply_to == event_id]
+        if not replies and room is not None:
+            replies = [Reply(MemberId(who), RoomId(room), event_id, e.text)
+                       for e in effects if isinstance(e, Post) and e.room == room][:1]
+        return replies
 
     async def flush(self) -> list[object]:
         items = await self.core.pending()
