@@ -246,7 +246,6 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 BY_NAME: dict[str, Command] = {c.name: c for c in COMMANDS}
-TOPICS: tuple[str, ...] = tuple(dict.fromkeys(c.topic for c in COMMANDS))
 _GROUPS = {c.words[0] for c in COMMANDS if len(c.words) == 2}
 
 

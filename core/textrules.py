@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, time, timedelta
+from datetime import time, timedelta
 
 from core.errors import ParseError
 
@@ -168,14 +168,6 @@ def _format_seconds(seconds: int) -> str:
             parts.append(f"{seconds // size}{unit}")
             seconds %= size
     return " ".join(parts[:2])
-
-
-def parse_date(text: str) -> date:
-    """Parse an ISO date like 2026-12-01."""
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise ParseError(f"“{text}” is not a date I can read.", hint="Use the form 2026-12-01.") from None
 
 
 _CLOCK = re.compile(r"(\d{1,2})(?:(?:[:.h])(\d{2})?)?\s*(am|pm)?")
