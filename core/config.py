@@ -24,6 +24,8 @@ class Settings:
     """What a community running the bot may tune; adapters add how users are named."""
 
     prefix: str = "!"
+    default_language: str = "en"
+    """The language of members and trios who have not chosen one (``core.i18n.LANGUAGES``)."""
     max_trios: int = 5
     invite_ttl: timedelta = timedelta(hours=72)
     patience: timedelta = timedelta(hours=72)

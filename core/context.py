@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +14,7 @@ from core.config import Settings
 from core.effects import Attachment, Choice, Effect, Notify, Post, Reply, choices_json
 from core.errors import Conflict, Forbidden, NotFound
 from core.grammar import Invocation, suggest
+from core.i18n import pick, render
 from core.ids import MemberId, RoomId, TrioId
 from core.model import Room, Trio
 from core.quiet import quiet_until
@@ -35,12 +36,16 @@ class Ctx:
     private: bool = False
     platform: str = "console"
     origin: str | None = None
+    language: str = ""  # the actor's language ("" where there is no actor: the default)
     effects: list[Effect] = field(default_factory=list)
     earliest_job: datetime | None = None
     # Set by a handler that deleted personal data: once the transaction commits, the core
     # checkpoints and truncates the WAL (old page images leave the disk), and does so again
     # once the effects queued so far are delivered (their outbox rows deleted).
     scrub: bool = False
+
+    def __post_init__(self) -> None:
+        self.language = self.language or pick(self.settings.default_language)
 
     @property
     def prefix(self) -> str:
@@ -73,8 +78,11 @@ class Ctx:
         if sender is not None and await queries.blocked_between(self.tx, sender, member):
             return
         row = await self.tx.one(
-            "SELECT tz, quiet_start, quiet_end FROM members WHERE id = ?", (member,)
+            "SELECT tz, quiet_start, quiet_end, coalesce(language, locale) FROM members "
+            "WHERE id = ?", (member,)
         )
+        lang = pick(row[3] if row else None, self.settings.default_language)
+        text, choices = render(text, lang), rendered(choices, lang)
         until = quiet_until(row["tz"], row["quiet_start"], row["quiet_end"], self.now) if row else None
         if until is None:
             self.effects.append(Notify(member, text, choices, sender))
@@ -184,6 +192,11 @@ class Ctx:
             raise NotFound(f"I don't know anyone called {text}{where}.",
                            hint="Write their name as @name, as it appears in the trio.")
         return found
+
+
+def rendered(choices: tuple[Choice, ...], lang: str) -> tuple[Choice, ...]:
+    """Choices whose labels are said in ``lang``."""
+    return tuple(replace(c, label=render(c.label, lang)) for c in choices)
 
 
 def _names(trio: Trio, wanted: str) -> bool:

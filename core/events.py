@@ -42,6 +42,7 @@ class CommandReceived:
     platform: str = "console"
     origin: str | None = None
     typed: Typed | None = None
+    locale: str | None = None  # the language the platform says the member uses (``fr-FR``)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from core.errors import NotFound
 from core.ids import MemberId, TrioId
 from core.model import Room, Trio
@@ -101,13 +103,36 @@ async def find_member(tx: Tx, text: str, trio_id: int | None) -> MemberId | None
     return None
 
 
-async def ensure_member(tx: Tx, member: MemberId, display_name: str | None, now: int) -> None:
-    """Create the member on first contact; keep their display name fresh."""
-    await tx.run(
-        "INSERT INTO members (id, display_name, created_at) VALUES (?, ?, ?) "
-        "ON CONFLICT (id) DO UPDATE SET display_name = coalesce(excluded.display_name, display_name)",
-        (member, clean_display_name(display_name), now),
+async def ensure_member(tx: Tx, member: MemberId, display_name: str | None, now: int,
+                        locale: str | None = None) -> str | None:
+    """Create the member on first contact; keep their display name and platform locale
+    fresh. Returns the language they chose, else their platform's (None if neither)."""
+    row = await tx.one(
+        "INSERT INTO members (id, display_name, created_at, locale) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET display_name = coalesce(excluded.display_name, "
+        "display_name), locale = coalesce(excluded.locale, locale) "
+        "RETURNING coalesce(language, locale)",
+        (member, clean_display_name(display_name), now, locale),
     )
+    return row[0] if row else None
+
+
+async def languages(tx: Tx, members: Iterable[MemberId]) -> dict[MemberId, str | None]:
+    """Each member's chosen language, else their platform's (None if neither)."""
+    ids = sorted(set(members))
+    rows = await tx.all(
+        f"SELECT id, coalesce(language, locale) FROM members WHERE id IN ({', '.join('?' * len(ids))})",
+        ids) if ids else []
+    return {MemberId(r[0]): r[1] for r in rows}
+
+
+async def room_languages(tx: Tx, rooms: Iterable[int]) -> dict[int, str | None]:
+    """The language of the trio each room belongs to (None where the trio has not one)."""
+    ids = sorted(set(rooms))
+    rows = await tx.all(
+        "SELECT r.id, t.language FROM rooms r JOIN trios t ON t.id = r.trio_id "
+        f"WHERE r.id IN ({', '.join('?' * len(ids))})", ids) if ids else []
+    return {r[0]: r[1] for r in rows}
 
 
 async def room(tx: Tx, room_id: int) -> Room | None:

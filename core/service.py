@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from core import features, grammar, queries, safety
+from core import features, grammar, queries, safety, telling
 from core.basics import PRUNE_EVERY
 from core.clock import Clock
 from core.config import Settings
@@ -41,6 +41,7 @@ from core.context import Ctx
 from core.effects import Choice, Effect, Notify, Post, Reply, coalesce, from_json, to_json
 from core.errors import UserError
 from core.events import CommandReceived, Event, LineMessage
+from core.i18n import pick
 from core.ids import MemberId, RoomId
 from core.storage.db import Database, Tx
 from core.timeutil import dt, ts
@@ -291,6 +292,7 @@ class Twinome:
     async def _stash(self, tx: Tx, ctx: Ctx, now: datetime, tally: _Tally) -> None:
         """Write a context's effects to the outbox, under its platform."""
         ctx.effects = await _one_notice_each(tx, ctx.effects)
+        ctx.effects = await telling.in_their_language(tx, ctx.effects, self.settings.default_language)
         tally.add(ctx)
         if ctx.effects:
             await tx.many(
@@ -333,7 +335,9 @@ class Twinome:
                   platform=event.platform, origin=event.origin)
         try:
             async with tx.savepoint():
-                await queries.ensure_member(tx, event.actor, event.display_name, ts(now))
+                ctx.language = pick(await queries.ensure_member(
+                    tx, event.actor, event.display_name, ts(now), event.locale),
+                    self.settings.default_language)
                 named = _named(event)
                 ctx.private = named is not None and named.private
                 inv = (grammar.read(event.text, self.settings.prefix) if event.typed is None

@@ -54,9 +54,9 @@ async def trio_new(ctx: Ctx, inv: Invocation) -> None:
     s = ctx.settings
     trio_id = await ctx.tx.run(
         "INSERT INTO trios (name, state, created_at, patience_s, relance, proposal_ttl_s, "
-        "platform, realm) VALUES (?, 'forming', ?, ?, ?, ?, ?, ?)",
+        "platform, realm, language) VALUES (?, 'forming', ?, ?, ?, ?, ?, ?, ?)",
         (name, ts(ctx.now), int(s.patience.total_seconds()), s.relance,
-         int(s.proposal_ttl.total_seconds()), ctx.platform, s.realm_of(ctx.actor)),
+         int(s.proposal_ttl.total_seconds()), ctx.platform, s.realm_of(ctx.actor), ctx.language),
     )
     await ctx.tx.run(
         "INSERT INTO trio_members (trio_id, member_id, joined_at) VALUES (?, ?, ?)",

@@ -1,0 +1,61 @@
+"""Each effect's words in its reader's language, just before it goes to the outbox.
+
+A reply or a private notice is said in its member's language; a post, a room's name and
+topic, and the reason a room closes or someone leaves it, in the language of the room's
+trio; a report to the moderators in the bot's default language (see ``core.i18n``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from core import queries
+from core.context import rendered
+from core.effects import (
+    CloseRoom,
+    CreateRoom,
+    Effect,
+    Notify,
+    Post,
+    RemoveFromRoom,
+    Reply,
+    ReportToModerators,
+)
+from core.i18n import Text, pick, render
+from core.ids import MemberId
+from core.storage.db import Tx
+
+
+async def in_their_language(tx: Tx, effects: Sequence[Effect], default: str) -> list[Effect]:
+    """``effects`` with every translatable text rendered for its reader."""
+    if not any(_translatable(e) for e in effects):
+        return list(effects)
+    people = await queries.languages(tx, [e.to for e in effects if isinstance(e, Reply | Notify)])
+    rooms = await queries.room_languages(tx, [e.room for e in effects if isinstance(
+        e, Post | CreateRoom | RemoveFromRoom | CloseRoom)])
+    out: list[Effect] = []
+    for e in effects:
+        if isinstance(e, Reply | Notify):
+            lang = pick(people.get(MemberId(e.to)), default)
+            out.append(replace(e, text=render(e.text, lang), choices=rendered(e.choices, lang)))
+        elif isinstance(e, Post):
+            lang = pick(rooms.get(e.room), default)
+            out.append(replace(e, text=render(e.text, lang), choices=rendered(e.choices, lang)))
+        elif isinstance(e, CreateRoom):
+            lang = pick(rooms.get(e.room), default)
+            out.append(replace(e, name=render(e.name, lang), topic=render(e.topic, lang)))
+        elif isinstance(e, RemoveFromRoom | CloseRoom):
+            out.append(replace(e, reason=render(e.reason, pick(rooms.get(e.room), default))))
+        elif isinstance(e, ReportToModerators):
+            out.append(replace(e, text=render(e.text, pick(default))))
+        else:
+            out.append(e)
+    return out
+
+
+def _translatable(effect: Effect) -> bool:
+    """Whether an effect carries words still to be said in someone's language."""
+    texts = [getattr(effect, f, None) for f in ("text", "name", "topic", "reason")]
+    labels = [c.label for c in getattr(effect, "choices", ())]
+    return any(isinstance(t, Text) for t in texts + labels)

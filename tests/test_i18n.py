@@ -1,0 +1,87 @@
+"""Message catalogs: every message has its French, placeholders intact; locale formatting."""
+
+from __future__ import annotations
+
+import string
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+
+from core import i18n
+from core.i18n import Concat, Local, _, _n, join, render
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def extracted() -> dict[str, tuple[str, str | None, str]]:
+    """Every message the code marks, by msgid: (msgid, plural, where)."""
+    found: dict[str, tuple[str, str | None, str]] = {}
+    for folder in ("core", "bots"):
+        for filename, lineno, message, _comments, _ctx in extract_from_dir(
+                ROOT / folder, keywords={"_": None, "_n": (1, 2)}):
+            msgid, plural = (message, None) if isinstance(message, str) else message[:2]
+            found.setdefault(msgid, (msgid, plural, f"{folder}/{filename}:{lineno}"))
+    return found
+
+
+def test_the_code_marks_its_messages() -> None:
+    assert len(extracted()) > 20
+
+
+@pytest.mark.parametrize("lang", [lang for lang in i18n.LANGUAGES if lang != i18n.SOURCE])
+def test_every_message_has_a_translation_with_the_same_placeholders(lang: str) -> None:
+    book = i18n.catalog(lang)
+    missing, broken = [], []
+    for msgid, plural, where in extracted().values():
+        if not i18n.translated(msgid, lang):
+            missing.append(f"{where}: {msgid!r}")
+            continue
+        said = [book.gettext(msgid)] if plural is None else [
+            book.ngettext(msgid, plural, n) for n in (1, 2, 5)]
+        wanted = _fields(msgid) | (_fields(plural) if plural else set())
+        for text in said:
+            if _fields(text) - wanted or (plural is None and _fields(text) != wanted):
+                broken.append(f"{where}: {msgid!r} -> {text!r}")
+    assert not missing, f"{len(missing)} messages have no {lang} translation:\n" + "\n".join(missing[:40])
+    assert not broken, "placeholders differ:\n" + "\n".join(broken[:40])
+
+
+def test_a_message_is_its_english_until_rendered() -> None:
+    m = _("Hello {name}, {left} left.", name="Bob", left=timedelta(hours=1, minutes=30))
+    assert m == "Hello Bob, 1h 30m left."
+    assert render(m, "en") == "Hello Bob, 1h 30m left."
+
+
+def test_pieces_joined_stay_renderable() -> None:
+    said = join("; ", [_("yes"), "Bob"]) + "!"
+    assert isinstance(said, Concat)
+    assert said == "yes; Bob!"
+    assert render(said, "en") == "yes; Bob!"
+
+
+def test_plural_forms_follow_the_count() -> None:
+    assert _n("{n} trio", "{n} trios", 1) == "1 trio"
+    assert _n("{n} trio", "{n} trios", 3) == "3 trios"
+
+
+def test_durations_and_moments_per_language() -> None:
+    assert i18n.duration(timedelta(days=3, hours=4), "en") == "3d 4h"
+    assert i18n.duration(timedelta(hours=1, minutes=30), "fr") == "1\u202fh 30\u00a0min"
+    assert i18n.duration(timedelta(days=3), "fr") == "3\u00a0jours"
+    when = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+    assert i18n.moment(when, "en") == "2026-12-02 10:00 UTC"
+    assert i18n.moment(when, "fr") == "2 déc. 2026 à 10:00 UTC"
+    assert i18n.local_time(Local(when, "Europe/Paris"), "fr") == "mer. 2 déc. 2026, 11:00 (Europe/Paris)"
+
+
+def test_language_names_and_locales() -> None:
+    assert i18n.language_code("Français") == "fr"
+    assert i18n.language_code("klingon") is None
+    assert i18n.pick(None, "fr-FR", "en") == "fr"
+    assert i18n.pick("de", None, "en") == "en"
