@@ -31,7 +31,7 @@ def extracted() -> dict[str, tuple[str, str | None, str]]:
 
 
 def test_the_code_marks_its_messages() -> None:
-    assert len(extracted()) > 20
+    assert "less than a minute" in extracted()
 
 
 @pytest.mark.parametrize("lang", [lang for lang in i18n.LANGUAGES if lang != i18n.SOURCE])
