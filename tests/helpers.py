@@ -56,6 +56,14 @@ class Harness:
         await self.core.handle([LineMessage(f"ev{next(_ids)}", MemberId(who), RoomId(room))])
         return await self._flush()
 
+    async def speaks(self, who: str, lang: str | None, trio: int | None = None) -> None:
+        """Set ``who``'s language (and, with ``trio``, that trio's) straight in the database."""
+        async with self.core.db.transaction() as tx:
+            await tx.run("INSERT INTO members (id, created_at, language) VALUES (?, 0, ?) "
+                         "ON CONFLICT (id) DO UPDATE SET language = excluded.language", (who, lang))
+            if trio is not None:
+                await tx.run("UPDATE trios SET language = ? WHERE id = ?", (lang, trio))
+
     async def advance(self, delta: timedelta) -> list[Effect]:
         """Move the clock and run every job that came due."""
         self.clock.advance(delta)

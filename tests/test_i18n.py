@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 
-from core import i18n
+from core import i18n, telling
+from core.effects import Reply
 from core.i18n import Concat, Local, _, _n, join, render
+from core.ids import MemberId
+from tests.helpers import Harness
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,3 +88,13 @@ def test_language_names_and_locales() -> None:
     assert i18n.language_code("klingon") is None
     assert i18n.pick(None, "fr-FR", "en") == "fr"
     assert i18n.pick("de", None, "en") == "en"
+
+
+async def test_a_reply_is_rendered_in_its_readers_language(h: Harness) -> None:
+    await h.speaks("amelie", "fr")
+    effects = [Reply(MemberId("amelie"), None, "e1", _("less than a minute")),
+               Reply(MemberId("bob"), None, "e2", _("less than a minute"))]
+    async with h.core.db.transaction() as tx:
+        said = await telling.in_their_language(tx, effects, "en")
+    assert [type(e.text) for e in said] == [str, str]
+    assert [e.text for e in said] == ["moins d’une minute", "less than a minute"]
