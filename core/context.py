@@ -56,8 +56,9 @@ class Ctx:
         """Answer the command where it was typed (privately if the command is private)."""
         private = self.private if private is None else private
         room = self.room.id if self.room else None
-        self.effects.append(Reply(self.actor, room, self.event_id, text, private, error,
-                                  self.origin, choices, attachment))
+        self.effects.append(Reply(self.actor, room, self.event_id, render(text, self.language),
+                                  private, error, self.origin, rendered(choices, self.language),
+                                  attachment, self.language))
 
     def post(self, room: RoomId, text: str, choices: tuple[Choice, ...] = (), *,
              sender: MemberId | None = None) -> None:
@@ -85,7 +86,7 @@ class Ctx:
         text, choices = render(text, lang), rendered(choices, lang)
         until = quiet_until(row["tz"], row["quiet_start"], row["quiet_end"], self.now) if row else None
         if until is None:
-            self.effects.append(Notify(member, text, choices, sender))
+            self.effects.append(Notify(member, text, choices, sender, lang))
             return
         await self.tx.run(
             "INSERT INTO held_notices (member_id, text, created_at, choices, sent_by) "

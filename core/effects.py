@@ -69,6 +69,7 @@ class Reply:
     origin: str | None = None
     choices: tuple[Choice, ...] = ()
     attachment: Attachment | None = None
+    lang: str = ""  # the language its words were said in (for an adapter's own words)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Notify:
     text: str
     choices: tuple[Choice, ...] = ()
     sent_by: MemberId | None = None  # whose words or doings it relays (forget purges them)
+    lang: str = ""  # the language its words were said in (for an adapter's own words)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,7 @@ class Post:
     text: str
     choices: tuple[Choice, ...] = ()
     sent_by: MemberId | None = None  # whose words or doings it relays (forget purges them)
+    lang: str = ""  # the language its words were said in (for an adapter's own words)
 
 
 @dataclass(frozen=True)

@@ -409,5 +409,5 @@ def _answer(ctx: Ctx, event: CommandReceived, text: str, *, private: bool | None
     """
     private = (ctx.private or event.room is not None) if private is None else private
     reply = Reply(event.actor, event.room, event.event_id, text, private, True, event.origin,
-                  choices)
+                  choices, lang=ctx.language)
     return replace(ctx, effects=[reply], earliest_job=None, scrub=False)

@@ -29,19 +29,22 @@ from core.storage.db import Tx
 
 async def in_their_language(tx: Tx, effects: Sequence[Effect], default: str) -> list[Effect]:
     """``effects`` with every translatable text rendered for its reader."""
-    if not any(_translatable(e) for e in effects):
-        return list(effects)
-    people = await queries.languages(tx, [e.to for e in effects if isinstance(e, Reply | Notify)])
+    people = await queries.languages(tx, [e.to for e in effects if isinstance(e, Reply | Notify)
+                                          and not e.lang])
     rooms = await queries.room_languages(tx, [e.room for e in effects if isinstance(
-        e, Post | CreateRoom | RemoveFromRoom | CloseRoom)])
+        e, Post | CreateRoom | RemoveFromRoom | CloseRoom) and _translatable(e)])
     out: list[Effect] = []
     for e in effects:
-        if isinstance(e, Reply | Notify):
-            lang = pick(people.get(MemberId(e.to)), default)
-            out.append(replace(e, text=render(e.text, lang), choices=rendered(e.choices, lang)))
+        if not _translatable(e):
+            out.append(e)
+        elif isinstance(e, Reply | Notify):
+            lang = e.lang or pick(people.get(MemberId(e.to)), default)
+            out.append(replace(e, text=render(e.text, lang), choices=rendered(e.choices, lang),
+                               lang=lang))
         elif isinstance(e, Post):
             lang = pick(rooms.get(e.room), default)
-            out.append(replace(e, text=render(e.text, lang), choices=rendered(e.choices, lang)))
+            out.append(replace(e, text=render(e.text, lang), choices=rendered(e.choices, lang),
+                               lang=lang))
         elif isinstance(e, CreateRoom):
             lang = pick(rooms.get(e.room), default)
             out.append(replace(e, name=render(e.name, lang), topic=render(e.topic, lang)))
@@ -56,6 +59,8 @@ async def in_their_language(tx: Tx, effects: Sequence[Effect], default: str) -> 
 
 def _translatable(effect: Effect) -> bool:
     """Whether an effect carries words still to be said in someone's language."""
+    if isinstance(effect, Reply | Notify | Post) and not effect.lang:
+        return True
     texts = [getattr(effect, f, None) for f in ("text", "name", "topic", "reason")]
     labels = [c.label for c in getattr(effect, "choices", ())]
     return any(isinstance(t, Text) for t in texts + labels)
