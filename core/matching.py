@@ -26,6 +26,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from core.i18n import _, join
+
 CANDIDATES = 24  # partners looked at per seeker (bounds the work per seeker)
 
 
@@ -186,7 +188,7 @@ def _barter(index: _Index, trio: tuple[Seeker, Seeker, Seeker]) -> Proposal | No
         mine = [(x, y) for y in trio if y is not x and mentors(index, x, y)]
         if not mine:
             return None
-        for _, y in mine:
+        for _x, y in mine:
             skill = min(x.offers & y.wants)
             flows.append((x.id, y.id, skill))
     a, b, c = trio
@@ -211,8 +213,11 @@ def explain(found: Proposal, names: dict[str, str]) -> str:
         if mentor in seen:
             continue
         seen.add(mentor)
-        parts.append(f"{names[mentor]} can mentor {names[mentee]} in {skill}")
-    return ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1] + "."
+        parts.append(_("{mentor} can mentor {mentee} in {skill}", mentor=names[mentor],
+                       mentee=names[mentee], skill=skill))
+    if len(parts) == 1:
+        return _("{flow}.", flow=parts[0])
+    return _("{flows} and {last}.", flows=join(", ", parts[:-1]), last=parts[-1])
 
 
 def complete(trio: Sequence[Seeker]) -> bool:

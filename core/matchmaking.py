@@ -28,9 +28,10 @@ from core.context import CommandHandler, Ctx, JobHandler
 from core.effects import choice
 from core.errors import Conflict, NotFound, ParseError
 from core.grammar import Invocation
+from core.i18n import _, _n, join, render
 from core.ids import MemberId
 from core.quiet import zone
-from core.timeutil import dt, show, ts
+from core.timeutil import dt, ts
 
 WINDOW = 10_000  # oldest seekers read per run
 MATCH_TTL = timedelta(hours=48)
@@ -48,23 +49,27 @@ async def languages(ctx: Ctx, inv: Invocation) -> None:
     codes = (inv.args.get("codes") or "").replace(",", " ").lower().split()
     bad = [c for c in codes if not (c.isascii() and c.isalpha() and 2 <= len(c) <= 3)]
     if bad or not codes:
-        raise ParseError(f"“{bad[0] if bad else ''}” is not a language code.",
-                         hint=f"Use two-letter codes: {ctx.prefix}languages fr en")
+        raise ParseError(_("“{code}” is not a language code.", code=bad[0] if bad else ""),
+                         hint=_("Use two-letter codes: {p}languages fr en", p=ctx.prefix))
     shown = " ".join(dict.fromkeys(codes))
     await ctx.tx.run("UPDATE members SET languages = ? WHERE id = ?", (shown, ctx.actor))
-    ctx.reply(f"Your languages: {shown}. Matchmaking only proposes people who share one.")
+    ctx.reply(_("Your languages: {codes}. Matchmaking only proposes people who share one.",
+                codes=shown))
 
 
 async def seek(ctx: Ctx, inv: Invocation) -> None:
     """``seek``: join the lobby with your profile; say what is used and what is missing."""
     mine = await queries.trios_of(ctx.tx, ctx.actor)
     if len(mine) >= ctx.settings.max_trios:
-        raise Conflict(f"You are already in {len(mine)} trios, the most this community allows.",
-                       hint=f"Leave one first with {ctx.prefix}trio leave.")
+        raise Conflict(_n("You are already in {n} trio, the most this community allows.",
+                          "You are already in {n} trios, the most this community allows.",
+                          len(mine)),
+                       hint=_("Leave one first with {p}trio leave.", p=ctx.prefix))
     since = await ctx.tx.value("SELECT since FROM lobby WHERE member_id = ?", (ctx.actor,))
     if since is not None:
-        raise Conflict(f"You are already looking for companions (since {show(dt(since))}).",
-                       hint=f"{ctx.prefix}unseek stops looking.")
+        raise Conflict(_("You are already looking for companions (since {since}).",
+                         since=dt(since)),
+                       hint=_("{p}unseek stops looking.", p=ctx.prefix))
     community = ctx.settings.community_of(ctx.actor)
     realm = ctx.settings.realm_of(ctx.actor)
     await ctx.tx.run("INSERT INTO lobby (member_id, platform, community, since, realm) "
@@ -83,22 +88,26 @@ async def _profile_text(ctx: Ctx) -> str:
     me = await ctx.tx.one("SELECT tz, languages FROM members WHERE id = ?", (ctx.actor,))
     langs = (me["languages"] if me else None) or DEFAULT_LANGUAGES
     tz = me["tz"] if me else "UTC"
-    used = (f"You are looking for companions. I use: you offer {', '.join(offers) or 'nothing yet'}; "
-            f"you want {', '.join(wants) or 'nothing yet'}; languages {langs}; time zone {tz}.")
+    nothing = _("nothing yet")
+    text: str = _("You are looking for companions. I use: you offer {offers}; you want "
+                  "{wants}; languages {langs}; time zone {tz}.",
+                  offers=join(", ", offers) if offers else nothing,
+                  wants=join(", ", wants) if wants else nothing, langs=langs, tz=tz)
     p = ctx.prefix
     missing = []
     if not offers:
-        missing.append(f"something you can mentor ({p}offer <skill>)")
+        missing.append(_("something you can mentor ({p}offer <skill>)", p=p))
     if not wants:
-        missing.append(f"something you would like to learn ({p}want <skill>)")
+        missing.append(_("something you would like to learn ({p}want <skill>)", p=p))
     if not me or not me["languages"]:
-        missing.append(f"your languages ({p}languages fr en; English assumed)")
+        missing.append(_("your languages ({p}languages fr en; English assumed)", p=p))
     if tz == "UTC":
-        missing.append(f"your time zone ({p}timezone Europe/Paris; UTC assumed)")
-    tail = " Missing: " + "; ".join(missing) + "." if missing else ""
+        missing.append(_("your time zone ({p}timezone Europe/Paris; UTC assumed)", p=p))
+    if missing:
+        text += " " + _("Missing: {items}.", items=join("; ", missing))
     if not offers or not wants:
-        tail += " Without an offer and a want nobody can be matched with you."
-    return used + tail + " I will propose a trio when I find two people you complement."
+        text += " " + _("Without an offer and a want nobody can be matched with you.")
+    return text + " " + _("I will propose a trio when I find two people you complement.")
 
 
 async def unseek(ctx: Ctx, inv: Invocation) -> None:
@@ -107,9 +116,9 @@ async def unseek(ctx: Ctx, inv: Invocation) -> None:
     for row in await _open_of(ctx, ctx.actor):
         await _decline(ctx, row["id"], ctx.actor)
     if not gone:
-        raise NotFound("You were not looking for companions.",
-                       hint=f"{ctx.prefix}seek starts looking.")
-    ctx.reply("You stopped looking for companions. Nothing else changed.")
+        raise NotFound(_("You were not looking for companions."),
+                       hint=_("{p}seek starts looking.", p=ctx.prefix))
+    ctx.reply(_("You stopped looking for companions. Nothing else changed."))
 
 
 async def match(ctx: Ctx, inv: Invocation) -> None:
@@ -119,14 +128,14 @@ async def match(ctx: Ctx, inv: Invocation) -> None:
     if wanted is not None:
         rows = [r for r in rows if r["id"] == wanted]
     if not rows:
-        raise NotFound("No proposed trio is waiting for your answer.",
-                       hint=f"{ctx.prefix}seek to look for companions.")
+        raise NotFound(_("No proposed trio is waiting for your answer."),
+                       hint=_("{p}seek to look for companions.", p=ctx.prefix))
     pid = rows[0]["id"]
     if inv.args["answer"] == "decline":
         await _decline(ctx, pid, ctx.actor)
         await ctx.tx.run("DELETE FROM lobby WHERE member_id = ?", (ctx.actor,))
-        ctx.reply(f"You declined proposed trio #{pid}. Nobody learns who declined. "
-                  f"{ctx.prefix}seek to look again.")
+        ctx.reply(_("You declined proposed trio #{id}. Nobody learns who declined. "
+                    "{p}seek to look again.", id=pid, p=ctx.prefix))
         await ctx.schedule(RUN_JOB, _run_key(ctx.platform), ctx.now, {"platform": ctx.platform})
         return
     await ctx.tx.run("UPDATE match_seats SET accepted = 1 WHERE proposal_id = ? AND member_id = ?",
@@ -134,7 +143,8 @@ async def match(ctx: Ctx, inv: Invocation) -> None:
     seats = await ctx.tx.all("SELECT member_id, accepted FROM match_seats WHERE proposal_id = ? "
                              "ORDER BY member_id", (pid,))
     if not all(s["accepted"] for s in seats):
-        ctx.reply(f"You accepted proposed trio #{pid}. It forms when the two others accept too.")
+        ctx.reply(_("You accepted proposed trio #{id}. It forms when the two others accept "
+                    "too.", id=pid))
         return
     await _form(ctx, pid, [MemberId(s["member_id"]) for s in seats])
 
@@ -155,8 +165,8 @@ async def _decline(ctx: Ctx, pid: int, member: MemberId) -> None:
     await ctx.tx.run("UPDATE match_proposals SET state = 'declined' WHERE id = ?", (pid,))
     await ctx.cancel(f"{EXPIRE_JOB}:{pid}")
     for other in await _others(ctx, pid, member):
-        await ctx.notify(other, f"Proposed trio #{pid} will not form: someone declined. You "
-                                f"are still looking; I will propose other companions.")
+        await ctx.notify(other, _("Proposed trio #{id} will not form: someone declined. You "
+                                  "are still looking; I will propose other companions.", id=pid))
 
 
 async def _form(ctx: Ctx, pid: int, members: list[MemberId]) -> None:
@@ -166,18 +176,20 @@ async def _form(ctx: Ctx, pid: int, members: list[MemberId]) -> None:
     await ctx.tx.run("DELETE FROM lobby WHERE member_id IN (?, ?, ?)", tuple(members))
     names = await queries.names(ctx.tx, members)
     realm = await ctx.tx.value("SELECT realm FROM match_proposals WHERE id = ?", (pid,))
-    trio = await trios.form(ctx, members, "Trio of " + ", ".join(names[m] for m in members),
-                            realm)
+    # A name is stored once: in the language of whoever completed the trio.
+    name = render(_("Trio of {names}", names=", ".join(names[m] for m in members)), ctx.language)
+    trio = await trios.form(ctx, members, name, realm)
     if trio is None:
         await ctx.tx.run("UPDATE match_proposals SET state = 'declined' WHERE id = ?", (pid,))
+        gone = _("Proposed trio #{id} cannot form after all. You can {p}seek again.", id=pid,
+                 p=ctx.prefix)
         for m in members:
             if m != ctx.actor:
-                await ctx.notify(m, f"Proposed trio #{pid} cannot form after all. You can "
-                                    f"{ctx.prefix}seek again.")
-        ctx.reply(f"Proposed trio #{pid} cannot form after all. You can {ctx.prefix}seek again.")
+                await ctx.notify(m, gone)
+        ctx.reply(gone)
         return
-    ctx.reply(f"Everyone accepted: your twinome “{trio.name}” is formed. Your trio room and "
-              f"your two private lines are open.")
+    ctx.reply(_("Everyone accepted: your twinome “{name}” is formed. Your trio room and your "
+                "two private lines are open.", name=trio.name))
 
 
 async def run(ctx: Ctx, payload: dict[str, Any]) -> None:
@@ -258,17 +270,18 @@ async def _offer(ctx: Ctx, platform: str, proposal: matching.Proposal,
     expires = ctx.now + MATCH_TTL
     pid = await ctx.tx.run(
         "INSERT INTO match_proposals (platform, explanation, created_at, expires_at, state, "
-        "realm) VALUES (?, ?, ?, ?, 'open', ?)", (platform, why, ts(ctx.now), ts(expires), realm))
+        "realm) VALUES (?, ?, ?, ?, 'open', ?)", (platform, str(why), ts(ctx.now), ts(expires), realm))
     await ctx.tx.many("INSERT INTO match_seats (proposal_id, member_id) VALUES (?, ?)",
                       [(pid, m) for m in members])
     await ctx.schedule(EXPIRE_JOB, f"{EXPIRE_JOB}:{pid}", expires, {"proposal": pid})
     for m in members:
         others = [await queries.known_as(ctx.tx, o, m) for o in members if o != m]
-        await ctx.notify(m, (
-            f"I found two companions for a twinome: {others[0]} and {others[1]} (proposed "
-            f"trio #{pid}). {why} It forms if all three of you accept before {show(expires)}."),
-            choices=(choice("Accept", f"match accept {pid}", "success"),
-                     choice("Decline", f"match decline {pid}", "secondary")))
+        await ctx.notify(m, _(
+            "I found two companions for a twinome: {a} and {b} (proposed trio #{id}). {why} "
+            "It forms if all three of you accept before {until}.", a=others[0], b=others[1],
+            id=pid, why=why, until=expires),
+            choices=(choice(_("Accept"), f"match accept {pid}", "success"),
+                     choice(_("Decline"), f"match decline {pid}", "secondary")))
 
 
 async def expire(ctx: Ctx, payload: dict[str, Any]) -> None:
@@ -283,12 +296,14 @@ async def expire(ctx: Ctx, payload: dict[str, Any]) -> None:
     for seat in seats:
         member = MemberId(seat["member_id"])
         if seat["accepted"]:
-            await ctx.notify(member, f"Proposed trio #{pid} expired: not everyone answered in "
-                                     f"time. You are still looking; I will propose others.")
+            await ctx.notify(member, _("Proposed trio #{id} expired: not everyone answered in "
+                                       "time. You are still looking; I will propose others.",
+                                       id=pid))
         else:
             await ctx.tx.run("DELETE FROM lobby WHERE member_id = ?", (member,))
-            await ctx.notify(member, f"Proposed trio #{pid} expired without your answer, so I "
-                                     f"stopped looking for you. {ctx.prefix}seek to look again.")
+            await ctx.notify(member, _("Proposed trio #{id} expired without your answer, so I "
+                                       "stopped looking for you. {p}seek to look again.",
+                                       id=pid, p=ctx.prefix))
     platform = await ctx.tx.value("SELECT platform FROM match_proposals WHERE id = ?", (pid,))
     await ctx.schedule(RUN_JOB, _run_key(platform), ctx.now, {"platform": platform})
 

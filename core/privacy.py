@@ -59,12 +59,13 @@ from core.effects import (
     to_json,
 )
 from core.grammar import Invocation
+from core.i18n import LANGUAGES, Message, _, join, pick, render
 from core.ids import MemberId
+from core.safety import reported_by
 from core.storage.db import Row, Tx
 from core.timeutil import dt
 
 FORMER_PREFIX = "former:"
-_BY = "Reported by: "  # the line of a report naming the reporter (core.safety.report_text)
 
 MEMBER_DATA: dict[tuple[str, str], str] = {
     ("members", "id"): "export: profile; forget: deleted",
@@ -256,14 +257,16 @@ async def privacy_export(ctx: Ctx, inv: Invocation) -> None:
     doc = await export(ctx.tx, ctx.actor)
     doc["exported_at"] = ctx.now.isoformat()
     name = f"twinome-export-{ctx.now:%Y-%m-%d}.json"
-    ctx.reply(f"Here is all the data I hold about you, as a JSON file ({name}). Keep it "
-              f"safe: it is personal.", private=True,
+    ctx.reply(_("Here is all the data I hold about you, as a JSON file ({file}). Keep it "
+                "safe: it is personal.", file=name), private=True,
               attachment=Attachment(name, json.dumps(doc, indent=2, ensure_ascii=False)))
 
 
 def _default_name(name: str) -> re.Pattern[str]:
-    """The names ``trio new`` gives a trio after its maker: "Trio of Bob", "Trio of Bob 2"."""
-    return re.compile(rf"Trio of {re.escape(name)}(?: \d+)?", re.IGNORECASE)
+    """The names a trio gets after its maker, in any language: "Trio of Bob", "Trio of Bob 2"."""
+    said = {render(_("Trio of {name}", name=name), lang) for lang in LANGUAGES}
+    either = "|".join(re.escape(form) for form in sorted(said))
+    return re.compile(rf"(?:{either})(?: \d+)?", re.IGNORECASE)
 
 
 async def _leave_all(ctx: Ctx, member: MemberId) -> list[str]:
@@ -276,33 +279,42 @@ async def _leave_all(ctx: Ctx, member: MemberId) -> list[str]:
         if default.fullmatch(trio.name) or alone:
             await ctx.tx.run("UPDATE trios SET name = ? WHERE id = ?", (f"Trio {trio.id}", trio.id))
             trio = await queries.trio(ctx.tx, trio.id)
-        await trios.leave(ctx, trio, member, "left the trio")
+        await trios.leave(ctx, trio, member, _("left the trio"))
         left.append(trio.name)
     return left
 
 
-def _rewrite(text: str, member: MemberId, name: str) -> str:
-    """``text`` with the member's name and id replaced by "a former member"."""
-    text = text.replace(f"{name} ({member})", queries.FORMER)
+def _former() -> Message:
+    """How the bot names someone who asked to be forgotten."""
+    return _("a former member")
+
+
+def _rewrite(text: str, member: MemberId, name: str, former: str) -> str:
+    """``text`` with the member's name and id replaced by ``former`` ("a former member")."""
+    text = text.replace(f"{name} ({member})", former)
     for word in (name, member):
         if word:
-            text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", queries.FORMER, text)
+            text = re.sub(rf"(?<!\w){re.escape(word)}(?!\w)", lambda _m: former, text)
     return text
 
 
-async def _scrub_copies(tx: Tx, member: MemberId, name: str) -> int:
+async def _scrub_copies(tx: Tx, member: MemberId, name: str, default: str) -> int:
     """Purge or rewrite every copy of the member in other people's pending notices.
 
     Held notices and queued outbox effects that relay the member's words or doings
-    (``sent_by``) are deleted; those that only name them are rewritten ("a former member").
-    Effects addressed to the member themselves are dropped. Returns how many were dropped.
+    (``sent_by``) are deleted; those that only name them are rewritten ("a former member",
+    in the language the copy is written in: ``default`` is the bot's). Effects addressed to
+    the member themselves are dropped. Returns how many were dropped.
     """
     await tx.run("DELETE FROM held_notices WHERE sent_by = ?", (member,))
-    rows = await tx.all("SELECT id, text FROM held_notices WHERE instr(text, ?) > 0 "
-                        "OR instr(text, ?) > 0", (member, name or member))
+    rows = await tx.all("SELECT h.id, h.text, coalesce(m.language, m.locale) AS lang "
+                        "FROM held_notices h LEFT JOIN members m ON m.id = h.member_id "
+                        "WHERE instr(h.text, ?) > 0 OR instr(h.text, ?) > 0",
+                        (member, name or member))
     for row in rows:
+        former = render(_former(), pick(row["lang"], default))
         await tx.run("UPDATE held_notices SET text = ? WHERE id = ?",
-                     (_rewrite(row["text"], member, name), row["id"]))
+                     (_rewrite(row["text"], member, name, former), row["id"]))
     needles = {json.dumps(member)[1:-1], json.dumps(name)[1:-1] if name else member}
     rows = await tx.all("SELECT id, effect FROM outbox WHERE "
                         + " OR ".join(["instr(effect, ?) > 0"] * len(needles)), tuple(needles))
@@ -314,14 +326,22 @@ async def _scrub_copies(tx: Tx, member: MemberId, name: str) -> int:
         if mine or getattr(effect, "sent_by", None) == member:
             dropped += await tx.changes("DELETE FROM outbox WHERE id = ?", (row["id"],))
         elif isinstance(effect, ReportToModerators):  # the moderators still need the account
-            lines = [_BY + queries.FORMER if line.startswith(_BY) and member in line else line
+            lang = pick(default)
+            by = render(reported_by(""), lang)
+            lines = [render(reported_by(_former()), lang)
+                     if line.startswith(by) and member in line else line
                      for line in effect.text.split("\n")]
             if lines != effect.text.split("\n"):
                 await tx.run("UPDATE outbox SET effect = ? WHERE id = ?",
                              (to_json(replace(effect, text="\n".join(lines))), row["id"]))
         elif isinstance(effect, Reply | Notify | Post | CloseRoom):
-            text = effect.reason if isinstance(effect, CloseRoom) else effect.text
-            new = _rewrite(text, member, name)
+            if isinstance(effect, CloseRoom):
+                text = effect.reason
+                lang = pick((await queries.room_languages(tx, [effect.room])).get(effect.room),
+                            default)
+            else:
+                text, lang = effect.text, pick(effect.lang, default)
+            new = _rewrite(text, member, name, render(_former(), lang))
             if new != text:
                 changed: Effect = (replace(effect, reason=new) if isinstance(effect, CloseRoom)
                                    else replace(effect, text=new))
@@ -330,20 +350,42 @@ async def _scrub_copies(tx: Tx, member: MemberId, name: str) -> int:
     return dropped
 
 
+def _labels() -> dict[str, Message]:
+    """What each kind of record forget counts is called."""
+    return {
+        "profile": _("profile"), "skills": _("skills"), "blocks_you_made": _("blocks you made"),
+        "trios": _("trios"), "setting_requests": _("setting requests"),
+        "invites_you_created": _("invites you created"), "invites_to_you": _("invites to you"),
+        "invites_you_used": _("invites you used"), "pair_lines": _("pair lines"),
+        "line_activity": _("line activity"), "mentorships": _("mentorships"),
+        "sessions": _("sessions"), "sos_you_raised": _("sos you raised"),
+        "plan_steps_you_wrote": _("plan steps you wrote"),
+        "proposals_you_made": _("proposals you made"), "votes_you_cast": _("votes you cast"),
+        "held_notices": _("held notices"), "pending_confirmations": _("pending confirmations"),
+        "failed_invite_codes": _("failed invite codes"),
+        "reports_you_sent": _("reports you sent"),
+        "looking_for_companions": _("looking for companions"),
+        "proposed_trios": _("proposed trios"), "scheduled": _("scheduled"),
+        "direct_chat": _("direct chat"), "platform_bindings": _("platform bindings"),
+        "undelivered_notices": _("undelivered notices"),
+    }
+
+
 async def forget(ctx: Ctx, member: MemberId) -> dict[str, int]:
-    """Delete everything about ``member``; returns how many records of each kind were held."""
+    """Delete everything about ``member``; returns how many records of each kind were held
+    (by export section: ``profile``, ``skills``…, and ``undelivered_notices``)."""
     held = await export(ctx.tx, member)
     counts = {"profile": 1} if held["profile"] else {}
-    counts |= {k.replace("_", " "): len(v) for k, v in held.items() if isinstance(v, list) and v}
+    counts |= {k: len(v) for k, v in held.items() if isinstance(v, list) and v}
     name = await queries.name(ctx.tx, member)
     name = "" if name == member else name
     await _leave_all(ctx, member)
     params = _params(member, FORMER_PREFIX + secrets.token_hex(8))
     for sql in _FORGET:
         await ctx.tx.run(sql, params)
-    dropped = await _scrub_copies(ctx.tx, member, name)
+    dropped = await _scrub_copies(ctx.tx, member, name, ctx.settings.default_language)
     if dropped:
-        counts["undelivered notices"] = dropped
+        counts["undelivered_notices"] = dropped
     return counts
 
 
@@ -351,22 +393,26 @@ async def privacy_forget(ctx: Ctx, inv: Invocation) -> None:
     """``privacy forget [confirm]``."""
     if inv.args.get("confirm") != "confirm":
         mine = await queries.trios_of(ctx.tx, ctx.actor)
-        where = (f" You will leave {', '.join(f'“{t.name}”' for t in mine)}; the others are "
-                 f"told you left." if mine else "")
-        ctx.reply(
-            "Forget you? I would delete your profile, skills, blocks, SOS, plans, proposals, "
-            f"votes and line records.{where} Mentoring you gave or received stays in the others' "
-            f"ledger as “a former member”. This cannot be undone; {ctx.prefix}privacy export "
-            f"first if you want a copy.",
-            private=True, choices=(choice("Forget me", "privacy forget confirm", "danger"),),
-        )
+        ask: str = _("Forget you? I would delete your profile, skills, blocks, SOS, plans, "
+                     "proposals, votes and line records.")
+        if mine:
+            ask += " " + _("You will leave {trios}; the others are told you left.",
+                           trios=join(", ", [_("“{trio}”", trio=t.name) for t in mine]))
+        ask += " " + _("Mentoring you gave or received stays in the others' ledger as "
+                       "“{former}”. This cannot be undone; {p}privacy export first if you "
+                       "want a copy.", former=_former(), p=ctx.prefix)
+        ctx.reply(ask, private=True,
+                  choices=(choice(_("Forget me"), "privacy forget confirm", "danger"),))
         return
     counts = await forget(ctx, ctx.actor)
     ctx.scrub = True  # after the commit, the WAL's old page images leave the disk
-    done = ", ".join(f"{label} {n}" for label, n in counts.items())
+    labels = _labels()
+    done = join(", ", [labels.get(kind, kind.replace("_", " ")) + " " + str(n)
+                       for kind, n in counts.items()])
     ctx.reply(
-        f"Done: I forgot you. Deleted, or made anonymous where the others need it: {done}. "
-        f"Mentoring entries stay in the others' ledger as “{queries.FORMER}”. If you write to me again, I start afresh. Take care.",
+        _("Done: I forgot you. Deleted, or made anonymous where the others need it: {done}. "
+          "Mentoring entries stay in the others' ledger as “{former}”. If you write to me "
+          "again, I start afresh. Take care.", done=done, former=_former()),
         private=True,
     )
 

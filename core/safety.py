@@ -32,9 +32,10 @@ from core.context import CommandHandler, Ctx, JobHandler
 from core.effects import ReportToModerators, from_json
 from core.errors import Conflict, Forbidden, NotFound
 from core.grammar import Invocation
+from core.i18n import Message, _, _n, join
 from core.ids import MemberId
 from core.model import Trio
-from core.textrules import quote, slug
+from core.textrules import inert, slug
 from core.timeutil import ts
 
 REPORTS_PER_DAY = 5
@@ -51,8 +52,17 @@ def _discreet(ctx: Ctx, text: str) -> str:
     """``text``, with a tip when the command was typed where others could read it."""
     if ctx.room is None:
         return text
-    return text + ("\nTip: type safety commands in your direct chat with me; there, nobody "
-                   "else sees them.")
+    return text + "\n" + _("Tip: type safety commands in your direct chat with me; there, "
+                           "nobody else sees them.")
+
+
+def _not_yourself(doing: str) -> Message:
+    """Why a safety command cannot name its own author."""
+    if doing == "block":
+        return _("You cannot block yourself.")
+    if doing == "unblock":
+        return _("You cannot unblock yourself.")
+    return _("You cannot report yourself.")
 
 
 async def _other(ctx: Ctx, inv: Invocation, doing: str) -> MemberId:
@@ -63,8 +73,9 @@ async def _other(ctx: Ctx, inv: Invocation, doing: str) -> MemberId:
             target = await ctx.member_arg(inv.args["user"], await queries.trio(ctx.tx, ctx.room.trio_id))
     target = target or await ctx.member_arg(inv.args["user"])
     if target == ctx.actor:
-        raise Conflict(f"You cannot {doing} yourself.",
-                       hint=f"Name the other person: {inv.command.usage(ctx.prefix)}")
+        raise Conflict(_not_yourself(doing),
+                       hint=_("Name the other person: {usage}",
+                              usage=inv.command.usage(ctx.prefix)))
     return target
 
 
@@ -77,18 +88,19 @@ async def block(ctx: Ctx, inv: Invocation) -> None:
     )
     name = await queries.known_as(ctx.tx, target, ctx.actor)
     if not added:
-        ctx.reply(f"You had already blocked {name}. Nothing changed.", private=True)
+        ctx.reply(_("You had already blocked {name}. Nothing changed.", name=name), private=True)
         return
     await _drop_invitations(ctx, target)
-    text = (f"You blocked {name}. You will never be matched together, and their invitations "
-            f"and notices will not reach you. They are not told.")
+    text: str = _("You blocked {name}. You will never be matched together, and their "
+                  "invitations and notices will not reach you. They are not told.", name=name)
     shared = await shared_trios(ctx, ctx.actor, target)
     if shared:
-        names = ", ".join(f"“{t.name}”" for t in shared)
-        text += (f"\nYou are both in {names}: a block does not remove anyone from a trio. "
-                 f"If you want to step away, {ctx.prefix}trio leave #{slug(shared[0].name)} "
-                 f"is there; if they harmed you, {ctx.prefix}report {inv.args['user']} "
-                 f"<what happened> alerts the moderators.")
+        names = join(", ", [_("“{trio}”", trio=t.name) for t in shared])
+        text += "\n" + _(
+            "You are both in {trios}: a block does not remove anyone from a trio. If you want "
+            "to step away, {p}trio leave #{tag} is there; if they harmed you, {p}report {user} "
+            "<what happened> alerts the moderators.",
+            trios=names, p=ctx.prefix, tag=slug(shared[0].name), user=inv.args["user"])
     ctx.reply(_discreet(ctx, text), private=True)
 
 
@@ -114,10 +126,11 @@ async def unblock(ctx: Ctx, inv: Invocation) -> None:
             "DELETE FROM blocks WHERE blocker = ? AND blocked = ?", (ctx.actor, target)
         )
     if not removed:
-        raise NotFound(f"You have not blocked {typed}.",
-                       hint="A block is removed with the same @name you blocked.")
+        raise NotFound(_("You have not blocked {user}.", user=typed),
+                       hint=_("A block is removed with the same @name you blocked."))
     name = await queries.known_as(ctx.tx, next(iter(candidates)), ctx.actor)
-    ctx.reply(f"You unblocked {name}. Their invitations can reach you again.", private=True)
+    ctx.reply(_("You unblocked {name}. Their invitations can reach you again.", name=name),
+              private=True)
 
 
 async def _check_rate(ctx: Ctx) -> None:
@@ -127,9 +140,10 @@ async def _check_rate(ctx: Ctx) -> None:
         (ctx.actor, since)))
     if sent >= REPORTS_PER_DAY:
         raise Forbidden(
-            f"You have sent {sent} reports in the last day, the most I pass on at once.",
-            hint="The moderators have them. If you are in danger now, contact them directly, "
-                 f"and {ctx.prefix}block the person to stop hearing from them.",
+            _n("You have sent {n} report in the last day, the most I pass on at once.",
+               "You have sent {n} reports in the last day, the most I pass on at once.", sent),
+            hint=_("The moderators have them. If you are in danger now, contact them directly, "
+                   "and {p}block the person to stop hearing from them.", p=ctx.prefix),
         )
 
 
@@ -137,17 +151,39 @@ def _label(name: str, member: MemberId) -> str:
     return member if name == member else f"{name} ({member})"
 
 
-async def report_text(ctx: Ctx, reported: MemberId, reason: str) -> str:
-    """The moderators' message: accounts, shared trios, and the reason as typed."""
+def _state(trio: Trio) -> str:
+    """A trio's state, in words."""
+    if trio.state == "active":
+        return _("active")
+    if trio.state == "forming":
+        return _("forming")
+    return trio.state
+
+
+def reported_by(who: str) -> Message:
+    """The line of a report naming the reporter (:mod:`core.privacy` rewrites it on forget)."""
+    return _("Reported by: {who}", who=who)
+
+
+async def report_text(ctx: Ctx, reported: MemberId, reason: str | None) -> str:
+    """The moderators' message: accounts, shared trios, and the reason as typed.
+
+    ``reason`` is None once the reporter asked to be forgotten. The words are said in the
+    bot's default language (:mod:`core.telling`).
+    """
     names = await queries.names(ctx.tx, [ctx.actor, reported])
     shared = await shared_trios(ctx, ctx.actor, reported)
-    trios = "; ".join(f"“{t.name}” (#{slug(t.name)}, id {t.id}, {t.state})" for t in shared)
-    return "\n".join([
-        "Safety report",
-        f"Reported: {_label(names[reported], reported)}",
-        f"Reported by: {_label(names[ctx.actor], ctx.actor)}",
-        f"Shared trios: {trios or 'none'}",
-        f"Reason, as typed by the reporter: {quote(reason)}",
+    trios = join("; ", [_("“{trio}” (#{tag}, id {id}, {state})", trio=t.name, tag=slug(t.name),
+                          id=t.id, state=_state(t)) for t in shared])
+    why = (_("Reason, as typed by the reporter: “{reason}”", reason=inert(reason))
+           if reason is not None else
+           _("Reason, as typed by the reporter: “(erased: the reporter asked to be forgotten)”"))
+    return join("\n", [
+        _("Safety report"),
+        _("Reported: {who}", who=_label(names[reported], reported)),
+        reported_by(_label(names[ctx.actor], ctx.actor)),
+        _("Shared trios: {trios}", trios=trios if shared else _("none")),
+        why,
     ])
 
 
@@ -165,10 +201,12 @@ async def report(ctx: Ctx, inv: Invocation) -> None:
     name = await queries.known_as(ctx.tx, target, ctx.actor)
     blocked = await ctx.tx.one(
         "SELECT 1 FROM blocks WHERE blocker = ? AND blocked = ?", (ctx.actor, target))
-    text = (f"Thank you. Your report about {name} is recorded, with the trios you share and "
-            f"your reason, nothing else; the moderators will see it. {name} is not told.")
+    text: str = _("Thank you. Your report about {name} is recorded, with the trios you share "
+                  "and your reason, nothing else; the moderators will see it. {name} is not "
+                  "told.", name=name)
     if blocked is None:
-        text += f"\nTo stop hearing from them meanwhile: {ctx.prefix}block {inv.args['user']}"
+        text += "\n" + _("To stop hearing from them meanwhile: {p}block {user}",
+                         p=ctx.prefix, user=inv.args["user"])
     ctx.reply(_discreet(ctx, text), private=True)
 
 
@@ -190,9 +228,8 @@ async def resend(ctx: Ctx, limit: int = 100) -> int:
         if row["id"] in queued:
             continue
         ctx.actor = MemberId(row["reporter"])
-        reason = row["reason"] or "(erased: the reporter asked to be forgotten)"
-        ctx.emit(ReportToModerators(await report_text(ctx, MemberId(row["reported"]), reason),
-                                    row["id"]))
+        ctx.emit(ReportToModerators(
+            await report_text(ctx, MemberId(row["reported"]), row["reason"] or None), row["id"]))
         count += 1
     return count
 
