@@ -4,6 +4,10 @@ Every report is stored (``safety_reports``) before it goes to the moderators' ro
 that could not reach it (no room configured, or the platform refused it) stays
 undelivered. This command lists the undelivered ones, then the recent ones, read-only:
 it never changes the database, and works while the bot runs.
+
+Its words stay English whatever the bot's default language: it is a tool for whoever runs
+the bot, read in a shell beside the logs and ``--help`` (English too), not something a
+member reads; the moderators' own copy of a report is in the bot's default language.
 """
 
 from __future__ import annotations

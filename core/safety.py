@@ -148,6 +148,9 @@ async def _check_rate(ctx: Ctx) -> None:
 
 
 def _label(name: str, member: MemberId) -> str:
+    """An account as the moderators read it: its name and its id (a forgotten one's too)."""
+    if member.startswith("former:"):
+        return _("a former member") + " (" + member + ")"
     return member if name == member else f"{name} ({member})"
 
 

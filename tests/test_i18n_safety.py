@@ -246,3 +246,17 @@ async def test_an_expired_proposal_is_told_in_french(h: Harness) -> None:
     assert notices(out, "cy")[0].startswith("Le trio proposé #1 a expiré: tout le monde n’a "
                                             "pas répondu à temps.")
     assert notices(out, "bo")[0].startswith("Proposed trio #1 expired without your answer")
+
+
+async def test_a_report_resent_after_its_author_left_names_them_in_the_default_language(
+        fr: Harness) -> None:
+    await form_trio(fr)
+    await fr.say("alice", "report @bob encore lui")  # no moderators' room: not delivered
+    await fr.say("alice", "privacy forget confirm")
+    assert await fr.core.resend_reports("console") == 1
+    reports = [d.effect for d in await fr.core.pending() if isinstance(d.effect, ReportToModerators)]
+    lines = reports[-1].text.split("\n")
+    assert lines[0] == "Signalement" and lines[1] == "Personne signalée: Bob (bob)"
+    assert lines[2].startswith("Signalé par: un ancien membre (former:"), lines
+    assert lines[3] == "Trios en commun: aucun"
+    assert lines[4] == "Motif, tel que saisi par l’auteur du signalement: « encore lui »"
