@@ -163,9 +163,9 @@ async def test_seek_unseek_and_languages_in_french(h: Harness) -> None:
     assert "« 12 » n’est pas un code de langue." in error.text
     assert "Utilisez des codes de deux lettres: !langues fr en" in error.text
     said = _said(await h.say("ana", "seek"), "ana")
-    assert said.startswith("Vous cherchez des compagnons. Voici ce que j’utilise: vous offrez "
-                           "rien pour l’instant; vous souhaitez rien pour l’instant; langues "
-                           "fr en; fuseau horaire UTC."), said
+    assert said.startswith("Vous cherchez des compagnons. J’utilise vos offres (rien pour "
+                           "l’instant), vos souhaits (rien pour l’instant), vos langues (fr en) "
+                           "et votre fuseau horaire (UTC)."), said
     assert "Il manque: quelque chose que vous pouvez transmettre (!offre <compétence>); " in said
     assert "votre fuseau horaire (!fuseau Europe/Paris; à défaut, UTC)." in said
     assert said.endswith("Je vous proposerai un trio dès que j’aurai trouvé deux personnes "
@@ -243,8 +243,8 @@ async def test_an_expired_proposal_is_told_in_french(h: Harness) -> None:
     assert notices(out, "ana")[0] == (
         "Le trio proposé #1 a expiré sans votre réponse, alors j’ai arrêté de chercher pour "
         "vous. !chercher pour reprendre la recherche.")
-    assert notices(out, "cy")[0].startswith("Le trio proposé #1 a expiré: tout le monde n’a "
-                                            "pas répondu à temps.")
+    assert notices(out, "cy")[0].startswith("Le trio proposé #1 a expiré: certains n’ont pas "
+                                            "répondu à temps.")
     assert notices(out, "bo")[0].startswith("Proposed trio #1 expired without your answer")
 
 
