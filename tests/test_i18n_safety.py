@@ -14,7 +14,7 @@ from core.effects import Effect, Notify, Reply, ReportToModerators, to_json
 from core.events import CommandReceived
 from core.ids import MemberId
 from tests.conftest import form_trio
-from tests.helpers import Harness, notices
+from tests.helpers import Harness, code_in, notices, replies
 
 PROFILES = {"ana": ("spanish", "drawing"), "bo": ("python", "spanish"),
             "cy": ("drawing", "python")}
@@ -260,3 +260,14 @@ async def test_a_report_resent_after_its_author_left_names_them_in_the_default_l
     assert lines[2].startswith("Signalé par: un ancien membre (former:"), lines
     assert lines[3] == "Trios en commun: aucun"
     assert lines[4] == "Motif, tel que saisi par l’auteur du signalement: « encore lui »"
+
+
+async def test_forget_renames_a_trio_named_after_the_member_in_french(h: Harness) -> None:
+    await h.speaks("bob", "fr")
+    for typed in ("Trio de Bob 2", "Trio de Bobby confirm"):
+        code = code_in(replies(await h.say("bob", f"trio new {typed}"))[0])
+        await h.say("alice", f"trio join {code}")  # not alone: only the name can rename it
+    await h.say("bob", "privacy forget confirm")
+    async with h.core.db.read() as tx:
+        names = [r[0] for r in await tx.all("SELECT name FROM trios ORDER BY id")]
+    assert names == ["Trio 1", "Trio de Bobby"]
