@@ -55,8 +55,8 @@ log = logging.getLogger("twinome.matrix")
 
 
 def core_settings(config: MatrixConfig, base: Settings | None = None) -> Settings:
-    """The core's settings for Matrix: the prefix, matrix.to invite links, @name mentions."""
-    return replace(base or Settings(), prefix=config.prefix,
+    """The core's settings for Matrix: the prefix, the language, matrix.to links, @name mentions."""
+    return replace(base or Settings(), prefix=config.prefix, default_language=config.language,
                    invite_link=invite_link(config.user_id),
                    read_user=user_reader(config.server_name), community_of=homeserver_of)
 

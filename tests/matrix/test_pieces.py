@@ -13,6 +13,7 @@ import pytest
 
 from bots.adapter.bindings import Bindings
 from bots.matrix import rooms
+from bots.matrix.bot import core_settings
 from bots.matrix.calls import MatrixCallError, checked
 from bots.matrix.config import PASSWORD_ENV, TOKEN_ENV, ConfigError, from_dict, load
 from bots.matrix.inbound import Translator
@@ -48,6 +49,12 @@ def test_config_reads_paths_from_the_files_folder_and_secrets_from_the_environme
     assert config.homeserver == "http://hs:8008" and config.server_name == "hs"
     assert config.access_token == "tok" and config.password is None
     assert (config.prefix, config.trust, config.moderators_room) == ("!", "tofu", None)
+    assert config.language == "en" and core_settings(config).default_language == "en"
+
+
+def test_config_reads_the_bots_default_language() -> None:
+    config = from_dict({**GOOD, "bot": {"default_language": "fr"}}, SECRET)
+    assert config.language == "fr" and core_settings(config).default_language == "fr"
 
 
 @pytest.mark.parametrize(("data", "env", "says"), [
@@ -59,6 +66,7 @@ def test_config_reads_paths_from_the_files_folder_and_secrets_from_the_environme
     (with_matrix(command_prefix="go"), SECRET, "command_prefix"),
     (with_matrix(moderators_room="mods"), SECRET, "moderators_room"),
     ({"matrix": GOOD["matrix"]}, SECRET, "[storage]"),
+    ({**GOOD, "bot": {"default_language": "es"}}, SECRET, "[bot] default_language"),
     (with_matrix(store_dir=3), SECRET, "store_dir"),
 ])
 def test_config_errors_say_what_to_fix(data: dict[str, Any], env: dict[str, str],
