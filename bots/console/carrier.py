@@ -38,7 +38,7 @@ class ConsoleCarrier:
         self.sink.show(shown)
 
     async def send(self, target: Target, notice: Notice) -> Outcome:
-        text = with_choices(notice.text, notice.choices, self.prefix)
+        text = with_choices(notice.text, notice.choices, self.prefix, notice.lang)
         if notice.attachment is not None:
             text += f"\nFile: {self._write(target, notice.attachment)}"
         kind = "error" if notice.error else "notice"

@@ -151,7 +151,7 @@ class MatrixCarrier(GuardedCarrier):
         if room.encrypted and not ignore:
             self._trust(room)
         await self._query_keys()
-        text = with_choices(notice.text, notice.choices, self.config.prefix)
+        text = with_choices(notice.text, notice.choices, self.config.prefix, notice.lang)
         for index, part in enumerate(split_notice(text)):
             content: dict[str, Any] = {"msgtype": "m.notice", "body": part,
                                        "format": "org.matrix.custom.html",
