@@ -50,10 +50,15 @@ def with_choices(text: str, choices: tuple[Choice, ...], prefix: str, lang: str 
     return f"{text}\n→ {options}"
 
 
+def command_name(name: str, lang: str) -> str:
+    """A command's name (``trio accept``) as a reader of ``lang`` types it."""
+    return COMMAND_WORDS.get(lang, {}).get(name, name)
+
+
 def spoken(command: str, lang: str) -> str:
     """A command as a reader of ``lang`` types it: its words and answer words in ``lang``."""
-    words, answers = COMMAND_WORDS.get(lang), ANSWER_WORDS.get(lang, {})
-    if words is None:
+    answers = ANSWER_WORDS.get(lang)
+    if answers is None:
         return command
     try:
         invocation = grammar.parse(command)
@@ -67,4 +72,4 @@ def spoken(command: str, lang: str) -> str:
                      for arg in invocation.command.args)}
     tail = [answers.get(t.casefold(), t) if t.casefold() in chosen else t
             for t in tokens[head:]]
-    return " ".join([words.get(name, name), *tail])
+    return " ".join([command_name(name, lang), *tail])

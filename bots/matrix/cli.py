@@ -13,6 +13,7 @@ from bots.matrix.calls import MatrixCallError
 from bots.matrix.config import ConfigError, MatrixConfig, load
 from bots.matrix.session import LoginError
 from core.errors import StorageError
+from core.i18n import _, render
 from core.service import Twinome
 
 
@@ -40,7 +41,8 @@ def main(argv: list[str]) -> int:
         print(f"twinome matrix: {err}", file=sys.stderr)
         return 2
     except MatrixCallError as err:
-        print(f"twinome matrix: cannot reach {config.homeserver}: {err}", file=sys.stderr)
+        said = _("cannot reach {homeserver}: {reason}", homeserver=config.homeserver, reason=err)
+        print("twinome matrix: " + render(said, config.language), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0

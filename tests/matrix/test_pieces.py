@@ -164,6 +164,19 @@ def test_the_msc4332_list_has_every_command_of_the_table() -> None:
     join = next(c for c in content["commands"] if c["syntax"] == "trio join {code}")
     assert join["variables"]["code"]["m.text"][0]["body"] == "the invite code"
     assert join["description"]["m.text"][0]["body"].startswith("Take a seat")
+    leave = next(c for c in content["commands"] if c["syntax"] == "trio leave {confirm}")
+    assert leave["variables"]["confirm"]["m.text"][0]["body"].endswith(" (optional)")
+
+
+def test_the_msc4332_list_is_in_the_bots_default_language() -> None:
+    content = rooms.commands_content("!", "fr")
+    syntaxes = {c["syntax"] for c in content["commands"]}
+    assert {"trio rejoindre {code}", "tour", "bilan", "données oublier {confirm}"} <= syntaxes
+    assert "trio join {code}" not in syntaxes
+    leave = next(c for c in content["commands"] if c["syntax"] == "trio quitter {confirm}")
+    assert leave["variables"]["confirm"]["m.text"][0]["body"].endswith(" (facultatif)")
+    state = {e["type"]: e for e in rooms.line_initial_state("@bot:x", "!", "fr")}
+    assert state[rooms.COMMANDS_EVENT]["content"] == content
 
 
 class Transport:
