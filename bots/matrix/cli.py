@@ -37,7 +37,10 @@ def main(argv: list[str]) -> int:
     startup.configure_logging(args.log_level, {"nio": logging.ERROR})  # nio may quote events
     try:
         return asyncio.run(run(config))
-    except (ConfigError, LoginError, StorageError) as err:
+    except LoginError as err:
+        print("twinome matrix: " + render(err.text, config.language), file=sys.stderr)
+        return 2
+    except (ConfigError, StorageError) as err:
         print(f"twinome matrix: {err}", file=sys.stderr)
         return 2
     except MatrixCallError as err:

@@ -19,10 +19,11 @@ from bots.matrix.config import PASSWORD_ENV, TOKEN_ENV, ConfigError, from_dict, 
 from bots.matrix.inbound import Translator
 from bots.matrix.names import read_mention
 from bots.matrix.render import html_to_text, split_notice, strip_reply_fallback, to_html
-from bots.matrix.session import SyncToken
+from bots.matrix.session import LoginError, SyncToken, _with_password
 from core import grammar
 from core.clock import FakeClock
 from core.events import CommandReceived, LineMessage
+from core.i18n import render
 from core.service import Twinome
 from core.storage.db import Database
 
@@ -292,3 +293,16 @@ def test_a_matrix_members_community_is_their_homeserver() -> None:
 
     assert homeserver_of(MemberId("@ana:example.org")) == "example.org"
     assert homeserver_of(MemberId("discord:42")) is None
+
+
+async def test_a_refused_login_is_said_in_the_bots_default_language() -> None:
+    config = from_dict({**GOOD, "bot": {"default_language": "fr"}}, {TOKEN_ENV: "t"})
+    client = nio.AsyncClient(config.homeserver, config.user_id)
+    try:
+        with pytest.raises(LoginError) as caught:
+            await _with_password(client, config)
+    finally:
+        await client.close()
+    assert str(caught.value) == f"The saved session no longer works: set {PASSWORD_ENV}."
+    assert render(caught.value.text, config.language) == (
+        f"La session enregistrée ne fonctionne plus: définissez {PASSWORD_ENV}.")
