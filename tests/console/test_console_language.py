@@ -92,3 +92,17 @@ def test_the_command_line_takes_a_language() -> None:
     args = cli._parser().parse_args(["console", "--language", "fr", "--demo"])
     assert args.language == "fr"
     assert cli._parser().parse_args(["console"]).language == "en"
+
+
+async def test_choices_are_shown_as_commands_in_the_readers_language(tmp_path: Path) -> None:
+    lines = ["bob: help", "carol: help", "alice: trio new Duo", "alice: trio invite @bob",
+             "alice: trio invite @carol"]
+    db = tmp_path / "db.sqlite3"
+    await played(db, lines[:2])
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE members SET language = 'fr' WHERE id = 'bob'")
+    p = await played(db, lines[2:])
+    to_bob = text(p, "alice: trio invite @bob").split("→")[-1]
+    to_carol = text(p, "alice: trio invite @carol").split("→")[-1]
+    assert "!trio accepter " in to_bob and "!trio refuser " in to_bob
+    assert "!trio accept " in to_carol and "accepter" not in to_carol
