@@ -1,4 +1,4 @@
-"""Help, the charter, free text, and the housekeeping jobs: releasing held notices, pruning."""
+"""Help, free text, and the housekeeping jobs: releasing held notices, pruning old records."""
 
 from __future__ import annotations
 
@@ -12,16 +12,6 @@ from core.grammar import Invocation, Said
 from core.i18n import _, join
 from core.textrules import fold
 from core.timeutil import ts
-
-CHARTER = _("""The twinome charter
-1. Each of you talks with the two others: about 20% in the open, 80% in private.
-2. Between each pair runs an unbroken chain of private messages. Nobody knows what the two others say to each other in private: that is what keeps the frame stable.
-3. Respect each other's rhythm: after writing, wait calmly for the reply before writing again. Respect silences when someone is busy in real life.
-4. No romance, no pressure: trust, kindness, and real availability for private exchange.
-5. Mentoring barter: each of you may mentor another on what the mentee recognises you for.
-6. Two allies: a public action is first validated in private by the two others.
-7. In a hard time, the two others prepare a support plan for the third.""")
-"""The twinome principles, as the seed text set them out (posted when a trio is complete)."""
 
 
 async def help_(ctx: Ctx, inv: Invocation) -> None:

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from itertools import combinations
 
-from core import basics, queries
+from core import queries
 from core.context import Ctx
 from core.effects import CloseRoom, CreateRoom, InviteToRoom, RemoveFromRoom
 from core.ids import MemberId, RoomId
 from core.model import Room, Trio
 from core.timeutil import ts
 
-CHARTER = basics.CHARTER  # written in core.basics, in every language
+CHARTER = """The twinome charter
+1. Each of you talks with the two others: about 20% in the open, 80% in private.
+2. Between each pair runs an unbroken chain of private messages. Nobody knows what the two others say to each other in private: that is what keeps the frame stable.
+3. Respect each other's rhythm: after writing, wait calmly for the reply before writing again. Respect silences when someone is busy in real life.
+4. No romance, no pressure: trust, kindness, and real availability for private exchange.
+5. Mentoring barter: each of you may mentor another on what the mentee recognises you for.
+6. Two allies: a public action is first validated in private by the two others.
+7. In a hard time, the two others prepare a support plan for the third."""
 
 
 async def _new_room(ctx: Ctx, trio: Trio, purpose: str, pair: tuple[MemberId, ...]) -> RoomId:
