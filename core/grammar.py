@@ -19,6 +19,9 @@ understands both, accents optional and in any mix (``trio nouveau``, ``reglages`
 ``vote 1 oui``); a command is always known by its English name inside the core (handlers,
 typed slash commands, choices). The words the bot says about commands (usage lines, help,
 "did you mean") are :class:`Said` texts: they name each command in the reader's language.
+An adapter that lists commands per language (Discord's ``name_localizations``) reads
+:meth:`Command.words_in`, :func:`group_in`, :meth:`Arg.name_in`, :func:`choice_in`, and
+the texts (``summary``, ``Arg.help``) through ``core.i18n.render(text, lang)``.
 """
 
 from __future__ import annotations
