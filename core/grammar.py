@@ -457,11 +457,6 @@ def _guess(typed: str, among: Iterable[str] | None = None) -> str | None:
     return shown[found] if found else None
 
 
-def _p(prefix: str, words: str) -> str:
-    """A command as typed: ``!trio nouveau``."""
-    return prefix + words
-
-
 def _subwords(commands: list[Command]) -> str:
     """The second words of a group's commands, in the reader's language."""
     return Said(lambda lang: ", ".join(c.words_in(lang)[-1] for c in commands
@@ -635,6 +630,7 @@ def _invocation(command: Command, used: int, text: str, tokens: list[tuple[str, 
 
 
 def _usage_hint(command: Command, prefix: str) -> str:
+    """``Usage: !vote <id> <yes|no>``, in the reader's language."""
     return _("Usage: {usage}", usage=command.usage(prefix))
 
 
