@@ -36,7 +36,7 @@ from typing import Any
 from core.effects import Choice, choice
 from core.errors import NotACommand, ParseError
 from core.events import Typed
-from core.i18n import SOURCE, Text, _, render
+from core.i18n import SOURCE, Text, _, join, render
 from core.textrules import (
     MAX_COMMAND,
     MAX_NOTE,
@@ -385,19 +385,22 @@ def group_in(word: str, lang: str) -> str:
     return found.words_in(lang)[0] if found and len(found.words_in(lang)) == 2 else word
 
 
-def _display() -> dict[str, str]:
-    """Each folded name of a command or group, and how it is written (with its accents)."""
-    shown: dict[str, str] = {}
+Twin = dict[str, str]
+"""One word or name in each language: ``{"en": "turn", "fr": "tour"}``."""
+
+
+def _twins() -> list[Twin]:
+    """Every command's name and every group's word, in each language."""
+    twins: list[Twin] = []
     for command in COMMANDS:
-        for lang in ("en", "fr"):
-            shown.setdefault(fold(command.name_in(lang)), command.name_in(lang))
-            words = command.words_in(lang)
-            if len(words) == 2:
-                shown.setdefault(fold(words[0]), words[0])
-    return shown
+        twins.append({lang: command.name_in(lang) for lang in _LANGS})
+        if all(len(command.words_in(lang)) == 2 for lang in _LANGS):
+            twins.append({lang: command.words_in(lang)[0] for lang in _LANGS})
+    return twins
 
 
-_SHOWN = _display()
+_LANGS = ("en", "fr")
+_NAMES = _twins()
 
 
 @dataclass(frozen=True)
@@ -450,11 +453,25 @@ def suggest(word: str, options: list[str], cutoff: float = 0.6) -> str | None:
     return found[0] if found else None
 
 
-def _guess(typed: str, among: Iterable[str] | None = None) -> str | None:
-    """The command or group name (either language, accents and all) closest to ``typed``."""
-    shown = _SHOWN if among is None else {fold(w): w for w in among}
-    found = suggest(fold(typed), sorted(shown))
-    return shown[found] if found else None
+def _guess(typed: str, among: Iterable[Twin] | None = None) -> str | None:
+    """The command or group name (or word of ``among``) closest to ``typed``, accents and all.
+
+    Written in the language it is closest to in; said in the reader's where both are as
+    close (``tuor`` is as near ``turn`` as ``tour``).
+    """
+    index = {fold(w): twin for twin in (_NAMES if among is None else among)
+             for w in twin.values()}
+    found = suggest(fold(typed), sorted(index))
+    if found is None:
+        return None
+    twin = index[found]
+    score = {lang: difflib.SequenceMatcher(None, fold(typed), fold(w)).ratio()
+             for lang, w in twin.items()}
+    best = max(score.values())
+    closest = [lang for lang in twin if score[lang] == best]
+    if len(closest) == len(twin):
+        return Said(lambda lang: twin.get(lang) or next(iter(twin.values())))
+    return twin[closest[0]]
 
 
 def _subwords(commands: list[Command]) -> str:
@@ -469,13 +486,14 @@ def _unknown(typed_words: list[str], prefix: str) -> ParseError:
     help_ = BY_NAME["help"].said()
     if words[0] in _GROUPS:
         group = _GROUPS[words[0]]
-        seconds = [w for c in group for lang in ("en", "fr")
-                   for w in c.words_in(lang)[1:] if fold(c.words_in(lang)[0]) == words[0]]
-        guess = _guess(words[1], seconds) if len(words) > 1 else None
+        seconds = [{lang: c.words_in(lang)[1] for lang in _LANGS
+                    if len(c.words_in(lang)) == 2 and fold(c.words_in(lang)[0]) == words[0]}
+                   for c in group]
+        guess = _guess(words[1], [t for t in seconds if t]) if len(words) > 1 else None
         if guess:
             return ParseError(_("I don't know the command “{typed}”.", typed=typed),
                               hint=_("Did you mean {p}{command}?", p=prefix,
-                                     command=f"{typed_words[0]} {guess}"))
+                                     command=join(" ", [typed_words[0], guess])))
         return ParseError(
             _("“{p}{group}” needs one more word: {words}.", p=prefix, group=typed_words[0],
               words=_subwords(group)),
@@ -821,8 +839,8 @@ def _convert(command: Command, arg: Arg, token: str, prefix: str) -> Any:
 
 def _bad_choice(command: Command, arg: Arg, token: str, prefix: str) -> ParseError:
     """A word that is none of an argument's choices: the closest one, in either language."""
-    words = [*arg.choices, *(CHOICE_FR.get(c, c) for c in arg.choices)]
-    guess = _guess(token.casefold(), words)
+    guess = _guess(token.casefold(), [{lang: choice_in(c, lang) for lang in _LANGS}
+                                      for c in arg.choices])
     hint = _usage_hint(command, prefix)
     if guess:
         hint = _("Did you mean {word}?", word=guess) + " " + hint

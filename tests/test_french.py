@@ -99,6 +99,9 @@ def test_typed_commands_keep_their_english_names() -> None:
     ("vote 1 peut-être", "not one of: yes, no", "n’est pas l’un de ces mots: oui, non"),
     ("mentor demander @bob", "!mentor ask needs <skill>", "Il manque <compétence> à !mentor demander"),
     ("vote 1 ouii", "Did you mean oui?", "Vouliez-vous dire oui?"),
+    ("tuor", "Did you mean !turn?", "Vouliez-vous dire !tour?"),  # as near both: the reader's
+    ("donnees exprter", "Did you mean !donnees exporter?", "Vouliez-vous dire !donnees exporter?"),
+    ("privacy exprot", "Did you mean !privacy export?", "Vouliez-vous dire !privacy export?"),
 ])
 def test_errors_and_did_you_mean_in_both_languages(line: str, english: str, french: str) -> None:
     with pytest.raises(ParseError) as err:

@@ -46,7 +46,7 @@ ARGS = [
     '"bread baking"', '"', "“", "K7GQ-2M4X-PA9D-RT3W", "twinome://join/AAAA",
     "oui", "non", "NON", "confirmer", "retirer", "prêt", "pret", "accepter", "refuser", "douce",
     "expiration", "langue", "fr", "en", "français", "klingon", "3j", "2 semaines", "1h30",
-    "jusqu'au", "pendant",
+    "jusqu'au", "pendant", "exprter", "nouvau", "oubliier",
 ]
 SORRY = "went wrong on my side"
 
@@ -121,7 +121,7 @@ def test_parser_raises_only_parse_errors(text: str) -> None:
     assert inv.command.name in grammar.BY_NAME
 
 
-@given(command_line())
+@given(st.one_of(command_line(), line))
 @settings(max_examples=300, deadline=None)
 def test_errors_are_said_in_both_languages(text: str) -> None:
     """Whatever the line, its error renders in English and in French (no missing placeholder)."""
