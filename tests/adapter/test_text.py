@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bots.adapter.text import COMMAND_WORDS, spoken, with_choices
+from bots.adapter.text import spoken, with_choices
 from core import grammar
 from core.effects import Notify, choice
 from tests.helpers import Harness
@@ -42,12 +42,6 @@ def test_only_command_and_answer_words_are_translated(command: str, french: str)
     assert spoken(command, "en") == command
 
 
-def test_every_command_of_the_table_has_its_french_words() -> None:
-    missing = {c.name for c in grammar.COMMANDS} - set(COMMAND_WORDS["fr"]) - {
-        "sos", "plan", "vote", "match", "trio", "session", "mentor"}
-    assert not missing
-
-
 async def test_choices_follow_the_language_of_the_notice_they_come_with(h: Harness) -> None:
     await h.speaks("bob", "fr")
     await h.say("carol", "help")
@@ -60,8 +54,6 @@ async def test_choices_follow_the_language_of_the_notice_they_come_with(h: Harne
     assert "!trio accept " in said["carol"].split("→")[1] and "accepter" not in said["carol"]
 
 
-@pytest.mark.skipif(grammar.command_of("tour") is None,
-                    reason="the grammar does not understand French command names yet")
 @pytest.mark.parametrize("command", ["vote 2 yes", "trio leave #4 confirm", "match accept 7",
                                      "privacy forget confirm", "trio accept K7QX-2MPD",
                                      "session confirm #1 3", "propose withdraw 2"])
