@@ -59,6 +59,7 @@ from core.effects import (
     ReportToModerators,
     lane_of,
 )
+from core.i18n import SOURCE
 from core.ids import RoomId
 from core.service import Delivery, Twinome
 
@@ -268,7 +269,8 @@ class Pump:
         if isinstance(effect, Post):
             return await self.carrier.send(InRoom(ref), Notice(effect.text, key,
                                                                choices=effect.choices,
-                                                               hold=not force))
+                                                               hold=not force,
+                                                               lang=_lang(effect.lang)))
         if isinstance(effect, InviteToRoom):
             return await self.carrier.invite(ref, effect.member)
         if isinstance(effect, RemoveFromRoom):
@@ -281,10 +283,16 @@ class Pump:
 def _notice(effect: Reply | Notify, key: str) -> Notice:
     """The notice a reply or a private notice is."""
     if isinstance(effect, Notify):
-        return Notice(effect.text, key, choices=effect.choices, private=True)
+        return Notice(effect.text, key, choices=effect.choices, private=True,
+                      lang=_lang(effect.lang))
     return Notice(effect.text, key, reply_to=effect.in_reply_to, origin=effect.origin,
                   private=effect.private, error=effect.error, choices=effect.choices,
-                  attachment=effect.attachment)
+                  attachment=effect.attachment, lang=_lang(effect.lang))
+
+
+def _lang(said_in: str) -> str:
+    """The language an effect's words were said in (English for one stored before it was kept)."""
+    return said_in or SOURCE
 
 
 def _public_room(effect: Reply | Notify) -> RoomId | None:
