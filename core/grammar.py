@@ -531,12 +531,14 @@ def chatter(words: list[str]) -> bool:
 
     Greetings and questions are free text; so is any line whose first word is not
     spelt like a command word in either language (``trun`` is a typo of ``turn``;
-    ``blah`` is not).
+    ``blah`` is not, nor ``bla``, which only drops letters of ``bilan``): a typo keeps the
+    word's length within a letter.
     """
     first = fold(words[0]).strip("!?.,:;'’")
     if first in _GREETINGS or first in _QUESTIONS or words[-1].endswith("?"):
         return True
-    return suggest(first, _FIRST_WORDS, 0.7) is None  # twice the words: a closer match
+    near = [w for w in _FIRST_WORDS if abs(len(w) - len(first)) <= 1]
+    return suggest(first, near, 0.7) is None  # twice the words: a closer match
 
 
 # A word of free text (folded), and the command it most likely asks about.

@@ -217,3 +217,13 @@ async def test_commands_in_french_act_like_english_ones(h: Harness) -> None:
     out = await h.say("alice", "tour", room=1)  # a private command, even typed in French
     assert [e.private for e in out if isinstance(e, Reply)] == [True]
     assert replies(await h.say("bob", "absent 2j déménagement"))
+
+
+@pytest.mark.parametrize("line", ["bla bla", "blah", "bof", "hmm ok"])
+def test_chatter_that_only_shares_letters_with_a_command_is_free_text(line: str) -> None:
+    assert grammar.chatter(line.split())
+
+
+@pytest.mark.parametrize("line", ["trun", "tuor", "bilna", "aied"])
+def test_a_typo_of_a_command_word_is_not_chatter(line: str) -> None:
+    assert not grammar.chatter(line.split())
