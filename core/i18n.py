@@ -228,8 +228,8 @@ def catalog(lang: str) -> gettext.NullTranslations:
 
 def translated(msgid: str, lang: str) -> bool:
     """Whether the catalog of ``lang`` says ``msgid`` in that language (the source always does)."""
-    book = catalog(lang)
-    return lang == SOURCE or msgid in getattr(book, "_catalog", {})
+    said = getattr(catalog(lang), "_catalog", {})
+    return lang == SOURCE or msgid in said or (msgid, 0) in said  # (msgid, 0): a plural form
 
 
 def language_code(word: str) -> str | None:
