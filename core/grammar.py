@@ -142,7 +142,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("trio charter", "The twinome principles.", "Trios"),
     Command("trio settings", "Show or change a trio setting.", "Trios",
             (_a("key", Kind.CHOICE, "the setting", False,
-                choices=("patience", "relance", "proposal_expiry")),
+                choices=("patience", "relance", "proposal_expiry", "language")),
              _a("value", Kind.WORD, "the new value", False)),
             details="patience: how long a silence lasts before a kind reminder (e.g. 3d). "
                     "relance: gentle or off. proposal_expiry: how long a vote stays open "
