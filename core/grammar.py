@@ -219,12 +219,13 @@ COMMANDS: tuple[Command, ...] = (
     Command("trio charter", _("The twinome principles."), _("Trios"), fr="trio charte"),
     Command("trio settings", _("Show or change a trio setting."), _("Trios"),
             (_a("key", Kind.CHOICE, _("the setting"), False,
-                choices=("patience", "relance", "proposal_expiry"), fr="réglage"),
+                choices=("patience", "relance", "proposal_expiry", "language"), fr="réglage"),
              _a("value", Kind.WORD, _("the new value"), False, fr="valeur")),
             details=_("patience: how long a silence lasts before a kind reminder (e.g. 3d). "
                       "relance: gentle or off. proposal_expiry: how long a vote stays open "
-                      "(e.g. 48h). A change that affects the others needs all three to ask "
-                      "for the same value."),
+                      "(e.g. 48h). language: the language of the trio's rooms, fr or en. "
+                      "A change that affects the others needs all three to ask for the "
+                      "same value."),
             example=_("trio settings patience 2d"), needs_trio=True, fr="trio réglages"),
     Command("turn", _("Who owes whom a reply, since when, and who is away."), _("Rhythm"),
             needs_trio=True, private=True, fr="tour"),

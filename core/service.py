@@ -41,7 +41,7 @@ from core.context import Ctx
 from core.effects import Choice, Effect, Notify, Post, Reply, coalesce, from_json, to_json
 from core.errors import UserError
 from core.events import CommandReceived, Event, LineMessage
-from core.i18n import pick
+from core.i18n import _, pick
 from core.ids import MemberId, RoomId
 from core.storage.db import Database, Tx
 from core.timeutil import dt, ts
@@ -354,7 +354,7 @@ class Twinome:
 
 
 _SCRUB = "scrub_after_outbox"  # meta key: checkpoint once outbox rows up to this id are gone
-SORRY = "Sorry, something went wrong on my side. Nothing was changed; please try again."
+SORRY = _("Sorry, something went wrong on my side. Nothing was changed; please try again.")
 _BIND = ("INSERT INTO platform_refs (platform, key, ref) VALUES (?, ?, ?) "
          "ON CONFLICT (platform, key) DO UPDATE SET ref = excluded.ref")
 

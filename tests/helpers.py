@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -98,5 +99,5 @@ def posts(effects: list[Effect], room: int) -> list[str]:
 
 
 def code_in(text: str) -> str:
-    """The invite code in a reply."""
-    return text.split("Invite code: ", 1)[1].split()[0]
+    """The invite code in a reply (in any language: the first XXXX-XXXX-XXXX-XXXX)."""
+    return re.findall(r"\b[0-9A-Z]{4}(?:-[0-9A-Z]{4}){3}\b", text)[0]

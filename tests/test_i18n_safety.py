@@ -20,6 +20,11 @@ PROFILES = {"ana": ("spanish", "drawing"), "bo": ("python", "spanish"),
             "cy": ("drawing", "python")}
 
 
+def nb(text: str) -> str:
+    """French as the catalogs write it: non-breaking spaces inside « »."""
+    return text.replace("« ", "«\u00a0").replace(" »", "\u00a0»")
+
+
 def _mine(effects: list[Effect], who: str) -> list[Reply]:
     return [e for e in effects if isinstance(e, Reply) and e.to == who]
 
@@ -37,7 +42,7 @@ async def test_block_unblock_and_report_answer_in_french(h: Harness) -> None:
     said = _said(await h.say("alice", "block @bob"), "alice")
     assert said.startswith("Vous avez bloqué Bob. Vous ne serez jamais proposés ensemble"), said
     assert "Cette personne n’en est pas informée." in said
-    assert "Vous êtes tous les deux dans « Les Trois »: un blocage ne retire personne" in said
+    assert nb("Vous êtes tous les deux dans « Les Trois »: un blocage ne retire personne") in said
     assert "!trio quitter #les-trois" in said and "!signaler @bob <ce qui s’est passé>" in said
     assert "You" not in said
     again = _said(await h.say("alice", "block @bob"), "alice")
@@ -94,9 +99,9 @@ async def test_a_report_reaches_moderators_in_the_default_language_and_forget_re
     lines = report.text.split("\n")
     assert lines[0] == "Signalement" and lines[1] == "Personne signalée: Bob (bob)"
     assert lines[2] == "Signalé par: un ancien membre", lines
-    assert lines[3] == "Trios en commun: « Les Trois » (#les-trois, id 1, actif)"
-    assert lines[4] == ("Motif, tel que saisi par l’auteur du signalement: "
-                        "« a volé mon mot de passe »")
+    assert lines[3] == nb("Trios en commun: « Les Trois » (#les-trois, id 1, actif)")
+    assert lines[4] == nb("Motif, tel que saisi par l’auteur du signalement: "
+                          "« a volé mon mot de passe »")
 
 
 async def test_privacy_export_replies_in_french_and_the_json_stays_as_it_is(h: Harness) -> None:
@@ -124,8 +129,8 @@ async def test_privacy_forget_asks_and_confirms_in_french(h: Harness) -> None:
     ask = _mine(await h.say("bob", "privacy forget"), "bob")[0]
     assert ask.text.startswith("Vous oublier? Je supprimerais votre profil, vos compétences"), \
         ask.text
-    assert "Vous quitterez « Les Trois »; les autres seront prévenus de votre départ." in ask.text
-    assert "sous la mention « un ancien membre »" in ask.text
+    assert nb("Vous quitterez « Les Trois »; les autres seront prévenus de votre départ.") in ask.text
+    assert nb("sous la mention « un ancien membre »") in ask.text
     assert "C’est irréversible: faites d’abord !données exporter" in ask.text
     assert [(c.label, c.command) for c in ask.choices] == [
         ("Oubliez-moi", "privacy forget confirm")]
@@ -160,7 +165,7 @@ async def test_seek_unseek_and_languages_in_french(h: Harness) -> None:
     assert said == ("Vos langues: fr en. Je ne vous proposerai que des personnes qui parlent "
                     "au moins l’une d’elles.")
     error = _mine(await h.say("ana", "languages 12"), "ana")[0]
-    assert "« 12 » n’est pas un code de langue." in error.text
+    assert nb("« 12 » n’est pas un code de langue.") in error.text
     assert "Utilisez des codes de deux lettres: !langues fr en" in error.text
     said = _said(await h.say("ana", "seek"), "ana")
     assert said.startswith("Vous cherchez des compagnons. J’utilise vos offres (rien pour "
@@ -232,8 +237,8 @@ async def test_a_matched_trio_forms_in_french_for_the_french(h: Harness) -> None
     await h.say("ana", "match accept")
     out = await h.say("cy", "match accept")
     said = _said(out, "cy")
-    assert said == ("Tout le monde a accepté: votre twinome « Trio de Ana, Bo, Cy » est formé. "
-                    "Le salon de votre trio et vos deux lignes privées sont ouverts.")
+    assert said == nb("Tout le monde a accepté: votre twinome « Trio de Ana, Bo, Cy » est "
+                      "formé. Votre salon de trio et vos deux lignes privées sont ouverts.")
 
 
 async def test_an_expired_proposal_is_told_in_french(h: Harness) -> None:
@@ -259,7 +264,7 @@ async def test_a_report_resent_after_its_author_left_names_them_in_the_default_l
     assert lines[0] == "Signalement" and lines[1] == "Personne signalée: Bob (bob)"
     assert lines[2].startswith("Signalé par: un ancien membre (former:"), lines
     assert lines[3] == "Trios en commun: aucun"
-    assert lines[4] == "Motif, tel que saisi par l’auteur du signalement: « encore lui »"
+    assert lines[4] == nb("Motif, tel que saisi par l’auteur du signalement: « encore lui »")
 
 
 async def test_forget_renames_a_trio_named_after_the_member_in_french(h: Harness) -> None:
