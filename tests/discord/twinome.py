@@ -69,9 +69,15 @@ class World:
             assert "error" not in joined.content.lower(), joined.content
             if who is self.bob:
                 made = await self.slash(self.alice, "trio invite")
-        await self.server.wait_until(lambda: len(self.trio_channels()) == 1 and len(
-            self.server.threads_of(self.trio_channels()[0])) == 3)
+        await self.server.wait_until(self._lines_made)
         return self.trio_channels()[0]
+
+    def _lines_made(self) -> bool:
+        """Whether the trio channel and its three pair threads, two members each, are made."""
+        channels = self.trio_channels()
+        threads = self.server.threads_of(channels[0]) if len(channels) == 1 else []
+        return len(threads) == 3 and all(
+            len(set(self.server.thread_members(t)) - {self.server.bot.id}) == 2 for t in threads)
 
     def trio_channels(self) -> list[Channel]:
         """The text channels in the Trios category."""
