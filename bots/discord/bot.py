@@ -10,9 +10,12 @@ after every commit that wrote effects.
 
 A slash command, a pressed button or a submitted SOS modal becomes one
 ``CommandReceived`` whose event id is ``discord:<interaction id>`` and whose origin is
-the interaction id; the reply the core writes comes back through the pump and answers
-that interaction (:mod:`bots.discord.answers`), which is deferred first if the answer is
-slow to come (Discord allows 3 seconds). ``/seek`` opens a form
+the interaction id. Its event ids are claimed from the pump before they are submitted:
+once the runtime says they are durable, the replies it hands back (outbox rows) are
+carried out at once in the interaction's own task, answering the interaction directly
+(:mod:`bots.discord.answers`), and marked done; the pump carries the command's other
+effects. The interaction is deferred first if the answer is slow to come (Discord allows
+3 seconds). ``/seek`` opens a form
 (:mod:`bots.discord.seeking`) whose submission gives several commands:
 ``discord:<id>:<n>`` for the profile changes, then ``discord:<id>`` for ``seek``,
 submitted together and answered once. Before any command is submitted, the member's top
@@ -49,7 +52,7 @@ from core.config import Settings
 from core.events import CommandReceived, Typed
 from core.grammar import BY_NAME, Command, command_of
 from core.runtime import Runtime
-from core.service import Twinome
+from core.service import Delivery, Twinome
 
 log = logging.getLogger("twinome.discord")
 
@@ -182,11 +185,16 @@ class TwinomeClient(discord.Client):
             platform=PLATFORM, typed=None if isinstance(command, str) else command,
             origin=str(interaction.id) if n == last else part_origin(interaction.id, n + 1))
             for n, command in enumerate(given)]
+        ids = [event.event_id for event in events]
+        self.pump.claim(ids)  # its replies are carried here, once durable: no pump pass
+        replies: Sequence[Delivery] = ()
         try:
-            await self.runtime.submit_many(events)
+            replies = (await self.runtime.submit_many(events, carries=True)).replies
         except Exception:
             log.exception("interaction %s could not be applied", interaction.id)
             await self.answers.answer(live, TROUBLE, ephemeral=True)
+        finally:
+            await self.pump.carry(replies, ids)
 
     async def _command_failed(self, interaction: discord.Interaction,
                               error: app_commands.AppCommandError) -> None:
