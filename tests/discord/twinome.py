@@ -69,10 +69,10 @@ class World:
             assert "error" not in joined.content.lower(), joined.content
             if who is self.bob:
                 made = await self.slash(self.alice, "trio invite")
-        await self.server.wait_until(self._lines_made)
+        await self.server.wait_until(self.lines_made)
         return self.trio_channels()[0]
 
-    def _lines_made(self) -> bool:
+    def lines_made(self) -> bool:
         """Whether the trio channel and its three pair threads, two members each, are made."""
         channels = self.trio_channels()
         threads = self.server.threads_of(channels[0]) if len(channels) == 1 else []
