@@ -4,7 +4,8 @@ Theory of operation. :class:`TwinomeClient` is a ``discord.Client`` given the co
 the configuration. Its ``setup_hook`` (after login, before the gateway) starts the shared
 runtime (:class:`core.runtime.Runtime`: one writer, the scheduler), registers the
 persistent choice buttons and syncs the command tree (generated from the core's grammar,
-:mod:`bots.discord.commands`) to the configured servers; ``on_ready`` starts the delivery
+:mod:`bots.discord.commands`) to the configured servers, or globally when none is
+configured; ``on_ready`` starts the delivery
 pump with the Discord carrier (:mod:`bots.discord.carrier`), which the runtime wakes
 after every commit that wrote effects.
 
@@ -22,7 +23,8 @@ submitted together and answered once. Before any command is submitted, the membe
 role and server are noted (:mod:`bots.discord.communities`): matchmaking reads the role,
 through ``Settings.community_of``, to mix communities, and the server, through
 ``Settings.realm_of``, to keep each trio within one server. A message in a trio channel or pair
-thread becomes a ``LineMessage`` (:mod:`bots.discord.inbound`). Event ids are Discord
+thread becomes a ``LineMessage``, and a direct message to the bot a command, answered in
+that DM (:mod:`bots.discord.inbound`). Event ids are Discord
 snowflakes, which the core applies once: events replayed after a gateway RESUME are
 no-ops.
 """
@@ -62,10 +64,12 @@ TROUBLE = "Something went wrong on my side; please try again in a moment."
 
 
 def intents() -> discord.Intents:
-    """Only what the bot uses: servers and channels, and who wrote where (no content)."""
+    """Only what the bot uses: servers and channels, who wrote where (no content), and
+direct messages to the bot."""
     wanted = discord.Intents.none()
     wanted.guilds = True
     wanted.guild_messages = True
+    wanted.dm_messages = True  # commands typed to the bot (DM content needs no privilege)
     return wanted
 
 
@@ -112,6 +116,8 @@ class TwinomeClient(discord.Client):
         if self._own_runtime:
             await self.runtime.start(scheduler=self.scheduler)
         self.runtime.on_effects(self.pump.wake)
+        if not self.config.guild_ids:
+            await self.tree.sync()  # global: every server, which Discord may take a while to show
         for guild_id in self.config.guild_ids:
             guild = discord.Object(guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -136,6 +142,10 @@ class TwinomeClient(discord.Client):
     # -- inbound --------------------------------------------------------------------------
 
     async def on_message(self, message: discord.Message) -> None:
+        command = self.translator.direct_command(message)
+        if command is not None:
+            await self._carried([command])
+            return
         event = await self.translator.line_message(message)
         if event is not None:
             await self.runtime.submit(event)
@@ -185,14 +195,19 @@ class TwinomeClient(discord.Client):
             platform=PLATFORM, typed=None if isinstance(command, str) else command,
             origin=str(interaction.id) if n == last else part_origin(interaction.id, n + 1))
             for n, command in enumerate(given)]
-        ids = [event.event_id for event in events]
-        self.pump.claim(ids)  # its replies are carried here, once durable: no pump pass
-        replies: Sequence[Delivery] = ()
         try:
-            replies = (await self.runtime.submit_many(events, carries=True)).replies
+            await self._carried(events)
         except Exception:
             log.exception("interaction %s could not be applied", interaction.id)
             await self.answers.answer(live, TROUBLE, ephemeral=True)
+
+    async def _carried(self, events: Sequence[CommandReceived]) -> None:
+        """Submit commands, then carry their replies here once durable (no pump pass)."""
+        ids = [event.event_id for event in events]
+        self.pump.claim(ids)
+        replies: Sequence[Delivery] = ()
+        try:
+            replies = (await self.runtime.submit_many(events, carries=True)).replies
         finally:
             await self.pump.carry(replies, ids)
 

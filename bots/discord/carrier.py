@@ -4,7 +4,8 @@ The shared delivery pump (:mod:`bots.adapter.pump`) keeps order, retries and bin
 this module only knows Discord.
 
 * A trio room is a private text channel in the configured category of the trio's server
-  (its realm; the first configured server when it has none or is not one of the bot's):
+  (its realm; the first configured server when it has none or is not one of the bot's;
+  with no server configured, every server the bot is in counts, the oldest first):
   the category is looked up by name, or made, in that server. @everyone may not view it, the three members and the bot may (member overwrites). A pair line is a
   private thread in that channel (not invitable) with its two members added; the bot
   unarchives a thread before posting in it. Leaving removes the member's overwrite or
@@ -255,7 +256,8 @@ class DiscordCarrier(GuardedCarrier):
 
     async def _category(self, realm: str | None) -> discord.CategoryChannel | None:
         """The trio channels' category in the realm's server (looked up by name, or made)."""
-        guilds = [g for g in (self.client.get_guild(i) for i in self.config.guild_ids) if g]
+        guilds = [g for g in (self.client.get_guild(i) for i in self.config.guild_ids) if g] \
+            if self.config.guild_ids else sorted(self.client.guilds, key=lambda g: g.id)
         home = next((g for g in guilds if str(g.id) == realm), guilds[0] if guilds else None)
         name = self.config.category_name or "Trios"
         if self.config.category_id is not None:
