@@ -200,6 +200,8 @@ class TwinomeClient(discord.Client):
         except Exception:
             log.exception("interaction %s could not be applied", interaction.id)
             await self.answers.answer(live, TROUBLE, ephemeral=True)
+        if self.answers.dms_closed(user.id):
+            self.pump.wake()  # the notices their DMs refused can go with this interaction
 
     async def _carried(self, events: Sequence[CommandReceived]) -> None:
         """Submit commands, then carry their replies here once durable (no pump pass)."""

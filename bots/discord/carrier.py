@@ -20,7 +20,7 @@ this module only knows Discord.
   lives, once however many commands a form gave (:mod:`bots.discord.answers`):
   ephemeral when private, an error, or meant for the member's direct chat. Otherwise
   private notices go by DM; a member whose DMs are closed gets them on their next
-  interaction, ephemerally.
+  interaction, ephemerally: until then they wait in the outbox (a restart keeps them).
 * Every message has ``AllowedMentions.none()`` (a trio named ``@everyone`` pings nobody)
   and, in channels, the effect's key as an enforced nonce, so a re-send after a crash is
   not posted twice. Choices become buttons (:mod:`bots.discord.views`).
@@ -136,15 +136,20 @@ class DiscordCarrier(GuardedCarrier):
         user_id = user_id_of(target.member)
         if user_id is None:
             return Failed("not a Discord member")
-        user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
-        dm = user.dm_channel or await user.create_dm()
-        try:
-            return await self.post(dm, notice)
-        except discord.Forbidden:
-            log.info("the DMs of %s are closed; the notice waits for their next command",
-                     target.member)
-            self.answers.hold(user_id, typed_choices(notice.text, notice.choices))
-            return Done()
+        if not self.answers.dms_closed(user_id):
+            user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
+            dm = user.dm_channel or await user.create_dm()
+            try:
+                return await self.post(dm, notice)
+            except discord.Forbidden:
+                log.info("the DMs of %s are closed", target.member)
+                self.answers.found_closed(user_id)
+        live = self.answers.reachable(user_id)
+        if live is None:
+            return Wait("their DMs are closed: it waits for their next interaction")
+        await self.answers.follow_closed(live, typed_choices(notice.text, notice.choices),
+                                         view_of(notice.choices))
+        return Done()
 
     async def post(self, channel: discord.abc.Messageable, notice: Notice) -> Outcome:
         """Post a notice (in as many messages as its length needs) with its buttons."""

@@ -187,10 +187,11 @@ async def test_closed_dms_wait_for_the_next_interaction(world: World) -> None:
     ab = world.pair(world.alice, world.bob)
     await server.user_message(world.bob, ab, "one")
     await server.user_message(world.bob, ab, "two")
-    await server.wait_until(lambda: world.bot.answers.held(world.bob.id) == 1)
+    await server.wait_until(lambda: world.bot.answers.dms_closed(world.bob.id))
     result = await world.slash(world.bob, "trio list")
     followups = await result.wait_followups(1)
     assert "closed" in followups[0].content and followups[0].ephemeral
+    assert "has not answered yet" in followups[0].content
 
 
 async def test_a_command_is_answered_at_once_by_its_own_response_not_by_the_pump(

@@ -1,5 +1,5 @@
 """The Discord adapter across stops: a channel or thread made just before a stop is found
-again, not made twice; notices kept from closed DMs survive a restart."""
+again, not made twice; notices that closed DMs refused survive a restart."""
 
 from __future__ import annotations
 
@@ -70,3 +70,23 @@ async def test_a_pair_thread_made_just_before_a_stop_is_found_and_completed(
     assert len({t.name for t in threads}) == 3
     for thread in threads:
         assert await world.bot.bindings.core_room(str(thread.id)) is not None
+
+
+async def test_a_notice_refused_by_closed_dms_reaches_the_member_after_a_restart(
+        world: World) -> None:
+    server = world.server
+    await world.form_trio()
+    world.bob.dms_closed = True
+    ab = world.pair(world.alice, world.bob)
+    await server.user_message(world.bob, ab, "one")
+    await server.user_message(world.bob, ab, "two")  # a relance note for bob, privately
+    await server.wait_until(lambda: any(r.status == 403 for r in server.requests))
+    await world.restart()
+    await server.wait_until(lambda: world.bot.pump.waiting > 0)  # its DMs refused it again
+    result = await world.slash(world.bob, "trio list")
+    [kept] = await result.wait_followups(1)
+    assert result.message is not None and "Les Trois" in result.message.content
+    assert kept.ephemeral and "closed" in kept.content and "has not answered yet" in kept.content
+    await server.wait_until(lambda: not world.bot.pump.waiting)
+    again = await world.slash(world.bob, "trio list")
+    assert not again.followups, "given once"
