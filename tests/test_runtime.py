@@ -216,11 +216,13 @@ async def test_a_batch_of_replies_its_submitter_carries_wakes_no_listener(h: Har
 async def test_a_lone_command_that_fails_is_answered_and_changes_nothing(h: Harness) -> None:
     runtime = Runtime(h.core)
     async with runtime:
-        applied = await runtime.submit(CommandReceived("e1", MemberId("alice"), None,
-                                                       "trio join NOPE"))
-        again = await runtime.submit(CommandReceived("e1", MemberId("alice"), None,
-                                                     "trio join NOPE"))
+        applied = await runtime.submit(CommandReceived("e1", MemberId("zed"), None,
+                                                       "vote 9 yes"))
+        again = await runtime.submit(CommandReceived("e1", MemberId("zed"), None,
+                                                     "vote 9 yes"))
     [reply] = [d.effect for d in applied.replies]
-    assert isinstance(reply, Reply) and reply.error
-    assert applied.fresh == {"e1"} and not again.fresh
+    assert isinstance(reply, Reply) and reply.error and reply.to == "zed"
+    assert applied.fresh == {"e1"} and not again.fresh, "applied once, redone or not"
     assert len(await h.core.pending()) == 1
+    async with h.core.db.read() as tx:
+        assert await tx.value("SELECT count(*) FROM members WHERE id = 'zed'") == 0
