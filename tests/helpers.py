@@ -99,5 +99,7 @@ def posts(effects: list[Effect], room: int) -> list[str]:
 
 
 def code_in(text: str) -> str:
-    """The invite code in a reply (in any language: the first XXXX-XXXX-XXXX-XXXX)."""
-    return re.findall(r"\b[0-9A-Z]{4}(?:-[0-9A-Z]{4}){3}\b", text)[0]
+    """The invite code in a reply (in any language)."""
+    found = re.search(r"\b[A-Z0-9]{4}(?:-[A-Z0-9]{4}){3}\b", text)
+    assert found, f"no invite code in {text!r}"
+    return found.group()
