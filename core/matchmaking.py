@@ -28,7 +28,7 @@ from core.context import CommandHandler, Ctx, JobHandler
 from core.effects import choice
 from core.errors import Conflict, NotFound, ParseError
 from core.grammar import Invocation
-from core.i18n import _, _n, join, render
+from core.i18n import _, _n, join, pick, render
 from core.ids import MemberId
 from core.quiet import zone
 from core.timeutil import dt, ts
@@ -176,8 +176,8 @@ async def _form(ctx: Ctx, pid: int, members: list[MemberId]) -> None:
     await ctx.tx.run("DELETE FROM lobby WHERE member_id IN (?, ?, ?)", tuple(members))
     names = await queries.names(ctx.tx, members)
     realm = await ctx.tx.value("SELECT realm FROM match_proposals WHERE id = ?", (pid,))
-    # A name is stored once: in the language of whoever completed the trio.
-    name = render(_("Trio of {names}", names=", ".join(names[m] for m in members)), ctx.language)
+    name = render(_("Trio of {names}", names=", ".join(names[m] for m in members)),
+                  await _room_language(ctx, members))
     trio = await trios.form(ctx, members, name, realm)
     if trio is None:
         await ctx.tx.run("UPDATE match_proposals SET state = 'declined' WHERE id = ?", (pid,))
@@ -190,6 +190,15 @@ async def _form(ctx: Ctx, pid: int, members: list[MemberId]) -> None:
         return
     ctx.reply(_("Everyone accepted: your twinome “{name}” is formed. Your trio room and your "
                 "two private lines are open.", name=trio.name))
+
+
+async def _room_language(ctx: Ctx, members: list[MemberId]) -> str:
+    """The language a matched trio's rooms will speak, in which its name is stored once: the
+    one its three members share, else the bot's default (as :func:`core.trios.form` does)."""
+    default = ctx.settings.default_language
+    theirs = await queries.languages(ctx.tx, members)
+    spoken = {pick(theirs.get(m), default) for m in members}
+    return spoken.pop() if len(spoken) == 1 else pick(default)
 
 
 async def run(ctx: Ctx, payload: dict[str, Any]) -> None:

@@ -231,14 +231,21 @@ async def test_a_proposal_speaks_to_each_member_in_their_language(h: Harness) ->
     assert notices(out, "cy")[0].startswith("Le trio proposé #1 ne se formera pas")
 
 
-async def test_a_matched_trio_forms_in_french_for_the_french(h: Harness) -> None:
-    await _proposed(h)
+@pytest.mark.parametrize(("bo", "name"), [("fr", "Trio de Ana, Bo, Cy"),
+                                         ("en", "Trio of Ana, Bo, Cy")])
+async def test_a_matched_trio_is_named_in_the_language_its_rooms_speak(
+        h: Harness, bo: str, name: str) -> None:
+    await _proposed(h)  # Ana and Cy read French
+    await h.speaks("bo", bo)
     await h.say("bo", "match accept")
     await h.say("ana", "match accept")
-    out = await h.say("cy", "match accept")
-    said = _said(out, "cy")
-    assert said == nb("Tout le monde a accepté: votre twinome « Trio de Ana, Bo, Cy » est "
-                      "formé. Votre salon de trio et vos deux lignes privées sont ouverts.")
+    said = _said(await h.say("cy", "match accept"), "cy")
+    assert said == nb(f"Tout le monde a accepté: votre twinome « {name} » est formé. Votre "
+                      "salon de trio et vos deux lignes privées sont ouverts.")
+    async with h.core.db.read() as tx:
+        row = await tx.one("SELECT name, language FROM trios")
+    assert row is not None and row["name"] == name
+    assert row["language"] == ("fr" if bo == "fr" else None)
 
 
 async def test_an_expired_proposal_is_told_in_french(h: Harness) -> None:
