@@ -279,7 +279,7 @@ async def _leave_all(ctx: Ctx, member: MemberId) -> list[str]:
         if default.fullmatch(trio.name) or alone:
             await ctx.tx.run("UPDATE trios SET name = ? WHERE id = ?", (f"Trio {trio.id}", trio.id))
             trio = await queries.trio(ctx.tx, trio.id)
-        await trios.leave(ctx, trio, member, _("left the trio"))
+        await trios.leave(ctx, trio, member)
         left.append(trio.name)
     return left
 
