@@ -344,7 +344,7 @@ class Twinome:
                        else grammar.from_typed(event.typed, self.settings.prefix))
                 await features.COMMANDS[inv.command.name](ctx, inv)
         except UserError as err:
-            text = err.message + (f"\n{err.hint}" if err.hint else "")
+            text = err.message + ("\n" + err.hint if err.hint else "")
             ctx = _answer(ctx, event, text, choices=err.choices)
         except Exception:
             # Never log the command text: it may carry a note or a plan.
