@@ -143,7 +143,8 @@ def _begun(day: date, tz: str) -> ParseError:
 def parse_window(text: str) -> tuple[int, int]:
     """Read ``22:00-08:00``, ``22h-8h``, ``22-8``, ``10pm to 7am``, ``de 22 h à 8 h`` into
     minutes (start, end)."""
-    spaced = re.sub(r"(\d)\s+(h|am|pm)\b", r"\1\2", text.strip(), flags=re.IGNORECASE)
+    spaced = re.sub(r"(\d)\s+(h|heures?|am|pm)\b", r"\1\2", text.strip(), flags=re.IGNORECASE)
+    spaced = re.sub(r"(\dh|heures?)\s+(\d\d)\b", r"\1\2", spaced, flags=re.IGNORECASE)
     spaced = re.sub(r"^(?:from|de)\s+", "", spaced, flags=re.IGNORECASE)
     match = re.fullmatch(r"(\S+?)(?:\s*[-–]\s*|\s+(?:to|till|until|a|à)\s+)(\S+)",
                          spaced, re.IGNORECASE)

@@ -177,12 +177,14 @@ def _format_seconds(seconds: int) -> str:
     return " ".join(parts[:2])
 
 
-_CLOCK = re.compile(r"(\d{1,2})(?:(?:[:.h])(\d{2})?)?\s*(am|pm)?")
+_CLOCK = re.compile(r"(\d{1,2})(?:\s*(?:[:.]|h|heures?)\s*(\d{2})?)?\s*(am|pm)?")
+_NAMED_CLOCK = {"midnight": "0:00", "minuit": "0:00", "noon": "12:00", "midi": "12:00"}
 
 
 def parse_clock(text: str) -> time:
-    """Parse ``22:00``, ``7:30``, ``22h``, ``22h30``, ``22``, ``10pm``."""
-    match = _CLOCK.fullmatch(text.strip().casefold())
+    """Parse ``22:00``, ``7:30``, ``22h``, ``22h30``, ``22 h 30``, ``22``, ``10pm``, ``minuit``."""
+    said = fold(text.strip())
+    match = _CLOCK.fullmatch(_NAMED_CLOCK.get(said, said))
     hour = int(match.group(1)) if match else 99
     if match and match.group(3):  # 12am is midnight, 12pm is noon
         hour = hour % 12 + (12 if match.group(3) == "pm" else 0) if 1 <= hour <= 12 else 99

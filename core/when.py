@@ -121,5 +121,6 @@ def looks_like_duration(ws: Words) -> bool:
 
 def _unit_like(word: str) -> bool:
     """Whether ``word`` is a misspelt unit of time (``weks``, ``dayz``)."""
-    units = ["minutes", "hours", "days", "weeks", "months", "jours", "semaines", "heures"]
+    units = ["minutes", "hours", "days", "weeks", "months", "jours", "semaines", "heures",
+             "journees"]
     return bool(difflib.get_close_matches(fold(word), units, n=1, cutoff=0.7))

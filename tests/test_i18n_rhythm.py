@@ -3,7 +3,7 @@ time zones, stats, the relance note and the kind reminder said in each reader's 
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -11,7 +11,7 @@ from core import when
 from core.errors import ParseError
 from core.i18n import render
 from core.rhythm import parse_away, parse_window
-from core.textrules import parse_duration, read_seconds
+from core.textrules import parse_clock, parse_duration, read_seconds
 from tests.helpers import Harness, notices, replies
 from tests.test_turns import DAY, HOUR, lines_of
 
@@ -78,10 +78,20 @@ def test_today_is_a_day_that_has_already_begun() -> None:
 @pytest.mark.parametrize(("said", "window"), [
     ("22h-8h", (22 * 60, 8 * 60)), ("22 h - 8 h", (22 * 60, 8 * 60)),
     ("de 22h à 7h30", (22 * 60, 7 * 60 + 30)), ("22:00-08:00", (22 * 60, 8 * 60)),
-    ("10pm to 7am", (22 * 60, 7 * 60)),
+    ("10pm to 7am", (22 * 60, 7 * 60)), ("de 22 h 30 à 7 h", (22 * 60 + 30, 7 * 60)),
+    ("22 heures à 7 heures", (22 * 60, 7 * 60)), ("de minuit à 8h", (0, 8 * 60)),
+    ("from 10 pm to 7 am", (22 * 60, 7 * 60)), ("22-8", (22 * 60, 8 * 60)),
 ])
 def test_quiet_windows_read_in_both_languages(said: str, window: tuple[int, int]) -> None:
     assert parse_window(said) == window
+
+
+@pytest.mark.parametrize(("said", "clock"), [
+    ("22h", time(22)), ("22 h 30", time(22, 30)), ("8 heures", time(8)), ("minuit", time(0)),
+    ("midi", time(12)), ("22:00", time(22)), ("10pm", time(22)), ("7.30", time(7, 30)),
+])
+def test_clock_times_read_in_both_languages(said: str, clock: time) -> None:
+    assert parse_clock(said) == clock
 
 
 def test_a_duration_out_of_range_is_said_in_french() -> None:
