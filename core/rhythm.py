@@ -64,7 +64,7 @@ def parse_away(text: str | None, tz: str, now: datetime) -> tuple[datetime | Non
     span = when.duration(body)
     if span is not None:
         used = span[1]
-        delta = parse_duration(" ".join(w for w, _n in body[:used]), least=MIN_AWAY,
+        delta = parse_duration(" ".join(w for w, _at in body[:used]), least=MIN_AWAY,
                                most=MAX_AWAY, what=_("time away"))
         return now + delta, _note(text, body, used)
     if body and re.fullmatch(r"\d{4}-\d{2}-\d{2}", body[0][0]) and head not in _FOR:
@@ -73,7 +73,7 @@ def parse_away(text: str | None, tz: str, now: datetime) -> tuple[datetime | Non
         raise _unsure(body, "for" if head in _FOR else "")
     found = when.day(body, today)
     if found is not None:
-        said = " ".join(w for w, _n in body[:found[1]])
+        said = " ".join(w for w, _at in body[:found[1]])
         raise ParseError(_("Away until {day}, or away starting {day}?", day=said),
                          hint=_("For an away that ends then, type away until {day}. "
                                 "To start one later, type away on the day itself.", day=said))
@@ -95,7 +95,7 @@ def _example() -> Text:
 
 def _unsure(body: when.Words, head: str) -> ParseError:
     """The question asked when a duration was meant but cannot be read."""
-    said = " ".join(w for w, _n in body[:2]) if body else ""
+    said = " ".join(w for w, _at in body[:2]) if body else ""
     if not said:
         return ParseError(_("Away for how long, or until when?"), hint=_example())
     first = body[0][0]
