@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
+from core.i18n import LANGUAGES
+
 _EXTRAS = {"matrix": "matrix", "demo": "demo", "discord": "discord", "reports": "dev"}
 _TARGETS = {"matrix": "bots.matrix.cli", "demo": "bots.matrix.demo",
             "discord": "bots.discord.cli", "reports": "bots.reports"}
@@ -35,6 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--demo", action="store_true",
                         help="play the built-in demo on a fresh temporary database")
     console.add_argument("--jsonl", action="store_true", help="one JSON object per effect per line")
+    console.add_argument("--language", choices=LANGUAGES, default=LANGUAGES[0],
+                         help="the bot's default language, and the console's own (default: en)")
     sub.add_parser("matrix", help="run the Matrix bot (options: twinome matrix --help)",
                    add_help=False)
     sub.add_parser("discord", help="run the Discord bot (options: twinome discord --help)",
@@ -98,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     from bots.console.app import Options, run
 
     options = Options(db=args.db, script=args.script, jsonl=args.jsonl, demo=args.demo,
-                      start=this_minute())
+                      start=this_minute(), language=args.language)
     try:
         return asyncio.run(run(options))
     except KeyboardInterrupt:

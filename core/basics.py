@@ -1,4 +1,4 @@
-"""Help, and the housekeeping jobs: releasing held notices, pruning old records."""
+"""Help, free text, and the housekeeping jobs: releasing held notices, pruning old records."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 from core import grammar, queries
 from core.context import CommandHandler, Ctx, JobHandler
 from core.effects import choices_from
-from core.grammar import Invocation
+from core.grammar import Invocation, Said
+from core.i18n import _, join
 from core.textrules import fold
 from core.timeutil import ts
 
@@ -30,20 +31,38 @@ async def chat(ctx: Ctx, inv: Invocation) -> None:
     text = inv.args["text"]
     p = ctx.prefix
     first = fold(text.split()[0]).strip("!?.,") if text.split() else ""
-    hello = "Hello! " if first in _HELLOS else ""
+    if first in grammar.GREETINGS_FR:
+        await _greeted_in_french(ctx)
+    hello = _("Hello!") + " " if first in _HELLOS else ""
     asked = grammar.about(text)
-    maybe = ("Perhaps this helps: " + ", ".join(f"{p}help {c}" for c in asked) + ". "
-             if asked else "")
+    maybe = _("Perhaps this helps: {commands}.", commands=join(", ", [
+        _help_on(grammar.BY_NAME[c], p) for c in asked]))
     if not await queries.trios_of(ctx.tx, ctx.actor):
-        ctx.reply(f"{hello}I'm Twinome: I help people form trios, three who support each other "
-                  f"with a private line between each two, and keep their rhythm kind.\n"
-                  f"To start:\n  {p}trio new <name> — start a trio and get a code to share\n"
-                  f"  {p}trio join <code> — join a trio with the code a friend gave you\n"
-                  f"  {p}help — everything else I can do\n{maybe}".rstrip(),
-                  private=True)
+        welcome = _("I'm Twinome: I help people form trios, three who support each other with a "
+                    "private line between each two, and keep their rhythm kind.\nTo start:\n"
+                    "  {p}trio new <name> — start a trio and get a code to share\n"
+                    "  {p}trio join <code> — join a trio with the code a friend gave you\n"
+                    "  {p}help — everything else I can do", p=p)
+        ctx.reply(hello + welcome + ("\n" + maybe if asked else ""), private=True)
         return
-    ctx.reply(f"{hello}I read that as a message to me, not a command. {maybe}"
-              f"Type {p}help to see everything I can do.", private=True)
+    pointer = _("I read that as a message to me, not a command.") + " "
+    ctx.reply(hello + pointer + (maybe + " " if asked else "")
+              + _("Type {p}help to see everything I can do.", p=p), private=True)
+
+
+def _help_on(command: grammar.Command, prefix: str) -> str:
+    """``!help trio new``, in the reader's language (``!aide trio nouveau``)."""
+    help_ = grammar.BY_NAME["help"]
+    return Said(lambda lang: f"{prefix}{help_.name_in(lang)} {command.name_in(lang)}")
+
+
+async def _greeted_in_french(ctx: Ctx) -> None:
+    """Someone who has chosen no language greets in French: French is their hint from now."""
+    chosen = await ctx.tx.value("SELECT language FROM members WHERE id = ?", (ctx.actor,))
+    if chosen:
+        return
+    await ctx.tx.run("UPDATE members SET locale = 'fr' WHERE id = ?", (ctx.actor,))
+    ctx.language = "fr"
 
 
 async def release_held(ctx: Ctx, payload: dict[str, Any]) -> None:

@@ -14,7 +14,7 @@ from core.config import Settings
 from core.effects import Attachment, Choice, Effect, Notify, Post, Reply, choices_json
 from core.errors import Conflict, Forbidden, NotFound
 from core.grammar import Invocation, suggest
-from core.i18n import pick, render
+from core.i18n import _, _n, join, pick, render
 from core.ids import MemberId, RoomId, TrioId
 from core.model import Room, Trio
 from core.quiet import quiet_until
@@ -129,32 +129,36 @@ class Ctx:
             return mine[0]
         if not mine:
             raise NotFound(
-                "You are not in a trio yet.",
-                hint=f"Start one with {self.prefix}trio new, or join with {self.prefix}trio join <code>.",
+                _("You are not in a trio yet."),
+                hint=_("Start one with {p}trio new, or join with {p}trio join <code>.",
+                       p=self.prefix),
             )
         names = tags(mine)
         raise Conflict(
-            f"You are in {len(mine)} trios; which one?",
-            hint=f"Name it: {self.prefix}{inv.command.name} {names[mine[0].id]} … "
-                 f"(yours: {', '.join(names.values())}).",
+            _n("You are in {n} trio; which one?", "You are in {n} trios; which one?", len(mine)),
+            hint=_("Name it: {p}{command} {tag} … (yours: {tags}).", p=self.prefix,
+                   command=inv.command.name, tag=names[mine[0].id],
+                   tags=join(", ", names.values())),
         )
 
     async def _room_trio(self, room: Room, inv: Invocation) -> Trio:
         """The trio of the room the command was typed in, if the actor belongs there."""
         trio = await queries.trio(self.tx, room.trio_id)
         if not await queries.is_member(self.tx, trio.id, self.actor):
-            raise Forbidden("Only the members of this trio can do that here.")
+            raise Forbidden(_("Only the members of this trio can do that here."))
         if room.pair and self.actor not in room.pair:
-            raise Forbidden("This line belongs to two other members: only they act here.",
-                            hint="Type the command in your direct chat with me.")
+            raise Forbidden(_("This line belongs to two other members: only they act here."),
+                            hint=_("Type the command in your direct chat with me."))
         if not room.open:
-            raise Conflict("This line is closed.",
-                           hint="Type the command in your direct chat with me.")
+            raise Conflict(_("This line is closed."),
+                           hint=_("Type the command in your direct chat with me."))
         if inv.trio is not None and not _names(trio, inv.trio):
             raise Conflict(
-                f"This room belongs to “{trio.name}”, not to “{inv.trio}”.",
-                hint=f"For another trio, type it in your direct chat with me: "
-                     f"{self.prefix}{inv.command.name} #{inv.trio.lstrip('#')} …",
+                _("This room belongs to “{name}”, not to “{wanted}”.", name=trio.name,
+                  wanted=inv.trio),
+                hint=_("For another trio, type it in your direct chat with me: "
+                       "{p}{command} #{wanted} …", p=self.prefix, command=inv.command.name,
+                       wanted=inv.trio.lstrip("#")),
             )
         return trio
 
@@ -164,21 +168,23 @@ class Ctx:
         if len(found) == 1:
             return found[0]
         if not found:
-            raise NotFound(f"You have no trio called “{wanted}”.", hint=_did_you_mean(wanted, mine))
+            raise NotFound(_("You have no trio called “{wanted}”.", wanted=wanted),
+                           hint=_did_you_mean(wanted, mine))
         which = []
         for t in found:
             names = await queries.names(self.tx, await queries.members(self.tx, t.id))
-            which.append(f"#{t.id} ({', '.join(names.values())})")
-        raise Conflict(f"You have {len(found)} trios called “{found[0].name}”.",
-                       hint="Name it by its number: " + "; ".join(which) + ".")
+            which.append(f"#{t.id} (" + join(", ", names.values()) + ")")
+        raise Conflict(_n("You have {n} trio called “{name}”.", "You have {n} trios called “{name}”.",
+                          len(found), name=found[0].name),
+                       hint=_("Name it by its number: {which}.", which=join("; ", which)))
 
     async def active_trio(self, inv: Invocation) -> Trio:
         """Like :meth:`trio`, but the trio must have its three members."""
         trio = await self.trio(inv)
         if trio.state != "active":
             raise Conflict(
-                f"“{trio.name}” is still forming: it needs three members first.",
-                hint=f"Invite someone with {self.prefix}trio invite.",
+                _("“{name}” is still forming: it needs three members first.", name=trio.name),
+                hint=_("Invite someone with {p}trio invite.", p=self.prefix),
             )
         return trio
 
@@ -189,9 +195,9 @@ class Ctx:
             candidate = self.settings.read_user(text)
             if trio is None and candidate is not None:
                 return candidate
-            where = f" in “{trio.name}”" if trio else ""
-            raise NotFound(f"I don't know anyone called {text}{where}.",
-                           hint="Write their name as @name, as it appears in the trio.")
+            unknown = (_("I don't know anyone called {who} in “{name}”.", who=text, name=trio.name)
+                       if trio else _("I don't know anyone called {who}.", who=text))
+            raise NotFound(unknown, hint=_("Write their name as @name, as it appears in the trio."))
         return found
 
 
@@ -218,8 +224,8 @@ def _did_you_mean(wanted: str, mine: list[Trio]) -> str:
     named = tags(mine)
     by_fold = {fold(tag.lstrip("#")): tag for tag in named.values()}
     guess = suggest(fold(slug(wanted.lstrip("#"))), sorted(by_fold))
-    listing = ", ".join(named.values()) or "none yet"
-    return (f"Did you mean {by_fold[guess]}? " if guess else "") + f"Your trios: {listing}."
+    listing = _("Your trios: {tags}.", tags=join(", ", named.values()) if named else _("none yet"))
+    return _("Did you mean {tag}?", tag=by_fold[guess]) + " " + listing if guess else listing
 
 
 CommandHandler = Callable[[Ctx, Invocation], Awaitable[None]]

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from core import (
     basics,
+    language,
     ledger,
     matchmaking,
     mentoring,
@@ -22,7 +23,7 @@ from core.context import CommandHandler, Ctx, JobHandler
 from core.events import LineMessage
 
 _MODULES = (basics, trios, turns, rhythm, mentoring, ledger, support, proposals, safety, privacy,
-            stats, matchmaking)
+            stats, matchmaking, language)
 
 COMMANDS: dict[str, CommandHandler] = {}
 JOBS: dict[str, JobHandler] = {}

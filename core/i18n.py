@@ -228,8 +228,8 @@ def catalog(lang: str) -> gettext.NullTranslations:
 
 def translated(msgid: str, lang: str) -> bool:
     """Whether the catalog of ``lang`` says ``msgid`` in that language (the source always does)."""
-    known = getattr(catalog(lang), "_catalog", {})  # a plural message is keyed (msgid, 0)
-    return lang == SOURCE or msgid in known or (msgid, 0) in known
+    said = getattr(catalog(lang), "_catalog", {})  # plural forms are keyed (msgid, index)
+    return lang == SOURCE or msgid in said or (msgid, 0) in said
 
 
 def language_code(word: str) -> str | None:

@@ -23,8 +23,9 @@ from core.context import CommandHandler, Ctx, JobHandler
 from core.effects import choice
 from core.errors import Conflict, Forbidden, NotFound, ParseError
 from core.grammar import Invocation
+from core.i18n import Message, Text, _, _n, join
 from core.ids import MemberId
-from core.mentoring import between, mention, skill_arg, tag, tell, typed, waits_for
+from core.mentoring import between, mention, skill_arg, state_word, tag, tell, typed, waits_for
 from core.model import Trio
 from core.storage.db import Row, Tx
 from core.textrules import parse_duration, quote
@@ -42,29 +43,29 @@ DUPLICATE_WINDOW = timedelta(minutes=10)
 """How recent an identical session must be for a new one to be asked about first."""
 
 
-def hm(minutes: int) -> str:
-    """Human form of a number of minutes: ``4h 30m``, ``4h``, ``45m``."""
+def hm(minutes: int) -> Message:
+    """Human form of a number of minutes: ``4h 30m``, ``4h``, ``45m`` (hours, never days:
+    the ledger is a time bank)."""
     h, m = divmod(abs(minutes), 60)
-    return " ".join(p for p in (f"{h}h" if h else "", f"{m}m" if m or not h else "") if p)
+    if h and m:
+        return _("{h}h {m}m", h=h, m=m)
+    return _("{h}h", h=h) if h else _("{m}m", m=m)
 
 
-def _amount(minutes: int) -> str:
-    return hm(minutes) if minutes else "none"
-
-
-def _signed(minutes: int) -> str:
+def _signed(minutes: int) -> Text:
     if not minutes:
-        return "even"
+        return _("even")
     return ("+" if minutes > 0 else "-") + hm(minutes)
 
 
 def _minutes(raw: str) -> int:
     """A session length typed like ``45m`` or ``1h30``, within the allowed bounds."""
     try:
-        length = parse_duration(raw, least=SESSION_LEAST, most=SESSION_MOST, what="session length")
+        length = parse_duration(raw, least=SESSION_LEAST, most=SESSION_MOST,
+                                what=_("session length"))
     except ParseError as err:
-        raise ParseError(err.message, hint="Write it like 45m or 1h30: between 5 minutes "
-                                           "and 12 hours.") from None
+        raise ParseError(err.message, hint=_("Write it like 45m or 1h30: between 5 minutes "
+                                             "and 12 hours.")) from None
     return int(length.total_seconds()) // 60
 
 
@@ -78,21 +79,29 @@ async def _recognised(ctx: Ctx, trio: Trio, other: MemberId, skill: str) -> Row:
     if rows and rows[0]["state"] == "recognised":
         return rows[0]
     name, p = await queries.name(ctx.tx, other), ctx.prefix
+    if rows:
+        number, t = rows[0]["number"], tag(trio)
     if rows and waits_for(rows[0]) == "mentor":
         mentor = await queries.name(ctx.tx, rows[0]["mentor"])
-        raise Conflict(f"{mentor} has not agreed to mentor on “{skill}” yet (mentorship "
-                       f"{rows[0]['number']}): a session counts once the mentor said yes.",
-                       hint=f"{mentor} accepts with {p}mentor accept {tag(trio)} {rows[0]['number']}")
+        raise Conflict(_("{mentor} has not agreed to mentor on “{skill}” yet (mentorship "
+                         "{number}): a session counts once the mentor said yes.",
+                         mentor=mentor, skill=skill, number=number),
+                       hint=_("{who} accepts with {p}mentor accept {tag} {number}",
+                              who=mentor, p=p, tag=t, number=number))
     if rows:
         mentee = await queries.name(ctx.tx, rows[0]["mentee"])
-        raise Conflict(f"{mentee} has not accepted the offer on “{skill}” yet (mentorship "
-                       f"{rows[0]['number']}): a session counts once the mentee recognises the mentor.",
-                       hint=f"{mentee} accepts with {p}mentor accept {tag(trio)} {rows[0]['number']}")
-    raise Conflict(f"You and {name} have no recognised mentorship on “{skill}” in “{trio.name}”, "
-                   f"and sessions are logged only inside one.",
-                   hint=f"If {name} mentors you: {p}mentor ask {mention(other)} {typed(skill)}. "
-                        f"If you mentor {name}: {p}mentor offer {mention(other)} {typed(skill)} "
-                        f"(then {name} accepts).")
+        raise Conflict(_("{mentee} has not accepted the offer on “{skill}” yet (mentorship "
+                         "{number}): a session counts once the mentee recognises the mentor.",
+                         mentee=mentee, skill=skill, number=number),
+                       hint=_("{who} accepts with {p}mentor accept {tag} {number}",
+                              who=mentee, p=p, tag=t, number=number))
+    raise Conflict(_("You and {name} have no recognised mentorship on “{skill}” in “{trio}”, "
+                     "and sessions are logged only inside one.",
+                     name=name, skill=skill, trio=trio.name),
+                   hint=_("If {name} mentors you: {p}mentor ask {mention} {typed}. "
+                          "If you mentor {name}: {p}mentor offer {mention} {typed} "
+                          "(then {name} accepts).",
+                          name=name, p=p, mention=mention(other), typed=typed(skill)))
 
 
 async def session_log(ctx: Ctx, inv: Invocation) -> None:
@@ -100,8 +109,8 @@ async def session_log(ctx: Ctx, inv: Invocation) -> None:
     trio = await ctx.active_trio(inv)
     other = await ctx.member_arg(inv.args["user"], trio)
     if other == ctx.actor:
-        raise Conflict("A session is between you and a trio-mate: name them, not yourself.",
-                       hint=f"Usage: {inv.command.usage(ctx.prefix)}")
+        raise Conflict(_("A session is between you and a trio-mate: name them, not yourself."),
+                       hint=_("Usage: {usage}", usage=inv.command.usage(ctx.prefix)))
     skill = skill_arg(inv.args["skill"])
     minutes = _minutes(inv.args["duration"])
     row = await _recognised(ctx, trio, other, skill)
@@ -112,8 +121,10 @@ async def session_log(ctx: Ctx, inv: Invocation) -> None:
         "AND withdrawn_at IS NULL", (row["id"],))
     name = await queries.name(ctx.tx, other)
     if int(waiting) >= MAX_PENDING:
-        raise Conflict(f"{waiting} sessions of this mentorship already wait for confirmation.",
-                       hint=f"Ask {name} to confirm them first ({ctx.prefix}ledger lists them).")
+        raise Conflict(_("{n} sessions of this mentorship already wait for confirmation.",
+                         n=waiting),
+                       hint=_("Ask {name} to confirm them first ({p}ledger lists them).",
+                              name=name, p=ctx.prefix))
     note = inv.args.get("note")
     number = await ctx.tx.one(
         "INSERT INTO sessions (mentorship_id, minutes, note, logged_by, created_at, number) "
@@ -123,14 +134,17 @@ async def session_log(ctx: Ctx, inv: Invocation) -> None:
     assert number is not None
     sid = int(number[0])
     who, whom = await queries.name(ctx.tx, row["mentor"]), await queries.name(ctx.tx, row["mentee"])
-    what = f"{hm(minutes)} of “{skill}”, {who} mentoring {whom}"
-    ctx.reply(f"Logged session {sid}: {what}. It enters the ledger once {name} confirms it.")
+    what = _("{length} of “{skill}”, {who} mentoring {whom}",
+             length=hm(minutes), skill=skill, who=who, whom=whom)
+    ctx.reply(_("Logged session {number}: {what}. It enters the ledger once {name} confirms it.",
+                number=sid, what=what, name=name))
     actor = await queries.name(ctx.tx, ctx.actor)
-    about = f" Note: {quote(note)}" if note else ""
+    about = _(" Note: {note}", note=quote(note)) if note else ""
     await tell(ctx, other, (
-        f"{actor} logged session {sid} in “{trio.name}”: {what}.{about}\n"
-        f"If it is right, confirm it."),
-        (choice("Confirm", f"session confirm {tag(trio)} {sid}", "success"),))
+        _("{actor} logged session {number} in “{trio}”: {what}.",
+          actor=actor, number=sid, trio=trio.name, what=what) + about + "\n"
+        + _("If it is right, confirm it.")),
+        (choice(_("Confirm"), f"session confirm {tag(trio)} {sid}", "success"),))
 
 
 async def _twin(ctx: Ctx, trio: Trio, inv: Invocation, mentorship: Row, minutes: int) -> bool:
@@ -144,19 +158,25 @@ async def _twin(ctx: Ctx, trio: Trio, inv: Invocation, mentorship: Row, minutes:
     note = inv.args.get("note")
     again = (f"session log {tag(trio)} {inv.args['user']} {typed(mentorship['skill'])} "
              f"{inv.args['duration']}" + (f' "{note}"' if note else "") + " confirm")
-    what = f"session {twin['number']} ({hm(minutes)} of “{mentorship['skill']}”)"
+    what = _("session {number} ({length} of “{skill}”)",
+             number=twin["number"], length=hm(minutes), skill=mentorship["skill"])
     ago = int((ctx.now.timestamp() - twin["created_at"]) // 60)
-    when = "just now" if ago < 1 else f"{ago} minute{'s' if ago > 1 else ''} ago"
+    when = _("just now") if ago < 1 else _n("{n} minute ago", "{n} minutes ago", ago)
     if twin["logged_by"] == ctx.actor or twin["confirmed_at"] is not None:
-        who = "You" if twin["logged_by"] == ctx.actor else await queries.name(ctx.tx, twin["logged_by"])
-        ctx.reply(f"{who} logged the same {what} {when}, so I did not log it twice. Was this "
-                  f"another session?", choices=(choice("Log it again", again, "secondary"),))
+        ctx.reply(_("You logged the same {what} {when}, so I did not log it twice. Was this "
+                    "another session?", what=what, when=when)
+                  if twin["logged_by"] == ctx.actor else
+                  _("{who} logged the same {what} {when}, so I did not log it twice. Was this "
+                    "another session?", who=await queries.name(ctx.tx, twin["logged_by"]),
+                    what=what, when=when),
+                  choices=(choice(_("Log it again"), again, "secondary"),))
         return True
     who = await queries.name(ctx.tx, twin["logged_by"])
-    ctx.reply(f"{who} logged the same {what} {when}: confirm it rather than logging it twice.",
-              choices=(choice(f"Confirm session {twin['number']}",
+    ctx.reply(_("{who} logged the same {what} {when}: confirm it rather than logging it twice.",
+                who=who, what=what, when=when),
+              choices=(choice(_("Confirm session {number}", number=twin["number"]),
                               f"session confirm {tag(trio)} {twin['number']}", "success"),
-                       choice("Log another", again, "secondary")))
+                       choice(_("Log another"), again, "secondary")))
     return True
 
 
@@ -166,11 +186,19 @@ async def session_withdraw(ctx: Ctx, inv: Invocation) -> None:
     row = await _withdrawable(ctx, trio, inv.args.get("id"))
     await ctx.tx.run("UPDATE sessions SET withdrawn_at = ? WHERE id = ?", (ts(ctx.now), row["id"]))
     who, whom = await queries.name(ctx.tx, row["mentor"]), await queries.name(ctx.tx, row["mentee"])
-    what = f"session {row['number']} ({hm(row['minutes'])} of “{row['skill']}”, {who} mentoring {whom})"
-    ctx.reply(f"You withdrew {what}: it will not count.")
+    what = _session(row, who, whom)
+    ctx.reply(_("You withdrew {what}: it will not count.", what=what))
     other = row["mentee"] if row["mentor"] == ctx.actor else row["mentor"]
     actor = await queries.name(ctx.tx, ctx.actor)
-    await tell(ctx, other, f"{actor} withdrew {what} in “{trio.name}”: nothing to confirm.")
+    await tell(ctx, other, _("{actor} withdrew {what} in “{trio}”: nothing to confirm.",
+                             actor=actor, what=what, trio=trio.name))
+
+
+def _session(row: Row, who: str, whom: str) -> Message:
+    """``session 3 (1h of “python”, Bob mentoring Alice)``."""
+    return _("session {number} ({length} of “{skill}”, {who} mentoring {whom})",
+             number=row["number"], length=hm(row["minutes"]), skill=row["skill"],
+             who=who, whom=whom)
 
 
 async def _withdrawable(ctx: Ctx, trio: Trio, sid: int | None) -> Row:
@@ -184,23 +212,29 @@ async def _withdrawable(ctx: Ctx, trio: Trio, sid: int | None) -> Row:
         if len(rows) == 1:
             return rows[0]
         if not rows:
-            raise NotFound(f"You have no session waiting for confirmation in “{trio.name}”.",
-                           hint=f"{ctx.prefix}ledger lists the sessions.")
-        raise Conflict(f"You logged {len(rows)} sessions waiting for confirmation: which one?",
-                       hint=f"{ctx.prefix}session withdraw <number>", choices=tuple(
-                           choice(f"Withdraw session {r['number']} ({hm(r['minutes'])})",
+            raise NotFound(_("You have no session waiting for confirmation in “{trio}”.",
+                             trio=trio.name),
+                           hint=_("{p}ledger lists the sessions.", p=ctx.prefix))
+        raise Conflict(_("You logged {n} sessions waiting for confirmation: which one?",
+                         n=len(rows)),
+                       hint=_("{p}session withdraw <number>", p=ctx.prefix), choices=tuple(
+                           choice(_("Withdraw session {number} ({length})",
+                                    number=r["number"], length=hm(r["minutes"])),
                                   f"session withdraw {tag(trio)} {r['number']}", "danger")
                            for r in rows[-5:]))
     row = await ctx.tx.one(select + "WHERE s.number = ? AND m.trio_id = ?", (sid, trio.id))
     if row is None or row["trio_id"] != trio.id or row["withdrawn_at"] is not None:
-        raise NotFound(f"There is no session {sid} to withdraw in “{trio.name}”.",
-                       hint=f"{ctx.prefix}ledger lists the sessions.")
+        raise NotFound(_("There is no session {number} to withdraw in “{trio}”.",
+                         number=sid, trio=trio.name),
+                       hint=_("{p}ledger lists the sessions.", p=ctx.prefix))
     if row["logged_by"] != ctx.actor:
         who = await queries.name(ctx.tx, row["logged_by"])
-        raise Forbidden(f"Only {who}, who logged session {sid}, can withdraw it.",
-                        hint="If it is wrong, simply do not confirm it.")
+        raise Forbidden(_("Only {who}, who logged session {number}, can withdraw it.",
+                          who=who, number=sid),
+                        hint=_("If it is wrong, simply do not confirm it."))
     if row["confirmed_at"] is not None:
-        raise Conflict(f"Session {sid} is already confirmed: it is in the ledger.")
+        raise Conflict(_("Session {number} is already confirmed: it is in the ledger.",
+                         number=sid))
     return row
 
 
@@ -215,26 +249,32 @@ async def session_confirm(ctx: Ctx, inv: Invocation) -> None:
     p = ctx.prefix
     if row is not None and row["trio_id"] == trio.id and row["withdrawn_at"] is not None:
         who = await queries.name(ctx.tx, row["logged_by"])
-        raise Conflict(f"{who} withdrew session {sid}: there is nothing to confirm.")
+        raise Conflict(_("{who} withdrew session {number}: there is nothing to confirm.",
+                         who=who, number=sid))
     if row is None or row["trio_id"] != trio.id:
-        raise NotFound(f"There is no session {sid} in “{trio.name}”.",
-                       hint=f"{p}ledger lists the sessions waiting for confirmation.")
+        raise NotFound(_("There is no session {number} in “{trio}”.", number=sid, trio=trio.name),
+                       hint=_("{p}ledger lists the sessions waiting for confirmation.", p=p))
     who, whom = await queries.name(ctx.tx, row["mentor"]), await queries.name(ctx.tx, row["mentee"])
-    what = f"session {sid} ({hm(row['minutes'])} of “{row['skill']}”, {who} mentoring {whom})"
+    what = _session(row, who, whom)
     if ctx.actor not in (row["mentor"], row["mentee"]):
-        raise Forbidden(f"Only {who} and {whom} can confirm {what}.")
+        raise Forbidden(_("Only {who} and {whom} can confirm {what}.",
+                          who=who, whom=whom, what=what))
     if row["confirmed_at"] is not None:
-        raise Conflict(f"{what[0].upper()}{what[1:]} is already confirmed.",
-                       hint=f"{p}ledger shows it in the totals.")
+        raise Conflict(_("Session {number} ({length} of “{skill}”, {who} mentoring {whom}) is "
+                         "already confirmed.", number=sid, length=hm(row["minutes"]),
+                         skill=row["skill"], who=who, whom=whom),
+                       hint=_("{p}ledger shows it in the totals.", p=p))
     if row["logged_by"] == ctx.actor:
         other = row["mentee"] if row["mentor"] == ctx.actor else row["mentor"]
-        raise Forbidden(f"You logged {what} yourself, so {await queries.name(ctx.tx, other)} "
-                        f"confirms it.", hint="They got a notice with the command to type.")
+        raise Forbidden(_("You logged {what} yourself, so {other} confirms it.",
+                          what=what, other=await queries.name(ctx.tx, other)),
+                        hint=_("They got a notice with the command to type."))
     await ctx.tx.run("UPDATE sessions SET confirmed_at = ? WHERE id = ? AND confirmed_at IS NULL",
                      (ts(ctx.now), row["id"]))
-    ctx.reply(f"Confirmed {what}: it is in the ledger now.")
+    ctx.reply(_("Confirmed {what}: it is in the ledger now.", what=what))
     actor = await queries.name(ctx.tx, ctx.actor)
-    await tell(ctx, row["logged_by"], f"{actor} confirmed {what} in “{trio.name}”.")
+    await tell(ctx, row["logged_by"], _("{actor} confirmed {what} in “{trio}”.",
+                                        actor=actor, what=what, trio=trio.name))
 
 
 # --- The ledger -----------------------------------------------------------------------
@@ -297,7 +337,7 @@ def _namer(tx: Tx, books: dict[str, Account]) -> Names:
     return name
 
 
-async def _graph(ctx: Ctx, trio: Trio, name: Names) -> list[str]:
+async def _graph(ctx: Ctx, trio: Trio, name: Names) -> list[Text]:
     """Who mentors whom on what: mentorships going, and ended ones with confirmed time."""
     rows = await ctx.tx.all(
         "SELECT * FROM (SELECT m.id, m.number, m.mentor, m.mentee, m.skill, m.state, "
@@ -308,20 +348,22 @@ async def _graph(ctx: Ctx, trio: Trio, name: Names) -> list[str]:
         (trio.id, SHOWN + 1))
     if not rows:
         return []
-    out = ["Who mentors whom:"]
+    out: list[Text] = [_("Who mentors whom:")]
     for r in rows[:SHOWN]:
-        state = r["state"]
-        if state == "offered":
-            state = f"offered, waiting for {await name(r['mentee'])} to accept"
-        time = f", {hm(r['confirmed'])} confirmed" if r["confirmed"] else ""
-        out.append(f"• {await name(r['mentor'])} → {await name(r['mentee'])} on “{r['skill']}” "
-                   f"({state}{time}; mentorship {r['number']})")
+        state: Text = state_word(r["state"])
+        if r["state"] == "offered":
+            state = _("offered, waiting for {name} to accept", name=await name(r["mentee"]))
+        if r["confirmed"]:
+            state += _(", {length} confirmed", length=hm(r["confirmed"]))
+        out.append(_("• {mentor} → {mentee} on “{skill}” ({state}; mentorship {number})",
+                     mentor=await name(r["mentor"]), mentee=await name(r["mentee"]),
+                     skill=r["skill"], state=state, number=r["number"]))
     if len(rows) > SHOWN:
-        out.append("• … and more")
+        out.append(_("• … and more"))
     return out
 
 
-async def _pending(ctx: Ctx, trio: Trio, name: Names) -> list[str]:
+async def _pending(ctx: Ctx, trio: Trio, name: Names) -> list[Text]:
     """Sessions logged but not yet confirmed (they do not count yet)."""
     rows = await ctx.tx.all(
         "SELECT s.id, s.number, s.minutes, s.logged_by, m.mentor, m.mentee, m.skill FROM mentorships m "
@@ -331,37 +373,62 @@ async def _pending(ctx: Ctx, trio: Trio, name: Names) -> list[str]:
         (trio.id, SHOWN + 1))
     if not rows:
         return []
-    out = ["Waiting for confirmation (not counted yet):"]
+    out: list[Text] = [_("Waiting for confirmation (not counted yet):")]
     for r in rows[:SHOWN]:
         confirmer = r["mentee"] if r["logged_by"] == r["mentor"] else r["mentor"]
-        out.append(f"• session {r['number']}: {hm(r['minutes'])} of “{r['skill']}”, "
-                   f"{await name(r['mentor'])} mentoring {await name(r['mentee'])}; "
-                   f"{await name(confirmer)} confirms with "
-                   f"{ctx.prefix}session confirm {tag(trio)} {r['number']}")
+        out.append(_("• session {number}: {length} of “{skill}”, {who} mentoring {whom}; "
+                     "{confirmer} confirms with {p}session confirm {tag} {number}",
+                     number=r["number"], length=hm(r["minutes"]), skill=r["skill"],
+                     who=await name(r["mentor"]), whom=await name(r["mentee"]),
+                     confirmer=await name(confirmer), p=ctx.prefix, tag=tag(trio)))
     if len(rows) > SHOWN:
-        out.append("• … and more")
+        out.append(_("• … and more"))
     return out
 
 
-async def _notes(ctx: Ctx, trio: Trio, books: dict[str, Account]) -> list[str]:
+async def _notes(ctx: Ctx, trio: Trio, books: dict[str, Account]) -> list[Text]:
     """A kind word on imbalance: who gave much and received little."""
     p = ctx.prefix
     if not any(a.given for a in books.values()):
-        return [f"No confirmed session yet. After meeting, log one with {p}session log "
-                f"{tag(trio)} @name <skill> 1h; the other person confirms it."]
-    out = []
+        return [_("No confirmed session yet. After meeting, log one with {p}session log "
+                  "{tag} @name <skill> 1h; the other person confirms it.", p=p, tag=tag(trio))]
+    out: list[Text] = []
     for member, a in books.items():
         if not a.member or a.balance < IMBALANCE or a.received * 2 > a.given:
             continue
-        got = "received none" if not a.received else f"received only {hm(a.received)}"
         if member == ctx.actor:
-            out.append(f"You have given {hm(a.given)} and {got} — what would you like to learn "
-                       f"from your trio-mates? ({p}want <skill>, then {p}mentor ask @name <skill>)")
+            out.append(_(
+                "You have given {given} and received none — what would you like to learn from "
+                "your trio-mates? ({p}want <skill>, then {p}mentor ask @name <skill>)",
+                given=hm(a.given), p=p) if not a.received else _(
+                "You have given {given} and received only {received} — what would you like to "
+                "learn from your trio-mates? ({p}want <skill>, then {p}mentor ask @name <skill>)",
+                given=hm(a.given), received=hm(a.received), p=p))
             continue
-        hint = f" ({a.name} would like to learn: {a.wants}.)" if a.wants else ""
-        out.append(f"{a.name} has given {hm(a.given)} and {got} — what could you offer "
-                   f"{a.name}?{hint}")
-    return out or ["The barter is balanced: everyone gives and receives. Lovely."]
+        note: Text = _(
+            "{name} has given {given} and received none — what could you offer {name}?",
+            name=a.name, given=hm(a.given)) if not a.received else _(
+            "{name} has given {given} and received only {received} — what could you offer "
+            "{name}?", name=a.name, given=hm(a.given), received=hm(a.received))
+        if a.wants:
+            note += _(" ({name} would like to learn: {wants}.)", name=a.name, wants=a.wants)
+        out.append(note)
+    return out or [_("The barter is balanced: everyone gives and receives. Lovely.")]
+
+
+def _row(a: Account) -> Message:
+    """``• Bob: given 2h, received none, balance +2h``."""
+    given, received, balance = hm(a.given), hm(a.received), _signed(a.balance)
+    if a.given and a.received:
+        return _("• {name}: given {given}, received {received}, balance {balance}",
+                 name=a.name, given=given, received=received, balance=balance)
+    if a.given:
+        return _("• {name}: given {given}, received none, balance {balance}",
+                 name=a.name, given=given, balance=balance)
+    if a.received:
+        return _("• {name}: given none, received {received}, balance {balance}",
+                 name=a.name, received=received, balance=balance)
+    return _("• {name}: given none, received none, balance even", name=a.name)
 
 
 async def ledger(ctx: Ctx, inv: Invocation) -> None:
@@ -369,13 +436,13 @@ async def ledger(ctx: Ctx, inv: Invocation) -> None:
     trio = await ctx.trio(inv)
     books = await accounts(ctx.tx, trio.id)
     name = _namer(ctx.tx, books)
-    out = [f"Ledger of “{trio.name}” (confirmed sessions; the mentor gives, the mentee receives):"]
-    out += [f"• {a.name}: given {_amount(a.given)}, received {_amount(a.received)}, "
-            f"balance {_signed(a.balance)}" for a in books.values()]
+    out: list[Text] = [_("Ledger of “{trio}” (confirmed sessions; the mentor gives, the mentee "
+                         "receives):", trio=trio.name)]
+    out += [_row(a) for a in books.values()]
     out += await _graph(ctx, trio, name)
     out += await _pending(ctx, trio, name)
     out += await _notes(ctx, trio, books)
-    ctx.reply("\n".join(out))
+    ctx.reply(join("\n", out))
 
 
 COMMANDS: dict[str, CommandHandler] = {

@@ -7,18 +7,19 @@ from itertools import combinations
 from core import queries
 from core.context import Ctx
 from core.effects import CloseRoom, CreateRoom, InviteToRoom, RemoveFromRoom
+from core.i18n import _, join
 from core.ids import MemberId, RoomId
 from core.model import Room, Trio
 from core.timeutil import ts
 
-CHARTER = """The twinome charter
+CHARTER = _("""The twinome charter
 1. Each of you talks with the two others: about 20% in the open, 80% in private.
 2. Between each pair runs an unbroken chain of private messages. Nobody knows what the two others say to each other in private: that is what keeps the frame stable.
 3. Respect each other's rhythm: after writing, wait calmly for the reply before writing again. Respect silences when someone is busy in real life.
 4. No romance, no pressure: trust, kindness, and real availability for private exchange.
 5. Mentoring barter: each of you may mentor another on what the mentee recognises you for.
 6. Two allies: a public action is first validated in private by the two others.
-7. In a hard time, the two others prepare a support plan for the third."""
+7. In a hard time, the two others prepare a support plan for the third.""")
 
 
 async def _new_room(ctx: Ctx, trio: Trio, purpose: str, pair: tuple[MemberId, ...]) -> RoomId:
@@ -38,14 +39,15 @@ async def open_pair(ctx: Ctx, trio: Trio, a: MemberId, b: MemberId, third: Membe
     names = await queries.names(ctx.tx, [x, y, third])
     room = await _new_room(ctx, trio, "pair", (x, y))
     ctx.emit(CreateRoom(
-        room, trio.id, "pair", (x, y), f"{trio.name}: {names[x]} + {names[y]}",
-        f"The private line of {names[x]} and {names[y]} in the twinome “{trio.name}”. "
-        f"{names[third]} is not here and never sees it.", realm=trio.realm,
+        room, trio.id, "pair", (x, y), _("{trio}: {a} + {b}", trio=trio.name, a=names[x], b=names[y]),
+        _("The private line of {a} and {b} in the twinome “{trio}”. {third} is not here and "
+          "never sees it.", a=names[x], b=names[y], trio=trio.name, third=names[third]),
+        realm=trio.realm,
     ))
-    ctx.post(room, (
-        f"This is your private line, {names[x]} and {names[y]}. {names[third]} never sees it. "
-        f"Write when you like, then wait calmly for the reply: {ctx.prefix}turn shows who owes whom."
-    ))
+    ctx.post(room, _(
+        "This is your private line, {a} and {b}. {third} never sees it. Write when you like, "
+        "then wait calmly for the reply: {p}turn shows who owes whom.",
+        a=names[x], b=names[y], third=names[third], p=ctx.prefix))
 
 
 async def open_all(ctx: Ctx, trio: Trio, members: list[MemberId], newcomer: MemberId) -> None:
@@ -54,9 +56,10 @@ async def open_all(ctx: Ctx, trio: Trio, members: list[MemberId], newcomer: Memb
     room = await queries.trio_room(ctx.tx, trio.id)
     if room is None:
         room_id = await _new_room(ctx, trio, "trio", ())
-        listing = ", ".join(names[m] for m in members)
+        listing = join(", ", [names[m] for m in members])
         ctx.emit(CreateRoom(room_id, trio.id, "trio", tuple(members), trio.name,
-                            f"The twinome “{trio.name}”: {listing}. Type {ctx.prefix}help for commands.",
+                            _("The twinome “{trio}”: {names}. Type {p}help for commands.",
+                              trio=trio.name, names=listing, p=ctx.prefix),
                             realm=trio.realm))
     else:
         room_id = room.id
@@ -65,8 +68,9 @@ async def open_all(ctx: Ctx, trio: Trio, members: list[MemberId], newcomer: Memb
         if await queries.pair_line(ctx.tx, trio.id, a, b) is None:
             third = next(m for m in members if m not in (a, b))
             await open_pair(ctx, trio, a, b, third)
-    ctx.post(room_id, f"Welcome, {', '.join(names[m] for m in members)}: your twinome “{trio.name}” "
-                      f"is complete.\n\n{CHARTER}")
+    ctx.post(room_id, _("Welcome, {names}: your twinome “{trio}” is complete.",
+                        names=join(", ", [names[m] for m in members]), trio=trio.name)
+             + "\n\n" + CHARTER)
 
 
 async def close(ctx: Ctx, room: Room, reason: str) -> None:

@@ -22,6 +22,7 @@ from core.context import CommandHandler, Ctx, JobHandler
 from core.effects import Choice, choice
 from core.errors import Conflict, NotFound, ParseError
 from core.grammar import Invocation
+from core.i18n import Message, _, join
 from core.ids import MemberId
 from core.model import Trio
 from core.storage.db import Row
@@ -33,14 +34,20 @@ MAX_SKILLS = 20
 MAX_ACTIVE = 30
 """How many offered or recognised mentorships one trio may hold at once."""
 
-_LISTS = {"offer": "what you can mentor on", "want": "what you would like to learn"}
+_STATES = {"offered": _("offered"), "recognised": _("recognised"), "ended": _("ended")}
+
+
+def state_word(state: str) -> Message:
+    """A mentorship's state (``offered``, ``recognised``, ``ended``) in words."""
+    return _STATES[state]
 
 
 def skill_arg(value: str) -> str:
     """A skill as typed, refused if longer than a profile entry may be."""
     if len(value) > MAX_SKILL:
-        raise ParseError(f"The skill is too long ({len(value)} characters; at most {MAX_SKILL}).",
-                         hint='Name it in a few words, like "bread baking".')
+        raise ParseError(_("The skill is too long ({n} characters; at most {most}).",
+                           n=len(value), most=MAX_SKILL),
+                         hint=_('Name it in a few words, like "bread baking".'))
     return value
 
 
@@ -77,11 +84,17 @@ async def _add_skill(ctx: Ctx, kind: str, skill: str) -> bool:
     have = await ctx.tx.all("SELECT skill FROM skills WHERE member_id = ? AND kind = ?",
                             (ctx.actor, kind))
     if skill in {r[0] for r in have}:
-        ctx.reply(f"“{skill}” is already in {_LISTS[kind]}.")
+        ctx.reply(_("“{skill}” is already in what you can mentor on.", skill=skill)
+                  if kind == "offer" else
+                  _("“{skill}” is already in what you would like to learn.", skill=skill))
         return False
     if len(have) >= MAX_SKILLS:
-        raise Conflict(f"You already list {MAX_SKILLS} skills in {_LISTS[kind]}, the most I keep.",
-                       hint=f"Drop one first: {ctx.prefix}skills remove <skill>")
+        raise Conflict(
+            _("You already list {most} skills in what you can mentor on, the most I keep.",
+              most=MAX_SKILLS) if kind == "offer" else
+            _("You already list {most} skills in what you would like to learn, the most I keep.",
+              most=MAX_SKILLS),
+            hint=_("Drop one first: {p}skills remove <skill>", p=ctx.prefix))
     await ctx.tx.run("INSERT INTO skills (member_id, kind, skill) VALUES (?, ?, ?)",
                      (ctx.actor, kind, skill))
     return True
@@ -91,16 +104,18 @@ async def offer(ctx: Ctx, inv: Invocation) -> None:
     """``offer <skill>``."""
     skill = inv.args["skill"]
     if await _add_skill(ctx, "offer", skill):
-        ctx.reply(f"Added “{skill}” to {_LISTS['offer']}, in all your trios. To mentor a "
-                  f"trio-mate: {ctx.prefix}mentor offer @name {typed(skill)}")
+        ctx.reply(_("Added “{skill}” to what you can mentor on, in all your trios. To mentor a "
+                    "trio-mate: {p}mentor offer @name {typed}",
+                    skill=skill, p=ctx.prefix, typed=typed(skill)))
 
 
 async def want(ctx: Ctx, inv: Invocation) -> None:
     """``want <skill>``."""
     skill = inv.args["skill"]
     if await _add_skill(ctx, "want", skill):
-        ctx.reply(f"Added “{skill}” to {_LISTS['want']}, in all your trios. If a trio-mate "
-                  f"can teach you: {ctx.prefix}mentor ask @name {typed(skill)}")
+        ctx.reply(_("Added “{skill}” to what you would like to learn, in all your trios. If a "
+                    "trio-mate can teach you: {p}mentor ask @name {typed}",
+                    skill=skill, p=ctx.prefix, typed=typed(skill)))
 
 
 async def skills_of(ctx: Ctx, member: str, kind: str) -> list[str]:
@@ -119,27 +134,28 @@ async def skills(ctx: Ctx, inv: Invocation) -> None:
         return
     offers, wants = await skills_of(ctx, ctx.actor, "offer"), await skills_of(ctx, ctx.actor, "want")
     if not offers and not wants:
-        ctx.reply(f"You have listed no skills yet. Add one with {p}offer cooking (you can "
-                  f"mentor it) or {p}want guitar (you would like to learn it).")
+        ctx.reply(_("You have listed no skills yet. Add one with {p}offer cooking (you can "
+                    "mentor it) or {p}want guitar (you would like to learn it).", p=p))
         return
-    ctx.reply("\n".join([
-        "Your skills (shared by all your trios):",
-        "You can mentor: " + (", ".join(offers) or "nothing listed yet"),
-        "You would like to learn: " + (", ".join(wants) or "nothing listed yet"),
-        f"Add with {p}offer <skill> or {p}want <skill>; drop one with {p}skills remove <skill>.",
+    ctx.reply(join("\n", [
+        _("Your skills (shared by all your trios):"),
+        _("You can mentor: {skills}", skills=", ".join(offers) or _("nothing listed yet")),
+        _("You would like to learn: {skills}", skills=", ".join(wants) or _("nothing listed yet")),
+        _("Add with {p}offer <skill> or {p}want <skill>; drop one with {p}skills remove <skill>.",
+          p=p),
     ]))
 
 
 async def _remove_skill(ctx: Ctx, skill: str | None) -> None:
     if skill is None:
-        raise ParseError("Which skill should I remove?",
-                         hint=f"Usage: {ctx.prefix}skills remove <skill>")
+        raise ParseError(_("Which skill should I remove?"),
+                         hint=_("Usage: {p}skills remove <skill>", p=ctx.prefix))
     gone = await ctx.tx.changes("DELETE FROM skills WHERE member_id = ? AND skill = ?",
                                 (ctx.actor, skill))
     if not gone:
-        raise NotFound(f"“{skill}” is not on your lists.",
-                       hint=f"{ctx.prefix}skills shows what you listed.")
-    ctx.reply(f"Removed “{skill}” from your skills.")
+        raise NotFound(_("“{skill}” is not on your lists.", skill=skill),
+                       hint=_("{p}skills shows what you listed.", p=ctx.prefix))
+    ctx.reply(_("Removed “{skill}” from your skills.", skill=skill))
 
 
 # --- Mentorships ----------------------------------------------------------------------
@@ -150,8 +166,9 @@ async def _mate(ctx: Ctx, trio: Trio, inv: Invocation) -> MemberId:
     other = await ctx.member_arg(inv.args["user"], trio)
     if other == ctx.actor:
         mates = [m for m in await queries.members(ctx.tx, trio.id) if m != ctx.actor]
-        raise Conflict("Mentoring is between two different people: not yourself.",
-                       hint="Name one of your trio-mates: " + ", ".join(map(mention, mates)) + ".")
+        raise Conflict(_("Mentoring is between two different people: not yourself."),
+                       hint=_("Name one of your trio-mates: {mates}.",
+                              mates=", ".join(map(mention, mates))))
     return other
 
 
@@ -168,24 +185,35 @@ async def _refuse_duplicate(ctx: Ctx, trio: Trio, rows: list[Row], mentor: str, 
     row = rows[0]
     names = await queries.names(ctx.tx, [MemberId(row["mentor"]), MemberId(row["mentee"])])
     who, whom = names[MemberId(row["mentor"])], names[MemberId(row["mentee"])]
+    p, number = ctx.prefix, row["number"]
     if row["mentor"] != mentor:
-        verb = "mentors" if row["state"] == "recognised" else "offered to mentor"
-        raise Conflict(f"{who} already {verb} {whom} on “{skill}” (mentorship {row['number']}); "
-                       f"two people do not mentor each other on the same skill.",
-                       hint="Pick another skill, or end that one first with "
-                            f"{ctx.prefix}mentor end {row['number']}.")
+        raise Conflict(
+            _("{who} already mentors {whom} on “{skill}” (mentorship {number}); two people do "
+              "not mentor each other on the same skill.",
+              who=who, whom=whom, skill=skill, number=number)
+            if row["state"] == "recognised" else
+            _("{who} already offered to mentor {whom} on “{skill}” (mentorship {number}); two "
+              "people do not mentor each other on the same skill.",
+              who=who, whom=whom, skill=skill, number=number),
+            hint=_("Pick another skill, or end that one first with {p}mentor end {number}.",
+                   p=p, number=number))
     if row["state"] == "offered" and waits_for(row) == "mentor":
-        raise Conflict(f"{whom} already asked {who} to mentor them on “{skill}” "
-                       f"(mentorship {row['number']}); it waits for {who} to accept.",
-                       hint=f"{who} accepts with {ctx.prefix}mentor accept {row['number']}.")
+        raise Conflict(_("{whom} already asked {who} to mentor them on “{skill}” (mentorship "
+                         "{number}); it waits for {who} to accept.",
+                         who=who, whom=whom, skill=skill, number=number),
+                       hint=_("{who} accepts with {p}mentor accept {number}.",
+                              who=who, p=p, number=number))
     if row["state"] == "offered":
-        raise Conflict(f"{who} already offered to mentor {whom} on “{skill}” "
-                       f"(mentorship {row['number']}); it waits for {whom} to accept.",
-                       hint=f"{whom} accepts with {ctx.prefix}mentor accept {row['number']}.")
+        raise Conflict(_("{who} already offered to mentor {whom} on “{skill}” (mentorship "
+                         "{number}); it waits for {whom} to accept.",
+                         who=who, whom=whom, skill=skill, number=number),
+                       hint=_("{who} accepts with {p}mentor accept {number}.",
+                              who=whom, p=p, number=number))
     other = row["mentee"] if row["mentor"] == ctx.actor else row["mentor"]
-    raise Conflict(f"{who} already mentors {whom} on “{skill}” (mentorship {row['number']}).",
-                   hint=f"After a session, log it: {ctx.prefix}session log {tag(trio)} "
-                        f"{mention(other)} {typed(skill)} 1h")
+    raise Conflict(_("{who} already mentors {whom} on “{skill}” (mentorship {number}).",
+                     who=who, whom=whom, skill=skill, number=number),
+                   hint=_("After a session, log it: {p}session log {tag} {mention} {typed} 1h",
+                          p=p, tag=tag(trio), mention=mention(other), typed=typed(skill)))
 
 
 async def _check_cap(ctx: Ctx, trio: Trio) -> None:
@@ -193,8 +221,9 @@ async def _check_cap(ctx: Ctx, trio: Trio) -> None:
         "SELECT count(*) FROM mentorships WHERE trio_id = ? AND state IN ('offered', 'recognised')",
         (trio.id,))
     if int(count) >= MAX_ACTIVE:
-        raise Conflict(f"“{trio.name}” already has {MAX_ACTIVE} mentorships going, the most I keep.",
-                       hint=f"End one that is over with {ctx.prefix}mentor end <id>.")
+        raise Conflict(_("“{trio}” already has {most} mentorships going, the most I keep.",
+                         trio=trio.name, most=MAX_ACTIVE),
+                       hint=_("End one that is over with {p}mentor end <id>.", p=ctx.prefix))
 
 
 async def _create(ctx: Ctx, trio: Trio, mentor: str, mentee: str, skill: str,
@@ -230,15 +259,18 @@ async def mentor_ask(ctx: Ctx, inv: Invocation) -> None:
     mid = await _create(ctx, trio, mentor, ctx.actor, skill, "mentor")
     t = tag(trio)
     name, who = await queries.name(ctx.tx, mentor), await queries.name(ctx.tx, ctx.actor)
-    ctx.reply(f"You recognise {name} as a mentor on “{skill}” (mentorship {mid}). I asked "
-              f"{name} whether they agree; it counts from their yes.")
+    ctx.reply(_("You recognise {name} as a mentor on “{skill}” (mentorship {number}). I asked "
+                "{name} whether they agree; it counts from their yes.",
+                name=name, skill=skill, number=mid))
     listed = skill in await skills_of(ctx, mentor, "offer")
     await tell(ctx, mentor, (
-        f"{who} asks you to mentor them on “{skill}” in “{trio.name}”: they recognise you on it "
-        f"(mentorship {mid}). Accept if you would like to; no pressure either way."
-        + ("" if listed else f" (To show it on your profile: {ctx.prefix}offer {typed(skill)})")),
-        (choice("Accept", f"mentor accept {t} {mid}", "success"),
-         choice("No, thanks", f"mentor end {t} {mid}", "secondary")))
+        _("{who} asks you to mentor them on “{skill}” in “{trio}”: they recognise you on it "
+          "(mentorship {number}). Accept if you would like to; no pressure either way.",
+          who=who, skill=skill, trio=trio.name, number=mid)
+        + ("" if listed else _(" (To show it on your profile: {p}offer {typed})",
+                               p=ctx.prefix, typed=typed(skill)))),
+        (choice(_("Accept"), f"mentor accept {t} {mid}", "success"),
+         choice(_("No, thanks"), f"mentor end {t} {mid}", "secondary")))
 
 
 async def mentor_offer(ctx: Ctx, inv: Invocation) -> None:
@@ -256,13 +288,15 @@ async def mentor_offer(ctx: Ctx, inv: Invocation) -> None:
     mid = await _create(ctx, trio, ctx.actor, mentee, skill, "mentee")
     t = tag(trio)
     name, who = await queries.name(ctx.tx, mentee), await queries.name(ctx.tx, ctx.actor)
-    ctx.reply(f"You offered to mentor {name} on “{skill}” (mentorship {mid}). It counts once "
-              f"{name} accepts: a mentorship rests on the mentee's recognition.")
-    await tell(ctx, mentee, (
-        f"{who} offers to mentor you on “{skill}” in “{trio.name}” (mentorship {mid}). Accept "
-        f"if you recognise them on it; no pressure either way."),
-        (choice("Accept", f"mentor accept {t} {mid}", "success"),
-         choice("No, thanks", f"mentor end {t} {mid}", "secondary")))
+    ctx.reply(_("You offered to mentor {name} on “{skill}” (mentorship {number}). It counts "
+                "once {name} accepts: a mentorship rests on the mentee's recognition.",
+                name=name, skill=skill, number=mid))
+    await tell(ctx, mentee, _(
+        "{who} offers to mentor you on “{skill}” in “{trio}” (mentorship {number}). Accept "
+        "if you recognise them on it; no pressure either way.",
+        who=who, skill=skill, trio=trio.name, number=mid),
+        (choice(_("Accept"), f"mentor accept {t} {mid}", "success"),
+         choice(_("No, thanks"), f"mentor end {t} {mid}", "secondary")))
 
 
 async def _recognise(ctx: Ctx, trio: Trio, row: Row) -> None:
@@ -271,11 +305,13 @@ async def _recognise(ctx: Ctx, trio: Trio, row: Row) -> None:
     mentor = MemberId(row["mentor"])
     name, who = await queries.name(ctx.tx, mentor), await queries.name(ctx.tx, ctx.actor)
     p, t, skill = ctx.prefix, tag(trio), row["skill"]
-    ctx.reply(f"You recognise {name} as your mentor on “{skill}” (mentorship {row['number']}). "
-              f"After a session, either of you logs it: {p}session log {t} {mention(mentor)} "
-              f"{typed(skill)} 1h")
-    await tell(ctx, mentor, f"{who} accepted your offer to mentor them on “{skill}” in "
-                            f"“{trio.name}” (mentorship {row['number']}).")
+    ctx.reply(_("You recognise {name} as your mentor on “{skill}” (mentorship {number}). "
+                "After a session, either of you logs it: {p}session log {tag} {mention} "
+                "{typed} 1h", name=name, skill=skill, number=row["number"], p=p, tag=t,
+                mention=mention(mentor), typed=typed(skill)))
+    await tell(ctx, mentor, _("{who} accepted your offer to mentor them on “{skill}” in "
+                              "“{trio}” (mentorship {number}).",
+                              who=who, skill=skill, trio=trio.name, number=row["number"]))
 
 
 async def _agree(ctx: Ctx, trio: Trio, row: Row) -> None:
@@ -284,11 +320,15 @@ async def _agree(ctx: Ctx, trio: Trio, row: Row) -> None:
     mentee = MemberId(row["mentee"])
     name, who = await queries.name(ctx.tx, mentee), await queries.name(ctx.tx, ctx.actor)
     p, t, skill = ctx.prefix, tag(trio), row["skill"]
-    ctx.reply(f"You mentor {name} on “{skill}” (mentorship {row['number']}). After a session, "
-              f"either of you logs it: {p}session log {t} {mention(mentee)} {typed(skill)} 1h")
-    await tell(ctx, mentee, f"{who} agreed to mentor you on “{skill}” in “{trio.name}” "
-                            f"(mentorship {row['number']}). After a session, either of you logs it: "
-                            f"{p}session log {t} {mention(ctx.actor)} {typed(skill)} 1h")
+    ctx.reply(_("You mentor {name} on “{skill}” (mentorship {number}). After a session, "
+                "either of you logs it: {p}session log {tag} {mention} {typed} 1h",
+                name=name, skill=skill, number=row["number"], p=p, tag=t,
+                mention=mention(mentee), typed=typed(skill)))
+    await tell(ctx, mentee, _("{who} agreed to mentor you on “{skill}” in “{trio}” "
+                              "(mentorship {number}). After a session, either of you logs it: "
+                              "{p}session log {tag} {mention} {typed} 1h",
+                              who=who, skill=skill, trio=trio.name, number=row["number"], p=p,
+                              tag=t, mention=mention(ctx.actor), typed=typed(skill)))
 
 
 async def mentor_accept(ctx: Ctx, inv: Invocation) -> None:
@@ -302,12 +342,17 @@ async def mentor_accept(ctx: Ctx, inv: Invocation) -> None:
     if wanted is not None:
         rows = [r for r in rows if r["number"] == wanted]
     if not rows:
-        which = f" numbered {wanted}" if wanted is not None else ""
-        raise NotFound(f"You have no mentoring offer{which} waiting in “{trio.name}”.",
-                       hint=f"To ask a trio-mate to mentor you: {ctx.prefix}mentor ask @name <skill>")
+        raise NotFound(
+            _("You have no mentoring offer waiting in “{trio}”.", trio=trio.name)
+            if wanted is None else
+            _("You have no mentoring offer numbered {number} waiting in “{trio}”.",
+              number=wanted, trio=trio.name),
+            hint=_("To ask a trio-mate to mentor you: {p}mentor ask @name <skill>", p=ctx.prefix))
     if len(rows) > 1:
-        raise Conflict(f"You have {len(rows)} mentoring offers: {await _listing(ctx, rows)}.",
-                       hint=f"Add the number: {ctx.prefix}mentor accept {tag(trio)} {rows[0]['number']}")
+        raise Conflict(_("You have {n} mentoring offers: {listing}.",
+                         n=len(rows), listing=await _listing(ctx, rows)),
+                       hint=_("Add the number: {p}mentor accept {tag} {number}",
+                              p=ctx.prefix, tag=tag(trio), number=rows[0]["number"]))
     if waits_for(rows[0]) == "mentor":
         await _agree(ctx, trio, rows[0])
         return
@@ -319,8 +364,9 @@ async def _listing(ctx: Ctx, rows: list[Row]) -> str:
     out = []
     for r in rows:
         who, whom = await queries.name(ctx.tx, r["mentor"]), await queries.name(ctx.tx, r["mentee"])
-        out.append(f"{r['number']} ({who} mentors {whom} on “{r['skill']}”, {r['state']})")
-    return "; ".join(out)
+        out.append(_("{number} ({who} mentors {whom} on “{skill}”, {state})", number=r["number"],
+                     who=who, whom=whom, skill=r["skill"], state=state_word(r["state"])))
+    return join("; ", out)
 
 
 async def _to_end(ctx: Ctx, trio: Trio, wanted: int | None) -> Row:
@@ -330,20 +376,23 @@ async def _to_end(ctx: Ctx, trio: Trio, wanted: int | None) -> Row:
         row = await ctx.tx.one("SELECT * FROM mentorships WHERE number = ? AND trio_id = ?",
                                (wanted, trio.id))
         if row is None or ctx.actor not in (row["mentor"], row["mentee"]):
-            raise NotFound(f"You have no mentorship numbered {wanted} in “{trio.name}”.",
-                           hint=f"{p}ledger lists them with their numbers.")
+            raise NotFound(_("You have no mentorship numbered {number} in “{trio}”.",
+                             number=wanted, trio=trio.name),
+                           hint=_("{p}ledger lists them with their numbers.", p=p))
         if row["state"] == "ended":
-            raise Conflict(f"Mentorship {wanted} has already ended.")
+            raise Conflict(_("Mentorship {number} has already ended.", number=wanted))
         return row
     rows = await ctx.tx.all(
         "SELECT * FROM mentorships WHERE trio_id = ? AND state IN ('offered', 'recognised') "
         "AND ? IN (mentor, mentee) ORDER BY id", (trio.id, ctx.actor))
     if not rows:
-        raise NotFound(f"You have no mentorship going in “{trio.name}”.",
-                       hint=f"{p}ledger shows the trio's mentorships.")
+        raise NotFound(_("You have no mentorship going in “{trio}”.", trio=trio.name),
+                       hint=_("{p}ledger shows the trio's mentorships.", p=p))
     if len(rows) > 1:
-        raise Conflict(f"You are in {len(rows)} mentorships: {await _listing(ctx, rows)}.",
-                       hint=f"Add the number: {p}mentor end {tag(trio)} {rows[0]['number']}")
+        raise Conflict(_("You are in {n} mentorships: {listing}.",
+                         n=len(rows), listing=await _listing(ctx, rows)),
+                       hint=_("Add the number: {p}mentor end {tag} {number}",
+                              p=p, tag=tag(trio), number=rows[0]["number"]))
     return rows[0]
 
 
@@ -354,11 +403,13 @@ async def mentor_end(ctx: Ctx, inv: Invocation) -> None:
     await ctx.tx.run("UPDATE mentorships SET state = 'ended' WHERE id = ?", (row["id"],))
     other = row["mentee"] if row["mentor"] == ctx.actor else row["mentor"]
     who, whom = await queries.name(ctx.tx, row["mentor"]), await queries.name(ctx.tx, row["mentee"])
-    what = f"mentorship {row['number']} ({who} mentoring {whom} on “{row['skill']}”)"
-    ctx.reply(f"Ended {what}. Its confirmed sessions stay in the ledger.")
+    what = _("mentorship {number} ({who} mentoring {whom} on “{skill}”)",
+             number=row["number"], who=who, whom=whom, skill=row["skill"])
+    ctx.reply(_("Ended {what}. Its confirmed sessions stay in the ledger.", what=what))
     actor = await queries.name(ctx.tx, ctx.actor)
-    await tell(ctx, other, f"{actor} ended {what} in “{trio.name}”. Its confirmed sessions "
-                           f"stay in the ledger. Thank you for it.")
+    await tell(ctx, other, _("{actor} ended {what} in “{trio}”. Its confirmed sessions "
+                             "stay in the ledger. Thank you for it.",
+                             actor=actor, what=what, trio=trio.name))
 
 
 @features_hooks.on_member_left

@@ -20,11 +20,13 @@ class Trio:
     proposal_ttl_s: int
     platform: str = "console"
     realm: str | None = None  # where on its platform it lives (a Discord server id)
+    language: str | None = None  # its rooms' language (None: the bot's default)
 
     @classmethod
     def of(cls, row: Row) -> Trio:
         return cls(TrioId(row["id"]), row["name"], row["state"], row["patience_s"],
-                   row["relance"], row["proposal_ttl_s"], row["platform"], row["realm"])
+                   row["relance"], row["proposal_ttl_s"], row["platform"], row["realm"],
+                   row["language"])
 
 
 @dataclass(frozen=True)

@@ -34,11 +34,12 @@ from core.context import CommandHandler, Ctx, JobHandler
 from core.effects import choice
 from core.errors import Conflict, Forbidden, NotFound
 from core.grammar import Invocation
+from core.i18n import Message, _
 from core.ids import MemberId, TrioId
 from core.model import Trio
 from core.storage.db import Row
-from core.textrules import format_duration, quote
-from core.timeutil import dt, show, ts
+from core.textrules import quote
+from core.timeutil import dt, ts
 
 EXPIRE_JOB = "proposal_expire"
 MAX_OPEN = 10  # open proposals per author and trio
@@ -62,13 +63,14 @@ async def propose(ctx: Ctx, inv: Invocation) -> None:
         (trio.id, ctx.actor),
     )
     if int(open_now) >= MAX_OPEN:
-        raise Conflict(f"You already have {open_now} proposals waiting for a decision here.",
-                       hint="Let those be decided (or expire) before proposing more.")
+        raise Conflict(_("You already have {n} proposals waiting for a decision here.",
+                         n=open_now),
+                       hint=_("Let those be decided (or expire) before proposing more."))
     text: str = inv.args["text"]
     others = await voters(ctx, trio.id, ctx.actor)
     if not others:
-        raise Conflict(f"Nobody in “{trio.name}” can validate a proposal of yours: with a block "
-                       f"between you and both allies, I cannot ask either.")
+        raise Conflict(_("Nobody in “{trio}” can validate a proposal of yours: with a block "
+                         "between you and both allies, I cannot ask either.", trio=trio.name))
     expires = ctx.now + timedelta(seconds=trio.proposal_ttl_s)
     row = await ctx.tx.one(
         "INSERT INTO proposals (trio_id, author, text, created_at, expires_at, state, number) "
@@ -83,17 +85,20 @@ async def propose(ctx: Ctx, inv: Invocation) -> None:
     for voter in others:
         which = await trio_tag(ctx, voter, trio)
         await ctx.notify(voter, sender=ctx.actor, text=(
-            f"{names[ctx.actor]} proposes, in “{trio.name}”: {quote(text)}\n"
-            f"As an ally, do you approve? Your vote stays private: only the "
-            f"outcome is announced. Answer before {show(expires)}."
-        ), choices=(choice("Approve", f"vote {which}{pid} yes", "success"),
-                    choice("Decline", f"vote {which}{pid} no", "danger")))
-    verb = "is" if len(others) == 1 else "are"
+            _("{who} proposes, in “{trio}”: {text}", who=names[ctx.actor], trio=trio.name,
+              text=quote(text)) + "\n"
+            + _("As an ally, do you approve? Your vote stays private: only the outcome is "
+                "announced. Answer before {deadline}.", deadline=expires)
+        ), choices=(choice(_("Approve"), f"vote {which}{pid} yes", "success"),
+                    choice(_("Decline"), f"vote {which}{pid} no", "danger")))
+    within = expires - ctx.now
     ctx.reply(
-        f"Proposal #{pid} is open. {' and '.join(names[m] for m in others)} {verb} asked to "
-        f"validate it privately within {format_duration(expires - ctx.now)}; only the outcome "
-        f"will be announced."
-    )
+        _("Proposal #{number} is open. {a} is asked to validate it privately within {within}; "
+          "only the outcome will be announced.", number=pid, a=names[others[0]], within=within)
+        if len(others) == 1 else
+        _("Proposal #{number} is open. {a} and {b} are asked to validate it privately within "
+          "{within}; only the outcome will be announced.",
+          number=pid, a=names[others[0]], b=names[others[1]], within=within))
 
 
 async def trio_tag(ctx: Ctx, member: MemberId, trio: Trio) -> str:
@@ -108,12 +113,13 @@ async def _votable(ctx: Ctx, trio: Trio, pid: int) -> Row:
     if row is None or not await queries.is_member(ctx.tx, row["trio_id"], ctx.actor) or (
             row["author"] != ctx.actor
             and ctx.actor not in await voters(ctx, row["trio_id"], MemberId(row["author"]))):
-        raise NotFound(f"There is no proposal #{pid} for you to vote on.",
-                       hint="Check the number in the message that asked for your vote.")
+        raise NotFound(_("There is no proposal #{number} for you to vote on.", number=pid),
+                       hint=_("Check the number in the message that asked for your vote."))
     if row["author"] == ctx.actor:
-        raise Forbidden(f"Proposal #{pid} is yours: your two allies vote on it.")
+        raise Forbidden(_("Proposal #{number} is yours: your two allies vote on it.", number=pid))
     if row["state"] != "open":
-        raise Conflict(f"Proposal #{pid} is already decided: {_outcome(row)}.")
+        raise Conflict(_("Proposal #{number} is already decided: {outcome}.",
+                         number=pid, outcome=_outcome(row)))
     return row
 
 
@@ -127,20 +133,21 @@ async def vote(ctx: Ctx, inv: Invocation) -> None:
         (row["id"], ctx.actor, int(approve)),
     )
     if not added:
-        raise Conflict(f"You already voted on proposal #{pid}; a vote cannot be changed.",
-                       hint="The outcome will be announced in the trio room.")
+        raise Conflict(_("You already voted on proposal #{number}; a vote cannot be changed.",
+                         number=pid),
+                       hint=_("The outcome will be announced in the trio room."))
     tip = ("" if ctx.room is None else
-           " (Tip: vote in your direct chat with me, where nobody else sees it.)")
+           _(" (Tip: vote in your direct chat with me, where nobody else sees it.)"))
     if not approve:
         await _decide(ctx, row, "declined")
     elif set(await voters(ctx, row["trio_id"], row["author"])) <= await _approvals(ctx, row["id"]):
         await _decide(ctx, row, "validated")
     else:
-        ctx.reply(f"Your vote on proposal #{pid} is counted, privately. The outcome will be "
-                  f"announced in the trio room.{tip}", private=True)
+        ctx.reply(_("Your vote on proposal #{number} is counted, privately. The outcome will "
+                    "be announced in the trio room.", number=pid) + tip, private=True)
         return
-    ctx.reply(f"Your vote on proposal #{pid} is counted, privately; the outcome is now "
-              f"announced in the trio room.{tip}", private=True)
+    ctx.reply(_("Your vote on proposal #{number} is counted, privately; the outcome is now "
+                "announced in the trio room.", number=pid) + tip, private=True)
 
 
 async def _approvals(ctx: Ctx, pid: int) -> set[str]:
@@ -150,15 +157,15 @@ async def _approvals(ctx: Ctx, pid: int) -> set[str]:
 
 
 _OUTCOME = {
-    "validated": "it is validated, you can go ahead",
-    "declined": "it is not validated",
-    "expired": "it expired without being validated",
+    "validated": _("it is validated, you can go ahead"),
+    "declined": _("it is not validated"),
+    "expired": _("it expired without being validated"),
 }
 
 
-def _outcome(row: Row) -> str:
+def _outcome(row: Row) -> Message:
     """How a closed proposal ended, in words."""
-    return "its author withdrew it" if row["withdrawn_at"] is not None else _OUTCOME[row["state"]]
+    return _("its author withdrew it") if row["withdrawn_at"] is not None else _OUTCOME[row["state"]]
 
 
 async def propose_withdraw(ctx: Ctx, inv: Invocation) -> None:
@@ -171,10 +178,11 @@ async def propose_withdraw(ctx: Ctx, inv: Invocation) -> None:
     await ctx.cancel(_job_key(row["id"]))
     who = await queries.name(ctx.tx, ctx.actor)
     for voter in await voters(ctx, trio.id, ctx.actor):
-        await ctx.notify(voter, f"{who} withdrew proposal #{pid} in “{trio.name}”, "
-                                f"{quote(row['text'])}: no vote is needed.", sender=ctx.actor)
-    ctx.reply(f"You withdrew proposal #{pid}, {quote(row['text'])}. Your allies are told that "
-              f"no vote is needed.")
+        await ctx.notify(voter, _("{who} withdrew proposal #{number} in “{trio}”, {text}: no "
+                                  "vote is needed.", who=who, number=pid, trio=trio.name,
+                                  text=quote(row["text"])), sender=ctx.actor)
+    ctx.reply(_("You withdrew proposal #{number}, {text}. Your allies are told that no vote is "
+                "needed.", number=pid, text=quote(row["text"])))
 
 
 async def _withdrawable(ctx: Ctx, trio: Trio, pid: int | None) -> Row:
@@ -185,26 +193,31 @@ async def _withdrawable(ctx: Ctx, trio: Trio, pid: int | None) -> Row:
         if len(rows) == 1:
             return rows[0]
         if not rows:
-            raise NotFound(f"You have no open proposal in “{trio.name}”.")
-        raise Conflict(f"You have {len(rows)} open proposals in “{trio.name}”: which one?",
-                       hint=f"{ctx.prefix}propose withdraw <number>", choices=tuple(
-                           choice(f"Withdraw #{r['number']}",
+            raise NotFound(_("You have no open proposal in “{trio}”.", trio=trio.name))
+        raise Conflict(_("You have {n} open proposals in “{trio}”: which one?",
+                         n=len(rows), trio=trio.name),
+                       hint=_("{p}propose withdraw <number>", p=ctx.prefix), choices=tuple(
+                           choice(_("Withdraw #{number}", number=r["number"]),
                                   f"propose withdraw #{trio.id} {r['number']}", "danger")
                            for r in rows[:5]))
     row = await ctx.tx.one("SELECT * FROM proposals WHERE number = ? AND trio_id = ?",
                            (pid, trio.id))
     if row is None:
-        raise NotFound(f"There is no proposal #{pid} in “{trio.name}”.")
+        raise NotFound(_("There is no proposal #{number} in “{trio}”.", number=pid,
+                         trio=trio.name))
     if row["author"] != ctx.actor:
         who = await queries.name(ctx.tx, row["author"])
-        raise Forbidden(f"Only {who}, who made proposal #{pid}, can withdraw it.",
-                        hint=f"If you disagree with it, vote: {ctx.prefix}vote {pid} no")
+        raise Forbidden(_("Only {who}, who made proposal #{number}, can withdraw it.",
+                          who=who, number=pid),
+                        hint=_("If you disagree with it, vote: {p}vote {number} no",
+                               p=ctx.prefix, number=pid))
     if row["state"] != "open":
-        raise Conflict(f"Proposal #{pid} is already decided: {_outcome(row)}.")
+        raise Conflict(_("Proposal #{number} is already decided: {outcome}.",
+                         number=pid, outcome=_outcome(row)))
     return row
 
 
-async def _decide(ctx: Ctx, row: Row, state: str, why: str = "", *,
+async def _decide(ctx: Ctx, row: Row, state: str, why: Message | None = None, *,
                   quoted: bool = True) -> None:
     """Close the proposal and announce only its outcome, to the trio room and the author.
 
@@ -214,8 +227,11 @@ async def _decide(ctx: Ctx, row: Row, state: str, why: str = "", *,
     await ctx.cancel(_job_key(row["id"]))
     author = MemberId(row["author"])
     who = await queries.name(ctx.tx, author)
-    what = f", {quote(row['text'])}" if quoted else ""
-    text = f"Proposal #{row['number']} by {who}{what}: {why or _OUTCOME[state]}."
+    outcome = why or _OUTCOME[state]
+    text = (_("Proposal #{number} by {who}, {text}: {outcome}.", number=row["number"], who=who,
+              text=quote(row["text"]), outcome=outcome) if quoted else
+            _("Proposal #{number} by {who}: {outcome}.", number=row["number"], who=who,
+              outcome=outcome))
     room = await queries.trio_room(ctx.tx, TrioId(row["trio_id"]))
     if room is not None:  # the author reads it there: one notice, not two
         ctx.post(room.id, text, sender=author)
@@ -229,8 +245,8 @@ async def expire(ctx: Ctx, payload: dict[str, Any]) -> None:
                            (payload["proposal"],))
     if row is not None:
         await _decide(ctx, row, "expired",
-                      f"it expired without being validated (open since "
-                      f"{show(dt(row['created_at']))})")
+                      _("it expired without being validated (open since {since})",
+                        since=dt(row["created_at"])))
 
 
 @features_hooks.on_member_left
@@ -242,7 +258,8 @@ async def _member_left(ctx: Ctx, trio: Trio, leaver: MemberId) -> None:
     left = await queries.name(ctx.tx, leaver)
     for row in rows:
         await _decide(ctx, row, "expired",
-                      f"cancelled, because {left} left the trio before it was decided",
+                      _("cancelled, because {left} left the trio before it was decided",
+                        left=left),
                       quoted=row["author"] != leaver)
 
 

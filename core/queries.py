@@ -5,19 +5,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from core.errors import NotFound
+from core.i18n import _
 from core.ids import MemberId, TrioId
 from core.model import Room, Trio
 from core.storage.db import Tx
 from core.textrules import clean_display_name
 
-FORMER = "a former member"
+FORMER = _("a former member")
 
 
 async def trio(tx: Tx, trio_id: int) -> Trio:
     """The trio with this id."""
     row = await tx.one("SELECT * FROM trios WHERE id = ?", (trio_id,))
     if row is None:
-        raise NotFound("That trio no longer exists.")
+        raise NotFound(_("That trio no longer exists."))
     return Trio.of(row)
 
 

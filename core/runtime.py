@@ -16,7 +16,10 @@ time), or when :meth:`wake` is called (a test that moved a fake clock). It never
 sleeps more than :data:`MAX_SLEEP`, so a wall clock that jumps is caught up.
 
 After a batch wrote effects the writer calls the ``on_effects`` listeners (the delivery
-pumps of the adapters), which then read the outbox.
+pumps of the adapters), which then read the outbox. Each submitter also gets the replies
+to its own events, as outbox rows (``Applied.replies``): an adapter that must answer
+quickly (a Discord interaction) carries them out itself, and says so (``carries``): a
+batch whose only effects are such replies wakes no listener.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from core.effects import Reply
 from core.events import Event
 from core.service import Applied, Twinome
 
@@ -42,6 +46,7 @@ class _Work:
     """Events waiting for the writer (empty: a request to fire due jobs), and who waits."""
 
     events: Sequence[Event]
+    carries: bool = False  # the submitter carries out the replies itself
     done: asyncio.Future[Applied] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future())
 
@@ -98,9 +103,13 @@ class Runtime:
         """Apply one event; returns once it is durable (``fresh`` holds its id if it was new)."""
         return await self.submit_many((event,))
 
-    async def submit_many(self, events: Iterable[Event]) -> Applied:
-        """Apply events together, in order; returns once they are durable."""
-        return await self._enqueue(_Work(tuple(events)))
+    async def submit_many(self, events: Iterable[Event], *, carries: bool = False) -> Applied:
+        """Apply events together, in order; returns once they are durable.
+
+        ``carries``: the caller carries out the replies handed back itself, so they alone
+        do not wake the ``on_effects`` listeners.
+        """
+        return await self._enqueue(_Work(tuple(events), carries))
 
     async def fire_due(self) -> Applied:
         """Run the jobs due now, through the writer."""
@@ -149,12 +158,17 @@ class Runtime:
             return
         self.batches += 1
         claimed: set[str] = set()  # the same id submitted twice in one batch counts once
+        unattended = applied.effects  # effects no submitter carries out itself
         for work in taken:
             mine = {e.event_id for e in work.events} & applied.fresh - claimed
             claimed |= mine
+            replies = tuple(d for d in applied.replies
+                            if isinstance(d.effect, Reply) and d.effect.in_reply_to in mine)
+            if work.carries:
+                unattended -= len(replies)
             if not work.done.done():
-                work.done.set_result(replace(applied, fresh=frozenset(mine)))
-        if applied.effects:
+                work.done.set_result(replace(applied, fresh=frozenset(mine), replies=replies))
+        if unattended:
             for listener in self._listeners:
                 listener()
         job = applied.earliest_job

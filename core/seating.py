@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from core import queries
 from core.context import Ctx
+from core.i18n import _
 from core.ids import MemberId
 from core.model import Trio
 from core.storage.db import Tx
@@ -61,12 +62,14 @@ async def seats_changed(ctx: Ctx, trio: Trio, leaver: MemberId | None = None) ->
     p = ctx.prefix
     for row in rows:
         invitee = MemberId(row["invitee"])
-        await ctx.notify(invitee, f"The invitation to “{trio.name}” is withdrawn: its members "
-                                  f"changed since it was made. Nothing to do on your side.")
+        await ctx.notify(invitee, _("The invitation to “{name}” is withdrawn: its members "
+                                    "changed since it was made. Nothing to do on your side.",
+                                    name=trio.name))
         maker = row["created_by"]
         if maker and maker != leaver and await queries.is_member(ctx.tx, trio.id, maker):
             who = await queries.known_as(ctx.tx, invitee, maker)
-            await ctx.notify(maker, f"Your invitation of {who} to “{trio.name}” is withdrawn: "
-                                    f"the trio's members changed, and it named them as they were. "
-                                    f"To invite again: {p}trio invite #{slug(trio.name)} {_mention(invitee)}")
+            await ctx.notify(maker, _(
+                "Your invitation of {who} to “{name}” is withdrawn: the trio's members changed, "
+                "and it named them as they were. To invite again: {p}trio invite #{tag} {mention}",
+                who=who, name=trio.name, p=p, tag=slug(trio.name), mention=_mention(invitee)))
     return codes

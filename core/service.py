@@ -4,13 +4,17 @@ Theory of operation. :meth:`Twinome.handle` applies a batch of events in one wri
 transaction. The events' ids are first recorded in ``processed_events`` with one
 statement (an event seen before is skipped: exactly once). Each command is then applied
 inside its own savepoint, so a command that fails rolls back alone and becomes a
-friendly error reply; consecutive line messages are tracked together (few SQL calls for
+friendly error reply (a batch of one command skips the savepoint, two statements
+fewer: should the command fail, the transaction is rolled back and applied again with
+it); consecutive line messages are tracked together (few SQL calls for
 many messages) with no savepoint: should that ever fail, the whole transaction is rolled
 back and applied again with each run in a savepoint, one by one if it fails again. The effects of every
 event go to the ``outbox`` in the same transaction, each stamped with the platform of
 the event that caused it. Only after the commit are they carried out, by the delivery
 pump of that platform's adapter (:meth:`pending`, then :meth:`done`); an adapter that
-dies in between finds them in the outbox on restart. Jobs (reminders, expiries, held
+dies in between finds them in the outbox on restart. The replies written come back as
+outbox rows (``Applied.replies``), so an adapter may answer a command at once, in the
+task that submitted it, instead of waiting for its pump. Jobs (reminders, expiries, held
 notices) are rows in ``jobs``, stamped with the platform they were scheduled from;
 :meth:`fire_due` runs the due ones the same way.
 
@@ -30,7 +34,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from core import features, grammar, queries, safety, telling
@@ -41,7 +45,7 @@ from core.context import Ctx
 from core.effects import Choice, Effect, Notify, Post, Reply, coalesce, from_json, to_json
 from core.errors import UserError
 from core.events import CommandReceived, Event, LineMessage
-from core.i18n import pick
+from core.i18n import _, pick
 from core.ids import MemberId, RoomId
 from core.storage.db import Database, Tx
 from core.timeutil import dt, ts
@@ -67,6 +71,7 @@ class Applied:
     fresh: frozenset[str] = frozenset()  # event ids applied now (the others were seen before)
     effects: int = 0  # effects written to the outbox
     earliest_job: datetime | None = None  # the earliest job (re)scheduled, if any
+    replies: tuple[Delivery, ...] = ()  # the replies written, as outbox rows, oldest first
 
 
 class Twinome:
@@ -82,12 +87,12 @@ class Twinome:
         """Apply a batch of events exactly once, in one transaction."""
         try:
             return await self._handle(events, guarded=False)
-        except _LinesFailed:  # rolled back whole; again, each run of lines in a savepoint
+        except _FastPathFailed:  # rolled back whole; again, with savepoints
             return await self._handle(events, guarded=True)
 
     async def _handle(self, events: Sequence[Event], *, guarded: bool) -> Applied:
         now = self.clock.now()
-        tally = _Tally(guarded)
+        tally = _Tally(guarded, lone=len(events) == 1)
         async with self.db.transaction() as tx:
             fresh = await self._fresh(tx, events, now)
             applied = frozenset(fresh)
@@ -107,7 +112,7 @@ class Twinome:
                     await self._command(tx, event, now, tally)
             await self._lines(tx, run, now, tally)
         await self._scrub(tally)
-        return Applied(applied, tally.written, tally.earliest)
+        return Applied(applied, tally.written, tally.earliest, tuple(tally.replies))
 
     async def fire_due(self, limit: int = 100) -> Applied:
         """Run the jobs that are due now."""
@@ -170,6 +175,10 @@ class Twinome:
         """Mark outbox effects as carried out, and record the bindings they made and the
         safety reports that reached the moderators, at once."""
         if not ids and not bindings and not reports:
+            return
+        if not bindings and not reports and self._scrub_waits is False and len(ids) <= 500:
+            await self.db.write("DELETE FROM outbox WHERE id IN ("  # the usual case: one hop
+                                + ", ".join("?" * len(ids)) + ")", ids)
             return
         scrub = False
         async with self.db.transaction() as tx:
@@ -294,11 +303,11 @@ class Twinome:
         ctx.effects = await _one_notice_each(tx, ctx.effects)
         ctx.effects = await telling.in_their_language(tx, ctx.effects, self.settings.default_language)
         tally.add(ctx)
-        if ctx.effects:
-            await tx.many(
-                "INSERT INTO outbox (platform, effect, created_at) VALUES (?, ?, ?)",
-                [(ctx.platform, to_json(e), ts(now)) for e in ctx.effects],
-            )
+        rows = [(ctx.platform, to_json(e), ts(now)) for e in ctx.effects]
+        if any(isinstance(e, Reply) for e in ctx.effects):
+            tally.replies.extend(await _insert_replies(tx, ctx.effects, rows))
+        elif rows:
+            await tx.many(_OUTBOX, rows)
         if ctx.scrub:  # checkpoint again once what is queued up to here is delivered
             await tx.run(
                 "INSERT INTO meta (key, value) VALUES (?, (SELECT coalesce(max(id), 0) "
@@ -314,7 +323,7 @@ class Twinome:
             try:
                 await features.on_line_messages(ctx, run)
             except Exception as err:
-                raise _LinesFailed from err
+                raise _FastPathFailed from err
             await self._stash(tx, ctx, now, tally)
             return
         try:
@@ -333,18 +342,18 @@ class Twinome:
         room = await queries.room(tx, event.room) if event.room is not None else None
         ctx = Ctx(tx, now, self.settings, actor=event.actor, room=room, event_id=event.event_id,
                   platform=event.platform, origin=event.origin)
+        if tally.lone and not tally.guarded:  # the fast path: no savepoint, see _Tally
+            try:
+                await self._run(ctx, event, now)
+            except Exception as err:
+                raise _FastPathFailed from err
+            await self._stash(tx, ctx, now, tally)
+            return
         try:
             async with tx.savepoint():
-                ctx.language = pick(await queries.ensure_member(
-                    tx, event.actor, event.display_name, ts(now), event.locale),
-                    self.settings.default_language)
-                named = _named(event)
-                ctx.private = named is not None and named.private
-                inv = (grammar.read(event.text, self.settings.prefix) if event.typed is None
-                       else grammar.from_typed(event.typed, self.settings.prefix))
-                await features.COMMANDS[inv.command.name](ctx, inv)
+                await self._run(ctx, event, now)
         except UserError as err:
-            text = err.message + ("\n" + err.hint if err.hint else "")
+            text = err.message + ("\n" + err.hint if err.hint else "")  # stays translatable
             ctx = _answer(ctx, event, text, choices=err.choices)
         except Exception:
             # Never log the command text: it may carry a note or a plan.
@@ -352,15 +361,48 @@ class Twinome:
             ctx = _answer(ctx, event, SORRY, private=True)
         await self._stash(tx, ctx, now, tally)
 
+    async def _run(self, ctx: Ctx, event: CommandReceived, now: datetime) -> None:
+        """Read a command and apply it (its errors are the caller's to turn into replies)."""
+        ctx.language = pick(await queries.ensure_member(
+            ctx.tx, event.actor, event.display_name, ts(now), event.locale),
+            self.settings.default_language)
+        named = _named(event)
+        ctx.private = named is not None and named.private
+        inv = (grammar.read(event.text, self.settings.prefix) if event.typed is None
+               else grammar.from_typed(event.typed, self.settings.prefix))
+        await features.COMMANDS[inv.command.name](ctx, inv)
 
+
+async def _insert_replies(tx: Tx, effects: list[Effect],
+                          rows: list[tuple[str, str, int]]) -> list[Delivery]:
+    """Write effects to the outbox in order; returns the replies among them as outbox rows."""
+    found: list[Delivery] = []
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start:start + _CHUNK]
+        written = await tx.all(
+            "INSERT INTO outbox (platform, effect, created_at) VALUES "
+            + ", ".join(["(?, ?, ?)"] * len(chunk)) + " RETURNING id, effect",
+            [value for row in chunk for value in row])
+        ids: dict[str, list[int]] = {}  # RETURNING gives no order: match rows by their text
+        for r in sorted(written, key=lambda r: -int(r["id"])):
+            ids.setdefault(r["effect"], []).append(int(r["id"]))
+        found.extend(Delivery(ids[row[1]].pop(), effect) for effect, row
+                     in zip(effects[start:start + _CHUNK], chunk, strict=True)
+                     if isinstance(effect, Reply))
+    return sorted(found, key=lambda d: d.id)
+
+
+_OUTBOX = "INSERT INTO outbox (platform, effect, created_at) VALUES (?, ?, ?)"
+_CHUNK = 300  # outbox rows in one INSERT (three parameters each)
 _SCRUB = "scrub_after_outbox"  # meta key: checkpoint once outbox rows up to this id are gone
-SORRY = "Sorry, something went wrong on my side. Nothing was changed; please try again."
+SORRY = _("Sorry, something went wrong on my side. Nothing was changed; please try again.")
 _BIND = ("INSERT INTO platform_refs (platform, key, ref) VALUES (?, ?, ?) "
          "ON CONFLICT (platform, key) DO UPDATE SET ref = excluded.ref")
 
 
-class _LinesFailed(Exception):
-    """Tracking a run of line messages failed on the fast path (no savepoint)."""
+class _FastPathFailed(Exception):
+    """Tracking a run of line messages, or a lone command, failed on the fast path (no
+    savepoint)."""
 
 
 @dataclass
@@ -368,9 +410,11 @@ class _Tally:
     """Running totals of one transaction: effects written, earliest job scheduled."""
 
     guarded: bool = True  # each run of line messages in a savepoint of its own
+    lone: bool = False  # the batch is one event: unguarded, a command needs no savepoint
     written: int = 0
     earliest: datetime | None = None
     scrub: bool = False  # a handler asked for the WAL to be checkpointed after the commit
+    replies: list[Delivery] = field(default_factory=list)  # replies written, as outbox rows
 
     def add(self, ctx: Ctx) -> None:
         self.written += len(ctx.effects)

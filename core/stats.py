@@ -24,10 +24,6 @@ FAR = 0.15  # how far from 80 % private the share may drift before a kind remark
 MIN_FOR_REMARK = 10  # messages before a remark means anything
 
 
-def _minutes(total: int) -> timedelta | str:
-    return timedelta(minutes=total) if total else _("none")
-
-
 class _Counts:
     """Per-member reply and initiation counters over the lines one member may see."""
 
@@ -103,8 +99,11 @@ async def _ledger(ctx: Ctx, trio: Trio, names: dict[MemberId, str]) -> list[str]
     out: list[str] = [_("Mentoring (confirmed time given / received):")]
     for who in people:
         label = names.get(MemberId(who)) or await queries.name(ctx.tx, who)
-        out.append("• " + _("{name}: gave {given}, received {received}", name=label,
-                            given=_minutes(given[who]), received=_minutes(received[who])))
+        gave = (_("{name}: gave {given}", name=label, given=timedelta(minutes=given[who]))
+                if given[who] else _("{name}: gave none", name=label))
+        got = (_("received {received}", received=timedelta(minutes=received[who]))
+               if received[who] else _("received none"))
+        out.append("• " + gave + ", " + got)
     return out
 
 

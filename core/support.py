@@ -28,6 +28,7 @@ from core import features_hooks, queries
 from core.context import CommandHandler, Ctx, JobHandler
 from core.errors import Conflict, Forbidden, NotFound
 from core.grammar import Invocation
+from core.i18n import Text, _, _n, join
 from core.ids import MemberId, TrioId
 from core.model import Room, Trio
 from core.storage.db import Row
@@ -35,6 +36,8 @@ from core.textrules import quote, slug
 from core.timeutil import ts
 
 REMIND_JOB = "sos_remind"
+READY = ("ready", "prêt", "pret", "prête", "prete")
+"""The words that make ``plan <text>`` mean ``plan ready``."""
 
 
 def _job_key(sos_id: int) -> str:
@@ -71,35 +74,36 @@ async def sos(ctx: Ctx, inv: Invocation) -> None:
     names = await queries.names(ctx.tx, [ctx.actor, a, b])
     line = await queries.pair_line(ctx.tx, trio.id, a, b)
     if line is None:
-        raise Conflict(f"The lines of “{trio.name}” are not open yet.",
-                       hint="They open when the trio has its three members.")
+        raise Conflict(_("The lines of “{trio}” are not open yet.", trio=trio.name),
+                       hint=_("They open when the trio has its three members."))
     note = inv.args.get("note")
     if await _open_sos(ctx, trio, ctx.actor) is not None:
         if note:
-            ctx.post(line.id, f"{names[ctx.actor]} adds a note for you: {quote(note)}",
-                     sender=ctx.actor)
-        ctx.reply(f"{names[a]} and {names[b]} are already on it: they are preparing a support "
-                  f"plan for you, and I will send it to you when it is ready."
-                  + (" I passed your new note to them." if note else ""), private=True)
+            ctx.post(line.id, _("{who} adds a note for you: {note}",
+                                who=names[ctx.actor], note=quote(note)), sender=ctx.actor)
+        ctx.reply(_("{a} and {b} are already on it: they are preparing a support plan for you, "
+                    "and I will send it to you when it is ready.", a=names[a], b=names[b])
+                  + (_(" I passed your new note to them.") if note else ""), private=True)
         return
     sos_id = await ctx.tx.run(
         "INSERT INTO sos (trio_id, member_id, note, created_at) VALUES (?, ?, ?, ?)",
         (trio.id, ctx.actor, note, ts(ctx.now)),
     )
     who = names[ctx.actor]
-    said = f" Their note: {quote(note)}." if note else ""
+    said = _(" Their note: {note}.", note=quote(note)) if note else ""
     p = ctx.prefix
     ctx.post(line.id, (
-        f"{who} is going through a hard time and asked for your support.{said}\n"
-        f"Prepare a support plan for {who} here, together: add each step with {p}plan <text>, "
-        f"written to {who} (e.g. {p}plan I will call you on Sunday). When you both typed "
-        f"{p}plan ready, I send it to {who}. {who} never sees this line."
+        _("{who} is going through a hard time and asked for your support.", who=who) + said
+        + "\n" + _("Prepare a support plan for {who} here, together: add each step with "
+                   "{p}plan <text>, written to {who} (e.g. {p}plan I will call you on Sunday). "
+                   "When you both typed {p}plan ready, I send it to {who}. {who} never sees "
+                   "this line.", who=who, p=p)
     ), sender=ctx.actor)
     await ctx.schedule(REMIND_JOB, _job_key(sos_id), ctx.now + ctx.settings.plan_reminder,
                        {"sos": sos_id})
-    ctx.reply(f"{names[a]} and {names[b]} are alerted. They will prepare a support plan for you "
-              f"in their own line, and I will send it to you as soon as it is ready. Take care "
-              f"of yourself meanwhile.", private=True)
+    ctx.reply(_("{a} and {b} are alerted. They will prepare a support plan for you in their "
+                "own line, and I will send it to you as soon as it is ready. Take care of "
+                "yourself meanwhile.", a=names[a], b=names[b]), private=True)
 
 
 async def sos_end(ctx: Ctx, inv: Invocation) -> None:
@@ -111,19 +115,21 @@ async def sos_end(ctx: Ctx, inv: Invocation) -> None:
                                   "ready_at IS NULL ORDER BY id", (trio.id,))
         if others:
             who = await queries.name(ctx.tx, others[0]["member_id"])
-            raise Forbidden(f"Only {who} can end the SOS {who} sent.",
-                            hint="If you think it is over, ask them in your line together.")
-        raise NotFound(f"You have no open SOS in “{trio.name}”.",
-                       hint=f"{ctx.prefix}sos tells your allies you are going through a hard time.")
+            raise Forbidden(_("Only {who} can end the SOS {who} sent.", who=who),
+                            hint=_("If you think it is over, ask them in your line together."))
+        raise NotFound(_("You have no open SOS in “{trio}”.", trio=trio.name),
+                       hint=_("{p}sos tells your allies you are going through a hard time.",
+                              p=ctx.prefix))
     await ctx.cancel(_job_key(row["id"]))
     await ctx.tx.run("DELETE FROM sos WHERE id = ?", (row["id"],))
     line = await _allies_line(ctx, trio.id, ctx.actor)
     who = await queries.name(ctx.tx, ctx.actor)
     if line is not None:
-        ctx.post(line.id, f"{who} ended their SOS: no need to prepare the plan any more. You can "
-                          f"still be there for {who} in your lines.", sender=ctx.actor)
-    ctx.reply("Your SOS is ended: your allies know they need not prepare a plan. Send "
-              f"{ctx.prefix}sos again whenever you need them.", private=True)
+        ctx.post(line.id, _("{who} ended their SOS: no need to prepare the plan any more. You "
+                            "can still be there for {who} in your lines.", who=who),
+                 sender=ctx.actor)
+    ctx.reply(_("Your SOS is ended: your allies know they need not prepare a plan. Send "
+                "{p}sos again whenever you need them.", p=ctx.prefix), private=True)
 
 
 async def _target_sos(ctx: Ctx, trio: Trio) -> Row:
@@ -133,25 +139,26 @@ async def _target_sos(ctx: Ctx, trio: Trio) -> Row:
         (trio.id, ctx.actor),
     )
     if ctx.room is not None and ctx.room.purpose != "pair":
-        raise Forbidden("Support plans are prepared in the allies' private line, not here.",
-                        hint="Type it in your pair line with the other ally.")
+        raise Forbidden(_("Support plans are prepared in the allies' private line, not here."),
+                        hint=_("Type it in your pair line with the other ally."))
     if ctx.room is not None:
         here = [r for r in rows if r["member_id"] not in ctx.room.pair]
         if rows and not here:
             other = await queries.name(ctx.tx, rows[0]["member_id"])
-            raise Forbidden(f"The plan for {other} is prepared in your line with your other ally, "
-                            f"not here: {other} sees this line.")
+            raise Forbidden(_("The plan for {other} is prepared in your line with your other "
+                              "ally, not here: {other} sees this line.", other=other))
         rows = here
     if not rows:
         mine = await _open_sos(ctx, trio, ctx.actor)
         if mine is not None:
-            raise NotFound("Your allies are preparing the plan for you; I will send it to you "
-                           "when it is ready.")
-        raise NotFound(f"Nobody in “{trio.name}” is waiting for a support plan right now.",
-                       hint=f"A member asks for support with {ctx.prefix}sos.")
+            raise NotFound(_("Your allies are preparing the plan for you; I will send it to "
+                             "you when it is ready."))
+        raise NotFound(_("Nobody in “{trio}” is waiting for a support plan right now.",
+                         trio=trio.name),
+                       hint=_("A member asks for support with {p}sos.", p=ctx.prefix))
     if len(rows) > 1:
-        raise Conflict("Two of your trio-mates are waiting for a support plan: which one?",
-                       hint="Type the command in your line with the other ally.")
+        raise Conflict(_("Two of your trio-mates are waiting for a support plan: which one?"),
+                       hint=_("Type the command in your line with the other ally."))
     return rows[0]
 
 
@@ -168,47 +175,52 @@ async def plan(ctx: Ctx, inv: Invocation) -> None:
     member = MemberId(row["member_id"])
     line = await _allies_line(ctx, trio.id, member)
     if line is None:
-        raise Conflict("Your line with your other ally is closed, so the plan cannot go on.")
+        raise Conflict(_("Your line with your other ally is closed, so the plan cannot go on."))
     text: str = inv.args["text"]
-    if text.strip().casefold() == "ready":
+    if text.strip().casefold() in READY:
         await _ready(ctx, trio, row, line)
         return
     names = await queries.names(ctx.tx, [ctx.actor, member])
     steps = await _steps(ctx, row["id"])
     same = [i for i, step in enumerate(steps, 1) if _same(step, text)]
     if same:
-        raise Conflict(f"That is step {same[0]} of the plan for {names[member]} already.")
+        raise Conflict(_("That is step {number} of the plan for {who} already.",
+                         number=same[0], who=names[member]))
     await ctx.tx.run(
         "INSERT INTO plan_steps (sos_id, author, text, created_at) VALUES (?, ?, ?, ?)",
         (row["id"], ctx.actor, text, ts(ctx.now)),
     )
     await ctx.tx.run("UPDATE sos SET first_ready = NULL WHERE id = ?", (row["id"],))
     count = len(steps) + 1
-    ctx.post(line.id, f"Step {count} of the plan for {names[member]}, from {names[ctx.actor]}: "
-                      f"{quote(text)}. Add more with {ctx.prefix}plan <text>; when it is complete: "
-                      f"{ctx.prefix}plan ready", sender=ctx.actor)
+    ctx.post(line.id, _("Step {number} of the plan for {who}, from {author}: {step}. Add more "
+                        "with {p}plan <text>; when it is complete: {p}plan ready",
+                        number=count, who=names[member], author=names[ctx.actor],
+                        step=quote(text), p=ctx.prefix), sender=ctx.actor)
     if ctx.room is None or ctx.room.id != line.id:  # typed elsewhere: say where it went
-        ctx.reply(f"Added as step {count} of the plan for {names[member]} (posted in your line "
-                  f"with your other ally).")
+        ctx.reply(_("Added as step {number} of the plan for {who} (posted in your line with "
+                    "your other ally).", number=count, who=names[member]))
 
 
-async def _plan_text(ctx: Ctx, trio: Trio, sos: Row, line: Room) -> str:
+async def _plan_text(ctx: Ctx, trio: Trio, sos: Row, line: Room) -> Text:
     """The plan as its member receives it: only the steps and names of allies without a block."""
     member = MemberId(sos["member_id"])
     allies = [a for a in line.pair if not await queries.blocked_between(ctx.tx, a, member)]
     steps = await ctx.tx.all("SELECT author, text FROM plan_steps WHERE sos_id = ? ORDER BY id",
                              (sos["id"],))
     shown = [r for r in steps if r["author"] in allies]
-    where = f"(“{trio.name}”, #{slug(trio.name)})"
+    where = _("(“{trio}”, {tag})", trio=trio.name, tag="#" + slug(trio.name))
     if not shown:
-        return (f"Your allies marked your support plan as ready {where}. They are here for "
-                f"you; write to them in your lines whenever you like.")
+        return _("Your allies marked your support plan as ready {where}. They are here for "
+                 "you; write to them in your lines whenever you like.", where=where)
     names = await queries.names(ctx.tx, allies)
     listing = "\n".join(f"{i}. {names[r['author']]}: {quote(r['text'])}"
                         for i, r in enumerate(shown, 1))
-    verb = "has" if len(allies) == 1 else "have"
-    return (f"{' and '.join(names.values())} {verb} prepared a support plan for you {where}:\n"
-            f"{listing}\nThey are here for you; write to them in your lines whenever you like.")
+    said = (_("{a} has prepared a support plan for you {where}:", a=names[allies[0]],
+              where=where) if len(allies) == 1 else
+            _("{a} and {b} have prepared a support plan for you {where}:",
+              a=names[allies[0]], b=names[allies[1]], where=where))
+    return (said + "\n" + listing + "\n"
+            + _("They are here for you; write to them in your lines whenever you like."))
 
 
 def _same(a: str, b: str) -> bool:
@@ -222,9 +234,9 @@ async def _ready(ctx: Ctx, trio: Trio, row: Row, line: Room) -> None:
     steps = await _steps(ctx, row["id"])
     who = await queries.name(ctx.tx, member)
     if not steps:
-        raise Conflict(f"The plan for {who} has no step yet.",
-                       hint=f"Add one first, written to {who}: "
-                            f"{ctx.prefix}plan I will call you on Sunday")
+        raise Conflict(_("The plan for {who} has no step yet.", who=who),
+                       hint=_("Add one first, written to {who}: {p}plan I will call you on "
+                              "Sunday", who=who, p=ctx.prefix))
     needed = {a for a in line.pair if not await queries.blocked_between(ctx.tx, a, member)}
     said = {ctx.actor, *([row["first_ready"]] if row["first_ready"] else [])}
     waiting = sorted(needed - said)
@@ -234,26 +246,28 @@ async def _ready(ctx: Ctx, trio: Trio, row: Row, line: Room) -> None:
     await ctx.tx.run("UPDATE sos SET ready_at = ? WHERE id = ?", (ts(ctx.now), row["id"]))
     await ctx.cancel(_job_key(row["id"]))
     await ctx.notify(member, await _plan_text(ctx, trio, row, line))
-    ctx.post(line.id, f"The plan for {who} is ready ({len(steps)} step"
-                      f"{'s' if len(steps) > 1 else ''}); I sent it to {who} privately. "
-                      f"Thank you both.")
+    ctx.post(line.id, _n("The plan for {who} is ready ({n} step); I sent it to {who} "
+                         "privately. Thank you both.",
+                         "The plan for {who} is ready ({n} steps); I sent it to {who} "
+                         "privately. Thank you both.", len(steps), who=who))
     if ctx.room is None:
-        ctx.reply(f"The plan is ready and on its way to {who}.")
+        ctx.reply(_("The plan is ready and on its way to {who}.", who=who))
 
 
 async def _ask_other(ctx: Ctx, row: Row, line: Room, who: str, other: MemberId) -> None:
     """The first ``plan ready``: the other ally is asked in the line, the first one told."""
     if row["first_ready"] == ctx.actor:
-        raise Conflict(f"You said the plan is ready already; it goes to {who} once "
-                       f"{await queries.name(ctx.tx, other)} agrees.")
+        raise Conflict(_("You said the plan is ready already; it goes to {who} once {other} "
+                         "agrees.", who=who, other=await queries.name(ctx.tx, other)))
     await ctx.tx.run("UPDATE sos SET first_ready = ? WHERE id = ?", (ctx.actor, row["id"]))
     names = await queries.names(ctx.tx, [ctx.actor, other])
-    ctx.post(line.id, f"{names[ctx.actor]} thinks the plan for {who} is ready. "
-                      f"{names[other]}, if you agree, type {ctx.prefix}plan ready and I send "
-                      f"it to {who}; or add a step first.", sender=ctx.actor)
+    ctx.post(line.id, _("{first} thinks the plan for {who} is ready. {other}, if you agree, "
+                        "type {p}plan ready and I send it to {who}; or add a step first.",
+                        first=names[ctx.actor], who=who, other=names[other], p=ctx.prefix),
+             sender=ctx.actor)
     if ctx.room is None or ctx.room.id != line.id:
-        ctx.reply(f"Noted. I asked {names[other]} to say the plan is ready too; then it goes "
-                  f"to {who}.")
+        ctx.reply(_("Noted. I asked {other} to say the plan is ready too; then it goes to "
+                    "{who}.", other=names[other], who=who))
 
 
 async def remind(ctx: Ctx, payload: dict[str, Any]) -> None:
@@ -268,11 +282,12 @@ async def remind(ctx: Ctx, payload: dict[str, Any]) -> None:
         return
     who = await queries.name(ctx.tx, member)
     count = len(await _steps(ctx, row["id"]))
-    so_far = (f"It has {count} step{'s' if count > 1 else ''} so far; when it is complete: "
-              f"{ctx.prefix}plan ready" if count else
-              f"Add a first step with {ctx.prefix}plan <text>, then {ctx.prefix}plan ready")
-    ctx.post(line.id, f"A gentle reminder: {who} asked for support and is still waiting for "
-                      f"your plan. {so_far}.")
+    so_far = (_n("It has {n} step so far; when it is complete: {p}plan ready",
+                 "It has {n} steps so far; when it is complete: {p}plan ready",
+                 count, p=ctx.prefix) if count else
+              _("Add a first step with {p}plan <text>, then {p}plan ready", p=ctx.prefix))
+    ctx.post(line.id, _("A gentle reminder: {who} asked for support and is still waiting for "
+                        "your plan. {so_far}.", who=who, so_far=so_far))
 
 
 @features_hooks.on_member_left
@@ -290,8 +305,8 @@ async def _member_left(ctx: Ctx, trio: Trio, leaver: MemberId) -> None:
         member = MemberId(row["member_id"])
         if member == leaver:
             for ally in rest:  # merged with the other notices of the leaving, one each
-                await ctx.notify(ally, f"The support plan you were preparing for {left} is "
-                                       f"closed with their leaving.")
+                await ctx.notify(ally, _("The support plan you were preparing for {left} is "
+                                         "closed with their leaving.", left=left))
         else:
             await _ally_left(ctx, trio, member, [m for m in rest if m != member], left)
 
@@ -302,13 +317,17 @@ async def _ally_left(ctx: Ctx, trio: Trio, member: MemberId, allies: list[Member
     who = await queries.name(ctx.tx, member)
     names = await queries.names(ctx.tx, allies)
     for ally in allies:
-        await ctx.notify(ally, f"{left} left “{trio.name}”, so the support plan for {who} is "
-                               f"closed. You can still be there for {who} in your line together.")
-    still = " and ".join(names.values())
-    still_text = f" {still} can still hear you in your line." if still else ""
-    await ctx.notify(member, f"{left} left “{trio.name}”, so your request for support there is "
-                             f"closed.{still_text} Once the trio is complete again you can send "
-                             f"{ctx.prefix}sos anew.")
+        await ctx.notify(ally, _("{left} left “{trio}”, so the support plan for {who} is "
+                                 "closed. You can still be there for {who} in your line "
+                                 "together.", left=left, trio=trio.name, who=who))
+    still = join(_(" and "), list(names.values()))
+    still_text = _n(" {still} can still hear you in your line.",
+                    " {still} can still hear you in your line.", len(names),
+                    still=still) if names else ""
+    await ctx.notify(member, _("{left} left “{trio}”, so your request for support there is "
+                               "closed.", left=left, trio=trio.name) + still_text
+                     + _(" Once the trio is complete again you can send {p}sos anew.",
+                         p=ctx.prefix))
 
 
 COMMANDS: dict[str, CommandHandler] = {"sos": sos, "sos end": sos_end, "plan": plan}

@@ -10,11 +10,12 @@ from core.context import CommandHandler, Ctx, JobHandler, tags
 from core.effects import choice
 from core.errors import Conflict, Forbidden, NotFound, ParseError
 from core.grammar import Invocation
+from core.i18n import LANGUAGES, Text, _, _n, join, language_code, pick, render
 from core.ids import MemberId
 from core.model import Trio
 from core.storage.db import Row
-from core.textrules import format_duration, parse_duration, slug
-from core.timeutil import dt, show, ts
+from core.textrules import parse_duration, slug
+from core.timeutil import dt, ts
 
 SEATS = 3
 
@@ -23,21 +24,25 @@ async def _check_cap(ctx: Ctx, member: MemberId) -> None:
     mine = await queries.trios_of(ctx.tx, member)
     if len(mine) >= ctx.settings.max_trios:
         raise Conflict(
-            f"You are already in {len(mine)} trios, the most this community allows.",
-            hint=f"Leave one first with {ctx.prefix}trio leave.",
+            _n("You are already in {n} trio, the most this community allows.",
+               "You are already in {n} trios, the most this community allows.", len(mine)),
+            hint=_("Leave one first with {p}trio leave.", p=ctx.prefix),
         )
 
 
 def _code_text(ctx: Ctx, code: str, expires: int) -> str:
     link = ctx.settings.invite_link.format(code=code)
-    return (f"Invite code: {code}\nLink: {link}\nIt works once and expires {show(dt(expires))}. "
-            f"The person types {ctx.prefix}trio join {code}")
+    return _("Invite code: {code}\nLink: {link}\nIt works once and expires {when}. "
+             "The person types {p}trio join {code}", code=code, link=link, when=dt(expires),
+             p=ctx.prefix)
 
 
 async def _fresh_name(ctx: Ctx, wanted: str | None, renamed: Trio | None = None) -> str:
     """The new trio's name, numbered if the actor already has one so called (``#name`` stays clear)."""
     taken = {slug(t.name) for t in await queries.trios_of(ctx.tx, ctx.actor) if t != renamed}
-    base = wanted or f"Trio of {await queries.name(ctx.tx, ctx.actor)}"
+    # A name is stored, so it is said once, in the language of whoever starts the trio.
+    base = wanted or render(_("Trio of {name}", name=await queries.name(ctx.tx, ctx.actor)),
+                            ctx.language)
     name, number = base, 1
     while slug(name) in taken:
         number += 1
@@ -65,15 +70,16 @@ async def trio_new(ctx: Ctx, inv: Invocation) -> None:
     expires = ctx.now + s.invite_ttl
     code = await invites.create(ctx.tx, trio_id, ctx.actor, None, ctx.now, expires)
     wanted = inv.args.get("name")
-    renamed = (f"You already have a trio called “{wanted}”, so this one is “{name}”. "
-               if wanted and wanted != name else "")
-    unnamed = "" if wanted else f"\nGive it a name of your own with {ctx.prefix}trio rename <name>"
-    ctx.reply(
-        renamed
-        + f"Your trio “{name}” (#{slug(name)}) is forming. Share this with two people you trust:\n"
-        + _code_text(ctx, code, ts(expires))
-        + f"\nOr invite someone directly: {ctx.prefix}trio invite @name" + unnamed
-    )
+    text = (_("Your trio “{name}” (#{tag}) is forming. Share this with two people you trust:",
+              name=name, tag=slug(name))
+            + "\n" + _code_text(ctx, code, ts(expires))
+            + "\n" + _("Or invite someone directly: {p}trio invite @name", p=ctx.prefix))
+    if wanted and wanted != name:
+        text = _("You already have a trio called “{wanted}”, so this one is “{name}”.",
+                 wanted=wanted, name=name) + " " + text
+    if not wanted:
+        text = text + "\n" + _("Give it a name of your own with {p}trio rename <name>", p=ctx.prefix)
+    ctx.reply(text)
 
 
 async def _ask_another(ctx: Ctx, wanted: str | None) -> bool:
@@ -82,14 +88,16 @@ async def _ask_another(ctx: Ctx, wanted: str | None) -> bool:
     forming = [t for t in await queries.trios_of(ctx.tx, ctx.actor) if t.state == "forming"]
     if not forming:
         return False
-    listing = ", ".join([f"“{t.name}” ({len(await queries.members(ctx.tx, t.id))}/3)"
-                         for t in forming])
+    listing = join(", ", [_("“{name}” ({n}/3)", name=t.name,
+                             n=len(await queries.members(ctx.tx, t.id))) for t in forming])
     again = "trio new" + (f" {wanted}" if wanted else "") + " confirm"
-    renames = tuple(choice(f"Rename “{t.name}” to “{wanted}”", f"trio rename #{t.id} {wanted}")
+    renames = tuple(choice(_("Rename “{old}” to “{new}”", old=t.name, new=wanted),
+                           f"trio rename #{t.id} {wanted}")
                     for t in forming[-3:]) if wanted else ()
-    ask = "Rename it, or really start another trio?" if wanted else "Start another trio anyway?"
-    ctx.reply(f"You already have a trio still forming: {listing}. {ask}",
-              choices=(*renames, choice("Start another", again, "secondary")))
+    ask = (_("Rename it, or really start another trio?") if wanted
+           else _("Start another trio anyway?"))
+    ctx.reply(_("You already have a trio still forming: {listing}. {ask}", listing=listing, ask=ask),
+              choices=(*renames, choice(_("Start another"), again, "secondary")))
     return True
 
 
@@ -97,17 +105,20 @@ async def trio_rename(ctx: Ctx, inv: Invocation) -> None:
     """``trio rename <name>``: a forming trio takes a new name (its rooms do not exist yet)."""
     trio = await ctx.trio(inv)
     if trio.state != "forming":
-        raise Conflict(f"“{trio.name}” is complete: its rooms carry its name, so it keeps it.")
+        raise Conflict(_("“{name}” is complete: its rooms carry its name, so it keeps it.",
+                         name=trio.name))
     wanted: str = inv.args["name"]
     if slug(wanted) == slug(trio.name):
-        raise Conflict(f"Your trio is already called “{trio.name}”.")
+        raise Conflict(_("Your trio is already called “{name}”.", name=trio.name))
     name = await _fresh_name(ctx, wanted, trio)
     await ctx.tx.run("UPDATE trios SET name = ? WHERE id = ?", (name, trio.id))
     who = await queries.name(ctx.tx, ctx.actor)
     for m in await queries.members(ctx.tx, trio.id):
         if m != ctx.actor:
-            await ctx.notify(m, f"{who} renamed your forming trio “{trio.name}” to “{name}”.")
-    ctx.reply(f"“{trio.name}” is now “{name}” (#{slug(name)}); its invite codes still work.")
+            await ctx.notify(m, _("{who} renamed your forming trio “{old}” to “{new}”.",
+                                  who=who, old=trio.name, new=name))
+    ctx.reply(_("“{old}” is now “{new}” (#{tag}); its invite codes still work.",
+                old=trio.name, new=name, tag=slug(name)))
 
 
 async def trio_invite(ctx: Ctx, inv: Invocation) -> None:
@@ -115,20 +126,21 @@ async def trio_invite(ctx: Ctx, inv: Invocation) -> None:
     trio = await ctx.trio(inv)
     members = await queries.members(ctx.tx, trio.id)
     if len(members) >= SEATS:
-        raise Conflict(f"“{trio.name}” already has its three members.")
+        raise Conflict(_("“{name}” already has its three members.", name=trio.name))
     expires = ctx.now + ctx.settings.invite_ttl
     target = inv.args.get("user")
     if target is None:
         code = await invites.create(ctx.tx, trio.id, ctx.actor, None, ctx.now, expires)
-        ctx.reply(f"A new seat offer for “{trio.name}”.\n" + _code_text(ctx, code, ts(expires)),
-                  private=True)
+        ctx.reply(_("A new seat offer for “{name}”.", name=trio.name) + "\n"
+                  + _code_text(ctx, code, ts(expires)), private=True)
         return
     invitee = await ctx.member_arg(target)
     if invitee == ctx.actor:
-        raise Conflict(f"You are already in “{trio.name}”.",
-                       hint=f"Invite someone else: {ctx.prefix}trio invite @name")
+        raise Conflict(_("You are already in “{name}”.", name=trio.name),
+                       hint=_("Invite someone else: {p}trio invite @name", p=ctx.prefix))
     if invitee in members:
-        raise Conflict(f"{await queries.name(ctx.tx, invitee)} is already in “{trio.name}”.")
+        raise Conflict(_("{who} is already in “{name}”.", who=await queries.name(ctx.tx, invitee),
+                         name=trio.name))
     await _check_invitation_rate(ctx, invitee, target)
     again = await _replace_invitation(ctx, trio, invitee)
     code = await invites.create(ctx.tx, trio.id, ctx.actor, invitee, ctx.now, expires)
@@ -136,15 +148,19 @@ async def trio_invite(ctx: Ctx, inv: Invocation) -> None:
         await queries.ensure_member(ctx.tx, invitee, None, ts(ctx.now))
         who = await queries.known_as(ctx.tx, ctx.actor, invitee)
         seated = [await queries.known_as(ctx.tx, m, invitee) for m in members]
-        await ctx.notify(invitee, (
-            f"{who} invites you to take a seat in the twinome “{trio.name}” "
-            f"({', '.join(seated)}). "
-            f"Nobody is added without your consent: accept or decline before {show(expires)}."
-        ), choices=(choice("Accept", f"trio accept {code}", "success"),
-                    choice("Decline", f"trio decline {code}", "secondary")))
-    ctx.reply(f"I asked {target} {'again ' if again else ''}whether they want to join "
-              f"“{trio.name}”. The invitation expires {show(expires)}."
-              + (" It replaces the earlier one." if again else ""))
+        await ctx.notify(invitee, _(
+            "{who} invites you to take a seat in the twinome “{name}” ({seated}). Nobody is "
+            "added without your consent: accept or decline before {when}.",
+            who=who, name=trio.name, seated=join(", ", seated), when=expires,
+        ), choices=(choice(_("Accept"), f"trio accept {code}", "success"),
+                    choice(_("Decline"), f"trio decline {code}", "secondary")))
+    if again:
+        ctx.reply(_("I asked {who} again whether they want to join “{name}”. The invitation "
+                    "expires {when}. It replaces the earlier one.",
+                    who=target, name=trio.name, when=expires))
+    else:
+        ctx.reply(_("I asked {who} whether they want to join “{name}”. The invitation expires "
+                    "{when}.", who=target, name=trio.name, when=expires))
 
 
 async def _check_invitation_rate(ctx: Ctx, invitee: MemberId, typed: str) -> None:
@@ -154,16 +170,18 @@ async def _check_invitation_rate(ctx: Ctx, invitee: MemberId, typed: str) -> Non
         "SELECT count(*) FROM invites WHERE created_by = ? AND invitee IS NOT NULL "
         "AND created_at > ?", (ctx.actor, since)))
     if sent >= s.invitations_sent:
-        raise Forbidden(f"You have sent {sent} personal invitations today, the most I pass on "
-                        f"in a day.", hint=f"Share an invite code instead ({ctx.prefix}trio "
-                                            f"invite), or invite again tomorrow.")
+        raise Forbidden(_n("You have sent {n} personal invitation today, the most I pass on "
+                           "in a day.", "You have sent {n} personal invitations today, the most "
+                           "I pass on in a day.", sent),
+                        hint=_("Share an invite code instead ({p}trio invite), or invite again "
+                               "tomorrow.", p=ctx.prefix))
     received = int(await ctx.tx.value(
         "SELECT count(*) FROM invites WHERE invitee = ? AND created_at > ?", (invitee, since)))
     if received >= s.invitations_received:
-        raise Forbidden(f"{typed} has received several invitations today already; I pass on no "
-                        f"more until tomorrow.",
-                        hint=f"If they know you, share an invite code with them ({ctx.prefix}trio "
-                             f"invite).")
+        raise Forbidden(_("{who} has received several invitations today already; I pass on no "
+                          "more until tomorrow.", who=typed),
+                        hint=_("If they know you, share an invite code with them "
+                               "({p}trio invite).", p=ctx.prefix))
 
 
 async def _replace_invitation(ctx: Ctx, trio: Trio, invitee: MemberId) -> bool:
@@ -192,8 +210,9 @@ async def trio_join(ctx: Ctx, inv: Invocation) -> None:
     """``trio join <code>``."""
     if await _rate_limited(ctx):
         minutes = int(ctx.settings.redeem_window.total_seconds() // 60)
-        raise Forbidden("Too many codes that did not work. For safety, wait a little.",
-                        hint=f"Try again in about {minutes} minutes.")
+        raise Forbidden(_("Too many codes that did not work. For safety, wait a little."),
+                        hint=_n("Try again in about {n} minute.", "Try again in about {n} minutes.",
+                                minutes))
     invite = await invites.find(ctx.tx, inv.args["code"])
     problem = _unusable(ctx, invite)
     if invite is None or problem:
@@ -204,23 +223,24 @@ async def trio_join(ctx: Ctx, inv: Invocation) -> None:
 
 def _unusable(ctx: Ctx, invite: Any) -> str:
     """Why this invite cannot seat the actor now, with what to do ("" if it can)."""
-    fresh = f"\nAsk a member of the trio for a fresh code ({ctx.prefix}trio invite)."
+    fresh = "\n" + _("Ask a member of the trio for a fresh code ({p}trio invite).", p=ctx.prefix)
     if invite is None:
-        return "That invite code does not work: check that it is typed in full." + fresh
+        return _("That invite code does not work: check that it is typed in full.") + fresh
     if invite["invitee"] is not None and invite["invitee"] != ctx.actor:
-        return "That invite code was made for someone else." + fresh
+        return _("That invite code was made for someone else.") + fresh
     if invite["used_by"] == ctx.actor:
-        return f"You already took your seat in “{invite['name']}” with that code."
+        return _("You already took your seat in “{name}” with that code.", name=invite["name"])
     if invite["trio_state"] == "dissolved":
-        return "That invite code belonged to a trio that no longer exists."
+        return _("That invite code belonged to a trio that no longer exists.")
     if invite["trio_state"] == "active":
-        return f"“{invite['name']}” is already complete: a trio never has more than three members."
+        return _("“{name}” is already complete: a trio never has more than three members.",
+                 name=invite["name"])
     if invite["state"] == "used":
-        return "That invite code was already used: each code seats one person." + fresh
+        return _("That invite code was already used: each code seats one person.") + fresh
     if invite["state"] != "open":
-        return "That invite code was cancelled." + fresh
+        return _("That invite code was cancelled.") + fresh
     if invite["expires_at"] <= ts(ctx.now):
-        return f"That invite code expired on {show(dt(invite['expires_at']))}." + fresh
+        return _("That invite code expired on {when}.", when=dt(invite["expires_at"])) + fresh
     return ""
 
 
@@ -241,12 +261,15 @@ async def _addressed(ctx: Ctx, inv: Invocation) -> Any:
     if code:
         rows = [r for r in rows if r["code"] == invites.normalise(code)]
     if not rows:
-        raise NotFound("You have no pending invitation" + (" with that code." if code else "."),
-                       hint="Invitations expire after a while; ask for a new one.")
+        raise NotFound(_("You have no pending invitation with that code.") if code
+                       else _("You have no pending invitation."),
+                       hint=_("Invitations expire after a while; ask for a new one."))
     if len(rows) > 1:
-        listing = "; ".join(f"“{r['name']}”: {r['code']}" for r in rows)
-        raise Conflict(f"You have {len(rows)} invitations: {listing}.",
-                       hint=f"Add the code: {ctx.prefix}{inv.command.name} <code>")
+        listing = join("; ", [_("“{name}”: {code}", name=r["name"], code=r["code"]) for r in rows])
+        raise Conflict(_n("You have {n} invitation: {listing}.",
+                          "You have {n} invitations: {listing}.", len(rows), listing=listing),
+                       hint=_("Add the code: {p}{command} <code>", p=ctx.prefix,
+                              command=inv.command.name))
     return rows[0]
 
 
@@ -260,10 +283,12 @@ async def trio_decline(ctx: Ctx, inv: Invocation) -> None:
     """``trio decline [code]``."""
     invite = await _addressed(ctx, inv)
     await ctx.tx.run("UPDATE invites SET state = 'declined' WHERE code = ?", (invite["code"],))
-    ctx.reply(f"You declined the invitation to “{invite['name']}”. Nobody will insist.")
+    ctx.reply(_("You declined the invitation to “{name}”. Nobody will insist.",
+                name=invite["name"]))
     if invite["created_by"]:
         who = await queries.known_as(ctx.tx, ctx.actor, invite["created_by"])
-        await ctx.notify(invite["created_by"], f"{who} declined the invitation to “{invite['name']}”.",
+        await ctx.notify(invite["created_by"], _("{who} declined the invitation to “{name}”.",
+                                                 who=who, name=invite["name"]),
                          sender=ctx.actor)
 
 
@@ -275,19 +300,21 @@ async def seat(ctx: Ctx, trio_id: int, code: str) -> None:
     trio = await queries.trio(ctx.tx, trio_id)
     members = await queries.members(ctx.tx, trio.id)
     if ctx.actor in members:
-        raise Conflict(f"You are already in “{trio.name}”.")
+        raise Conflict(_("You are already in “{name}”.", name=trio.name))
     if trio.state != "forming" or len(members) >= SEATS:
-        raise Conflict(f"“{trio.name}” is full: a trio never has more than three members.")
+        raise Conflict(_("“{name}” is full: a trio never has more than three members.",
+                         name=trio.name))
     if trio.platform != ctx.platform:
-        raise Forbidden(f"“{trio.name}” lives on another platform ({trio.platform}): its rooms "
-                        f"cannot hold you here.", hint="Join it from an account on that platform.")
+        raise Forbidden(_("“{name}” lives on another platform ({platform}): its rooms cannot "
+                          "hold you here.", name=trio.name, platform=trio.platform),
+                        hint=_("Join it from an account on that platform."))
     realm = ctx.settings.realm_of(ctx.actor)  # None: no realms here, or not known yet
     if trio.realm is not None and realm is not None and trio.realm != realm:
-        raise Forbidden(f"“{trio.name}” lives on another server: its rooms cannot hold you here.",
-                        hint="Join it from that server.")
+        raise Forbidden(_("“{name}” lives on another server: its rooms cannot hold you here.",
+                          name=trio.name), hint=_("Join it from that server."))
     if await seating.refused(ctx.tx, trio.id, ctx.actor):
-        raise Forbidden("This code cannot be used.",
-                        hint=f"Ask for another way in, or start a trio: {ctx.prefix}trio new")
+        raise Forbidden(_("This code cannot be used."),
+                        hint=_("Ask for another way in, or start a trio: {p}trio new", p=ctx.prefix))
     await _check_cap(ctx, ctx.actor)
     labels = {m: await queries.known_as(ctx.tx, ctx.actor, m) for m in members}  # before seating
     await ctx.tx.run("UPDATE invites SET state = 'used', used_by = ? WHERE code = ?",
@@ -298,18 +325,19 @@ async def seat(ctx: Ctx, trio_id: int, code: str) -> None:
     )
     members.append(ctx.actor)
     for m in members[:-1]:
-        await ctx.notify(m, f"{labels[m]} joined your trio “{trio.name}” ({len(members)}/3).")
+        await ctx.notify(m, _("{who} joined your trio “{name}” ({n}/3).", who=labels[m],
+                              name=trio.name, n=len(members)))
     if len(members) < SEATS:
         await seating.seats_changed(ctx, trio)
-        ctx.reply(f"You joined “{trio.name}” ({len(members)}/3). The lines open when the "
-                  f"third person joins.")
+        ctx.reply(_("You joined “{name}” ({n}/3). The lines open when the third person joins.",
+                    name=trio.name, n=len(members)))
         return
     await ctx.tx.run("UPDATE trios SET state = 'active' WHERE id = ?", (trio.id,))
     await ctx.tx.run("UPDATE invites SET state = 'revoked' WHERE trio_id = ? AND state = 'open'",
                      (trio.id,))
     await lines.open_all(ctx, trio, members, ctx.actor)
-    ctx.reply(f"You joined “{trio.name}”: it is complete. Your trio room and your two private "
-              f"lines are open.")
+    ctx.reply(_("You joined “{name}”: it is complete. Your trio room and your two private "
+                "lines are open.", name=trio.name))
 
 
 async def form(ctx: Ctx, members: list[MemberId], name: str,
@@ -321,13 +349,15 @@ async def form(ctx: Ctx, members: list[MemberId], name: str,
     proposal, a trio cap reached meanwhile).
     """
     s = ctx.settings
+    language = await _shared_language(ctx, members)
     try:
         async with ctx.tx.savepoint():
             trio_id = await ctx.tx.run(
                 "INSERT INTO trios (name, state, created_at, patience_s, relance, "
-                "proposal_ttl_s, platform, realm) VALUES (?, 'forming', ?, ?, ?, ?, ?, ?)",
+                "proposal_ttl_s, platform, realm, language) "
+                "VALUES (?, 'forming', ?, ?, ?, ?, ?, ?, ?)",
                 (name, ts(ctx.now), int(s.patience.total_seconds()), s.relance,
-                 int(s.proposal_ttl.total_seconds()), ctx.platform, realm))
+                 int(s.proposal_ttl.total_seconds()), ctx.platform, realm, language))
             for m in members:
                 full = len(await queries.trios_of(ctx.tx, m)) >= s.max_trios
                 if full or await seating.refused(ctx.tx, trio_id, m):
@@ -341,9 +371,23 @@ async def form(ctx: Ctx, members: list[MemberId], name: str,
     await lines.open_all(ctx, trio, members, members[-1])
     for m in members:
         if m != ctx.actor:
-            await ctx.notify(m, f"Everyone accepted: your twinome “{trio.name}” is formed. "
-                                f"Your trio room and your two private lines are open.")
+            await ctx.notify(m, _("Everyone accepted: your twinome “{name}” is formed. Your trio "
+                                  "room and your two private lines are open.", name=trio.name))
     return trio
+
+
+async def _shared_language(ctx: Ctx, members: list[MemberId]) -> str | None:
+    """The language all of ``members`` read the bot in, if they share one (else None: the
+    rooms speak the bot's default until the trio agrees on a language)."""
+    theirs = await queries.languages(ctx.tx, members)
+    spoken = {_spoken(theirs.get(m)) for m in members}
+    return spoken.pop() if len(spoken) == 1 else None
+
+
+def _spoken(lang: str | None) -> str | None:
+    """The language the bot speaks that ``lang`` names (``fr``, ``fr-FR``), if any."""
+    code = (lang or "").split("-")[0].split("_")[0].casefold()
+    return code if code in LANGUAGES else None
 
 
 class _NoSeat(Exception):
@@ -359,9 +403,9 @@ async def trio_revoke(ctx: Ctx, inv: Invocation) -> None:
         (code, trio.id),
     )
     if not changed:
-        raise NotFound(f"“{trio.name}” has no open invite with that code.",
-                       hint=f"{ctx.prefix}trio info lists the open ones.")
-    ctx.reply(f"The code {code} no longer works.")
+        raise NotFound(_("“{name}” has no open invite with that code.", name=trio.name),
+                       hint=_("{p}trio info lists the open ones.", p=ctx.prefix))
+    ctx.reply(_("The code {code} no longer works.", code=code))
 
 
 async def trio_uninvite(ctx: Ctx, inv: Invocation) -> None:
@@ -373,19 +417,21 @@ async def trio_uninvite(ctx: Ctx, inv: Invocation) -> None:
         "state = 'open' AND expires_at > ?", (trio.id, invitee, ts(ctx.now)))
     typed = inv.args["user"]
     if not rows:
-        raise NotFound(f"{typed} has no open invitation to “{trio.name}”.",
-                       hint=f"{ctx.prefix}trio info lists the open ones.")
+        raise NotFound(_("{who} has no open invitation to “{name}”.", who=typed, name=trio.name),
+                       hint=_("{p}trio info lists the open ones.", p=ctx.prefix))
     mine = [r for r in rows if r["created_by"] == ctx.actor]
     if not mine:
         who = await queries.name(ctx.tx, rows[0]["created_by"]) if rows[0]["created_by"] else None
-        raise Forbidden(f"Only {who or 'the person who sent it'} can withdraw the invitation "
-                        f"of {typed}.")
+        raise Forbidden(_("Only {sender} can withdraw the invitation of {who}.", sender=who,
+                          who=typed) if who else
+                        _("Only the person who sent it can withdraw the invitation of {who}.",
+                          who=typed))
     await ctx.tx.run("UPDATE invites SET state = 'revoked' WHERE code = ?", (mine[0]["code"],))
     if not await seating.refused(ctx.tx, trio.id, invitee):  # they were told of it: tell again
         who = await queries.known_as(ctx.tx, ctx.actor, invitee)
-        await ctx.notify(invitee, f"{who} withdrew the invitation to “{trio.name}”.",
-                         sender=ctx.actor)
-    ctx.reply(f"You withdrew the invitation of {typed} to “{trio.name}”.")
+        await ctx.notify(invitee, _("{who} withdrew the invitation to “{name}”.", who=who,
+                                    name=trio.name), sender=ctx.actor)
+    ctx.reply(_("You withdrew the invitation of {who} to “{name}”.", who=typed, name=trio.name))
 
 
 async def trio_leave(ctx: Ctx, inv: Invocation) -> None:
@@ -393,24 +439,33 @@ async def trio_leave(ctx: Ctx, inv: Invocation) -> None:
     trio = await ctx.trio(inv)
     if inv.args.get("confirm") != "confirm":
         others = len(await queries.members(ctx.tx, trio.id)) - 1
-        what = {0: "You are its only member, so it will be dissolved.",
-                1: "The other member can welcome two new people."}.get(
-            others, "Your private lines in it close and the two others can welcome a new third.")
-        ctx.reply(f"Leave “{trio.name}”? {what}", private=True,
-                  choices=(choice("Leave", f"trio leave #{trio.id} confirm", "danger"),))
+        what = {0: _("You are its only member, so it will be dissolved."),
+                1: _("The other member can welcome two new people.")}.get(
+            others, _("Your private lines in it close and the two others can welcome a new third."))
+        ctx.reply(_("Leave “{name}”? {what}", name=trio.name, what=what), private=True,
+                  choices=(choice(_("Leave"), f"trio leave #{trio.id} confirm", "danger"),))
         return
-    await leave(ctx, trio, ctx.actor, "left the trio")
-    ctx.reply(f"You left “{trio.name}”. Take care.", private=True)
+    await leave(ctx, trio, ctx.actor)
+    ctx.reply(_("You left “{name}”. Take care.", name=trio.name), private=True)
 
 
-async def leave(ctx: Ctx, trio: Trio, member: MemberId, why: str) -> None:
-    """Take a member out of a trio; the others go back to forming (or it dissolves)."""
+LEFT = _("left the trio")
+"""Why a member leaves, said after their name (the default of :func:`leave`)."""
+
+
+async def leave(ctx: Ctx, trio: Trio, member: MemberId, why: str = LEFT) -> None:
+    """Take a member out of a trio; the others go back to forming (or it dissolves).
+
+    ``why`` follows the member's name in what the others read ("Bob left the trio."): a
+    message, or the English of one (its catalog entry says it in the room's language).
+    """
+    why = why if isinstance(why, Text) else _(why)
     who = await queries.name(ctx.tx, member)
     await ctx.tx.run("DELETE FROM trio_members WHERE trio_id = ? AND member_id = ?",
                      (trio.id, member))
     await ctx.tx.run("DELETE FROM setting_requests WHERE trio_id = ? AND member_id = ?",
                      (trio.id, member))
-    await lines.member_leaves(ctx, trio, member, f"{who} {why}.")
+    await lines.member_leaves(ctx, trio, member, _("{who} {why}.", who=who, why=why))
     await features_hooks.member_left(ctx, trio, member)
     codes = await seating.seats_changed(ctx, trio, member)
     rest = await queries.members(ctx.tx, trio.id)
@@ -419,57 +474,69 @@ async def leave(ctx: Ctx, trio: Trio, member: MemberId, why: str) -> None:
         await ctx.tx.run("UPDATE invites SET state = 'revoked' WHERE trio_id = ? AND state = 'open'",
                          (trio.id,))
         for room in await queries.open_rooms(ctx.tx, trio.id):
-            await lines.close(ctx, room, f"The trio “{trio.name}” is dissolved.")
+            await lines.close(ctx, room, _("The trio “{name}” is dissolved.", name=trio.name))
         return
     await ctx.tx.run("UPDATE trios SET state = 'forming' WHERE id = ?", (trio.id,))
-    seats = "a new third" if len(rest) == 2 else "two new people"
-    dead = f" The invite codes {who} made no longer work." if codes else ""
+    seats = _("a new third") if len(rest) == 2 else _("two new people")
+    told: str = _("{who} {why} “{name}”. The trio is forming again: welcome {seats} with "
+             "{p}trio invite #{tag}.", who=who, why=why, name=trio.name, seats=seats,
+             p=ctx.prefix, tag=slug(trio.name))
+    if codes:
+        told += " " + _("The invite codes {who} made no longer work.", who=who)
     for m in rest:
-        await ctx.notify(m, f"{who} {why} “{trio.name}”. The trio is forming again: welcome "
-                            f"{seats} with {ctx.prefix}trio invite #{slug(trio.name)}.{dead}")
+        await ctx.notify(m, told)
+
+
+_STATES = {"forming": _("forming"), "active": _("active"), "dissolved": _("dissolved")}
+"""A trio's state as a person reads it."""
 
 
 async def trio_list(ctx: Ctx, inv: Invocation) -> None:
     """``trio list``."""
     mine = await queries.trios_of(ctx.tx, ctx.actor)
     picks = tags(mine)
-    out = []
+    out: list[str] = []
     for t in mine:
         names = await queries.names(ctx.tx, await queries.members(ctx.tx, t.id))
-        out.append(f"• {t.name} ({picks[t.id]}, {t.state}): {', '.join(names.values())}")
-    out += [f"• invitation to “{r['name']}”: {ctx.prefix}trio accept {r['code']}"
-            for r in await _invitations(ctx)]
+        out.append(_("• {name} ({tag}, {state}): {members}", name=t.name, tag=picks[t.id],
+                     state=_STATES.get(t.state, t.state), members=join(", ", names.values())))
+    out += [_("• invitation to “{name}”: {p}trio accept {code}", name=r["name"], p=ctx.prefix,
+              code=r["code"]) for r in await _invitations(ctx)]
     if not out:
-        ctx.reply(f"You are in no trio yet. Start one with {ctx.prefix}trio new, or join with "
-                  f"{ctx.prefix}trio join <code>.")
+        ctx.reply(_("You are in no trio yet. Start one with {p}trio new, or join with "
+                    "{p}trio join <code>.", p=ctx.prefix))
         return
-    ctx.reply("Your trios:\n" + "\n".join(out))
+    ctx.reply(_("Your trios:") + "\n" + join("\n", out))
 
 
 async def trio_info(ctx: Ctx, inv: Invocation) -> None:
     """``trio info``."""
     trio = await ctx.trio(inv)
     names = await queries.names(ctx.tx, await queries.members(ctx.tx, trio.id))
-    lines_ = []
+    lines_: list[str] = []
     for room in await queries.open_rooms(ctx.tx, trio.id):
         if room.purpose == "trio":
-            lines_.append("trio room")
+            lines_.append(_("trio room"))
         elif ctx.actor in room.pair:
-            lines_.append("your line with " + " + ".join(names[m] for m in room.pair if m != ctx.actor))
+            lines_.append(_("your line with {names}", names=join(
+                " + ", [names[m] for m in room.pair if m != ctx.actor])))
     open_codes = await ctx.tx.all(
         "SELECT code, invitee FROM invites WHERE trio_id = ? AND state = 'open' AND expires_at > ? "
         "ORDER BY created_at", (trio.id, ts(ctx.now)))
-    codes = [r["code"] + (f" (for {await queries.known_as(ctx.tx, r['invitee'], ctx.actor)})"
-                          if r["invitee"]
-                          else "") for r in open_codes]
-    ctx.reply("\n".join([
-        f"“{trio.name}” (#{slug(trio.name)}) — {trio.state}, {len(names)}/3",
-        "Members: " + ", ".join(names.values()),
-        "Lines: " + (", ".join(lines_) or "none yet (they open with the third member)"),
-        f"Settings: patience {format_duration(timedelta(seconds=trio.patience_s))}, "
-        f"relance {trio.relance}, proposal_expiry "
-        f"{format_duration(timedelta(seconds=trio.proposal_ttl_s))}",
-        "Open invite codes: " + (", ".join(codes) or "none"),
+    codes = [_("{code} (for {who})", code=r["code"],
+               who=await queries.known_as(ctx.tx, r["invitee"], ctx.actor))
+             if r["invitee"] else r["code"] for r in open_codes]
+    ctx.reply(join("\n", [
+        _("“{name}” (#{tag}) — {state}, {n}/3", name=trio.name, tag=slug(trio.name),
+          state=_STATES.get(trio.state, trio.state), n=len(names)),
+        _("Members: {names}", names=join(", ", names.values())),
+        _("Lines: {lines}", lines=join(", ", lines_) if lines_
+          else _("none yet (they open with the third member)")),
+        _("Settings: patience {patience}, relance {relance}, proposal_expiry {expiry}, "
+          "language {language}", **{key: _shown(key, _current(ctx, trio, key))
+                                     for key in ("patience", "relance", "language")},
+          expiry=_shown("proposal_expiry", _current(ctx, trio, "proposal_expiry"))),
+        _("Open invite codes: {codes}", codes=join(", ", codes) if codes else _("none")),
     ]))
 
 
@@ -478,32 +545,64 @@ async def trio_charter(ctx: Ctx, inv: Invocation) -> None:
     ctx.reply(lines.CHARTER)
 
 
-_SETTINGS = {
+_DURATIONS = {
     "patience": ("patience_s", timedelta(hours=1), timedelta(days=30)),
     "proposal_expiry": ("proposal_ttl_s", timedelta(hours=1), timedelta(days=14)),
 }
+_KEYS = {"patience": _("patience"), "relance": _("relance"),
+         "proposal_expiry": _("proposal_expiry"), "language": _("language")}
+"""Each setting's name as a person reads it (and may type it: French names are aliases)."""
+_RELANCE = {"gentle": "gentle", "douce": "gentle", "off": "off", "non": "off"}
+_RELANCE_SAID = {"gentle": _("gentle"), "off": _("off")}
+LANGUAGE_NAMES = {"en": _("English"), "fr": _("French")}
+"""Each language the bot speaks, named in the reader's language."""
 
 
 def _setting_value(ctx: Ctx, key: str, raw: str) -> str:
+    """The stored form of the value typed for ``key`` (a relance word, a language code,
+    a number of seconds)."""
     if key == "relance":
-        value = raw.casefold()
-        if value not in ("gentle", "off"):
-            raise ParseError("relance is gentle or off.",
-                             hint=f"e.g. {ctx.prefix}trio settings relance off")
+        if raw.casefold() not in _RELANCE:
+            raise ParseError(_("relance is gentle or off."),
+                             hint=_("e.g. {p}trio settings relance off", p=ctx.prefix))
+        return _RELANCE[raw.casefold()]
+    if key == "language":
+        code = language_code(raw)
+        if code is None:
+            spoken = join(", ", [_("{code} ({name})", code=c, name=LANGUAGE_NAMES.get(c, c))
+                                 for c in LANGUAGES])
+            raise ParseError(_("I don't speak “{word}”. The languages I speak: {languages}.",
+                               word=raw, languages=spoken),
+                             hint=_("e.g. {p}trio settings language fr", p=ctx.prefix))
+        return code
+    least, most = _DURATIONS[key][1:]
+    return str(int(parse_duration(raw, least=least, most=most, what=_KEYS[key]).total_seconds()))
+
+
+def _shown(key: str, value: str | int) -> object:
+    """A setting's value as a person reads it (a message argument): ``2d``, ``gentle``."""
+    if key == "relance":
+        return _RELANCE_SAID.get(str(value), str(value))
+    if key == "language":
+        return LANGUAGE_NAMES.get(str(value), str(value))
+    return timedelta(seconds=int(value))
+
+
+def _typed(key: str, value: str) -> str:
+    """A setting's value as the others type it to agree, in either language: ``48h``, ``fr``."""
+    if key == "relance":
+        return _RELANCE_SAID[value]
+    if key == "language":
         return value
-    _, least, most = _SETTINGS[key]
-    return str(int(parse_duration(raw, least=least, most=most, what=key).total_seconds()))
+    hours, minutes = divmod(int(value) // 60, 60)
+    return f"{hours}h{minutes:02d}" if minutes else f"{hours}h"
 
 
-def _shown(key: str, value: str | int) -> str:
-    """A setting's value as a person reads it: ``2d``, ``gentle``."""
-    return str(value) if key == "relance" else format_duration(timedelta(seconds=int(value)))
-
-
-def _current(trio: Trio, key: str) -> str:
-    """The trio's value of ``key``, in the stored form."""
+def _current(ctx: Ctx, trio: Trio, key: str) -> str:
+    """The trio's value of ``key``, in the stored form (its rooms' language, if it has none)."""
     return {"patience": str(trio.patience_s), "relance": trio.relance,
-            "proposal_expiry": str(trio.proposal_ttl_s)}[key]
+            "proposal_expiry": str(trio.proposal_ttl_s),
+            "language": pick(trio.language, ctx.settings.default_language)}[key]
 
 
 async def _not_yet_agreed(ctx: Ctx, trio: Trio, key: str, value: str) -> list[MemberId]:
@@ -527,36 +626,44 @@ async def trio_settings(ctx: Ctx, inv: Invocation) -> None:
         await trio_info(ctx, inv)
         return
     tag = "#" + slug(trio.name)
+    said = _KEYS[key]
     if raw is None:
-        ctx.reply(f"{key} is {_shown(key, _current(trio, key))} in “{trio.name}”. To change it: "
-                  f"{ctx.prefix}trio settings {tag} {key} <value>")
+        ctx.reply(_("{key} is {value} in “{name}”. To change it: {p}trio settings {tag} {key} "
+                    "<value>", key=said, value=_shown(key, _current(ctx, trio, key)),
+                    name=trio.name, p=ctx.prefix, tag=tag))
         return
     value = _setting_value(ctx, key, raw)
     shown = _shown(key, value)
-    if value == _current(trio, key):
-        raise Conflict(f"{key} is already {shown} in “{trio.name}”.")
+    if value == _current(ctx, trio, key):
+        raise Conflict(_("{key} is already {value} in “{name}”.", key=said, value=shown,
+                         name=trio.name))
     missing = await _not_yet_agreed(ctx, trio, key, value)
     if missing:
-        names = await queries.names(ctx.tx, missing)
+        names = list((await queries.names(ctx.tx, missing)).values())
         who = await queries.name(ctx.tx, ctx.actor)
         for m in missing:
-            await ctx.notify(m, f"{who} would like to set {key} to {shown} in “{trio.name}”. "
-                                f"If you agree: {ctx.prefix}trio settings {tag} {key} {shown}",
+            await ctx.notify(m, _("{who} would like to set {key} to {value} in “{name}”. If you "
+                                  "agree: {p}trio settings {tag} {key} {typed}", who=who, key=said,
+                                  value=shown, name=trio.name, p=ctx.prefix, tag=tag,
+                                  typed=_typed(key, value)),
                              sender=ctx.actor)
-        verb = "asks" if len(missing) == 1 else "ask"
-        ctx.reply(f"Noted. {key} becomes {shown} when {' and '.join(names.values())} "
-                  f"{verb} for the same.")
+        others = (_("{a} and {b}", a=names[0], b=names[1]) if len(names) == 2
+                  else join(", ", names))
+        ctx.reply(_n("Noted. {key} becomes {value} when {names} asks for the same.",
+                     "Noted. {key} becomes {value} when {names} ask for the same.",
+                     len(names), key=said, value=shown, names=others))
         return
-    column = _SETTINGS[key][0] if key in _SETTINGS else "relance"
-    stored: Any = value if key == "relance" else int(value)
+    column = _DURATIONS[key][0] if key in _DURATIONS else key
+    stored: Any = int(value) if key in _DURATIONS else value
     await ctx.tx.run(f"UPDATE trios SET {column} = ? WHERE id = ?", (stored, trio.id))
     await ctx.tx.run("DELETE FROM setting_requests WHERE trio_id = ? AND key = ?", (trio.id, key))
     if key == "patience":
         await turns.patience_changed(ctx, trio.id)
-    ctx.reply(f"Agreed by all: {key} is now {shown} in “{trio.name}”.")
+    ctx.reply(_("Agreed by all: {key} is now {value} in “{name}”.", key=said, value=shown,
+                name=trio.name))
     room = await queries.trio_room(ctx.tx, trio.id)
     if room is not None and ctx.room != room:
-        ctx.post(room.id, f"Agreed by all: {key} is now {shown}.")
+        ctx.post(room.id, _("Agreed by all: {key} is now {value}.", key=said, value=shown))
 
 
 COMMANDS: dict[str, CommandHandler] = {

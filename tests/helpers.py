@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -98,5 +99,7 @@ def posts(effects: list[Effect], room: int) -> list[str]:
 
 
 def code_in(text: str) -> str:
-    """The invite code in a reply."""
-    return text.split("Invite code: ", 1)[1].split()[0]
+    """The invite code in a reply (in any language)."""
+    found = re.search(r"\b[A-Z0-9]{4}(?:-[A-Z0-9]{4}){3}\b", text)
+    assert found, f"no invite code in {text!r}"
+    return found.group()

@@ -4,6 +4,9 @@ The service runs on one real SQLite file for the whole test, so the state grows 
 hypothesis plays: trios form, people leave, proposals open and expire. Every command must
 get exactly one reply to its event, and never the generic "something went wrong" one
 (that reply means an unexpected exception, i.e. a bug); no job may fail either.
+
+Both languages are played: command lines are written with the English or the French
+names and choice words (accents or not), and two of the members read French.
 """
 
 from __future__ import annotations
@@ -22,13 +25,18 @@ from core.clock import FakeClock
 from core.effects import Post, Reply
 from core.errors import UserError
 from core.events import CommandReceived, LineMessage
+from core.i18n import render
 from core.ids import MemberId, RoomId
 from core.service import Twinome
 from core.storage.db import Database
+from core.textrules import fold
 from tests.helpers import code_in
 
 USERS = ["alice", "bob", "carol", "dave", "erin"]
-WORDS = [*sorted({w for c in grammar.COMMANDS for w in c.words}), "tiro", "ledgr", "votee", "TRIO"]
+FRENCH = ["carol", "erin"]  # they read French; the others English
+LANGS = ["en", "fr"]
+WORDS = [*sorted({w for c in grammar.COMMANDS for lang in LANGS for w in c.words_in(lang)}),
+         "tiro", "ledgr", "votee", "TRIO", "reglages", "DONNÉES", "nouvau", "aied"]
 ARGS = [
     "@alice", "@bob", "@carol", "@dave", "@erin", "@nobody", "@", "alice", "#1", "#2", "#les-trois",
     "#nope", "#", "1", "2", "3", "0", "-1", "#1", "99999999999999", "3d", "1h30", "45m", "0m",
@@ -36,21 +44,27 @@ ARGS = [
     "remove", "ready", "accept", "decline", "22:00-08:00", "8:00-8:00", "25:00-01:00", "off",
     "Europe/Paris", "Mars/Olympus", "gentle", "patience", "relance", "proposal_expiry", "python",
     '"bread baking"', '"', "“", "K7GQ-2M4X-PA9D-RT3W", "twinome://join/AAAA",
+    "oui", "non", "NON", "confirmer", "retirer", "prêt", "pret", "accepter", "refuser", "douce",
+    "expiration", "langue", "fr", "en", "français", "klingon", "3j", "2 semaines", "1h30",
+    "jusqu'au", "pendant", "exprter", "nouvau", "oubliier",
 ]
 SORRY = "went wrong on my side"
 
 token = st.one_of(st.sampled_from(ARGS), st.sampled_from(WORDS),
                   st.text(max_size=12), st.text(alphabet=st.characters(), min_size=1, max_size=4))
 head = st.one_of(
-    st.sampled_from([c.name for c in grammar.COMMANDS]), st.sampled_from(WORDS), st.text(max_size=8),
+    st.sampled_from([c.name_in(lang) for c in grammar.COMMANDS for lang in LANGS]),
+    st.sampled_from(WORDS), st.text(max_size=8),
 )
 _BY_NAME = {
-    "code": ["K7GQ-2M4X-PA9D-RT3W", "nope"], "duration": ["1h", "45m", "1h30", "0m", "99w"],
+    "duration": ["1h", "45m", "1h30", "0m", "99w"],
     "hours": ["22:00-08:00", "off", "7:00-7:00", "24:00-01:00"],
     "zone": ["Europe/Paris", "America/New_York", "Mars/Olympus", "UTC"],
-    "value": ["2d", "gentle", "off", "1m", "12h"], "when": ["for 2d moving", "until 2026-12-01",
-                                                          "for 400d", "until 2020-01-01", "soon"],
-    "text": ["ready", "call her on Sunday", "a reading club thread"],
+    "value": ["2d", "gentle", "off", "1m", "12h", "2j", "douce", "non", "fr"],
+    "when": ["for 2d moving", "until 2026-12-01", "for 400d", "until 2020-01-01", "soon",
+             "3j déménagement", "2 semaines"],
+    "text": ["ready", "call her on Sunday", "a reading club thread", "prêt", "l'appeler dimanche"],
+    "code": ["K7GQ-2M4X-PA9D-RT3W", "nope", "fr", "en", "français", "klingon"],
 }
 
 
@@ -61,7 +75,7 @@ def _value(arg: grammar.Arg) -> st.SearchStrategy[str]:
     elif arg.kind is grammar.Kind.INT:
         good = st.integers(min_value=1, max_value=6).map(str)
     elif arg.kind is grammar.Kind.CHOICE:
-        good = st.sampled_from(arg.choices)
+        good = st.sampled_from([w for c in arg.choices for w in (c, grammar.choice_in(c, "fr"))])
     elif arg.kind in (grammar.Kind.SKILL, grammar.Kind.SKILL_REST):
         good = st.sampled_from(["python", '"bread baking"', "cooking"])
     else:
@@ -73,7 +87,8 @@ def _value(arg: grammar.Arg) -> st.SearchStrategy[str]:
 def command_line(draw: st.DrawFn) -> str:
     """A command of the grammar with mostly well-formed arguments."""
     command = draw(st.sampled_from(grammar.COMMANDS))
-    parts = [command.name]
+    name = command.name_in(draw(st.sampled_from(LANGS)))
+    parts = [draw(st.sampled_from([name, fold(name), name.upper()]))]
     if command.needs_trio and draw(st.booleans()):
         parts.append(draw(st.sampled_from(["#les-trois", "#1", "#nope"])))
     for arg in command.args:
@@ -104,6 +119,18 @@ def test_parser_raises_only_parse_errors(text: str) -> None:
     except UserError:
         return
     assert inv.command.name in grammar.BY_NAME
+
+
+@given(st.one_of(command_line(), line))
+@settings(max_examples=300, deadline=None)
+def test_errors_are_said_in_both_languages(text: str) -> None:
+    """Whatever the line, its error renders in English and in French (no missing placeholder)."""
+    try:
+        grammar.parse(text.lstrip("!/"))
+    except UserError as err:
+        for lang in LANGS:  # a placeholder missing from a translation would raise here
+            assert render(err.message, lang)
+            render(err.hint or "", lang)
 
 
 class Failures(logging.Handler):
@@ -167,6 +194,13 @@ class Fuzz:
                 if due is None or due > self.clock.now():
                     break
 
+    async def speakers(self) -> None:
+        """Some members read French."""
+        async with self.core.db.transaction() as tx:
+            for who in FRENCH:
+                await tx.run("INSERT INTO members (id, created_at, language) VALUES (?, 0, 'fr') "
+                             "ON CONFLICT (id) DO UPDATE SET language = 'fr'", (who,))
+
     async def form_trio(self) -> None:
         code = code_in((await self.say("alice", None, "trio new Les Trois"))[0].text)
         await self.say("bob", None, f"trio join {code}")
@@ -182,6 +216,7 @@ def test_service_survives_random_commands(tmp_path: Path) -> None:
             db = runner.run(Database.open(tmp_path / "fuzz.sqlite3"))
             clock = FakeClock()
             fuzz = Fuzz(Twinome(db, clock), clock)
+            runner.run(fuzz.speakers())
             runner.run(fuzz.form_trio())
 
             @given(st.lists(action, min_size=1, max_size=8))

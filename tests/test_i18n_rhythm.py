@@ -113,7 +113,7 @@ async def test_turn_in_french_and_in_english(h: Harness) -> None:
     await h.advance(2 * HOUR)
     said = replies(await h.say("bob", "turn"))[0]
     assert said.startswith(f"Tours de parole dans {fr_quoted('Les Trois')}:")
-    assert f"• Votre conversation avec Alice: vous devez une réponse à Alice (depuis 2{NNB}h)" in said
+    assert f"• Votre ligne avec Alice: vous devez une réponse à Alice (depuis 2{NNB}h)" in said
     english = replies(await h.say("alice", "turn"))[0]
     assert "• Your line with Bob: Bob owes you a reply (for 2h)" in english
 
@@ -150,7 +150,7 @@ async def test_an_away_ends_by_itself_in_french(h: Harness) -> None:
     out = await h.advance(2 * DAY)
     assert notices(out, "bob") == [
         "Votre pause est terminée: bon retour! Les rappels reprennent. Quelqu’un attend votre "
-        "réponse dans 1 conversation: !tour vous montre où."]
+        "réponse dans 1 ligne: !tour vous montre où."]
 
 
 async def test_quiet_hours_and_time_zone_in_french(h: Harness) -> None:
@@ -193,7 +193,7 @@ async def test_relance_and_kind_reminder_in_each_readers_language(h: Harness) ->
     again = await h.write("bob", rooms["bob+carol"])
     assert notices(first, "bob") == []
     assert notices(again, "bob") == [
-        f"Carol n’a pas encore répondu dans votre conversation privée du trio "
+        f"Carol n’a pas encore répondu dans votre ligne privée du trio "
         f"{fr_quoted('Les Trois')}. Inutile de réécrire: les silences sont permis. Si cela dure "
         f"plus de 3{NB}jours, j’enverrai à Carol un petit rappel bienveillant, un seul: vous "
         "n’aurez jamais à relancer."]
@@ -205,7 +205,7 @@ async def test_relance_and_kind_reminder_in_each_readers_language(h: Harness) ->
         "you never have to chase."]
     out = await h.advance(72 * HOUR)
     assert notices(out, "bob") == [
-        f"Un petit mot: Alice vous a écrit dans votre conversation avec Alice (trio "
+        f"Un petit mot: Alice vous a écrit dans votre ligne avec Alice (trio "
         f"{fr_quoted('Les Trois')}) il y a 3{NB}jours et se réjouit de vous lire. Aucune "
         "pression, répondez quand vous pourrez. Si la période est chargée, !absent pour 3 jours "
         "le lui fait savoir (ajoutez une note si vous voulez)."]
@@ -226,16 +226,16 @@ async def test_stats_in_french_keep_their_numbers(h: Harness) -> None:
     said = replies(await h.say("bob", "stats"))[0]
     for line in [f"Statistiques de {fr_quoted('Les Trois')} (seulement des nombres et des durées)",
                  "• salon du trio: 1 (Alice 0, vous 1, Carol 0)",
-                 "• votre conversation avec Alice: 2 (Alice 1, vous 1)",
-                 "• toutes vos conversations: 3",
-                 "La conversation entre Alice et Carol reste la leur: même son nombre de messages "
+                 "• votre ligne avec Alice: 2 (Alice 1, vous 1)",
+                 "• toutes vos lignes: 3",
+                 "La ligne entre Alice et Carol reste la leur: même son nombre de messages "
                  "n’est pas montré.",
                  "Temps de réponse moyen:",
                  f"• vous: 1{NNB}h 30{NB}min (1 réponse)",
                  "• Alice: pas encore de réponse",
                  "Qui lance la conversation: Alice 1, vous 1, Carol 0",
-                 "Mentorat: aucune séance confirmée pour l’instant.",
-                 f"Votre part: 50{NB}% dans vos conversations privées, 50{NB}% dans le salon du "
+                 "Mentorat: aucune session confirmée pour l’instant.",
+                 f"Votre part: 50{NB}% dans vos lignes privées, 50{NB}% dans le salon du "
                  f"trio (repère: environ 80{NB}% en privé, 20{NB}% en commun)."]:
         assert line in said.split("\n"), (line, said)
     english = replies(await h.say("alice", "stats"))[0]
@@ -251,3 +251,17 @@ def test_the_french_keeps_one_typography() -> None:
     assert len(texts) > 90
     assert [t for t in texts if "“" in t or "”" in t or re.search(r"\s[?!:;]", t)] == []
     assert [t for t in texts if "«" in t and f"«{NB}" not in t] == []
+
+
+async def test_the_ledger_in_stats_in_french(h: Harness) -> None:
+    await lines_of(h)
+    await h.speaks("carol", "fr")
+    await h.say("bob", "mentor ask @alice cooking")
+    await h.say("alice", "mentor accept")
+    await h.say("alice", "session log @bob cooking 1h30")
+    await h.say("bob", "session confirm 1")
+    said = replies(await h.say("carol", "stats"))[0].split("\n")
+    assert "Mentorat (temps confirmé donné / reçu):" in said
+    assert f"• Alice: donné 1{NNB}h 30{NB}min, rien reçu" in said
+    assert f"• Bob: rien donné, reçu 1{NNB}h 30{NB}min" in said
+    assert "• vous: rien donné, rien reçu" in said

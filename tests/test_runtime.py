@@ -176,3 +176,53 @@ async def test_events_submitted_together_keep_their_order(h: Harness) -> None:
     async with h.core.db.read() as tx:
         names = [r[0] for r in await tx.all("SELECT name FROM trios ORDER BY id")]
     assert names == ["First", "Second"]
+
+
+async def test_each_submitter_gets_the_replies_to_its_own_events_as_outbox_rows(
+        h: Harness) -> None:
+    runtime = Runtime(h.core)
+    woken: list[int] = []
+    runtime.on_effects(lambda: woken.append(1))
+    async with runtime:
+        mine, theirs = await asyncio.gather(
+            runtime.submit_many([CommandReceived("r1", MemberId("alice"), None, "help"),
+                                 CommandReceived("r2", MemberId("alice"), None, "trio list")],
+                                carries=True),
+            runtime.submit(CommandReceived("r3", MemberId("bob"), None, "trio list")))
+    pending = {d.id: d.effect for d in await h.core.pending()}
+    assert [d.effect.in_reply_to for d in mine.replies if isinstance(d.effect, Reply)] \
+        == ["r1", "r2"]
+    assert [d.effect.to for d in theirs.replies if isinstance(d.effect, Reply)] == ["bob"]
+    assert all(pending[d.id] == d.effect for d in (*mine.replies, *theirs.replies))
+    assert woken, "bob's reply is nobody's to carry: the listeners are woken for it"
+
+
+async def test_a_batch_of_replies_its_submitter_carries_wakes_no_listener(h: Harness) -> None:
+    runtime = Runtime(h.core)
+    woken: list[int] = []
+    runtime.on_effects(lambda: woken.append(1))
+    async with runtime:
+        applied = await runtime.submit_many(
+            [CommandReceived("c1", MemberId("alice"), None, "trio list")], carries=True)
+        assert len(applied.replies) == 1 and not woken
+        await runtime.submit_many(
+            [CommandReceived("c2", MemberId("alice"), None, "trio new Les Trois")], carries=True)
+        assert not woken, "only its reply"
+        await runtime.submit_many(
+            [CommandReceived("c1", MemberId("alice"), None, "trio list")], carries=True)
+        assert not woken, "a replayed event writes nothing"
+
+
+async def test_a_lone_command_that_fails_is_answered_and_changes_nothing(h: Harness) -> None:
+    runtime = Runtime(h.core)
+    async with runtime:
+        applied = await runtime.submit(CommandReceived("e1", MemberId("zed"), None,
+                                                       "vote 9 yes"))
+        again = await runtime.submit(CommandReceived("e1", MemberId("zed"), None,
+                                                     "vote 9 yes"))
+    [reply] = [d.effect for d in applied.replies]
+    assert isinstance(reply, Reply) and reply.error and reply.to == "zed"
+    assert applied.fresh == {"e1"} and not again.fresh, "applied once, redone or not"
+    assert len(await h.core.pending()) == 1
+    async with h.core.db.read() as tx:
+        assert await tx.value("SELECT count(*) FROM members WHERE id = 'zed'") == 0

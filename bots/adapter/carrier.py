@@ -86,6 +86,7 @@ class Notice:
     carrier can make a re-send after a crash a no-op. ``reply_to`` is the platform event
     the notice answers, ``origin`` where that command was given. ``hold`` asks the carrier
     to wait (:class:`Wait`) while people expected in the room have not arrived yet.
+    ``lang`` is the language the text is in, for what the carrier adds (choices as commands).
     """
 
     text: str
@@ -97,6 +98,7 @@ class Notice:
     choices: tuple[Choice, ...] = ()
     hold: bool = False
     attachment: Attachment | None = None  # a file to send with the text (an export)
+    lang: str = "en"  # the language of its words: what the carrier adds says it in that too
 
 
 class GuardedCarrier(ABC):

@@ -19,6 +19,17 @@ Each effect's idempotency key (``tw<database instance>-<outbox id>``) never chan
 a carrier that passes it to its platform (a Matrix transaction id, a Discord nonce)
 makes a re-send after a crash between carrying out and marking done a no-op.
 
+A caller that must answer a command quickly (a Discord interaction, which expects an
+answer within seconds) claims the command's event ids before submitting it
+(:meth:`claim`), then carries the replies the runtime hands back itself (:meth:`carry`):
+the reply is durable before it is sent, as always, but goes out at once, without waiting
+for a pass to read it back. While claimed, a pass leaves those replies (and the later
+effects of their lanes) alone, so nothing is carried out twice and each lane keeps its
+order; the claim ends after the carry, and the pump is woken if it held anything back
+behind a claimed reply, or could not carry one out.
+A pass that read the outbox before the carry marked its rows done still knows them
+(the last :data:`MAX_CARRIED` carried ids) and skips them.
+
 The pump runs as a task (:meth:`start`) that sleeps until woken (the runtime wakes it
 when a commit wrote effects; a carrier when a condition may have changed), until the
 earliest retry, or for :data:`POLL` seconds while something waits. :meth:`drain` runs
@@ -31,7 +42,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 
 from bots.adapter.bindings import Bindings
 from bots.adapter.carrier import (
@@ -59,6 +71,7 @@ from core.effects import (
     ReportToModerators,
     lane_of,
 )
+from core.i18n import SOURCE
 from core.ids import RoomId
 from core.service import Delivery, Twinome
 
@@ -69,6 +82,7 @@ HOLD_LIMIT = 24 * 3600.0  # seconds an effect may wait for a condition before it
 POLL = 2.0  # seconds between passes while something waits for a condition
 FLUSH_EVERY = 50  # done effects marked in one transaction
 PAGE = 200
+MAX_CARRIED = 1000  # outbox ids carried by callers that a pass still recognises
 
 
 def backoff(attempt: int) -> float:
@@ -96,10 +110,18 @@ class Pump:
         self._done: list[int] = []
         self._binds: list[tuple[str, str, str]] = []
         self._reports: list[int] = []  # safety reports carried out (reached the moderators)
+        self._claimed: set[str] = set()  # event ids whose replies a caller carries out
+        self._held_for_claim = False  # a pass left an effect alone because of a claim
+        self._carried: OrderedDict[int, None] = OrderedDict()  # outbox ids a caller carried
 
     def wake(self) -> None:
         """Run a pass soon (new effects, or a condition that may have changed)."""
         self._wake.set()
+
+    @property
+    def woken(self) -> bool:
+        """Whether a pass is asked for and has not begun yet."""
+        return self._wake.is_set()
 
     async def start(self) -> None:
         """Run passes in a task of their own until :meth:`stop`."""
@@ -117,6 +139,29 @@ class Pump:
         """Queue again the reports that never reached the moderators (call when there is a room)."""
         if await self.core.resend_reports(self.platform):
             self.wake()
+
+    def claim(self, event_ids: Iterable[str]) -> None:
+        """Leave the replies to these events to the caller, who carries them (:meth:`carry`)."""
+        self._claimed.update(event_ids)
+
+    async def carry(self, replies: Sequence[Delivery], event_ids: Iterable[str]) -> None:
+        """Carry out claimed replies now, in the caller's task, then end the claim."""
+        try:
+            if self._instance is None:
+                self._instance = await self.core.instance()
+            for delivery in replies:
+                if await self._deliver(delivery):
+                    self._carried[delivery.id] = None
+                else:
+                    self._held_for_claim = True  # it waits or is retried: the pump's job now
+            await self._flush()
+        finally:
+            while len(self._carried) > MAX_CARRIED:
+                self._carried.popitem(last=False)
+            self._claimed.difference_update(event_ids)
+            if self._held_for_claim:
+                self._held_for_claim = False
+                self.wake()
 
     async def drain(self, passes: int = 10) -> None:
         """Run passes until one makes no progress (for callers that own the timing)."""
@@ -150,6 +195,7 @@ class Pump:
         if self._instance is None:
             self._instance = await self.core.instance()
         blocked: set[str] = set()
+        claimed_lanes: set[str] = set()  # lanes held back behind a claimed reply
         progress = False
         self.waiting = 0
         self._next_retry = None
@@ -158,7 +204,14 @@ class Pump:
             for delivery in page:
                 after = delivery.id
                 lane = lane_of(delivery.effect)
+                if delivery.id in self._carried:
+                    continue  # read before its caller marked it done
+                if self._claimed and _claimed(delivery.effect, self._claimed):
+                    claimed_lanes.add(lane)  # its caller carries it out
+                    blocked.add(lane)
+                    continue
                 if lane in blocked:
+                    self._held_for_claim |= lane in claimed_lanes
                     self.waiting += 1
                     continue
                 if delivery.retry_at is not None and delivery.retry_at > self.wall_ms():
@@ -268,7 +321,8 @@ class Pump:
         if isinstance(effect, Post):
             return await self.carrier.send(InRoom(ref), Notice(effect.text, key,
                                                                choices=effect.choices,
-                                                               hold=not force))
+                                                               hold=not force,
+                                                               lang=_lang(effect.lang)))
         if isinstance(effect, InviteToRoom):
             return await self.carrier.invite(ref, effect.member)
         if isinstance(effect, RemoveFromRoom):
@@ -281,10 +335,21 @@ class Pump:
 def _notice(effect: Reply | Notify, key: str) -> Notice:
     """The notice a reply or a private notice is."""
     if isinstance(effect, Notify):
-        return Notice(effect.text, key, choices=effect.choices, private=True)
+        return Notice(effect.text, key, choices=effect.choices, private=True,
+                      lang=_lang(effect.lang))
     return Notice(effect.text, key, reply_to=effect.in_reply_to, origin=effect.origin,
                   private=effect.private, error=effect.error, choices=effect.choices,
-                  attachment=effect.attachment)
+                  attachment=effect.attachment, lang=_lang(effect.lang))
+
+
+def _lang(said_in: str) -> str:
+    """The language an effect's words were said in (English for one stored before it was kept)."""
+    return said_in or SOURCE
+
+
+def _claimed(effect: Effect, claimed: set[str]) -> bool:
+    """Whether an effect is a reply a caller claimed."""
+    return isinstance(effect, Reply) and effect.in_reply_to in claimed
 
 
 def _public_room(effect: Reply | Notify) -> RoomId | None:

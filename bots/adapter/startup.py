@@ -1,8 +1,9 @@
 """What every bot's startup shares: the TOML file, the command line, logging, running.
 
 Each adapter keeps its own settings (``[matrix]``, ``[discord]``) and secrets (from the
-environment); reading the file, the ``--config``/``--log-level`` command line, quiet
-logging and running until SIGINT or SIGTERM are the same for all.
+environment); reading the file, the ``[bot]`` table every bot shares (its
+``default_language``), the ``--config``/``--log-level`` command line, quiet logging and
+running until SIGINT or SIGTERM are the same for all.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from core.clock import SystemClock
 from core.config import Settings
+from core.i18n import LANGUAGES
 from core.service import Twinome
 from core.storage.db import Database
 
@@ -29,13 +31,15 @@ class ConfigError(Exception):
 def read_toml(path: Path) -> Mapping[str, Any]:
     """The parsed configuration file, or a :class:`ConfigError` saying what is wrong."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"No configuration file at {path} (see config/twinome.example.toml).") from None
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(f"Cannot read {path}: {err}.") from None
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path} is not valid TOML: {err}.") from None
+    default_language(data)  # a wrong value is said at once, whichever bot reads the file
+    return data
 
 
 def table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
@@ -44,6 +48,18 @@ def table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     if not isinstance(found, Mapping):
         raise ConfigError(f"The configuration needs a [{name}] table.")
     return found
+
+
+def default_language(data: Mapping[str, Any]) -> str:
+    """``[bot] default_language``: what the bot speaks to whoever has not chosen (``en``)."""
+    bot = data.get("bot", {})
+    if not isinstance(bot, Mapping):
+        raise ConfigError("[bot] must be a table, like [bot] default_language = \"fr\".")
+    value = bot.get("default_language", LANGUAGES[0])
+    if value not in LANGUAGES:
+        raise ConfigError(f"[bot] default_language must be one of {', '.join(LANGUAGES)}, "
+                          f"not {value!r}.")
+    return str(value)
 
 
 def parser(prog: str, description: str) -> argparse.ArgumentParser:

@@ -45,15 +45,18 @@ from bots.console import inputs
 from bots.console.carrier import PLATFORM, ConsoleCarrier
 from bots.console.output import Shown, Sink
 from bots.console.rooms import RoomBook, dm_name
+from core import queries
 from core.clock import FakeClock
+from core.config import Settings
 from core.errors import ParseError, StorageError
 from core.events import CommandReceived, Event, LineMessage
+from core.i18n import _, join, moment, pick, render
 from core.ids import MemberId, RoomId
 from core.runtime import Runtime
 from core.service import Twinome
 from core.storage.db import Database
 from core.textrules import parse_duration
-from core.timeutil import dt, show, ts
+from core.timeutil import dt, ts
 
 _MAX_STEPS = 10_000
 _SLOTS = 64
@@ -84,9 +87,10 @@ class Console:
         self.core = core
         self.clock = clock
         self.sink = sink
+        self.lang = pick(core.settings.default_language)
         self.bindings = Bindings(core, PLATFORM)
         self.rooms = RoomBook(core, self.bindings)
-        self.carrier = ConsoleCarrier(self.rooms, sink, core.settings.prefix)
+        self.carrier = ConsoleCarrier(self.rooms, sink, core.settings.prefix, self.lang)
         self.runtime = Runtime(core)
         self.pump = Pump(core, self.carrier, self.bindings, flush_every=1)
         self.slot = slot
@@ -110,8 +114,8 @@ class Console:
         """Play one input line; False once the console is asked to quit."""
         line = line.rstrip("\r\n")
         if any("\udc80" <= ch <= "\udcff" for ch in line):  # undecodable bytes, escaped
-            self.complain("This line is not valid UTF-8, so it was skipped. Save the script "
-                          "as UTF-8 and try again.")
+            self.complain(_("This line is not valid UTF-8, so it was skipped. Save the script "
+                            "as UTF-8 and try again."))
             return True
         if not line.strip() or line.lstrip().startswith("#"):
             return True
@@ -119,7 +123,7 @@ class Console:
         try:
             item = inputs.read(line)
         except inputs.InputError as err:
-            self._complain(str(err))
+            self._complain(err.text)
             return True
         if isinstance(item, inputs.Directive):
             return await self._directive(item)
@@ -132,32 +136,32 @@ class Console:
         if item.name == "quit":
             return False
         if item.name == "help":
-            self.sink.show(Shown("info", None, inputs.help_text()))
+            self.sink.show(Shown("info", None, render(inputs.help_text(), self.lang)))
         elif item.name == "now":
             self._show_clock()
         elif item.name == "rooms":
             rooms = await self.rooms.listing()
             for name, members in rooms:
-                self.sink.show(Shown("info", name, ", ".join(members) or "(closed)",
-                                     audience=tuple(members)))
+                self.sink.show(Shown("info", name, ", ".join(members) or render(
+                    _("(closed)"), self.lang), audience=tuple(members)))
             if not rooms:
-                self.sink.show(Shown("info", None, "No rooms yet: a direct chat opens when "
-                                                   "someone first writes to the bot, a trio's "
-                                                   "rooms when it has its three members."))
+                self.sink.show(Shown("info", None, render(_(
+                    "No rooms yet: a direct chat opens when someone first writes to the bot, "
+                    "a trio's rooms when it has its three members."), self.lang)))
         else:
             await self._advance(item.arg)
         return True
 
     async def _advance(self, arg: str) -> None:
         if not arg:
-            self._complain("How far? Give a duration, e.g. :advance 3d, :advance 2h or "
-                           ":advance 1d12h.")
+            self._complain(_("How far? Give a duration, e.g. :advance 3d, :advance 2h or "
+                             ":advance 1d12h."))
             return
         try:
             delta = parse_duration(arg, least=timedelta(minutes=1),
                                    most=timedelta(days=366), what="duration")
         except ParseError as err:
-            self._complain(err.message + (f" {err.hint}" if err.hint else ""))
+            self._complain(join(" ", [err.message, *([err.hint] if err.hint else [])]))
             return
         target = self.clock.now() + delta
         await self._fire_until(target)
@@ -167,7 +171,7 @@ class Console:
             self._show_clock()
 
     async def _say(self, say: inputs.Say) -> None:
-        text = self._expand(say.text)
+        text = await self._expand(say.user, say.text)
         if text is None:
             return
         user = MemberId(say.user)
@@ -193,25 +197,30 @@ class Console:
 
     async def _enter(self, user: str, name: str) -> RoomId | None:
         """The room ``user`` may write in under ``name``, or None after saying why not."""
+        lang = await self.language_of(user)
         if name.startswith("dm:"):
-            self._complain(f"{name} is {name[3:]}'s direct chat with the bot; only they write "
-                           f"there (as “{name[3:]}: …”).")
+            self.complain(_("{name} is {owner}'s direct chat with the bot; only they write "
+                            "there (as “{owner}: …”).", name=name, owner=name[3:]), lang)
             return None
         room = await self.rooms.resolve(name)
         if room is None:
-            known = ", ".join(n for n, _ in await self.rooms.listing()) or "none yet"
-            self._complain(f"There is no room called “{name}”. Rooms: {known}.")
+            names = [n for n, _members in await self.rooms.listing()]
+            known = ", ".join(names) if names else _("none yet")
+            self.complain(_("There is no room called “{name}”. Rooms: {known}.", name=name,
+                            known=known), lang)
             return None
         if user not in await self.rooms.members(room):
-            self._complain(f"{user} is not in {name}, so cannot write there.")
+            self.complain(_("{user} is not in {name}, so cannot write there.", user=user,
+                            name=name), lang)
             return None
         return room
 
-    def _expand(self, text: str) -> str | None:
+    async def _expand(self, user: str, text: str) -> str | None:
         if "$code" not in text:
             return text
         if self.carrier.last_code is None:
-            self._complain("$code stands for the last invite code shown, but none was shown yet.")
+            self.complain(_("$code stands for the last invite code shown, but none was shown "
+                            "yet."), await self.language_of(user))
             return None
         return text.replace("$code", self.carrier.last_code)
 
@@ -242,7 +251,7 @@ class Console:
 
     async def _fire_until(self, target: datetime) -> None:
         """Fire every job due up to ``target``, each at its own due time."""
-        for _ in range(_MAX_STEPS):
+        for _step in range(_MAX_STEPS):
             due = await self.core.next_due()
             if due is None or due > target:
                 return
@@ -252,14 +261,14 @@ class Console:
             if (await self.runtime.fire_due()).effects and self._shown_at != self.clock.now():
                 self._show_clock()  # what follows happened at this time
             await self.deliver()
-        self._complain("Jobs keep coming due; stopped firing them for now.")
+        self._complain(_("Jobs keep coming due; stopped firing them for now."))
 
     async def _save_clock(self) -> None:
         await self.bindings.bind("clock", f"clock:{ts(self.clock.now())}")
 
     def _show_clock(self) -> None:
         self._shown_at = self.clock.now()
-        self.sink.show(Shown("clock", None, show(self._shown_at)))
+        self.sink.show(Shown("clock", None, moment(self._shown_at, self.lang)))
 
     # -- output --------------------------------------------------------------
 
@@ -267,9 +276,15 @@ class Console:
         """Carry out every pending effect, oldest first, marking each done once shown."""
         await self.pump.drain()
 
-    def complain(self, text: str) -> None:
-        """Show a console error (a line the console could not take)."""
-        self.sink.show(Shown("console_error", None, text))
+    def complain(self, text: str, lang: str | None = None) -> None:
+        """Show a console error (a line the console could not take), in ``lang`` or its own."""
+        self.sink.show(Shown("console_error", None, render(text, lang or self.lang)))
+
+    async def language_of(self, user: str) -> str:
+        """The language of the member typing: theirs if they chose one, else the console's."""
+        async with self.core.db.read() as tx:
+            said = await queries.languages(tx, [MemberId(user)])
+        return pick(said.get(MemberId(user)), self.lang)
 
     _complain = complain
 
@@ -290,7 +305,7 @@ async def _load_state(core: Twinome, number: int, key: bytes,
     inflight_ref = await bindings.ref(slot.inflight_key)
     inflight = None
     if inflight_ref:
-        _, n, fingerprint = inflight_ref.split(":", 2)
+        _key, n, fingerprint = inflight_ref.split(":", 2)
         inflight = (int(n), fingerprint)
     return clock, Slot(number, key, int(seq_ref.split(":", 1)[1]) if seq_ref else 0, inflight)
 
@@ -320,17 +335,19 @@ def _claimed_slot(path: str | Path) -> Iterator[tuple[int, bytes]]:
 
 
 @asynccontextmanager
-async def opened(path: str | Path, sink: Sink,
-                 start: datetime | None = None) -> AsyncIterator[Console]:
+async def opened(path: str | Path, sink: Sink, start: datetime | None = None,
+                 language: str = "en") -> AsyncIterator[Console]:
     """A console on the database at ``path``, started, closed on exit.
 
-    ``start`` is where the clock of a new database starts (None: a fixed day, for tests).
+    ``start`` is where the clock of a new database starts (None: a fixed day, for tests);
+    ``language`` is the bot's default language, and the console's own.
     """
     db = await Database.open(path)
     try:
         with _claimed_slot(path) as (number, key):
             clock, slot = await _load_state(Twinome(db, FakeClock()), number, key, start)
-            console = Console(Twinome(db, clock), clock, sink, slot)
+            settings = Settings(default_language=language)
+            console = Console(Twinome(db, clock, settings), clock, sink, slot)
             try:
                 await console.start()
                 yield console
@@ -340,9 +357,9 @@ async def opened(path: str | Path, sink: Sink,
         await db.close()
 
 
-async def play(path: str | Path, lines: Iterable[str], sink: Sink) -> None:
+async def play(path: str | Path, lines: Iterable[str], sink: Sink, language: str = "en") -> None:
     """Play ``lines`` on the database at ``path`` (stops early at ``:quit``)."""
-    async with opened(path, sink) as console:
+    async with opened(path, sink, language=language) as console:
         for line in lines:
             if not await console.feed(line):
                 return

@@ -18,10 +18,11 @@ from typing import TextIO
 from bots.console.adapter import opened
 from bots.console.output import HumanSink, JsonSink, Sink, wants_colour
 from core.errors import StorageError
+from core.i18n import _, render
 
 DEFAULT_DB = "twinome-console.sqlite3"
-BANNER = ("Twinome console. Type lines like “alice: trio new Les Trois” or "
-          "“alice@trio-1: hello”; :help for more, :quit or Ctrl-D to stop.")
+BANNER = _("Twinome console. Type lines like “alice: trio new Les Trois” or "
+           "“alice@trio-1: hello”; :help for more, :quit or Ctrl-D to stop.")
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Options:
     jsonl: bool = False
     demo: bool = False
     start: datetime | None = None  # where a new database's clock starts (None: a fixed day)
+    language: str = "en"  # the bot's default language, and the console's own
 
 
 def demo_script() -> str:
@@ -46,17 +48,18 @@ async def run(options: Options, stdin: TextIO = sys.stdin, stdout: TextIO = sys.
     try:
         lines = _script_lines(options)
     except OSError as err:
-        print(f"twinome console: cannot read {options.script}: {err.strerror}", file=stderr)
+        said = _("cannot read {path}: {reason}", path=options.script, reason=err.strerror)
+        print("twinome console: " + render(said, options.language), file=stderr)
         return 2
     interactive = lines is None and stdin.isatty()
     reconfigure = getattr(stdin, "reconfigure", None)
     if lines is None and reconfigure is not None:  # bad bytes reach the console escaped
         reconfigure(errors="surrogateescape")
-    sink = _sink(options.jsonl, stdout, echo=not interactive)
+    sink = _sink(options.jsonl, stdout, echo=not interactive, lang=options.language)
     if interactive:
         line_editing()
     if interactive and not options.jsonl:
-        print(BANNER, file=stdout, flush=True)
+        print(render(BANNER, options.language), file=stdout, flush=True)
     with _terminal_kept(stdin if interactive else None):
         return await _run(options, lines, stdin, sink, stderr, interactive=interactive)
 
@@ -66,13 +69,13 @@ async def _run(options: Options, lines: list[str] | None, stdin: TextIO, sink: S
     try:
         if options.demo:
             with tempfile.TemporaryDirectory(prefix="twinome-demo-") as folder:
-                await _play(Path(folder) / "demo.sqlite3", _listed(lines or []), sink,
-                            options.start)
+                await _play(Path(folder) / "demo.sqlite3", _listed(lines or []), sink, options)
         else:
             source = _stdin_lines(stdin, interactive) if lines is None else _listed(lines)
-            await _play(options.db or Path(DEFAULT_DB), source, sink, options.start)
+            await _play(options.db or Path(DEFAULT_DB), source, sink, options)
     except (StorageError, sqlite3.Error, OSError) as err:
-        print(f"twinome console: cannot use the database: {err}", file=stderr)
+        said = _("cannot use the database: {reason}", reason=err)
+        print("twinome console: " + render(said, options.language), file=stderr)
         return 2
     return 0
 
@@ -86,13 +89,13 @@ def _script_lines(options: Options) -> list[str] | None:
     return None
 
 
-def _sink(jsonl: bool, stdout: TextIO, *, echo: bool) -> Sink:
+def _sink(jsonl: bool, stdout: TextIO, *, echo: bool, lang: str) -> Sink:
     def write(text: str) -> None:
         print(text, file=stdout, flush=True)
 
     if jsonl:
         return JsonSink(write)
-    return HumanSink(write, colour=wants_colour(stdout), echo=echo)
+    return HumanSink(write, colour=wants_colour(stdout), echo=echo, lang=lang)
 
 
 @contextlib.contextmanager
@@ -122,9 +125,8 @@ def line_editing() -> bool:
     return True
 
 
-async def _play(path: Path, lines: AsyncIterator[str], sink: Sink,
-                start: datetime | None) -> None:
-    async with opened(path, sink, start=start) as console:
+async def _play(path: Path, lines: AsyncIterator[str], sink: Sink, options: Options) -> None:
+    async with opened(path, sink, start=options.start, language=options.language) as console:
         async for line in lines:
             if not await console.feed(line):
                 return

@@ -11,6 +11,7 @@ from bots.adapter.text import with_choices
 from bots.console.output import Shown, Sink
 from bots.console.rooms import RoomBook, dm_name
 from core.effects import Attachment, CreateRoom
+from core.i18n import _, render
 from core.ids import MemberId
 
 PLATFORM = "console"
@@ -23,11 +24,12 @@ class ConsoleCarrier:
 
     platform = PLATFORM
 
-    def __init__(self, rooms: RoomBook, sink: Sink, prefix: str,
+    def __init__(self, rooms: RoomBook, sink: Sink, prefix: str, lang: str = "en",
                  files: Path | None = None) -> None:
         self.rooms = rooms
         self.sink = sink
         self.prefix = prefix
+        self.lang = lang  # the console's own words (the bot's default language)
         self.files = files or Path(tempfile.gettempdir()) / "twinome-exports"
         self.last_code: str | None = None
 
@@ -38,9 +40,10 @@ class ConsoleCarrier:
         self.sink.show(shown)
 
     async def send(self, target: Target, notice: Notice) -> Outcome:
-        text = with_choices(notice.text, notice.choices, self.prefix)
+        text = with_choices(notice.text, notice.choices, self.prefix, notice.lang)
         if notice.attachment is not None:
-            text += f"\nFile: {self._write(target, notice.attachment)}"
+            text += "\n" + render(_("File: {path}", path=self._write(target, notice.attachment)),
+                                  notice.lang)
         kind = "error" if notice.error else "notice"
         if isinstance(target, Moderators):
             self._show(Shown("report", MODERATORS, text, audience=(MODERATORS,)))
@@ -64,7 +67,8 @@ class ConsoleCarrier:
     async def open_dm(self, user: str) -> None:
         """Show a member's direct chat opening, the first time it is needed."""
         if await self.rooms.ensure_dm(user):
-            self._show(Shown("room_created", dm_name(user), f"{user}'s direct chat with the bot",
+            said = render(_("{user}'s direct chat with the bot", user=user), self.lang)
+            self._show(Shown("room_created", dm_name(user), said,
                              audience=(user,), members=(user,), purpose="dm", encrypted=True,
                              title=f"Twinome ({user})"))
 
@@ -77,17 +81,19 @@ class ConsoleCarrier:
 
     async def invite(self, ref: str, member: MemberId) -> Outcome:
         await self.rooms.joined(ref, member)
-        self._show(await self._in_room("invited", ref, f"{member} is brought in", to=member))
+        said = render(_("{member} is brought in", member=member), self.lang)
+        self._show(await self._in_room("invited", ref, said, to=member))
         return Done()
 
     async def remove(self, ref: str, member: MemberId, reason: str) -> Outcome:
-        self._show(await self._in_room("removed", ref, f"{member} is taken out: {reason}",
-                                       to=member))
+        said = render(_("{member} is taken out: {reason}", member=member, reason=reason), self.lang)
+        self._show(await self._in_room("removed", ref, said, to=member))
         await self.rooms.left(ref, member)
         return Done()
 
     async def close(self, ref: str, notice: Notice) -> Outcome:
-        self._show(await self._in_room("closed", ref, f"the bot leaves: {notice.text}"))
+        said = render(_("the bot leaves: {reason}", reason=notice.text), self.lang)
+        self._show(await self._in_room("closed", ref, said))
         await self.rooms.closed(ref)
         return Done()
 

@@ -16,13 +16,14 @@ import re
 from dataclasses import dataclass
 
 from core.grammar import suggest
+from core.i18n import Text, _, join
 
 DIRECTIVES = {
-    "advance": "move the clock forward and fire what comes due, e.g. :advance 3d",
-    "now": "show the console's clock",
-    "rooms": "list the rooms and who is in them",
-    "help": "this help",
-    "quit": "stop (end of input does the same)",
+    "advance": _("move the clock forward and fire what comes due, e.g. :advance 3d"),
+    "now": _("show the console's clock"),
+    "rooms": _("list the rooms and who is in them"),
+    "help": _("this help"),
+    "quit": _("stop (end of input does the same)"),
 }
 
 _USER = r"[^\s@:#!/][^\s@:]{0,39}"
@@ -31,7 +32,11 @@ _IN_DM = re.compile(rf"^(?P<user>{_USER}):\s*(?P<text>.*)$", re.DOTALL)
 
 
 class InputError(Exception):
-    """A console line that cannot be read; the message says how to write it."""
+    """A console line that cannot be read; ``text`` says how to write it (in any language)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
 
 
 @dataclass(frozen=True)
@@ -61,37 +66,38 @@ def read(line: str) -> Input:
         return _directive(line[1:])
     match = _IN_ROOM.match(line) or _IN_DM.match(line)
     if match is None:
-        raise InputError(
+        raise InputError(_(
             "I could not read that line. Write “user: text” for a direct chat with the bot, "
             "or “user@room: text” in a room (e.g. alice@trio-1: hello)."
-        )
+        ))
     text = match["text"].strip()
     if not text:
-        raise InputError("Nothing to say after the colon.")
+        raise InputError(_("Nothing to say after the colon."))
     room = match.groupdict().get("room")
     return Say(match["user"].casefold(), room, text)
 
 
 def _directive(body: str) -> Directive:
-    name, _, arg = body.strip().partition(" ")
+    name, _space, arg = body.strip().partition(" ")
     name = name.casefold()
     if name not in DIRECTIVES:
         guess = suggest(name, list(DIRECTIVES))
-        hint = f" Did you mean :{guess}?" if guess else ""
-        raise InputError(f"Unknown console directive “:{name}”.{hint} Type :help.")
+        if guess:
+            raise InputError(_("Unknown console directive “:{name}”. Did you mean :{guess}? "
+                               "Type :help.", name=name, guess=guess))
+        raise InputError(_("Unknown console directive “:{name}”. Type :help.", name=name))
     return Directive(name, arg.strip())
 
 
-def help_text() -> str:
+def help_text() -> Text:
     """The console's own help."""
-    lines = [
-        "Console lines:",
-        "  alice: <command>           alice in her direct chat with the bot (! is optional)",
-        "  alice@<room>: !<command>   a command in a room",
-        "  alice@<room>: <text>       an ordinary message (only who/where/when reaches the bot)",
-        "  $code                      stands for the last invite code the bot showed",
-        "  # comment                  ignored",
-    ]
-    lines += [f"  :{name:<25} {what}" for name, what in DIRECTIVES.items()]
-    lines.append("Bot commands: type “alice: help”.")
-    return "\n".join(lines)
+    lines: list[str] = [_("Console lines:")] + ["  " + line for line in (
+        _("alice: <command>           alice in her direct chat with the bot (! is optional)"),
+        _("alice@<room>: !<command>   a command in a room"),
+        _("alice@<room>: <text>       an ordinary message (only who/where/when reaches the bot)"),
+        _("$code                      stands for the last invite code the bot showed"),
+        _("# comment                  ignored"),
+    )]
+    lines += [f"  :{name:<25} " + what for name, what in DIRECTIVES.items()]
+    lines.append(_("Bot commands: type “alice: help”."))
+    return join("\n", lines)

@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
+from core.i18n import _, render
+
 Write = Callable[[str], None]
 
 
@@ -77,10 +79,11 @@ _MARKS = {"room_created": "✚", "invited": "✚", "removed": "−", "closed": "
 class HumanSink:
     """Readable output for a person: who sees what, in which room."""
 
-    def __init__(self, write: Write, *, colour: bool, echo: bool) -> None:
+    def __init__(self, write: Write, *, colour: bool, echo: bool, lang: str = "en") -> None:
         self._write = write
         self._colour = colour
         self._echo = echo
+        self._lang = lang
 
     def _paint(self, kind: str, text: str) -> str:
         if not self._colour:
@@ -94,23 +97,31 @@ class HumanSink:
     def show(self, item: Shown) -> None:
         if item.kind == "message" and self._echo:
             return  # the echoed input line already says it
-        self._write(self._paint(item.kind, _human(item)))
+        self._write(self._paint(item.kind, render(_human(item), self._lang)))
 
 
 def _human(item: Shown) -> str:
     where = f"[{item.room}] " if item.room else ""
-    who = ", ".join(item.audience)
+    who = ", ".join(item.audience) if item.audience else _("nobody")
     text = _indent(item.text or "")
     if item.kind in ("notice", "report"):
-        return f"{where}bot → {who or 'nobody'}: {text}"
+        return where + _("bot → {who}: {text}", who=who, text=text)
     if item.kind == "error":
-        return f"{where}bot → {who}: ⚠ {text}"
+        return where + _("bot → {who}: ⚠ {text}", who=who, text=text)
     if item.kind == "message":
-        return f"{where}{item.sender} wrote (seen by {who or 'nobody'}; the bot keeps only who and when)"
+        return where + _("{sender} wrote (seen by {who}; the bot keeps only who and when)",
+                         sender=item.sender, who=who)
     if item.kind == "room_created":
-        lock = "end-to-end encrypted" if item.encrypted else "not encrypted"
+        lock = _("end-to-end encrypted") if item.encrypted else _("not encrypted")
         members = ", ".join(item.members or ())
-        return f"{where}{_MARKS['room_created']} {item.purpose} room “{item.title}” for {members} ({lock})"
+        about = {"title": item.title, "members": members, "lock": lock}
+        if item.purpose == "trio":
+            said = _("trio room “{title}” for {members} ({lock})", **about)
+        elif item.purpose == "pair":
+            said = _("pair room “{title}” for {members} ({lock})", **about)
+        else:
+            said = _("dm room “{title}” for {members} ({lock})", **about)
+        return where + _MARKS["room_created"] + " " + said
     if item.kind in _MARKS:
         return f"{where}{_MARKS[item.kind]} {text}"
     if item.kind == "clock":

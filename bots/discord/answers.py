@@ -13,8 +13,12 @@ then ``seek``). The last is the interaction's own origin; the others are its par
 answer says what came of it); a part's error is kept and goes first in that answer, so
 the member gets exactly one answer, with every error in it.
 
-Private notices a member could not get by DM (their DMs are closed) wait here too,
-bounded, and go out as ephemeral followups on that member's next interaction.
+Private notices a member could not get by DM (their DMs are closed) stay in the outbox:
+the carrier answers "wait" until the member's next interaction (one that came after
+their DMs were found closed), and the bot wakes the pump once it is answered, so each
+such notice goes out as an ephemeral followup of it, the first one saying why. Here is only what
+the carrier learnt: whose DMs were found closed, and when (bounded; after
+:data:`CLOSED_RECHECK` seconds a DM is tried again, and a restart forgets it all).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,8 +38,8 @@ log = logging.getLogger("twinome.discord")
 
 TOKEN_LIFE = 14 * 60.0  # seconds an interaction token is used (Discord: 15 minutes)
 MAX_LIVE = 2000  # interactions remembered at most
-MAX_HELD_USERS = 1000  # members with closed DMs whose notices wait, at most
-MAX_HELD_EACH = 10  # notices kept per such member (the oldest go first)
+MAX_CLOSED = 10_000  # members whose DMs were found closed, remembered at most
+CLOSED_RECHECK = 3600.0  # seconds before a DM is tried again for such a member
 _NONE = discord.AllowedMentions.none()
 CLOSED_DMS = ("Your direct messages with me are closed, so here is what I could not "
               "send you:")
@@ -53,6 +57,8 @@ class Live:
     deferred: bool = False
     timer: asyncio.TimerHandle | None = None
     kept: list[str] = field(default_factory=list)  # errors of parts, for the answer
+    told_closed: bool = False  # the member was told their DMs are closed
+    opened: float = 0.0  # when it came (the clock of :class:`Answers`)
 
 
 def part_origin(interaction_id: int, part: int) -> str:
@@ -66,17 +72,18 @@ def whole_origin(origin: str | None) -> str | None:
 
 
 class Answers:
-    """The live interactions by id, and notices held for members whose DMs are closed."""
+    """The live interactions by id, and the members whose DMs were found closed."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self._live: OrderedDict[str, Live] = OrderedDict()
-        self._held: OrderedDict[int, deque[str]] = OrderedDict()
+        self._closed: OrderedDict[int, float] = OrderedDict()  # user id -> when found closed
         self._tasks: set[asyncio.Task[None]] = set()
 
     def open(self, interaction: discord.Interaction, *, private: bool) -> Live:
         """Remember an interaction; ``private`` says how to defer it if it comes to that."""
-        live = Live(interaction, self.clock() + TOKEN_LIFE, private)
+        now = self.clock()
+        live = Live(interaction, now + TOKEN_LIFE, private, opened=now)
         self._live[str(interaction.id)] = live
         while len(self._live) > MAX_LIVE:
             _, old = self._live.popitem(last=False)
@@ -150,7 +157,6 @@ class Answers:
                         await live.interaction.delete_original_response()
                 await self._follow(live, part, ephemeral, last)
             live.answered = True
-            await self._held_for(live)
 
     @staticmethod
     async def _respond(live: Live, text: str, ephemeral: bool,
@@ -171,27 +177,42 @@ class Answers:
         else:
             await followup.send(text, ephemeral=ephemeral, allowed_mentions=_NONE, view=view)
 
-    async def _held_for(self, live: Live) -> None:
-        """Hand a member the notices their closed DMs kept from them."""
-        notes = self._held.pop(live.interaction.user.id, None)
-        if not notes:
-            return
-        text = "\n\n".join([CLOSED_DMS, *notes])
-        for part in split(text):
-            await live.interaction.followup.send(part, ephemeral=True,
-                                                 allowed_mentions=_NONE)
+    def found_closed(self, user_id: int) -> None:
+        """Remember that a member's DMs refused a notice (bounded)."""
+        self._closed.pop(user_id, None)
+        self._closed[user_id] = self.clock()
+        while len(self._closed) > MAX_CLOSED:
+            self._closed.popitem(last=False)
 
-    def hold(self, user_id: int, text: str) -> None:
-        """Keep a private notice for a member whose DMs are closed (bounded)."""
-        notes = self._held.pop(user_id, None) or deque(maxlen=MAX_HELD_EACH)
-        notes.append(text)
-        self._held[user_id] = notes
-        while len(self._held) > MAX_HELD_USERS:
-            self._held.popitem(last=False)
+    def dms_closed(self, user_id: int) -> bool:
+        """Whether a member's DMs were found closed lately (then no DM is tried)."""
+        since = self._closed.get(user_id)
+        if since is not None and self.clock() - since > CLOSED_RECHECK:
+            del self._closed[user_id]
+            return False
+        return since is not None
 
-    def held(self, user_id: int) -> int:
-        """How many notices wait for a member (for tests)."""
-        return len(self._held.get(user_id, ()))
+    def reachable(self, user_id: int) -> Live | None:
+        """The member's newest answered interaction whose token lives, if it came after
+        their DMs were found closed (their next interaction)."""
+        now, since = self.clock(), self._closed.get(user_id, 0.0)
+        for live in reversed(self._live.values()):
+            if live.opened < since:
+                return None
+            if live.interaction.user.id == user_id and live.answered and live.expires > now:
+                return live
+        return None
+
+    async def follow_closed(self, live: Live, text: str,
+                            view: discord.ui.View | None = None) -> None:
+        """Hand a member, ephemerally, a notice their closed DMs refused (saying why once)."""
+        async with live.lock:
+            if not live.told_closed:
+                text = f"{CLOSED_DMS}\n\n{text}"
+            parts = split(text)
+            for index, part in enumerate(parts):
+                await self._follow(live, part, True, view if index == len(parts) - 1 else None)
+            live.told_closed = True
 
 
 MAX_MESSAGE = 2000  # Discord's limit on a message's content

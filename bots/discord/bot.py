@@ -4,22 +4,27 @@ Theory of operation. :class:`TwinomeClient` is a ``discord.Client`` given the co
 the configuration. Its ``setup_hook`` (after login, before the gateway) starts the shared
 runtime (:class:`core.runtime.Runtime`: one writer, the scheduler), registers the
 persistent choice buttons and syncs the command tree (generated from the core's grammar,
-:mod:`bots.discord.commands`) to the configured servers; ``on_ready`` starts the delivery
+:mod:`bots.discord.commands`) to the configured servers, or globally when none is
+configured; ``on_ready`` starts the delivery
 pump with the Discord carrier (:mod:`bots.discord.carrier`), which the runtime wakes
 after every commit that wrote effects.
 
 A slash command, a pressed button or a submitted SOS modal becomes one
 ``CommandReceived`` whose event id is ``discord:<interaction id>`` and whose origin is
-the interaction id; the reply the core writes comes back through the pump and answers
-that interaction (:mod:`bots.discord.answers`), which is deferred first if the answer is
-slow to come (Discord allows 3 seconds). ``/seek`` opens a form
+the interaction id. Its event ids are claimed from the pump before they are submitted:
+once the runtime says they are durable, the replies it hands back (outbox rows) are
+carried out at once in the interaction's own task, answering the interaction directly
+(:mod:`bots.discord.answers`), and marked done; the pump carries the command's other
+effects. The interaction is deferred first if the answer is slow to come (Discord allows
+3 seconds). ``/seek`` opens a form
 (:mod:`bots.discord.seeking`) whose submission gives several commands:
 ``discord:<id>:<n>`` for the profile changes, then ``discord:<id>`` for ``seek``,
 submitted together and answered once. Before any command is submitted, the member's top
 role and server are noted (:mod:`bots.discord.communities`): matchmaking reads the role,
 through ``Settings.community_of``, to mix communities, and the server, through
 ``Settings.realm_of``, to keep each trio within one server. A message in a trio channel or pair
-thread becomes a ``LineMessage`` (:mod:`bots.discord.inbound`). Event ids are Discord
+thread becomes a ``LineMessage``, and a direct message to the bot a command, answered in
+that DM (:mod:`bots.discord.inbound`). Event ids are Discord
 snowflakes, which the core applies once: events replayed after a gateway RESUME are
 no-ops.
 """
@@ -49,7 +54,7 @@ from core.config import Settings
 from core.events import CommandReceived, Typed
 from core.grammar import BY_NAME, Command, command_of
 from core.runtime import Runtime
-from core.service import Twinome
+from core.service import Delivery, Twinome
 
 log = logging.getLogger("twinome.discord")
 
@@ -59,10 +64,12 @@ TROUBLE = "Something went wrong on my side; please try again in a moment."
 
 
 def intents() -> discord.Intents:
-    """Only what the bot uses: servers and channels, and who wrote where (no content)."""
+    """Only what the bot uses: servers and channels, who wrote where (no content), and
+direct messages to the bot."""
     wanted = discord.Intents.none()
     wanted.guilds = True
     wanted.guild_messages = True
+    wanted.dm_messages = True  # commands typed to the bot (DM content needs no privilege)
     return wanted
 
 
@@ -109,6 +116,8 @@ class TwinomeClient(discord.Client):
         if self._own_runtime:
             await self.runtime.start(scheduler=self.scheduler)
         self.runtime.on_effects(self.pump.wake)
+        if not self.config.guild_ids:
+            await self.tree.sync()  # global: every server, which Discord may take a while to show
         for guild_id in self.config.guild_ids:
             guild = discord.Object(guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -133,6 +142,10 @@ class TwinomeClient(discord.Client):
     # -- inbound --------------------------------------------------------------------------
 
     async def on_message(self, message: discord.Message) -> None:
+        command = self.translator.direct_command(message)
+        if command is not None:
+            await self._carried([command])
+            return
         event = await self.translator.line_message(message)
         if event is not None:
             await self.runtime.submit(event)
@@ -183,10 +196,22 @@ class TwinomeClient(discord.Client):
             origin=str(interaction.id) if n == last else part_origin(interaction.id, n + 1))
             for n, command in enumerate(given)]
         try:
-            await self.runtime.submit_many(events)
+            await self._carried(events)
         except Exception:
             log.exception("interaction %s could not be applied", interaction.id)
             await self.answers.answer(live, TROUBLE, ephemeral=True)
+        if self.answers.dms_closed(user.id):
+            self.pump.wake()  # the notices their DMs refused can go with this interaction
+
+    async def _carried(self, events: Sequence[CommandReceived]) -> None:
+        """Submit commands, then carry their replies here once durable (no pump pass)."""
+        ids = [event.event_id for event in events]
+        self.pump.claim(ids)
+        replies: Sequence[Delivery] = ()
+        try:
+            replies = (await self.runtime.submit_many(events, carries=True)).replies
+        finally:
+            await self.pump.carry(replies, ids)
 
     async def _command_failed(self, interaction: discord.Interaction,
                               error: app_commands.AppCommandError) -> None:

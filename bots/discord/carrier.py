@@ -4,17 +4,23 @@ The shared delivery pump (:mod:`bots.adapter.pump`) keeps order, retries and bin
 this module only knows Discord.
 
 * A trio room is a private text channel in the configured category of the trio's server
-  (its realm; the first configured server when it has none or is not one of the bot's):
+  (its realm; the first configured server when it has none or is not one of the bot's;
+  with no server configured, every server the bot is in counts, the oldest first):
   the category is looked up by name, or made, in that server. @everyone may not view it, the three members and the bot may (member overwrites). A pair line is a
   private thread in that channel (not invitable) with its two members added; the bot
   unarchives a thread before posting in it. Leaving removes the member's overwrite or
   thread membership; a pair line that loses a member, or a closed one, is archived and
-  locked; a closed trio channel stays, without its members' access.
+  locked; a closed trio channel stays, without its members' access. Creating a channel or
+  thread and binding it are two steps: a try stopped between them (a crash, a lost
+  answer) leaves a channel nobody knows; the next try finds it instead of making a
+  second one: the unbound channel in the category with the room's topic (set once, at
+  creation) and exactly its members' overwrites, or the bot's unbound private thread of
+  the line's name in the trio channel (its members are then added, which is idempotent).
 * A reply to a slash command, a button or a form goes to that interaction while its token
   lives, once however many commands a form gave (:mod:`bots.discord.answers`):
   ephemeral when private, an error, or meant for the member's direct chat. Otherwise
   private notices go by DM; a member whose DMs are closed gets them on their next
-  interaction, ephemerally.
+  interaction, ephemerally: until then they wait in the outbox (a restart keeps them).
 * Every message has ``AllowedMentions.none()`` (a trio named ``@everyone`` pings nobody)
   and, in channels, the effect's key as an enforced nonce, so a re-send after a crash is
   not posted twice. Choices become buttons (:mod:`bots.discord.views`).
@@ -130,15 +136,20 @@ class DiscordCarrier(GuardedCarrier):
         user_id = user_id_of(target.member)
         if user_id is None:
             return Failed("not a Discord member")
-        user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
-        dm = user.dm_channel or await user.create_dm()
-        try:
-            return await self.post(dm, notice)
-        except discord.Forbidden:
-            log.info("the DMs of %s are closed; the notice waits for their next command",
-                     target.member)
-            self.answers.hold(user_id, typed_choices(notice.text, notice.choices))
-            return Done()
+        if not self.answers.dms_closed(user_id):
+            user = self.client.get_user(user_id) or await self.client.fetch_user(user_id)
+            dm = user.dm_channel or await user.create_dm()
+            try:
+                return await self.post(dm, notice)
+            except discord.Forbidden:
+                log.info("the DMs of %s are closed", target.member)
+                self.answers.found_closed(user_id)
+        live = self.answers.reachable(user_id)
+        if live is None:
+            return Wait("their DMs are closed: it waits for their next interaction")
+        await self.answers.follow_closed(live, typed_choices(notice.text, notice.choices),
+                                         view_of(notice.choices))
+        return Done()
 
     async def post(self, channel: discord.abc.Messageable, notice: Notice) -> Outcome:
         """Post a notice (in as many messages as its length needs) with its buttons."""
@@ -185,6 +196,11 @@ class DiscordCarrier(GuardedCarrier):
         category = await self._category(effect.realm)
         if category is None:
             return Failed("the configured category cannot be found or made")
+        made = await self._made_before(category, effect.topic[:1024], ids)
+        if made is not None:
+            log.info("found the trio channel %s made for core room %s before a stop",
+                     made.id, effect.room)
+            return Done(str(made.id))
         guild = category.guild
         overwrites: dict[discord.Role | discord.Member | discord.Object,
                          discord.PermissionOverwrite] = {guild.default_role: HIDDEN}
@@ -206,17 +222,47 @@ class DiscordCarrier(GuardedCarrier):
         parent = await self._channel(parent_ref)
         if not isinstance(parent, discord.TextChannel):
             return Failed("the trio channel is gone")
-        thread = await parent.create_thread(name=effect.name[:100] or "pair",
-                                            type=discord.ChannelType.private_thread,
-                                            invitable=False, reason="a pair line")
+        name = effect.name[:100] or "pair"
+        thread = await self._pair_made_before(parent, name)
+        if thread is None:
+            thread = await parent.create_thread(name=name, type=discord.ChannelType.private_thread,
+                                                invitable=False, reason="a pair line")
+        elif thread.archived:
+            await thread.edit(archived=False)
         for user_id in ids:
             await thread.add_user(discord.Object(user_id))
         log.info("created the pair thread %s for core room %s", thread.id, effect.room)
         return Done(str(thread.id))
 
+    async def _made_before(self, category: discord.CategoryChannel, topic: str,
+                           ids: list[int]) -> discord.TextChannel | None:
+        """A trio channel made for this room by a try that stopped before it was bound: in
+        the category, with the room's topic (set once, at creation), for exactly these
+        members, and bound to no room."""
+        me = category.guild.me.id
+        for channel in category.text_channels:
+            members = {t.id for t in channel.overwrites if not isinstance(t, discord.Role)}
+            if channel.topic == topic and members - {me} == set(ids) \
+                    and await self.bindings.key(str(channel.id)) is None:
+                return channel
+        return None
+
+    async def _pair_made_before(self, parent: discord.TextChannel,
+                                name: str) -> discord.Thread | None:
+        """A pair thread made for this line by a try that stopped before it was bound: the
+        bot's own private thread of that name in the trio channel, bound to no line."""
+        me = parent.guild.me.id
+        for thread in parent.threads:
+            if thread.owner_id == me and thread.name == name \
+                    and thread.type is discord.ChannelType.private_thread \
+                    and await self.bindings.key(str(thread.id)) is None:
+                return thread
+        return None
+
     async def _category(self, realm: str | None) -> discord.CategoryChannel | None:
         """The trio channels' category in the realm's server (looked up by name, or made)."""
-        guilds = [g for g in (self.client.get_guild(i) for i in self.config.guild_ids) if g]
+        guilds = [g for g in (self.client.get_guild(i) for i in self.config.guild_ids) if g] \
+            if self.config.guild_ids else sorted(self.client.guilds, key=lambda g: g.id)
         home = next((g for g in guilds if str(g.id) == realm), guilds[0] if guilds else None)
         name = self.config.category_name or "Trios"
         if self.config.category_id is not None:

@@ -20,7 +20,7 @@ class DiscordConfig:
     """Everything the bot needs to run on Discord (the token included, read from the environment)."""
 
     database: Path
-    guild_ids: tuple[int, ...]
+    guild_ids: tuple[int, ...]  # where commands are synced; none: globally, every server
     token: str
     category_name: str | None = None
     category_id: int | None = None
@@ -42,10 +42,10 @@ def from_dict(data: Mapping[str, Any], env: Mapping[str, str], base: Path = Path
         raise ConfigError("The configuration needs [storage] path (the database file).")
     if "token" in discord:
         raise ConfigError(f"Remove [discord] token from the file: the token comes from {TOKEN_ENV}.")
-    guilds = discord.get("guild_ids")
-    if not isinstance(guilds, list) or not guilds or not all(_snowflake(g) for g in guilds):
-        raise ConfigError("[discord] guild_ids must be a non-empty list of server ids, "
-                          "like [123456789012345678].")
+    guilds = discord.get("guild_ids", [])
+    if not isinstance(guilds, list) or not all(_snowflake(g) for g in guilds):
+        raise ConfigError("[discord] guild_ids must be a list of server ids, like "
+                          "[123456789012345678], or empty (commands synced globally).")
     name, number = discord.get("category_name"), discord.get("category_id")
     if (name is None) == (number is None):
         raise ConfigError("[discord] needs exactly one of category_name or category_id "

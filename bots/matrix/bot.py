@@ -47,6 +47,7 @@ from bots.matrix.session import CROSS_SIGNING_FILE, LoginError, SyncToken, close
 from bots.matrix.timeline import DECRYPT_GRACE, Timeline
 from core import keys
 from core.config import Settings
+from core.i18n import _
 from core.runtime import Runtime
 from core.service import Twinome
 
@@ -55,8 +56,8 @@ log = logging.getLogger("twinome.matrix")
 
 
 def core_settings(config: MatrixConfig, base: Settings | None = None) -> Settings:
-    """The core's settings for Matrix: the prefix, matrix.to invite links, @name mentions."""
-    return replace(base or Settings(), prefix=config.prefix,
+    """The core's settings for Matrix: the prefix, the language, matrix.to links, @name mentions."""
+    return replace(base or Settings(), prefix=config.prefix, default_language=config.language,
                    invite_link=invite_link(config.user_id),
                    read_user=user_reader(config.server_name), community_of=homeserver_of)
 
@@ -187,7 +188,8 @@ class MatrixBot:
                 if isinstance(response, nio.SyncResponse):
                     return response
                 if error_code(response) in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"):
-                    raise LoginError("The homeserver no longer accepts the bot's access token.")
+                    raise LoginError(_("The homeserver no longer accepts the bot's access "
+                                       "token."))
                 detail = str(response)
             delay = backoff(attempt, 1.0)
             log.warning("sync failed: %s; retrying in %.0fs", detail, delay)

@@ -116,7 +116,8 @@ class MatrixCarrier(GuardedCarrier):
         stale = self.client.rooms.get(room_id) if room_id is not None else None
         if stale is not None and user_id not in stale.users:
             await self._leave_quietly(stale.room_id)  # they left it: no need to stay
-        room_id = await rooms.create_direct(self.client, user_id, self.config.prefix)
+        room_id = await rooms.create_direct(self.client, user_id, self.config.prefix,
+                                            self.config.language)
         await self.bindings.bind(keys.dm_key(user_id), room_id)
         self._fresh[room_id] = self.clock()
         log.info("opened a direct chat with %s", user_id)
@@ -151,7 +152,7 @@ class MatrixCarrier(GuardedCarrier):
         if room.encrypted and not ignore:
             self._trust(room)
         await self._query_keys()
-        text = with_choices(notice.text, notice.choices, self.config.prefix)
+        text = with_choices(notice.text, notice.choices, self.config.prefix, notice.lang)
         for index, part in enumerate(split_notice(text)):
             content: dict[str, Any] = {"msgtype": "m.notice", "body": part,
                                        "format": "org.matrix.custom.html",
@@ -218,7 +219,8 @@ class MatrixCarrier(GuardedCarrier):
 
     async def _create(self, effect: CreateRoom) -> Outcome:
         room_id = await rooms.create_line(self.client, effect.name, effect.topic,
-                                          list(effect.members), self.config.prefix)
+                                          list(effect.members), self.config.prefix,
+                                          self.config.language)
         self._fresh[room_id] = self.clock()
         self._awaiting[room_id] = set(effect.members)
         log.info("created the %s room %s for core room %s", effect.purpose, room_id, effect.room)

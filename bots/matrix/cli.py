@@ -13,6 +13,7 @@ from bots.matrix.calls import MatrixCallError
 from bots.matrix.config import ConfigError, MatrixConfig, load
 from bots.matrix.session import LoginError
 from core.errors import StorageError
+from core.i18n import _, render
 from core.service import Twinome
 
 
@@ -36,11 +37,15 @@ def main(argv: list[str]) -> int:
     startup.configure_logging(args.log_level, {"nio": logging.ERROR})  # nio may quote events
     try:
         return asyncio.run(run(config))
-    except (ConfigError, LoginError, StorageError) as err:
+    except LoginError as err:
+        print("twinome matrix: " + render(err.text, config.language), file=sys.stderr)
+        return 2
+    except (ConfigError, StorageError) as err:
         print(f"twinome matrix: {err}", file=sys.stderr)
         return 2
     except MatrixCallError as err:
-        print(f"twinome matrix: cannot reach {config.homeserver}: {err}", file=sys.stderr)
+        said = _("cannot reach {homeserver}: {reason}", homeserver=config.homeserver, reason=err)
+        print("twinome matrix: " + render(said, config.language), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 0

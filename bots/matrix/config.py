@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bots.adapter.startup import ConfigError as ConfigError
-from bots.adapter.startup import read_toml, table
+from bots.adapter.startup import default_language, read_toml, table
 
 PASSWORD_ENV = "TWINOME_MATRIX_PASSWORD"
 TOKEN_ENV = "TWINOME_MATRIX_ACCESS_TOKEN"
@@ -31,6 +31,7 @@ class MatrixConfig:
     moderators_room: str | None = None
     password: str | None = None
     access_token: str | None = None
+    language: str = "en"  # [bot] default_language: also the language of the command list
 
     @property
     def server_name(self) -> str:
@@ -82,6 +83,7 @@ def from_dict(data: Mapping[str, Any], env: Mapping[str, str], base: Path = Path
         moderators_room=moderators,
         password=password,
         access_token=token,
+        language=default_language(data),
     )
 
 

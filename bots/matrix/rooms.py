@@ -5,7 +5,8 @@ and ``history_visibility: joined`` in the initial state, and power levels where 
 (level 0) cannot invite, kick, ban, redact or change any state, power levels included; the
 bot is the room's creator (its own level is 100, or the creator's unlimited power in room
 version 12, where the creator may not be listed). The MSC4332 command list is part of the
-initial state too, so clients can offer the commands at once.
+initial state too, so clients can offer the commands at once; it is said in the bot's
+default language (``[bot] default_language``), command names included.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from urllib.parse import quote
 
 import nio
 
+from bots.adapter.text import command_name
 from bots.matrix.calls import MatrixCallError, checked
 from core import grammar
+from core.i18n import _, render
 
 MEGOLM = "m.megolm.v1.aes-sha2"
 COMMANDS_EVENT = "org.matrix.msc4332.commands"
@@ -59,41 +62,44 @@ def power_levels() -> JsonDict:
     }
 
 
-def commands_content(prefix: str) -> JsonDict:
-    """The MSC4332 command list, made from the one command table."""
+def commands_content(prefix: str, lang: str = "en") -> JsonDict:
+    """The MSC4332 command list in ``lang``, made from the one command table."""
     commands = []
     for command in grammar.COMMANDS:
         variables = {
-            arg.name: {"m.text": [{"body": arg.help + ("" if arg.required else " (optional)")}]}
+            arg.name: {"m.text": [{"body": render(
+                arg.help if arg.required else _("{what} (optional)", what=arg.help), lang)}]}
             for arg in command.args
         }
-        syntax = " ".join([command.name, *(f"{{{arg.name}}}" for arg in command.args)])
+        name = command_name(command.name, lang)
+        syntax = " ".join([name, *(f"{{{arg.name}}}" for arg in command.args)])
         commands.append({
             "syntax": syntax,
             "variables": variables,
-            "description": {"m.text": [{"body": command.summary}]},
+            "description": {"m.text": [{"body": render(command.summary, lang)}]},
         })
     return {"sigil": prefix, "commands": commands}
 
 
-def commands_state(bot_user_id: str, prefix: str) -> JsonDict:
+def commands_state(bot_user_id: str, prefix: str, lang: str = "en") -> JsonDict:
     """The MSC4332 state event, keyed by the bot's own user id."""
-    return {"type": COMMANDS_EVENT, "state_key": bot_user_id, "content": commands_content(prefix)}
+    return {"type": COMMANDS_EVENT, "state_key": bot_user_id,
+            "content": commands_content(prefix, lang)}
 
 
-def line_initial_state(bot_user_id: str, prefix: str) -> list[JsonDict]:
+def line_initial_state(bot_user_id: str, prefix: str, lang: str = "en") -> list[JsonDict]:
     """The initial state of a trio room or pair line."""
     return [
         encryption_state(),
         {"type": "m.room.history_visibility", "state_key": "",
          "content": {"history_visibility": "joined"}},
         {"type": "m.room.guest_access", "state_key": "", "content": {"guest_access": "forbidden"}},
-        commands_state(bot_user_id, prefix),
+        commands_state(bot_user_id, prefix, lang),
     ]
 
 
 async def create_line(client: nio.AsyncClient, name: str, topic: str, members: list[str],
-                      prefix: str) -> str:
+                      prefix: str, lang: str = "en") -> str:
     """Create a trio room or pair line inviting exactly ``members``; returns its room id."""
     response = await checked(
         "creating a room",
@@ -102,7 +108,7 @@ async def create_line(client: nio.AsyncClient, name: str, topic: str, members: l
             topic=topic,
             preset=nio.RoomPreset.private_chat,
             invite=members,
-            initial_state=line_initial_state(client.user_id, prefix),
+            initial_state=line_initial_state(client.user_id, prefix, lang),
             power_level_override=power_levels(),
         ),
         nio.RoomCreateResponse,
@@ -111,7 +117,8 @@ async def create_line(client: nio.AsyncClient, name: str, topic: str, members: l
     return room_id
 
 
-async def create_direct(client: nio.AsyncClient, user_id: str, prefix: str) -> str:
+async def create_direct(client: nio.AsyncClient, user_id: str, prefix: str,
+                        lang: str = "en") -> str:
     """Open an encrypted direct chat with ``user_id`` and record it in ``m.direct``."""
     response = await checked(
         "creating a direct chat",
@@ -119,7 +126,7 @@ async def create_direct(client: nio.AsyncClient, user_id: str, prefix: str) -> s
             is_direct=True,
             preset=nio.RoomPreset.trusted_private_chat,
             invite=[user_id],
-            initial_state=[encryption_state(), commands_state(client.user_id, prefix)],
+            initial_state=[encryption_state(), commands_state(client.user_id, prefix, lang)],
         ),
         nio.RoomCreateResponse,
     )

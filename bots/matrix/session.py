@@ -18,6 +18,7 @@ import nio
 
 from bots.matrix.calls import MatrixCallError, checked
 from bots.matrix.config import PASSWORD_ENV, TOKEN_ENV, MatrixConfig
+from core.i18n import _
 
 SESSION_FILE = "session.json"
 TOKEN_FILE = "sync-token"
@@ -25,7 +26,11 @@ CROSS_SIGNING_FILE = "cross-signing.json"
 
 
 class LoginError(Exception):
-    """The homeserver refused the bot's credentials; the message says what to check."""
+    """The homeserver refused the bot's credentials; ``text`` says what to check (in any language)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
 
 
 def write_private(path: Path, text: str) -> None:
@@ -135,25 +140,28 @@ async def _with_token(client: nio.AsyncClient, config: MatrixConfig, token: str,
                             attempts=3)
     except MatrixCallError as err:
         if err.code in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN", "M_FORBIDDEN"):
-            raise LoginError(f"The homeserver refused the access token: check {env}.") from None
+            raise LoginError(_("The homeserver refused the access token: check {env}.",
+                               env=env)) from None
         raise
     if who.user_id != config.user_id:
-        raise LoginError(f"{env} belongs to {who.user_id}, not to [matrix] user_id "
-                         f"{config.user_id}.")
+        raise LoginError(_("{env} belongs to {owner}, not to [matrix] user_id {user_id}.",
+                           env=env, owner=who.user_id, user_id=config.user_id))
     if not who.device_id:
-        raise LoginError(f"{env} has no device; make a token by logging in as the bot.")
+        raise LoginError(_("{env} has no device; make a token by logging in as the bot.",
+                           env=env))
     client.restore_login(who.user_id, who.device_id, token)
 
 
 async def _with_password(client: nio.AsyncClient, config: MatrixConfig) -> None:
     if config.password is None:
-        raise LoginError(f"The saved session no longer works: set {PASSWORD_ENV}.")
+        raise LoginError(_("The saved session no longer works: set {env}.", env=PASSWORD_ENV))
     try:
         await checked("logging in",
                       lambda: client.login(config.password, device_name=config.device_name),
                       nio.LoginResponse, attempts=3)
     except MatrixCallError as err:
         if err.code in ("M_FORBIDDEN", "M_USER_DEACTIVATED", "M_INVALID_USERNAME"):
-            raise LoginError(f"The homeserver refused to log in {config.user_id}: check "
-                             f"{PASSWORD_ENV} and [matrix] user_id.") from None
+            raise LoginError(_("The homeserver refused to log in {user_id}: check {env} and "
+                               "[matrix] user_id.", user_id=config.user_id,
+                               env=PASSWORD_ENV)) from None
         raise

@@ -196,6 +196,13 @@ class Database:
             else:
                 await self._conn.execute("COMMIT")
 
+    async def write(self, sql: str, params: Params = ()) -> int:
+        """One statement, a transaction of its own (one thread hop where a block takes
+        three); returns how many rows it changed."""
+        async with self._write_lock:
+            cur = await self._conn.execute(sql, params)
+            return cur.rowcount
+
     async def _rollback(self) -> None:
         """Roll back whatever the write connection began, even a BEGIN cancelled in flight.
 

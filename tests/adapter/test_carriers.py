@@ -19,9 +19,9 @@ from bots.console.carrier import ConsoleCarrier
 from bots.console.output import Shown
 from bots.console.rooms import RoomBook
 from core.clock import FakeClock
-from core.effects import CreateRoom, Effect, Notify, Post, to_json
+from core.effects import CreateRoom, Effect, Notify, Post, Reply, to_json
 from core.ids import MemberId, RoomId, TrioId
-from core.service import Twinome
+from core.service import Delivery, Twinome
 from core.storage.db import Database
 from tests.adapter.fakes import FakeCarrier, Steered
 
@@ -47,9 +47,18 @@ class Dies(BaseException):
 
 
 class DyingCore(Twinome):
-    """A core whose next ``done`` kills the process once armed."""
+    """A core whose next ``done`` kills the process once armed, and whose next outbox read
+    may be one taken earlier (``stale``: a pass that read before another task finished)."""
 
     armed = False
+    stale: list[Delivery] | None = None
+
+    async def pending(self, platform: str | None = None, limit: int = 500,
+                      after: int = 0) -> list[Delivery]:
+        page, self.stale = self.stale, None
+        if page is not None and after == 0:
+            return page
+        return await super().pending(platform, limit, after)
 
     async def done(self, ids: Any, bindings: Any = (), reports: Any = ()) -> None:
         if self.armed:
@@ -204,3 +213,40 @@ async def test_a_crash_between_carrying_out_and_done_resends_with_the_same_key(
     assert len(keys) == 2 and keys[0] == keys[1], "the re-send carries the same key"
     if rig.steered.platform == "fake":
         assert rig.texts() == ["only once"], "so a platform that dedupes by key shows it once"
+
+
+async def test_claimed_replies_are_left_to_their_caller_who_carries_them_once(rig: Rig) -> None:
+    rig.pump.claim(["cmd1"])
+    await rig.queue(Reply(ALICE, None, "cmd1", "your answer"), Notify(ALICE, "and then"))
+    await rig.pump.run_once()
+    assert rig.texts() == [], "the reply is its caller's; the notice waits behind it"
+    replies = [d for d in await rig.core.pending(rig.steered.platform)
+               if isinstance(d.effect, Reply)]
+    await rig.pump.carry(replies, ["cmd1"])
+    assert rig.texts() == ["your answer"]
+    assert rig.pump.woken, "the notice held behind the claim is the pump's again"
+    await rig.pump.run_once()
+    assert rig.texts() == ["your answer", "and then"] and await rig.pending() == 0
+
+
+async def test_a_pass_that_read_a_claimed_reply_before_it_was_carried_skips_it(
+        rig: Rig) -> None:
+    rig.pump.claim(["cmd1"])
+    await rig.queue(Reply(ALICE, None, "cmd1", "only once"))
+    read_early = await rig.core.pending(rig.steered.platform)
+    await rig.pump.carry(read_early, ["cmd1"])
+    rig.core.stale = read_early  # that pass goes on after the claim ended
+    await rig.pump.run_once()
+    assert rig.texts() == ["only once"] and len(rig.steered.keys) == 1
+    assert await rig.pending() == 0
+
+
+async def test_a_claimed_reply_that_cannot_go_now_is_retried_by_the_pump(rig: Rig) -> None:
+    rig.steered.fail["busy"] = 1
+    rig.pump.claim(["cmd1"])
+    await rig.queue(Reply(ALICE, None, "cmd1", "busy"))
+    await rig.pump.carry(await rig.core.pending(rig.steered.platform), ["cmd1"])
+    assert rig.texts() == [] and rig.pump.woken
+    rig.now[0] += 1500
+    await rig.pump.run_once()
+    assert rig.texts() == ["busy"] and await rig.pending() == 0

@@ -187,10 +187,26 @@ async def test_closed_dms_wait_for_the_next_interaction(world: World) -> None:
     ab = world.pair(world.alice, world.bob)
     await server.user_message(world.bob, ab, "one")
     await server.user_message(world.bob, ab, "two")
-    await server.wait_until(lambda: world.bot.answers.held(world.bob.id) == 1)
+    await server.wait_until(lambda: world.bot.answers.dms_closed(world.bob.id))
     result = await world.slash(world.bob, "trio list")
     followups = await result.wait_followups(1)
     assert "closed" in followups[0].content and followups[0].ephemeral
+    assert "has not answered yet" in followups[0].content
+
+
+async def test_a_command_is_answered_at_once_by_its_own_response_not_by_the_pump(
+        world: World) -> None:
+    await world.bot.pump.stop()  # no pass runs: an answer cannot have come through the pump
+    listed = await world.slash(world.alice, "trio list")
+    assert listed.callback_type == 4 and listed.ephemeral and listed.content
+    assert not listed.followups, "no deferral, no followup: one REST call"
+    made = await world.slash(world.alice, "trio new", {"name": "Les Trois"})
+    assert made.callback_type == 4 and "Les Trois" in made.content
+    for _ in range(500):  # marked done once Discord's answer reaches the bot
+        if not await world.core.pending("discord"):
+            break
+        await asyncio.sleep(0.01)
+    assert await world.core.pending("discord") == [], "both replies are marked done"
 
 
 def test_the_tree_maps_every_kind_and_every_command() -> None:

@@ -23,9 +23,16 @@ def test_a_good_file_and_the_token_from_the_environment(tmp_path: Path) -> None:
     assert config.moderators_channel_id == 223456789012345678 and config.token == "secret"
 
 
+@pytest.mark.parametrize("guilds", [[], None])
+def test_no_server_ids_mean_commands_synced_globally(guilds: list[int] | None) -> None:
+    table = {k: v for k, v in {**GOOD["discord"], "guild_ids": guilds}.items() if v is not None}
+    config = from_dict({**GOOD, "discord": table}, {TOKEN_ENV: "secret"})
+    assert config.guild_ids == ()
+
+
 @pytest.mark.parametrize(("change", "words"), [
-    ({"guild_ids": []}, "guild_ids"),
     ({"guild_ids": ["x"]}, "guild_ids"),
+    ({"guild_ids": 5}, "guild_ids"),
     ({"category_id": 5}, "exactly one"),
     ({"category_name": None}, "exactly one"),
     ({"moderators_channel_id": "chan"}, "moderators_channel_id"),

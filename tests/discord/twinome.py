@@ -69,9 +69,15 @@ class World:
             assert "error" not in joined.content.lower(), joined.content
             if who is self.bob:
                 made = await self.slash(self.alice, "trio invite")
-        await self.server.wait_until(lambda: len(self.trio_channels()) == 1 and len(
-            self.server.threads_of(self.trio_channels()[0])) == 3)
+        await self.server.wait_until(self.lines_made)
         return self.trio_channels()[0]
+
+    def lines_made(self) -> bool:
+        """Whether the trio channel and its three pair threads, two members each, are made."""
+        channels = self.trio_channels()
+        threads = self.server.threads_of(channels[0]) if len(channels) == 1 else []
+        return len(threads) == 3 and all(
+            len(set(self.server.thread_members(t)) - {self.server.bot.id}) == 2 for t in threads)
 
     def trio_channels(self) -> list[Channel]:
         """The text channels in the Trios category."""
@@ -96,8 +102,10 @@ def new_client(core: Twinome, config: DiscordConfig, **options: Any) -> TwinomeC
     return TwinomeClient(core, config, guild_ready_timeout=0.05, **options)
 
 
-async def make_world(server: FakeDiscord, bots: Bots, path: Path, **options: Any) -> World:
-    """Build the server's people and start the bot on a database at ``path``."""
+async def make_world(server: FakeDiscord, bots: Bots, path: Path, *, globally: bool = False,
+                     **options: Any) -> World:
+    """Build the server's people and start the bot on a database at ``path`` (its commands
+    synced to the server, or ``globally``)."""
     guild = await server.add_guild("Home")
     people = {}
     for name in ("alice", "bob", "carol", "dave"):
@@ -107,7 +115,7 @@ async def make_world(server: FakeDiscord, bots: Bots, path: Path, **options: Any
     clock = FakeClock(datetime.now(UTC))  # line messages carry Discord's (real) times
     communities = Communities()
     core = Twinome(db, clock, core_settings(communities=communities))
-    config = DiscordConfig(database=path, guild_ids=(guild.id,), token="unused",
+    config = DiscordConfig(database=path, guild_ids=() if globally else (guild.id,), token="unused",
                            category_name="Trios", moderators_channel_id=None)
     bot = await bots.start(new_client(core, config, communities=communities, **options))
     return World(server, bots, guild, people, db, clock, core, config, bot, communities)

@@ -13,15 +13,17 @@ import pytest
 
 from bots.adapter.bindings import Bindings
 from bots.matrix import rooms
+from bots.matrix.bot import core_settings
 from bots.matrix.calls import MatrixCallError, checked
 from bots.matrix.config import PASSWORD_ENV, TOKEN_ENV, ConfigError, from_dict, load
 from bots.matrix.inbound import Translator
 from bots.matrix.names import read_mention
 from bots.matrix.render import html_to_text, split_notice, strip_reply_fallback, to_html
-from bots.matrix.session import SyncToken
+from bots.matrix.session import LoginError, SyncToken, _with_password
 from core import grammar
 from core.clock import FakeClock
 from core.events import CommandReceived, LineMessage
+from core.i18n import render
 from core.service import Twinome
 from core.storage.db import Database
 
@@ -48,6 +50,12 @@ def test_config_reads_paths_from_the_files_folder_and_secrets_from_the_environme
     assert config.homeserver == "http://hs:8008" and config.server_name == "hs"
     assert config.access_token == "tok" and config.password is None
     assert (config.prefix, config.trust, config.moderators_room) == ("!", "tofu", None)
+    assert config.language == "en" and core_settings(config).default_language == "en"
+
+
+def test_config_reads_the_bots_default_language() -> None:
+    config = from_dict({**GOOD, "bot": {"default_language": "fr"}}, SECRET)
+    assert config.language == "fr" and core_settings(config).default_language == "fr"
 
 
 @pytest.mark.parametrize(("data", "env", "says"), [
@@ -59,6 +67,7 @@ def test_config_reads_paths_from_the_files_folder_and_secrets_from_the_environme
     (with_matrix(command_prefix="go"), SECRET, "command_prefix"),
     (with_matrix(moderators_room="mods"), SECRET, "moderators_room"),
     ({"matrix": GOOD["matrix"]}, SECRET, "[storage]"),
+    ({**GOOD, "bot": {"default_language": "es"}}, SECRET, "[bot] default_language"),
     (with_matrix(store_dir=3), SECRET, "store_dir"),
 ])
 def test_config_errors_say_what_to_fix(data: dict[str, Any], env: dict[str, str],
@@ -156,6 +165,19 @@ def test_the_msc4332_list_has_every_command_of_the_table() -> None:
     join = next(c for c in content["commands"] if c["syntax"] == "trio join {code}")
     assert join["variables"]["code"]["m.text"][0]["body"] == "the invite code"
     assert join["description"]["m.text"][0]["body"].startswith("Take a seat")
+    leave = next(c for c in content["commands"] if c["syntax"] == "trio leave {confirm}")
+    assert leave["variables"]["confirm"]["m.text"][0]["body"].endswith(" (optional)")
+
+
+def test_the_msc4332_list_is_in_the_bots_default_language() -> None:
+    content = rooms.commands_content("!", "fr")
+    syntaxes = {c["syntax"] for c in content["commands"]}
+    assert {"trio rejoindre {code}", "tour", "bilan", "données oublier {confirm}"} <= syntaxes
+    assert "trio join {code}" not in syntaxes
+    leave = next(c for c in content["commands"] if c["syntax"] == "trio quitter {confirm}")
+    assert leave["variables"]["confirm"]["m.text"][0]["body"].endswith(" (facultatif)")
+    state = {e["type"]: e for e in rooms.line_initial_state("@bot:x", "!", "fr")}
+    assert state[rooms.COMMANDS_EVENT]["content"] == content
 
 
 class Transport:
@@ -271,3 +293,16 @@ def test_a_matrix_members_community_is_their_homeserver() -> None:
 
     assert homeserver_of(MemberId("@ana:example.org")) == "example.org"
     assert homeserver_of(MemberId("discord:42")) is None
+
+
+async def test_a_refused_login_is_said_in_the_bots_default_language() -> None:
+    config = from_dict({**GOOD, "bot": {"default_language": "fr"}}, {TOKEN_ENV: "t"})
+    client = nio.AsyncClient(config.homeserver, config.user_id)
+    try:
+        with pytest.raises(LoginError) as caught:
+            await _with_password(client, config)
+    finally:
+        await client.close()
+    assert str(caught.value) == f"The saved session no longer works: set {PASSWORD_ENV}."
+    assert render(caught.value.text, config.language) == (
+        f"La session enregistrée ne fonctionne plus: définissez {PASSWORD_ENV}.")

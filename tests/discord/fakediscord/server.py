@@ -93,6 +93,8 @@ class FakeDiscord(People):
         self.unknown_routes: list[str] = []
         self.errors: list[str] = []
         self._rate_limits: dict[str, float] = {}
+        self._holds: dict[str, tuple[asyncio.Event, Callable[[Any], bool]]] = {}
+        self.held = asyncio.Event()  # set once a held request has been carried out
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -176,7 +178,14 @@ class FakeDiscord(People):
             retry_after = self._rate_limits.pop(route, None)
             if retry_after is not None:
                 return _rate_limited(retry_after)
-            return await handler(request)
+            response = await handler(request)
+            hold = self._holds.get(route)
+            body = request.get(BODY_KEY)
+            if hold is not None and hold[1](body.payload if isinstance(body, Body) else None):
+                del self._holds[route]  # done on "Discord", but the bot hears nothing yet
+                self.held.set()
+                await hold[0].wait()
+            return response
         except ApiError as error:
             return error_response(error)
         except Exception as error:
@@ -198,6 +207,15 @@ class FakeDiscord(People):
                                         content_type=attachment.content_type
                                         or "application/octet-stream")
         return json_response({"message": "404: Not Found", "code": 0}, 404)
+
+    def hold_after(self, route: str,
+                   which: Callable[[Any], bool] = lambda payload: True) -> asyncio.Event:
+        """Carry out the next request on ``route`` whose JSON payload ``which`` picks, then
+        keep its answer from the bot until the returned event is set (``held`` is set
+        meanwhile): a bot stopped then has made the call without knowing it."""
+        release = asyncio.Event()
+        self._holds[route] = (release, which)
+        return release
 
     def rate_limit_once(self, route: str, retry_after: float = 0.3) -> None:
         """Answer the next request on `route` (e.g. "POST /channels/{channel_id}/messages") 429."""

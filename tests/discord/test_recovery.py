@@ -1,0 +1,92 @@
+"""The Discord adapter across stops: a channel or thread made just before a stop is found
+again, not made twice; notices that closed DMs refused survive a restart."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.discord.conftest import Bots
+from tests.discord.fakediscord import FakeDiscord
+from tests.discord.twinome import CODE, World, make_world
+
+TEXT_CHANNEL = 0
+
+
+@pytest.fixture
+async def world(server: FakeDiscord, bots: Bots, tmp_path: Path) -> AsyncIterator[World]:
+    made = await make_world(server, bots, tmp_path / "twinome.sqlite3")
+    try:
+        yield made
+    finally:
+        await bots.stop_all()
+        await made.db.close()
+
+
+async def fill_trio(world: World) -> None:
+    """alice starts a trio and bob and carol join it by code (the lines are then made)."""
+    made = await world.slash(world.alice, "trio new", {"name": "Les Trois"})
+    for who in (world.bob, world.carol):
+        code = CODE.search(made.content)
+        assert code is not None, made.content
+        await world.slash(who, "trio join", {"code": code.group(0)})
+        made = await world.slash(world.alice, "trio invite")
+
+
+async def stopped_in_the_middle(world: World, route: str,
+                                which: Callable[[Any], bool] = lambda payload: True) -> None:
+    """Fill a trio; stop the bot once Discord carried out ``route`` but before the bot
+    heard back (so before it could bind what was made); start it again."""
+    release = world.server.hold_after(route, which)
+    await fill_trio(world)
+    await asyncio.wait_for(world.server.held.wait(), 5)
+    await world.bots.stop(world.bot)  # cancels the pump in the middle of the call
+    release.set()
+    world.bot = await world.bots.start(type(world.bot)(
+        world.core, world.config, communities=world.communities, guild_ready_timeout=0.05))
+    await world.server.wait_until(world.lines_made)
+
+
+async def test_a_trio_channel_made_just_before_a_stop_is_found_not_made_again(
+        world: World) -> None:
+    await stopped_in_the_middle(world, "POST /guilds/{guild_id}/channels",
+                                lambda payload: payload.get("type") == TEXT_CHANNEL)
+    [channel] = world.trio_channels()
+    assert world.server.can_see(world.carol, channel)
+    assert await world.bot.bindings.core_room(str(channel.id)) is not None
+    assert len(world.server.threads_of(channel)) == 3
+
+
+async def test_a_pair_thread_made_just_before_a_stop_is_found_and_completed(
+        world: World) -> None:
+    await stopped_in_the_middle(world, "POST /channels/{channel_id}/threads")
+    [channel] = world.trio_channels()
+    threads = world.server.threads_of(channel)
+    assert len(threads) == 3, [t.name for t in threads]
+    assert len({t.name for t in threads}) == 3
+    for thread in threads:
+        assert await world.bot.bindings.core_room(str(thread.id)) is not None
+
+
+async def test_a_notice_refused_by_closed_dms_reaches_the_member_after_a_restart(
+        world: World) -> None:
+    server = world.server
+    await world.form_trio()
+    world.bob.dms_closed = True
+    ab = world.pair(world.alice, world.bob)
+    await server.user_message(world.bob, ab, "one")
+    await server.user_message(world.bob, ab, "two")  # a relance note for bob, privately
+    await server.wait_until(lambda: any(r.status == 403 for r in server.requests))
+    await world.restart()
+    await server.wait_until(lambda: world.bot.pump.waiting > 0)  # its DMs refused it again
+    result = await world.slash(world.bob, "trio list")
+    [kept] = await result.wait_followups(1)
+    assert result.message is not None and "Les Trois" in result.message.content
+    assert kept.ephemeral and "closed" in kept.content and "has not answered yet" in kept.content
+    await server.wait_until(lambda: not world.bot.pump.waiting)
+    again = await world.slash(world.bob, "trio list")
+    assert not again.followups, "given once"
