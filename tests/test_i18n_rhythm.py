@@ -265,3 +265,19 @@ async def test_the_ledger_in_stats_in_french(h: Harness) -> None:
     assert f"• Alice: donné 1{NNB}h 30{NB}min, rien reçu" in said
     assert f"• Bob: rien donné, reçu 1{NNB}h 30{NB}min" in said
     assert "• vous: rien donné, rien reçu" in said
+
+
+async def test_the_french_command_words_reach_the_same_replies(h: Harness) -> None:
+    await lines_of(h)
+    await h.speaks("bob", "fr")
+    away = replies(await h.say("bob", "absent pour 3 jours déménagement"))[0]
+    assert away.startswith(f"Vous êtes en pause jusqu’au jeu. 8 janv. 2026, 09:00 (UTC): "
+                           f"{fr_quoted('déménagement')}.")
+    turn = replies(await h.say("bob", "tour"))[0]
+    assert "Tout est à jour: personne ne doit de réponse à personne." in turn
+    assert replies(await h.say("bob", "retour"))[0].startswith("Bon retour!")
+    assert replies(await h.say("bob", "calme 22 h à 7 h 30"))[0].startswith(
+        "C’est fait: heures calmes de 22:00 à 07:30 (UTC).")
+    assert replies(await h.say("bob", "fuseau Europe/Paris"))[0].startswith(
+        "Votre fuseau horaire est désormais Europe/Paris;")
+    assert replies(await h.say("bob", "statistiques"))[0].startswith("Statistiques de ")
