@@ -141,6 +141,9 @@ def read_seconds(text: str) -> int | None:
     return total if compact and pos == len(compact) else None
 
 
+_LONGEST = int(timedelta.max.total_seconds())  # beyond it, no timedelta can hold a duration
+
+
 def parse_duration(text: str, *, least: timedelta, most: timedelta, what: str) -> timedelta:
     """Parse ``90m``, ``1h30``, ``2d``, ``1w 2d``, ``3 days``; bounded to [least, most]."""
     total = read_seconds(text)
@@ -150,31 +153,13 @@ def parse_duration(text: str, *, least: timedelta, most: timedelta, what: str) -
             hint=_("Write it like 45m, 1h30, 3d or 2w."),
         )
     if not least.total_seconds() <= total <= most.total_seconds():
-        # Compared as whole seconds: a huge number never reaches timedelta (OverflowError).
-        amount = timedelta(seconds=total) if total < _LONGEST else _format_seconds(total)
+        # Compared as whole seconds: a huge number never reaches timedelta (OverflowError);
+        # beyond what a timedelta holds, the days are said as a bare count.
+        amount = timedelta(seconds=total) if total < _LONGEST else f"{total // 86400}d"
         raise ParseError(_("A {what} of {amount} is out of range ({least} to {most}).",
                            what=what, amount=amount, least=least, most=most))
     delta = timedelta(seconds=total)
     return delta
-
-
-_LONGEST = int(timedelta.max.total_seconds())  # beyond it, no timedelta can hold a duration
-
-
-def format_duration(delta: timedelta) -> str:
-    """Human form of a duration: ``3d 4h``, ``1h 30m``, ``45m``."""
-    return _format_seconds(int(delta.total_seconds()))
-
-
-def _format_seconds(seconds: int) -> str:
-    if seconds < 60:
-        return "less than a minute"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-    return " ".join(parts[:2])
 
 
 _CLOCK = re.compile(r"(\d{1,2})(?:\s*(?:[:.]|h|heures?)\s*(\d{2})?)?\s*(am|pm)?")
