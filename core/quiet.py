@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core.errors import ParseError
+from core.i18n import _
 
 
 def zone(name: str) -> ZoneInfo:
@@ -25,8 +26,8 @@ def zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ParseError(
-            f"“{name}” is not a time zone I know.",
-            hint="Use an IANA name like Europe/Paris, America/New_York or UTC.",
+            _("“{name}” is not a time zone I know.", name=name),
+            hint=_("Use an IANA name like Europe/Paris, America/New_York or UTC."),
         ) from None
 
 

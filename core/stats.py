@@ -15,17 +15,13 @@ from datetime import timedelta
 from core import queries
 from core.context import CommandHandler, Ctx, JobHandler
 from core.grammar import Invocation
+from core.i18n import _, _n, join
 from core.ids import MemberId
 from core.model import Room, Trio
-from core.textrules import format_duration
 
 GUIDELINE_PRIVATE = 0.8
 FAR = 0.15  # how far from 80 % private the share may drift before a kind remark
 MIN_FOR_REMARK = 10  # messages before a remark means anything
-
-
-def _minutes(total: int) -> str:
-    return format_duration(timedelta(minutes=total)) if total else "none"
 
 
 class _Counts:
@@ -50,33 +46,38 @@ async def _line(ctx: Ctx, room: Room, counts: _Counts,
         counts.reply_s[who] += r["reply_total_s"]
     total = sum(r["messages"] for r in per.values())
     order = [m for m in names if m in per or room.purpose == "trio" or m in room.pair]
-    detail = ", ".join(f"{names[m]} {per[m]['messages'] if m in per else 0}" for m in order)
+    detail = join(", ", [names[m] + " " + str(per[m]["messages"] if m in per else 0)
+                         for m in order])
     if room.purpose == "trio":
-        label = "trio room"
+        label = _("trio room")
     else:
-        label = "your line with " + " + ".join(names.get(m, m) for m in room.pair if m != ctx.actor)
+        label = _("your line with {names}", names=" + ".join(
+            names.get(m, m) for m in room.pair if m != ctx.actor))
     mine = per[ctx.actor]["messages"] if ctx.actor in per else 0
-    return f"• {label}: {total}" + (f" ({detail})" if total else ""), total, mine
+    said = "• " + label + ": " + str(total) + (" (" + detail + ")" if total else "")
+    return said, total, mine
 
 
 def _share(private: int, shared: int, others: list[str]) -> list[str]:
     """The actor's private/shared split against the 20/80 guideline, kindly."""
     total = private + shared
     if not total:
-        return ["Your share: no messages yet (the guideline: about 80% private, 20% shared)."]
+        return [_("Your share: no messages yet (the guideline: about 80% private, 20% shared).")]
     p = private / total
-    out = [f"Your share: {round(p * 100)}% in your private lines, {100 - round(p * 100)}% in the "
-           f"trio room (guideline: about 80% private, 20% shared)."]
+    out: list[str] = [_("Your share: {private}% in your private lines, {shared}% in the trio room "
+                        "(guideline: about 80% private, 20% shared).",
+                        private=round(p * 100), shared=100 - round(p * 100))]
     if total < MIN_FOR_REMARK:
-        out.append("It is early days: the balance settles with time.")
+        out.append(_("It is early days: the balance settles with time."))
     elif p < GUIDELINE_PRIVATE - FAR:
-        out.append(f"A twinome lives mostly one-on-one: a few words in your private lines with "
-                   f"{' or '.join(others) or 'the others'} would bring you closer to the balance.")
+        out.append(_("A twinome lives mostly one-on-one: a few words in your private lines with "
+                     "{others} would bring you closer to the balance.",
+                     others=join(" " + _("or") + " ", others) if others else _("the others")))
     elif p > GUIDELINE_PRIVATE + FAR:
-        out.append("Your private lines are alive. A word in the trio room now and then keeps "
-                   "the three of you together.")
+        out.append(_("Your private lines are alive. A word in the trio room now and then keeps "
+                     "the three of you together."))
     else:
-        out.append("That is close to the guideline. Well balanced.")
+        out.append(_("That is close to the guideline. Well balanced."))
     return out
 
 
@@ -89,28 +90,35 @@ async def _ledger(ctx: Ctx, trio: Trio, names: dict[MemberId, str]) -> list[str]
         "JOIN mentorships m ON m.id = s.mentorship_id WHERE m.trio_id = ? "
         "AND s.confirmed_at IS NOT NULL GROUP BY m.mentor, m.mentee", (trio.id,))
     if not rows:
-        return ["Mentoring: no confirmed sessions yet."]
+        return [_("Mentoring: no confirmed sessions yet.")]
     for r in rows:
         given[r["mentor"]] += r["minutes"]
         received[r["mentee"]] += r["minutes"]
     people: list[str] = [*names]
     people += sorted({*given, *received} - set(people))
-    out = ["Mentoring (confirmed time given / received):"]
+    out: list[str] = [_("Mentoring (confirmed time given / received):")]
     for who in people:
         label = names.get(MemberId(who)) or await queries.name(ctx.tx, who)
-        out.append(f"• {label}: gave {_minutes(given[who])}, received {_minutes(received[who])}")
+        gave = (_("{name}: gave {given}", name=label, given=timedelta(minutes=given[who]))
+                if given[who] else _("{name}: gave none", name=label))
+        got = (_("received {received}", received=timedelta(minutes=received[who]))
+               if received[who] else _("received none"))
+        out.append("• " + gave + ", " + got)
     return out
 
 
 def _rhythm(counts: _Counts, names: dict[MemberId, str]) -> list[str]:
     """Average reply times and who starts conversations, over the lines shown."""
-    out = ["Average reply time:"]
+    out: list[str] = [_("Average reply time:")]
     for m, name in names.items():
         n = counts.replies[m]
-        avg = format_duration(timedelta(seconds=counts.reply_s[m] / n)) if n else "no replies yet"
-        out.append(f"• {name}: {avg}" + (f" ({n} {'reply' if n == 1 else 'replies'})" if n else ""))
-    starts = ", ".join(f"{name} {counts.initiations[m]}" for m, name in names.items())
-    out.append(f"Who starts a conversation: {starts}")
+        if n:
+            out.append("• " + _n("{name}: {time} ({n} reply)", "{name}: {time} ({n} replies)", n,
+                                 name=name, time=timedelta(seconds=counts.reply_s[m] / n)))
+        else:
+            out.append("• " + _("{name}: no replies yet", name=name))
+    starts = join(", ", [name + " " + str(counts.initiations[m]) for m, name in names.items()])
+    out.append(_("Who starts a conversation: {starts}", starts=starts))
     return out
 
 
@@ -119,9 +127,10 @@ async def stats(ctx: Ctx, inv: Invocation) -> None:
     trio = await ctx.trio(inv)
     members = await queries.members(ctx.tx, trio.id)
     names = await queries.names(ctx.tx, members)
-    names[ctx.actor] = "you"
+    names[ctx.actor] = _("you")
     counts = _Counts()
-    out = [f"Statistics for “{trio.name}” (counts and times only)", "Messages:"]
+    out: list[str] = [_("Statistics for “{trio}” (counts and times only)", trio=trio.name),
+                      _("Messages:")]
     private = shared = seen = 0
     rooms = [r for r in await queries.open_rooms(ctx.tx, trio.id)
              if r.purpose == "trio" or ctx.actor in r.pair]
@@ -134,17 +143,17 @@ async def stats(ctx: Ctx, inv: Invocation) -> None:
         else:
             private += mine
     if not rooms:
-        out.append("• no lines yet: they open when the trio has its three members")
+        out.append("• " + _("no lines yet: they open when the trio has its three members"))
     else:
-        out.append(f"• all the lines you are in: {seen}")
+        out.append("• " + _("all the lines you are in: {n}", n=seen))
     others = [names[m] for m in members if m != ctx.actor]
     if len(others) == 2 and rooms:
-        out.append(f"The line of {others[0]} and {others[1]} is theirs alone: not even its "
-                   f"count is shown.")
+        out.append(_("The line of {a} and {b} is theirs alone: not even its count is shown.",
+                     a=others[0], b=others[1]))
     out += _rhythm(counts, names)
     out += await _ledger(ctx, trio, names)
     out += _share(private, shared, others)
-    ctx.reply("\n".join(out), private=True)
+    ctx.reply(join("\n", out), private=True)
 
 
 COMMANDS: dict[str, CommandHandler] = {"stats": stats}

@@ -7,6 +7,7 @@ import unicodedata
 from datetime import time, timedelta
 
 from core.errors import ParseError
+from core.i18n import _
 
 MAX_COMMAND = 2000
 MAX_NOTE = 500
@@ -15,7 +16,7 @@ MAX_SKILL = 40
 
 _DURATION = re.compile(
     r"(\d+)\s*(months?|mois|mo|minutes?|mins?|hours?|heures?|hrs?|days?|jours?|j|weeks?|"
-    r"semaines?|w|d|h|m)", re.IGNORECASE)
+    r"semaines?|sem|w|d|h|mn|m)", re.IGNORECASE)
 _UNIT_SECONDS = {"mo": 2592000, "w": 604800, "s": 604800, "d": 86400, "j": 86400,
                  "h": 3600, "m": 60}
 # Number words people write before a unit ("a week", "two days", "une semaine").
@@ -31,19 +32,20 @@ def clean_text(value: str, what: str, limit: int = MAX_NOTE) -> str:
     """Return ``value`` stripped, or raise if it is empty, too long or has control characters."""
     value = value.strip()
     if not value:
-        raise ParseError(f"The {what} is empty.")
+        raise ParseError(_("The {what} is empty.", what=what))
     if len(value) > limit:
         raise ParseError(
-            f"The {what} is too long ({len(value)} characters; at most {limit}).",
-            hint="Shorten it a little.",
+            _("The {what} is too long ({length} characters; at most {limit}).",
+              what=what, length=len(value), limit=limit),
+            hint=_("Shorten it a little."),
         )
     for ch in value:
         if ch in "\n\t":
             continue
         if unicodedata.category(ch) in ("Cc", "Cf", "Cs") and ch not in "\u200d":
             raise ParseError(
-                f"The {what} contains an invisible control character.",
-                hint="Retype it without special characters.",
+                _("The {what} contains an invisible control character.", what=what),
+                hint=_("Retype it without special characters."),
             )
     return value
 
@@ -99,7 +101,7 @@ def clean_name(value: str, what: str = "name", limit: int = MAX_NAME) -> str:
     """A short single-line name (trio names)."""
     value = clean_text(value, what, limit)
     if "\n" in value:
-        raise ParseError(f"The {what} must fit on one line.")
+        raise ParseError(_("The {what} must fit on one line.", what=what))
     return " ".join(value.split())
 
 
@@ -120,10 +122,13 @@ def fold(text: str) -> str:
 
 
 def read_seconds(text: str) -> int | None:
-    """How many seconds ``90m``, ``1h30``, ``2 days``, ``a week`` say, or None if unreadable."""
+    """How many seconds ``90m``, ``1h30``, ``2 days``, ``a week`` say, or None if unreadable.
+
+    French reads too: ``3 jours``, ``2 semaines``, ``1 h 30``, ``45 min``, ``une semaine``.
+    """
     raw = _NUMBER_WORD.sub(lambda m: f"{_NUMBERS[m.group(1)]} ", fold(text).strip())
     compact = re.sub(r"\b(?:and|et)\b|\s|,", "", raw)
-    if re.fullmatch(r"\d+h\d+", compact):
+    if re.fullmatch(r"\d+(?:h|hours?|hrs?|heures?)\d+", compact):  # 1h30, 1 heure 30
         compact += "m"
     total = 0
     pos = 0
@@ -136,50 +141,40 @@ def read_seconds(text: str) -> int | None:
     return total if compact and pos == len(compact) else None
 
 
+_LONGEST = int(timedelta.max.total_seconds())  # beyond it, no timedelta can hold a duration
+
+
 def parse_duration(text: str, *, least: timedelta, most: timedelta, what: str) -> timedelta:
     """Parse ``90m``, ``1h30``, ``2d``, ``1w 2d``, ``3 days``; bounded to [least, most]."""
     total = read_seconds(text)
     if total is None:
         raise ParseError(
-            f"I could not read “{text}” as a {what}.",
-            hint="Write it like 45m, 1h30, 3d or 2w.",
+            _("I could not read “{text}” as a {what}.", text=text, what=what),
+            hint=_("Write it like 45m, 1h30, 3d or 2w."),
         )
     if not least.total_seconds() <= total <= most.total_seconds():
-        # Compared as whole seconds: a huge number never reaches timedelta (OverflowError).
-        raise ParseError(
-            f"A {what} of {_format_seconds(total)} is out of range "
-            f"({format_duration(least)} to {format_duration(most)}).",
-        )
+        # Compared as whole seconds: a huge number never reaches timedelta (OverflowError);
+        # beyond what a timedelta holds, the days are said as a bare count.
+        amount = timedelta(seconds=total) if total < _LONGEST else f"{total // 86400}d"
+        raise ParseError(_("A {what} of {amount} is out of range ({least} to {most}).",
+                           what=what, amount=amount, least=least, most=most))
     delta = timedelta(seconds=total)
     return delta
 
 
-def format_duration(delta: timedelta) -> str:
-    """Human form of a duration: ``3d 4h``, ``1h 30m``, ``45m``."""
-    return _format_seconds(int(delta.total_seconds()))
-
-
-def _format_seconds(seconds: int) -> str:
-    if seconds < 60:
-        return "less than a minute"
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            parts.append(f"{seconds // size}{unit}")
-            seconds %= size
-    return " ".join(parts[:2])
-
-
-_CLOCK = re.compile(r"(\d{1,2})(?:(?:[:.h])(\d{2})?)?\s*(am|pm)?")
+_CLOCK = re.compile(r"(\d{1,2})(?:\s*(?:[:.]|h|heures?)\s*(\d{2})?)?\s*(am|pm)?")
+_NAMED_CLOCK = {"midnight": "0:00", "minuit": "0:00", "noon": "12:00", "midi": "12:00"}
 
 
 def parse_clock(text: str) -> time:
-    """Parse ``22:00``, ``7:30``, ``22h``, ``22h30``, ``22``, ``10pm``."""
-    match = _CLOCK.fullmatch(text.strip().casefold())
+    """Parse ``22:00``, ``7:30``, ``22h``, ``22h30``, ``22 h 30``, ``22``, ``10pm``, ``minuit``."""
+    said = fold(text.strip())
+    match = _CLOCK.fullmatch(_NAMED_CLOCK.get(said, said))
     hour = int(match.group(1)) if match else 99
     if match and match.group(3):  # 12am is midnight, 12pm is noon
         hour = hour % 12 + (12 if match.group(3) == "pm" else 0) if 1 <= hour <= 12 else 99
     minute = int(match.group(2) or 0) if match else 0
     if hour > 23 or minute > 59:
-        raise ParseError(f"“{text}” is not a time of day.", hint="Use the form 22:00.")
+        raise ParseError(_("“{text}” is not a time of day.", text=text),
+                         hint=_("Use the form 22:00."))
     return time(hour, minute)

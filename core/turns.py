@@ -40,11 +40,11 @@ from core.context import CommandHandler, Ctx, JobHandler
 from core.effects import Notify
 from core.events import LineMessage
 from core.features_hooks import on_member_left
+from core.i18n import _, _n, join
 from core.ids import MemberId, RoomId, TrioId
 from core.model import Trio
 from core.quiet import quiet_until
 from core.storage.db import Tx
-from core.textrules import format_duration
 from core.timeutil import dt, ts
 
 
@@ -104,9 +104,9 @@ class Line:
     def where(self, viewer: MemberId) -> str:
         """The line as ``viewer`` calls it."""
         if self.purpose == "trio":
-            return f"the trio room of “{self.trio_name}”"
-        other = next((s.name for s in self.seats.values() if s.member != viewer), "your ally")
-        return f"your line with {other} in “{self.trio_name}”"
+            return _("the trio room of “{trio}”", trio=self.trio_name)
+        other = next((s.name for s in self.seats.values() if s.member != viewer), _("your ally"))
+        return _("your line with {name} in “{trio}”", name=other, trio=self.trio_name)
 
 
 @dataclass(frozen=True)
@@ -244,35 +244,39 @@ async def tell(ctx: Ctx, seat: Seat, text: str) -> None:
         await ctx.notify(seat.member, text)
 
 
-def _names(seats: Sequence[Seat]) -> str:
-    names = [s.name for s in seats]
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def _patience(line: Line) -> str:
-    return format_duration(timedelta(seconds=line.patience_s))
+def names(said: Sequence[str]) -> str:
+    """``Alice``, ``Alice and Bob``, ``Alice, Bob and Carol``."""
+    if len(said) < 2:
+        return join("", said)
+    return _("{names} and {last}", names=join(", ", said[:-1]), last=said[-1])
 
 
 def relance_text(line: Line, writer: MemberId, silent: Sequence[Seat]) -> str:
     """The kind private word to someone who writes again before the others answered."""
-    verb = "has" if len(silent) == 1 else "have"
-    them = silent[0].name if len(silent) == 1 else "them"
     if line.purpose == "trio":
-        return (f"Nobody has answered yet in {line.where(writer)}. No need to write again: "
-                f"the trio room is open space, nobody owes a reply there.")
-    return (f"{_names(silent)} {verb} not answered yet in your private line in "
-            f"“{line.trio_name}”. No need to write again: silences are allowed. If it lasts "
-            f"more than {_patience(line)}, I will send {them} one kind reminder, so you never "
-            f"have to chase.")
+        return _("Nobody has answered yet in {where}. No need to write again: the trio room is "
+                 "open space, nobody owes a reply there.", where=line.where(writer))
+    return _n("{names} has not answered yet in your private line in “{trio}”. No need to write "
+              "again: silences are allowed. If it lasts more than {patience}, I will send "
+              "{names} one kind reminder, so you never have to chase.",
+              "{names} have not answered yet in your private line in “{trio}”. No need to write "
+              "again: silences are allowed. If it lasts more than {patience}, I will send them "
+              "one kind reminder, so you never have to chase.",
+              len(silent), names=names([s.name for s in silent]), trio=line.trio_name,
+              patience=timedelta(seconds=line.patience_s))
 
 
 def reminder_text(line: Line, seat: Seat, waiting: Sequence[Seat], now: int, prefix: str) -> str:
     """The one kind reminder to someone whose silence passed the trio's patience."""
-    ago = format_duration(timedelta(seconds=max(0, now - (seat.owes_since or now))))
-    verb = "is" if len(waiting) == 1 else "are"
-    return (f"A gentle word: {_names(waiting)} wrote to you in {line.where(seat.member)} "
-            f"{ago} ago and {verb} looking forward to your reply. No pressure, answer when you "
-            f"can. If life is busy, {prefix}away for 3d lets them know (add a note if you like).")
+    return _n("A gentle word: {names} wrote to you in {where} {ago} ago and is looking forward "
+              "to your reply. No pressure, answer when you can. If life is busy, {p}away for 3d "
+              "lets them know (add a note if you like).",
+              "A gentle word: {names} wrote to you in {where} {ago} ago and are looking forward "
+              "to your reply. No pressure, answer when you can. If life is busy, {p}away for 3d "
+              "lets them know (add a note if you like).",
+              len(waiting), names=names([s.name for s in waiting]),
+              where=line.where(seat.member), p=prefix,
+              ago=timedelta(seconds=max(0, now - (seat.owes_since or now))))
 
 
 async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage]) -> None:

@@ -1,5 +1,8 @@
 """Reading when people say: ``2 days``, ``a week``, ``monday``, ``tomorrow``, ``1 dec``.
 
+French reads as well: ``3 jours``, ``une semaine``, ``lundi prochain``, ``demain``,
+``aujourd'hui``, ``1er déc``.
+
 Each reader takes the words of a line (as ``(word, end offset)`` pairs, see
 :func:`words`) and returns what the longest readable prefix says and how many words it
 used, or None: the caller decides what the words after it are (usually a note).
@@ -26,7 +29,11 @@ _MONTHS = (("january", "jan", "janvier", "janv"), ("february", "feb", "fevrier",
            ("october", "oct", "octobre"), ("november", "nov", "novembre"),
            ("december", "dec", "decembre"))
 _DAY = re.compile(r"(\d{1,2})(?:st|nd|rd|th|er)?")
-_SKIP = {"next", "this", "the", "on", "le", "prochain"}
+_SKIP = {"next", "this", "the", "on", "le", "la", "ce", "cette", "prochain", "prochaine"}
+_AFTER = {"prochain", "prochaine"}  # ``lundi prochain``: the word after the day, read with it
+_TODAY = {"today", "aujourd'hui", "aujourd’hui", "auj"}
+_TOMORROW = {"tomorrow", "demain"}
+_AFTER_TOMORROW = {"apres-demain", "apres demain"}
 _TRIM = ",;:.!?-–—"
 
 
@@ -60,15 +67,20 @@ def day(ws: Words, today: date) -> tuple[date, int] | None:
         return None
     found = _one_word(rest[0], today)
     if found is not None:
-        return found, skipped + 1
+        after = len(rest) > 1 and fold(rest[1]) in _AFTER
+        return found, skipped + 1 + after
     found = _day_month(rest, today)
     return (found, skipped + 2) if found is not None else None
 
 
 def _one_word(word: str, today: date) -> date | None:
     key = fold(word)
-    if key in ("tomorrow", "demain"):
+    if key in _TODAY:
+        return today
+    if key in _TOMORROW:
         return today + timedelta(days=1)
+    if key in _AFTER_TOMORROW:
+        return today + timedelta(days=2)
     weekday = _index(word, _WEEKDAYS)
     if weekday is not None:
         return today + timedelta(days=(weekday - today.weekday() - 1) % 7 + 1)
@@ -109,5 +121,6 @@ def looks_like_duration(ws: Words) -> bool:
 
 def _unit_like(word: str) -> bool:
     """Whether ``word`` is a misspelt unit of time (``weks``, ``dayz``)."""
-    units = ["minutes", "hours", "days", "weeks", "months", "jours", "semaines", "heures"]
+    units = ["minutes", "hours", "days", "weeks", "months", "jours", "semaines", "heures",
+             "journees"]
     return bool(difflib.get_close_matches(fold(word), units, n=1, cutoff=0.7))
