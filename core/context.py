@@ -53,9 +53,17 @@ class Ctx:
 
     def reply(self, text: str, *, private: bool | None = None, error: bool = False,
               choices: tuple[Choice, ...] = (), attachment: Attachment | None = None) -> None:
-        """Answer the command where it was typed (privately if the command is private)."""
+        """Answer the command where it was typed (privately if the command is private).
+
+        A private answer is said in the actor's language; one the whole room reads, in the
+        trio's (``core.telling`` says it once the effect is stashed).
+        """
         private = self.private if private is None else private
         room = self.room.id if self.room else None
+        if room is not None and not private:
+            self.effects.append(Reply(self.actor, room, self.event_id, text, private, error,
+                                      self.origin, choices, attachment))
+            return
         self.effects.append(Reply(self.actor, room, self.event_id, render(text, self.language),
                                   private, error, self.origin, rendered(choices, self.language),
                                   attachment, self.language))

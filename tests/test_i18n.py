@@ -13,6 +13,7 @@ from core import i18n, telling
 from core.effects import Reply
 from core.i18n import Concat, Local, _, _n, join, render
 from core.ids import MemberId
+from tests.conftest import form_trio
 from tests.helpers import Harness
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,3 +99,13 @@ async def test_a_reply_is_rendered_in_its_readers_language(h: Harness) -> None:
         said = await telling.in_their_language(tx, effects, "en")
     assert [type(e.text) for e in said] == [str, str]
     assert [e.text for e in said] == ["moins d’une minute", "less than a minute"]
+
+
+async def test_an_answer_the_whole_room_reads_is_in_the_trios_language(h: Harness) -> None:
+    await form_trio(h)
+    await h.speaks("alice", "en", trio=1)
+    await h.speaks("bob", "fr")
+    room = await h.say("bob", "trio info", room=1)  # typed in the trio room: the room reads it
+    alone = await h.say("bob", "trio info")  # in bob's direct chat: bob reads it
+    assert [e.lang for e in room if isinstance(e, Reply)] == ["en"]
+    assert [e.lang for e in alone if isinstance(e, Reply)] == ["fr"]

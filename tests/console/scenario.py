@@ -49,11 +49,13 @@ class Played:
         return found[nth]
 
 
-async def play(db: Path, lines: list[str], sink: Sink | None = None) -> Played:
-    """Play ``lines`` on the database ``db``; the console is closed at the end."""
+async def play(db: Path, lines: list[str], sink: Sink | None = None,
+               language: str = "en") -> Played:
+    """Play ``lines`` on the database ``db`` (``language``: the bot's default); the console
+    is closed at the end."""
     collect = Collect()
     played = Played()
-    async with opened(db, sink or collect) as console:
+    async with opened(db, sink or collect, language=language) as console:
         played.startup = collect.take()
         for line in lines:
             if not line.strip() or line.lstrip().startswith("#"):
