@@ -21,6 +21,7 @@ and ``description_localizations``; a French Discord shows ``/tour``, ``/trio nou
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal, Optional
 
@@ -61,9 +62,21 @@ TRIO_HELP = _("which of your trios (where the channel does not say)")
 
 
 def short(text: str, limit: int = MAX_DESCRIPTION) -> str:
-    """A description Discord accepts (at most ``limit`` characters)."""
+    """A description Discord accepts (at most ``limit`` characters): without its asides in
+    parentheses if that is enough, else cut at a word, with an ellipsis."""
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    if len(text) <= limit:
+        return text
+    bare = _ASIDE.sub("", text)
+    if len(bare) <= limit:
+        return bare
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2:]:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:(") + "…"
+
+
+_ASIDE = re.compile(r" \([^()]*\)")
 
 
 Say = Callable[[str], str]

@@ -11,6 +11,7 @@ import pytest
 
 from bots.discord.commands import GROUP_DESCRIPTIONS, short
 from bots.discord.config import TOKEN_ENV, ConfigError, from_dict
+from bots.discord.views import typed_choices
 from core.config import Settings
 from core.effects import Choice, Post, to_json
 from core.grammar import COMMANDS, Command, Kind, choice_in
@@ -216,3 +217,19 @@ async def test_a_locale_the_bot_does_not_speak_gets_the_default_language(
     finally:
         await bots.stop_all()
         await world.db.close()
+
+
+def test_a_long_description_loses_its_aside_before_its_words() -> None:
+    quiet = ("Régler vos heures de calme (les notifications attendent qu’elles finissent), "
+             "ou off pour les retirer.")
+    assert short(quiet) == "Régler vos heures de calme, ou off pour les retirer."
+    assert short("un mot " * 20) == ("un mot " * 14).strip() + "…"
+    assert short("Short (kept as it is).") == "Short (kept as it is)."
+
+
+def test_a_choice_too_long_for_a_button_is_written_in_the_readers_words() -> None:
+    code = "K" * 100
+    choices = (Choice("k", "Accepter", f"trio accept {code}"),)
+    assert typed_choices("Invitation", choices, "fr") == (
+        f"Invitation\n→ Accepter: /trio accepter {code}")
+    assert typed_choices("Invite", choices) == f"Invite\n→ Accepter: /trio accept {code}"
