@@ -157,8 +157,9 @@ async def test_the_forms_speak_the_members_language(world: World) -> None:
     assert labels == ["Un mot pour vos deux alliés (facultatif)"]
     seek = await world.slash(world.alice, "seek")
     assert seek.modal is not None and seek.modal["title"] == "Chercher des compagnons"
-    assert "Compétences à transmettre (liste à virgules)" in [
-        c.get("label") for c in _inputs(seek.modal)]
+    labels = [str(c.get("label")) for c in _inputs(seek.modal)]
+    assert "Compétences à transmettre (liste à virgules)" in labels
+    assert all(len(label) <= 45 for label in labels), "Discord's limit for a label"
     async with world.db.transaction() as tx:  # she chose English: her Discord's French yields
         await tx.run("UPDATE members SET language = 'en' WHERE display_name = 'alice'")
     seek = await world.slash(world.alice, "seek")
