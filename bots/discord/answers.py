@@ -34,6 +34,8 @@ from typing import Any
 
 import discord
 
+from core.i18n import SOURCE, _, render
+
 log = logging.getLogger("twinome.discord")
 
 TOKEN_LIFE = 14 * 60.0  # seconds an interaction token is used (Discord: 15 minutes)
@@ -41,8 +43,8 @@ MAX_LIVE = 2000  # interactions remembered at most
 MAX_CLOSED = 10_000  # members whose DMs were found closed, remembered at most
 CLOSED_RECHECK = 3600.0  # seconds before a DM is tried again for such a member
 _NONE = discord.AllowedMentions.none()
-CLOSED_DMS = ("Your direct messages with me are closed, so here is what I could not "
-              "send you:")
+CLOSED_DMS = _("Your direct messages with me are closed, so here is what I could not "
+               "send you:")
 
 
 @dataclass
@@ -203,12 +205,13 @@ class Answers:
                 return live
         return None
 
-    async def follow_closed(self, live: Live, text: str,
-                            view: discord.ui.View | None = None) -> None:
-        """Hand a member, ephemerally, a notice their closed DMs refused (saying why once)."""
+    async def follow_closed(self, live: Live, text: str, view: discord.ui.View | None = None,
+                            lang: str = SOURCE) -> None:
+        """Hand a member, ephemerally, a notice their closed DMs refused (saying why once,
+        in ``lang``, the notice's language)."""
         async with live.lock:
             if not live.told_closed:
-                text = f"{CLOSED_DMS}\n\n{text}"
+                text = f"{render(CLOSED_DMS, lang)}\n\n{text}"
             parts = split(text)
             for index, part in enumerate(parts):
                 await self._follow(live, part, True, view if index == len(parts) - 1 else None)

@@ -27,6 +27,13 @@ thread becomes a ``LineMessage``, and a direct message to the bot a command, ans
 that DM (:mod:`bots.discord.inbound`). Event ids are Discord
 snowflakes, which the core applies once: events replayed after a gateway RESUME are
 no-ops.
+
+Languages. Each interaction's locale (``fr``, ``en-US``) goes to the core with its
+commands (``CommandReceived.locale``): the core speaks to a member who has not chosen a
+language in their Discord's. What the adapter says itself (a form, an error of its own)
+is said in the member's chosen language, else their interaction's, else the bot's
+default (:meth:`TwinomeClient.language_of`). The command tree carries French names and
+descriptions through discord.py's translator (:class:`bots.discord.commands.Localizer`).
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ from core import queries
 from core.config import Settings
 from core.events import CommandReceived, Typed
 from core.grammar import BY_NAME, Command, command_of
+from core.i18n import _, pick, render
 from core.runtime import Runtime
 from core.service import Delivery, Twinome
 
@@ -60,7 +68,8 @@ log = logging.getLogger("twinome.discord")
 
 DEFER_AFTER = 1.0  # seconds an interaction may wait for its answer before it is deferred
 MAX_CHOICES = 25  # autocomplete suggestions Discord shows at most
-TROUBLE = "Something went wrong on my side; please try again in a moment."
+TROUBLE = _("Something went wrong on my side; please try again in a moment.")
+UNREADABLE = _("I could not read that command's options.")
 
 
 def intents() -> discord.Intents:
@@ -116,6 +125,7 @@ class TwinomeClient(discord.Client):
         if self._own_runtime:
             await self.runtime.start(scheduler=self.scheduler)
         self.runtime.on_effects(self.pump.wake)
+        await self.tree.set_translator(commands.Localizer())
         if not self.config.guild_ids:
             await self.tree.sync()  # global: every server, which Discord may take a while to show
         for guild_id in self.config.guild_ids:
@@ -154,11 +164,12 @@ class TwinomeClient(discord.Client):
                           values: dict[str, Any], trio: str | None) -> None:
         """A slash command: its typed options go to the core as they are."""
         if command.name == "sos" and values.get("note") is None:
-            await interaction.response.send_modal(SosModal(trio))
+            await interaction.response.send_modal(SosModal(trio, await self.language_of(interaction)))
             return
         if command.name == "seek":
             profile = await seeking.read_profile(self.core.db, member_id(interaction.user.id))
-            await interaction.response.send_modal(seeking.SeekModal(profile))
+            await interaction.response.send_modal(
+                seeking.SeekModal(profile, await self.language_of(interaction)))
             return
         args = {name: _plain(value) for name, value in values.items()}
         await self._submit(interaction, [Typed(command.name, args, trio)],
@@ -193,13 +204,15 @@ class TwinomeClient(discord.Client):
             f"discord:{interaction.id}" + ("" if n == last else f":{n + 1}"),
             member_id(user.id), room, _text(command), display_name=user.display_name,
             platform=PLATFORM, typed=None if isinstance(command, str) else command,
-            origin=str(interaction.id) if n == last else part_origin(interaction.id, n + 1))
+            origin=str(interaction.id) if n == last else part_origin(interaction.id, n + 1),
+            locale=interaction.locale.value)
             for n, command in enumerate(given)]
         try:
             await self._carried(events)
         except Exception:
             log.exception("interaction %s could not be applied", interaction.id)
-            await self.answers.answer(live, TROUBLE, ephemeral=True)
+            await self.answers.answer(live, render(TROUBLE, self.fallback_language(interaction)),
+                                      ephemeral=True)
         if self.answers.dms_closed(user.id):
             self.pump.wake()  # the notices their DMs refused can go with this interaction
 
@@ -217,9 +230,28 @@ class TwinomeClient(discord.Client):
                               error: app_commands.AppCommandError) -> None:
         log.warning("interaction %s failed: %s", interaction.id, type(error).__name__)
         if not interaction.response.is_done():
-            message = "I could not read that command's options." \
-                if isinstance(error, app_commands.TransformerError) else TROUBLE
-            await interaction.response.send_message(message, ephemeral=True)
+            message = UNREADABLE if isinstance(error, app_commands.TransformerError) else TROUBLE
+            lang = self.fallback_language(interaction)
+            try:
+                lang = await self.language_of(interaction)
+            except Exception:  # the database is what failed: the interaction still says so
+                log.exception("the language of interaction %s could not be read", interaction.id)
+            await interaction.response.send_message(render(message, lang), ephemeral=True)
+
+    # -- languages ------------------------------------------------------------------------
+
+    async def language_of(self, interaction: discord.Interaction) -> str:
+        """The language to speak to whoever interacted: the one they chose, else their
+        Discord's, else the bot's default."""
+        async with self.core.db.read() as tx:
+            chosen = await tx.value("SELECT language FROM members WHERE id = ?",
+                                    (member_id(interaction.user.id),))
+        return pick(chosen, interaction.locale.value, self.core.settings.default_language)
+
+    def fallback_language(self, interaction: discord.Interaction) -> str:
+        """The language of whoever interacted without asking the database: their Discord's,
+        else the bot's default."""
+        return pick(interaction.locale.value, self.core.settings.default_language)
 
     # -- autocomplete ---------------------------------------------------------------------
 

@@ -111,7 +111,8 @@ class DiscordCarrier(GuardedCarrier):
         if live is not None and not isinstance(target, Moderators):
             ephemeral = not isinstance(target, InRoom) or notice.private or notice.error
             try:
-                await self.answers.answer(live, typed_choices(notice.text, notice.choices),
+                await self.answers.answer(live, typed_choices(notice.text, notice.choices,
+                                                              notice.lang),
                                           ephemeral=ephemeral, view=view_of(notice.choices))
                 if notice.attachment is not None:  # a file, seen only by its reader
                     await live.interaction.followup.send(file=as_file(notice.attachment),
@@ -147,8 +148,9 @@ class DiscordCarrier(GuardedCarrier):
         live = self.answers.reachable(user_id)
         if live is None:
             return Wait("their DMs are closed: it waits for their next interaction")
-        await self.answers.follow_closed(live, typed_choices(notice.text, notice.choices),
-                                         view_of(notice.choices))
+        await self.answers.follow_closed(live, typed_choices(notice.text, notice.choices,
+                                                             notice.lang),
+                                         view_of(notice.choices), notice.lang)
         return Done()
 
     async def post(self, channel: discord.abc.Messageable, notice: Notice) -> Outcome:
@@ -157,7 +159,7 @@ class DiscordCarrier(GuardedCarrier):
             if channel.locked:
                 return Failed("the thread is locked")
             await channel.edit(archived=False)
-        parts = split(typed_choices(notice.text, notice.choices))
+        parts = split(typed_choices(notice.text, notice.choices, notice.lang))
         view = view_of(notice.choices)
         for index, part in enumerate(parts):
             extra: dict[str, Any] = {}

@@ -13,6 +13,7 @@ from bots.adapter import startup
 from bots.discord.bot import TwinomeClient, core_settings
 from bots.discord.communities import Communities
 from bots.discord.config import TOKEN_ENV, ConfigError, DiscordConfig, load
+from core.config import Settings
 from core.errors import StorageError
 from core.service import Twinome
 
@@ -54,5 +55,5 @@ async def run(config: DiscordConfig) -> int:
         async with TwinomeClient(core, config, communities=communities) as client:
             await client.start(config.token)
 
-    return await startup.serve(config.database, core_settings(communities=communities), bot,
-                               "discord")
+    settings = core_settings(Settings(default_language=config.default_language), communities)
+    return await startup.serve(config.database, settings, bot, "discord")

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from bots.adapter.startup import ConfigError as ConfigError
-from bots.adapter.startup import read_toml, table
+from bots.adapter.startup import default_language, read_toml, table
+from core.i18n import SOURCE
 
 TOKEN_ENV = "TWINOME_DISCORD_TOKEN"
-
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class DiscordConfig:
     category_name: str | None = None
     category_id: int | None = None
     moderators_channel_id: int | None = None
+    default_language: str = SOURCE  # [bot] default_language: for who has not chosen one
 
 
 def load(path: Path, env: Mapping[str, str] | None = None) -> DiscordConfig:
@@ -67,6 +68,7 @@ def from_dict(data: Mapping[str, Any], env: Mapping[str, str], base: Path = Path
         category_name=name.strip() if isinstance(name, str) else None,
         category_id=number,
         moderators_channel_id=moderators,
+        default_language=default_language(data),
     )
 
 

@@ -21,6 +21,7 @@ import discord
 
 from core.errors import UserError
 from core.events import Typed
+from core.i18n import SOURCE, _, render
 from core.ids import MemberId
 from core.mentoring import MAX_SKILLS
 from core.storage.db import Database
@@ -112,28 +113,35 @@ class SeekHandler(Protocol):
         ...
 
 
-def _field(name: str, label: str, value: str | None, placeholder: str, length: int,
+def _field(name: str, words: tuple[str, str], value: str | None, length: int, lang: str,
            style: discord.TextStyle = discord.TextStyle.short) -> discord.ui.TextInput[SeekModal]:
-    return discord.ui.TextInput(label=label, default=value or None, placeholder=placeholder,
-                                required=False, max_length=length, style=style,
-                                custom_id=FIELD_PREFIX + name)
+    """One input of the form: its label and placeholder (``words``) said in ``lang``."""
+    label, placeholder = words
+    return discord.ui.TextInput(label=render(label, lang), default=value or None,
+                                placeholder=render(placeholder, lang), required=False,
+                                max_length=length, style=style, custom_id=FIELD_PREFIX + name)
 
 
-class SeekModal(discord.ui.Modal, title="Look for companions"):
-    """The seek form (see the module docstring); its id is random, one per opening."""
+TITLE = _("Look for companions")
+OFFERS = (_("Skills you can mentor (comma-separated)"), _("cooking, python, spanish"))
+WANTS = (_("Skills you want to learn (comma-separated)"), _("guitar, drawing"))
+LANGUAGES = (_("Languages you can talk in"), _("two-letter codes, like fr en"))
+TIMEZONE = (_("Your time zone"), _("an IANA zone, like Europe/Paris"))
 
-    def __init__(self, profile: Profile) -> None:
-        super().__init__(timeout=MODAL_TIMEOUT)
-        self.offers = _field("offers", "Skills you can mentor (comma-separated)",
-                             ", ".join(profile.offers), "cooking, python, spanish",
-                             SKILLS_LENGTH, discord.TextStyle.paragraph)
-        self.wants = _field("wants", "Skills you want to learn (comma-separated)",
-                            ", ".join(profile.wants), "guitar, drawing",
-                            SKILLS_LENGTH, discord.TextStyle.paragraph)
-        self.languages = _field("languages", "Languages you can talk in", profile.languages,
-                                "two-letter codes, like fr en", 60)
-        self.timezone = _field("timezone", "Your time zone", profile.timezone,
-                               "an IANA zone, like Europe/Paris", 64)
+
+class SeekModal(discord.ui.Modal):
+    """The seek form (see the module docstring), its words in ``lang``; its id is random,
+    one per opening."""
+
+    def __init__(self, profile: Profile, lang: str = SOURCE) -> None:
+        super().__init__(title=render(TITLE, lang), timeout=MODAL_TIMEOUT)
+        paragraph = discord.TextStyle.paragraph
+        self.offers = _field("offers", OFFERS, ", ".join(profile.offers), SKILLS_LENGTH, lang,
+                             paragraph)
+        self.wants = _field("wants", WANTS, ", ".join(profile.wants), SKILLS_LENGTH, lang,
+                            paragraph)
+        self.languages = _field("languages", LANGUAGES, profile.languages, 60, lang)
+        self.timezone = _field("timezone", TIMEZONE, profile.timezone, 64, lang)
         for item in (self.offers, self.wants, self.languages, self.timezone):
             self.add_item(item)
 

@@ -14,8 +14,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import discord
 
+from bots.adapter.text import spoken
 from core.effects import Choice
 from core.grammar import BY_NAME
+from core.i18n import SOURCE, _, render
 
 PREFIX = "twinome:"
 MAX_CUSTOM_ID = 100
@@ -78,28 +80,34 @@ def view_of(choices: tuple[Choice, ...]) -> discord.ui.View | None:
     return view
 
 
-def typed_choices(text: str, choices: tuple[Choice, ...]) -> str:
-    """The text, with the choices that cannot be buttons written as commands to type."""
+def typed_choices(text: str, choices: tuple[Choice, ...], lang: str = SOURCE) -> str:
+    """The text, with the choices that cannot be buttons written as commands to type (in
+    the words of ``lang``, the language of the text)."""
     rest = [c for c in choices if not fits(c)] + [c for c in choices if fits(c)][MAX_BUTTONS:]
     if not rest:
         return text
-    return text + "\n→ " + " · ".join(f"{c.label}: /{c.command}" for c in rest)
+    return text + "\n→ " + " · ".join(f"{c.label}: /{spoken(c.command, lang)}" for c in rest)
 
 
 SOS = BY_NAME["sos"]
 NOTE_LIMIT = next(a.limit for a in SOS.args if a.name == "note")
 
 
-class SosModal(discord.ui.Modal, title="SOS"):
-    """The note an SOS may carry, typed in a modal (``/sos`` without a note opens it)."""
+SOS_TITLE = _("SOS")
+SOS_NOTE = _("A note for your two allies (optional)")
 
-    note: discord.ui.TextInput[SosModal] = discord.ui.TextInput(
-        label="A note for your two allies (optional)", style=discord.TextStyle.paragraph,
-        required=False, max_length=NOTE_LIMIT, custom_id="twinome:sos-note")
 
-    def __init__(self, trio: str | None) -> None:
-        super().__init__()
+class SosModal(discord.ui.Modal):
+    """The note an SOS may carry, typed in a modal (``/sos`` without a note opens it), its
+    words in ``lang``."""
+
+    def __init__(self, trio: str | None, lang: str = SOURCE) -> None:
+        super().__init__(title=render(SOS_TITLE, lang))
         self.trio = trio
+        self.note: discord.ui.TextInput[SosModal] = discord.ui.TextInput(
+            label=render(SOS_NOTE, lang), style=discord.TextStyle.paragraph,
+            required=False, max_length=NOTE_LIMIT, custom_id="twinome:sos-note")
+        self.add_item(self.note)
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         client = interaction.client

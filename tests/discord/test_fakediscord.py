@@ -283,3 +283,39 @@ async def test_members_intent_gets_chunks_and_member_events(server: FakeDiscord,
     bob = await server.add_user("bob")
     await server.add_member(guild, bob)
     await server.wait_until(lambda: dguild.get_member(bob.id) is not None)
+
+
+@pytest.mark.parametrize(("command", "words"), [
+    ({"name": "turn", "description": "d", "name_localizations": {"fr": "Tour"}}, "name.fr"),
+    ({"name": "turn", "description": "d", "name_localizations": {"xx": "tour"}}, "locales"),
+    ({"name": "turn", "description": "d", "description_localizations": {"fr": "x" * 101}},
+     "description.fr"),
+    ({"name": "vote", "description": "d", "options": [
+        {"name": "id", "description": "d", "type": 4, "name_localizations": {"fr": "n"}},
+        {"name": "no", "description": "d", "type": 3, "name_localizations": {"fr": "n"}}]},
+     "twice in fr"),
+    ({"name": "vote", "description": "d", "options": [
+        {"name": "vote", "description": "d", "type": 3,
+         "choices": [{"name": "yes", "value": "yes", "name_localizations": {"fr": ""}}]}]},
+     "choices"),
+])
+async def test_sync_refuses_what_discord_refuses_in_localizations(
+        server: FakeDiscord, bots: Bots, command: dict[str, object], words: str) -> None:
+    await server.add_guild("Home")
+    bot = await bots.start(BareBot())
+    assert bot.application_id is not None
+    with pytest.raises(discord.HTTPException) as refused:
+        await bot.http.bulk_upsert_global_commands(bot.application_id, [command])
+    assert refused.value.status == 400 and words in refused.value.text
+
+
+async def test_sync_refuses_two_commands_of_one_localized_name(server: FakeDiscord,
+                                                               bots: Bots) -> None:
+    await server.add_guild("Home")
+    bot = await bots.start(BareBot())
+    assert bot.application_id is not None
+    twins = [{"name": name, "description": "d", "name_localizations": {"fr": "tour"}}
+             for name in ("turn", "round")]
+    with pytest.raises(discord.HTTPException) as refused:
+        await bot.http.bulk_upsert_global_commands(bot.application_id, twins)
+    assert refused.value.status == 400 and "two commands in fr" in refused.value.text

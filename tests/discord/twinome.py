@@ -12,6 +12,7 @@ from bots.discord.bot import TwinomeClient, core_settings
 from bots.discord.communities import Communities
 from bots.discord.config import DiscordConfig
 from core.clock import FakeClock
+from core.config import Settings
 from core.service import Twinome
 from core.storage.db import Database
 from tests.discord.conftest import Bots
@@ -103,9 +104,9 @@ def new_client(core: Twinome, config: DiscordConfig, **options: Any) -> TwinomeC
 
 
 async def make_world(server: FakeDiscord, bots: Bots, path: Path, *, globally: bool = False,
-                     **options: Any) -> World:
+                     settings: Settings | None = None, **options: Any) -> World:
     """Build the server's people and start the bot on a database at ``path`` (its commands
-    synced to the server, or ``globally``)."""
+    synced to the server, or ``globally``; the core's ``settings`` made Discord's)."""
     guild = await server.add_guild("Home")
     people = {}
     for name in ("alice", "bob", "carol", "dave"):
@@ -114,7 +115,7 @@ async def make_world(server: FakeDiscord, bots: Bots, path: Path, *, globally: b
     db = await Database.open(path)
     clock = FakeClock(datetime.now(UTC))  # line messages carry Discord's (real) times
     communities = Communities()
-    core = Twinome(db, clock, core_settings(communities=communities))
+    core = Twinome(db, clock, core_settings(settings, communities))
     config = DiscordConfig(database=path, guild_ids=() if globally else (guild.id,), token="unused",
                            category_name="Trios", moderators_channel_id=None)
     bot = await bots.start(new_client(core, config, communities=communities, **options))

@@ -1,7 +1,9 @@
-"""Application commands: bulk-overwrite sync routes, and typed options for invocations."""
+"""Application commands: bulk-overwrite sync routes (checked as Discord checks names,
+descriptions and their localizations), and typed options for invocations."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -82,18 +84,99 @@ class CommandRoutes:
         result = []
         for data in raw:
             _validate_command(data)
+        _validate_unique(raw)
+        for data in raw:
             key = (data["name"], int(data.get("type", 1)))
             command_id = ids.get(key) or self.store.ids.next()
             result.append(Command(command_id, self.server.application_id, guild_id, data))
         return result
 
 
+LOCALES = frozenset({
+    "id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl",
+    "no", "pl", "pt-BR", "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi",
+    "th", "zh-CN", "ja", "zh-TW", "ko"})
+"""The locales Discord accepts as keys of ``name_localizations``/``description_localizations``."""
+NAME = re.compile(r"[-_'\w]{1,32}")  # Discord: letters and digits of any script, - _ '
+
+
 def _validate_command(data: Any) -> None:
-    """The checks Discord makes that matter here: names and descriptions."""
-    if not isinstance(data, dict) or not 1 <= len(str(data.get("name", ""))) <= 32:
-        raise invalid("name: Must be between 1 and 32 in length.")
-    if int(data.get("type", 1)) == 1 and not 1 <= len(str(data.get("description", ""))) <= 100:
-        raise invalid("description: Must be between 1 and 100 in length.")
+    """The checks Discord makes that matter here: names, descriptions, their localizations
+    (valid locales, lowercase names, lengths) and names unique among siblings in every
+    locale."""
+    if not isinstance(data, dict):
+        raise invalid("expected a command object")
+    chat = int(data.get("type", 1)) == 1
+    _validate_named(data, "", described=chat, lowercase=chat)
+    if chat:
+        _validate_options(data.get("options") or [], data["name"])
+
+
+def _validate_named(data: Json, where: str, *, described: bool, lowercase: bool) -> None:
+    """One command's or option's name and description, in every locale it gives."""
+    names = {"": data.get("name")} | _localizations(data, "name_localizations", where)
+    for locale, name in names.items():
+        if not isinstance(name, str) or not NAME.fullmatch(name) \
+                or (lowercase and name != name.lower()):
+            raise invalid(f"{where}name{'.' + locale if locale else ''}: {name!r} is not a "
+                          "valid name (1 to 32 lowercase letters, digits, - _ ').")
+    if not described:
+        return
+    texts = {"": data.get("description")} | _localizations(data, "description_localizations",
+                                                            where)
+    for locale, text in texts.items():
+        if not isinstance(text, str) or not 1 <= len(text) <= 100:
+            raise invalid(f"{where}description{'.' + locale if locale else ''}: Must be "
+                          "between 1 and 100 in length.")
+
+
+def _localizations(data: Json, key: str, where: str) -> dict[str, Any]:
+    """A ``*_localizations`` map, its locales checked (none given: empty)."""
+    found = data.get(key) or {}
+    if not isinstance(found, dict):
+        raise invalid(f"{where}{key}: expected an object")
+    wrong = set(found) - LOCALES
+    if wrong:
+        raise invalid(f"{where}{key}: invalid locales {sorted(wrong)}")
+    return dict(found)
+
+
+def _validate_options(options: Any, where: str) -> None:
+    """A command's options (and subcommands', recursively), each name unique in every locale."""
+    if not isinstance(options, list) or len(options) > 25:
+        raise invalid(f"{where}.options: at most 25 options")
+    seen: set[tuple[str, str]] = set()
+    for option in options:
+        if not isinstance(option, dict):
+            raise invalid(f"{where}.options: expected objects")
+        _validate_named(option, f"{where}.options.", described=True, lowercase=True)
+        for locale, name in ({"": option["name"]}
+                             | dict(option.get("name_localizations") or {})).items():
+            if (locale, name) in seen:
+                raise invalid(f"{where}.options: the name {name!r} is used twice"
+                              f"{' in ' + locale if locale else ''}")
+            seen.add((locale, name))
+        for choice in option.get("choices") or []:
+            texts = {"": choice.get("name")} | _localizations(choice, "name_localizations", where)
+            if not all(isinstance(t, str) and 1 <= len(t) <= 100 for t in texts.values()):
+                raise invalid(f"{where}.options.{option['name']}.choices: names must be "
+                              "between 1 and 100 in length.")
+        if option.get("type") in (SUB_COMMAND, SUB_COMMAND_GROUP):
+            _validate_options(option.get("options") or [], f"{where} {option['name']}")
+
+
+def _validate_unique(commands: list[Any]) -> None:
+    """Chat input commands' names, unique in every locale (as Discord requires)."""
+    seen: set[tuple[str, str]] = set()
+    for data in commands:
+        if int(data.get("type", 1)) != 1:
+            continue
+        for locale, name in ({"": data["name"]}
+                             | dict(data.get("name_localizations") or {})).items():
+            if (locale, name) in seen:
+                raise invalid(f"name: {name!r} names two commands"
+                              f"{' in ' + locale if locale else ''}")
+            seen.add((locale, name))
 
 
 def command_json(command: Command) -> Json:
