@@ -157,7 +157,7 @@ async def test_a_parse_error_reaches_a_french_reader_in_french(h: Harness) -> No
     await h.speaks("amelie", "fr")
     [reply] = await h.say("amelie", "trio nouvau Les Trois")
     assert reply.error
-    assert reply.text == ("Je ne connais pas la commande « trio nouvau ».\n"
+    assert reply.text == ("Je ne connais pas la commande « trio nouvau ».\n"
                           "Vouliez-vous dire !trio nouveau?")
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import string
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
 
 from core import i18n, telling
 from core.effects import Reply
@@ -109,3 +111,20 @@ async def test_an_answer_the_whole_room_reads_is_in_the_trios_language(h: Harnes
     alone = await h.say("bob", "trio info")  # in bob's direct chat: bob reads it
     assert [e.lang for e in room if isinstance(e, Reply)] == ["en"]
     assert [e.lang for e in alone if isinstance(e, Reply)] == ["fr"]
+
+
+def test_the_french_keeps_one_typography() -> None:
+    """« » with non-breaking spaces around names and texts, and no space before ? ! : ;
+    (they wrap badly in chats); a console directive (``:help``) keeps its colon."""
+    with (i18n.LOCALE_DIR / "fr" / "LC_MESSAGES" / "twinome.po").open("rb") as fp:
+        said = [m.string for m in read_po(fp) if m.id]
+    texts = [t for s in said for t in (s if isinstance(s, tuple) else (s,))]
+    assert len(texts) > 700
+    assert [t for t in texts if "“" in t or "”" in t] == []
+    assert [t for t in texts if re.search(r"\s[?!:;](\s|$)", t)] == []
+    assert [t for t in texts if re.search("«(?!\u00a0)|(?<!\u00a0)»", t)] == []
+
+
+def test_the_catalog_is_one_file() -> None:
+    """One catalog per language, so one message cannot silently have two translations."""
+    assert [p.name for p in (i18n.LOCALE_DIR / "fr" / "LC_MESSAGES").glob("*.po")] == ["twinome.po"]

@@ -3,12 +3,9 @@ time zones, stats, the relance note and the kind reminder said in each reader's 
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 
 import pytest
-from babel.messages.pofile import read_po
 
 from core import when
 from core.errors import ParseError
@@ -240,17 +237,6 @@ async def test_stats_in_french_keep_their_numbers(h: Harness) -> None:
         assert line in said.split("\n"), (line, said)
     english = replies(await h.say("alice", "stats"))[0]
     assert "• Bob: 1h 30m (1 reply)" in english and "Average reply time:" in english
-
-
-def test_the_french_keeps_one_typography() -> None:
-    """« » around names and texts, and no space before ? ! : ; (they wrap badly in chats)."""
-    path = Path(__file__).resolve().parents[1] / "core/locale/fr/LC_MESSAGES/rhythm.po"
-    with path.open("rb") as fp:
-        said = [m.string for m in read_po(fp) if m.id]
-    texts = [t for s in said for t in (s if isinstance(s, tuple) else (s,))]
-    assert len(texts) > 90
-    assert [t for t in texts if "“" in t or "”" in t or re.search(r"\s[?!:;]", t)] == []
-    assert [t for t in texts if "«" in t and f"«{NB}" not in t] == []
 
 
 async def test_the_ledger_in_stats_in_french(h: Harness) -> None:

@@ -32,13 +32,13 @@ def text(p: Played, line: str) -> str:
 async def test_a_french_console_says_its_own_words_in_french(tmp_path: Path) -> None:
     p = await played(tmp_path / "db.sqlite3", LINES, "fr")
     assert text(p, "this is not a line").startswith("Je n’ai pas su lire cette ligne.")
-    assert text(p, ":advnce 1d") == ("Directive de console inconnue: « :advnce ». "
+    assert text(p, ":advnce 1d") == ("Directive de console inconnue: « :advnce ». "
                                      "Vouliez-vous dire :advance? Tapez :help.")
     helped = text(p, ":help")
     assert helped.startswith("Lignes de la console:") and "cette aide" in helped
-    assert "Les commandes du bot: tapez « alice: aide »." in helped
+    assert "Les commandes du bot: tapez « alice: aide »." in helped
     assert "There is no room" not in text(p, "alice@trio-9: hello")
-    assert text(p, "alice@trio-9: hello") == "Il n’y a pas de salon nommé « trio-9 ». Salons: dm:alice."
+    assert text(p, "alice@trio-9: hello") == "Il n’y a pas de salon nommé « trio-9 ». Salons: dm:alice."
     assert "discussion privée de alice avec le bot: seule cette personne" in text(p, "bob@dm:alice: hi")
     assert "$code remplace le dernier code" in text(p, "alice: trio new $code")
 
@@ -57,10 +57,10 @@ async def test_the_human_output_and_the_clock_in_french(tmp_path: Path) -> None:
     options = Options(db=tmp_path / "db.sqlite3", script=script, language="fr")
     assert await run(options, io.StringIO(), out, err) == 0
     shown = out.getvalue()
-    assert "discussion privée « Twinome (alice) » pour alice (chiffré de bout en bout)" in shown
+    assert "discussion privée « Twinome (alice) » pour alice (chiffré de bout en bout)" in shown
     assert "bot → alice:" in shown
     assert " à " in shown.split("⏱", 1)[1].splitlines()[0]  # “3 janv. 2026 à 00:00 UTC”
-    assert "Il n’y a pas de salon nommé « trio-1 »" in shown
+    assert "Il n’y a pas de salon nommé « trio-1 »" in shown
     english = io.StringIO()
     assert await run(Options(db=tmp_path / "en.sqlite3", script=script), io.StringIO(),
                      english, io.StringIO()) == 0
@@ -74,7 +74,7 @@ async def test_a_member_who_chose_french_is_answered_in_french(tmp_path: Path) -
     with sqlite3.connect(db) as conn:
         conn.execute("UPDATE members SET language = 'fr' WHERE id = 'alice'")
     p = await played(db, ["alice@trio-9: hi", "bob@trio-9: hi", "this is not a line"])
-    assert text(p, "alice@trio-9: hi").startswith("Il n’y a pas de salon nommé « trio-9 »")
+    assert text(p, "alice@trio-9: hi").startswith("Il n’y a pas de salon nommé « trio-9 »")
     assert text(p, "bob@trio-9: hi").startswith("There is no room called “trio-9”")
     assert text(p, "this is not a line").startswith("I could not read that line")
 
