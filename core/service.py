@@ -8,7 +8,9 @@ friendly error reply (a batch of one command skips the savepoint, two statements
 fewer: should the command fail, the transaction is rolled back and applied again with
 it); consecutive line messages are tracked together (few SQL calls for
 many messages) with no savepoint: should that ever fail, the whole transaction is rolled
-back and applied again with each run in a savepoint, one by one if it fails again. The effects of every
+back and applied again with each run in a savepoint, one by one if it fails again. A batch
+of line messages only (turn tracking awaits nothing but the database) runs its whole
+transaction on the database's thread in one hop (:meth:`Database.inline`). The effects of every
 event go to the ``outbox`` in the same transaction, each stamped with the platform of
 the event that caused it. Only after the commit are they carried out, by the delivery
 pump of that platform's adapter (:meth:`pending`, then :meth:`done`); an adapter that
@@ -85,15 +87,19 @@ class Twinome:
 
     async def handle(self, events: Sequence[Event]) -> Applied:
         """Apply a batch of events exactly once, in one transaction."""
+        # Turn tracking awaits nothing but the database: it runs whole on its thread.
+        inline = all(isinstance(event, LineMessage) for event in events)
         try:
-            return await self._handle(events, guarded=False)
+            return await self._handle(events, guarded=False, inline=inline)
         except _FastPathFailed:  # rolled back whole; again, with savepoints
             return await self._handle(events, guarded=True)
 
-    async def _handle(self, events: Sequence[Event], *, guarded: bool) -> Applied:
+    async def _handle(self, events: Sequence[Event], *, guarded: bool,
+                      inline: bool = False) -> Applied:
         now = self.clock.now()
         tally = _Tally(guarded, lone=len(events) == 1)
-        async with self.db.transaction() as tx:
+
+        async def body(tx: Tx) -> frozenset[str]:
             fresh = await self._fresh(tx, events, now)
             applied = frozenset(fresh)
             run: list[LineMessage] = []  # consecutive line messages are tracked together
@@ -111,6 +117,13 @@ class Twinome:
                 else:
                     await self._command(tx, event, now, tally)
             await self._lines(tx, run, now, tally)
+            return applied
+
+        if inline:
+            applied = await self.db.inline(body)
+        else:
+            async with self.db.transaction() as tx:
+                applied = await body(tx)
         await self._scrub(tally)
         return Applied(applied, tally.written, tally.earliest, tuple(tally.replies))
 

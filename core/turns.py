@@ -4,7 +4,10 @@ Theory of operation. Each (line, member) has a row in ``line_state``. A member *
 reply when someone else wrote after their last message; ``owes_since`` is the first such
 message. When A writes (:func:`write`, pure):
 
-* A's debt is paid: ``owes_since`` clears and A's reminder job is cancelled;
+* A's debt is paid: ``owes_since`` clears. A's reminder job, if any, is left in place:
+  when it fires it finds nothing owed, and A's next debt replants the same row in place
+  (deleting it at each reply would rewrite a job row and both its index entries, for most
+  messages of a busy line);
 * in a pair line, the other member, if they did not owe yet, starts owing now, with a
   reminder job (``remind:{room}:{member}``) due when their waiting time reaches the
   trio's patience. The trio room is the open 20%: nobody owes a reply there and no
@@ -293,11 +296,8 @@ async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage]) -> None:
             continue  # not a member, or the line is closed or unknown: nothing to track
         at = now if event.at is None else ts(event.at)
         me = line.seats[event.actor]
-        had_job = me.owes_since is not None and me.accrual_from is not None and not me.reminded
-        out = write(line, event.actor, at)
+        out = write(line, event.actor, at)  # a paid debt's job is left to lapse (see above)
         dirty[(line.id, event.actor)] = me
-        if had_job:
-            jobs.drop(line.id, event.actor)
         for seat in out.owing:
             dirty[(line.id, seat.member)] = seat
             if seat.accrual_from is not None:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 
 from core.errors import StorageError
-from core.storage.db import SCHEMA_VERSION, Database
+from core.storage.db import SCHEMA_VERSION, Database, Tx
 
 
 async def test_open_sets_wal_foreign_keys_and_version(tmp_path: Path) -> None:
@@ -54,6 +55,55 @@ async def test_savepoint_rolls_back_alone(tmp_path: Path) -> None:
     async with db.transaction() as tx:
         rows = await tx.all("SELECT event_id FROM processed_events")
     assert [r[0] for r in rows] == ["kept"]
+    await db.close()
+
+
+async def test_an_inline_transaction_commits_what_it_returns_from(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "t.sqlite3")
+
+    async def body(tx: Tx) -> int:
+        await tx.run("INSERT INTO processed_events (event_id, at) VALUES ('a', 1)")
+        async with tx.savepoint():
+            await tx.many("INSERT INTO processed_events (event_id, at) VALUES (?, 2)",
+                          [("b",), ("c",)])
+        return int(await tx.value("SELECT count(*) FROM processed_events"))
+
+    assert await db.inline(body) == 3
+    async with db.read() as tx:
+        assert await tx.value("SELECT count(*) FROM processed_events") == 3
+    await db.close()
+
+
+async def test_an_inline_transaction_that_raises_leaves_nothing(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "t.sqlite3")
+
+    async def body(tx: Tx) -> None:
+        await tx.run("INSERT INTO processed_events (event_id, at) VALUES ('a', 1)")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await db.inline(body)
+    async with db.transaction() as tx:  # and no transaction was left open
+        assert await tx.value("SELECT count(*) FROM processed_events") == 0
+    await db.close()
+
+
+async def test_an_inline_transaction_that_awaits_anything_else_is_rolled_back(
+        tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "t.sqlite3")
+
+    class Elsewhere:
+        def __await__(self) -> Generator[None, None, None]:
+            yield  # suspends, as a future of the event loop would
+
+    async def body(tx: Tx) -> None:
+        await tx.run("INSERT INTO processed_events (event_id, at) VALUES ('a', 1)")
+        await Elsewhere()
+
+    with pytest.raises(StorageError, match="besides the database"):
+        await db.inline(body)
+    async with db.transaction() as tx:
+        assert await tx.value("SELECT count(*) FROM processed_events") == 0
     await db.close()
 
 
