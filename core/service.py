@@ -87,8 +87,10 @@ class Twinome:
 
     async def handle(self, events: Sequence[Event]) -> Applied:
         """Apply a batch of events exactly once, in one transaction."""
-        # Turn tracking awaits nothing but the database: it runs whole on its thread.
-        inline = all(isinstance(event, LineMessage) for event in events)
+        # Turn tracking and a lone command await nothing but the database: they run whole
+        # on its thread (a lone command's fast path has no catch-all: anything it raises,
+        # a wrong-thread error included, redoes it guarded on the ordinary path).
+        inline = all(isinstance(event, LineMessage) for event in events) or len(events) == 1
         try:
             return await self._handle(events, guarded=False, inline=inline)
         except _FastPathFailed:  # rolled back whole; again, with savepoints
