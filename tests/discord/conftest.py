@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from typing import TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import discord
 import pytest
 
 from tests.discord.fakediscord import FakeDiscord, pointed_at
 from tests.discord.harness import start_client, stop_client
+
+if TYPE_CHECKING:
+    from tests.discord.twinome import World
 
 ClientT = TypeVar("ClientT", bound=discord.Client)
 
@@ -58,3 +62,16 @@ async def bots(server: FakeDiscord) -> AsyncIterator[Bots]:
     runner = Bots(server)
     yield runner
     await runner.stop_all()
+
+
+@pytest.fixture
+async def world(server: FakeDiscord, bots: Bots, tmp_path: Path) -> AsyncIterator[World]:
+    """Twinome's Discord bot and the test's people on the server, closed at the end."""
+    from tests.discord.twinome import make_world
+
+    made = await make_world(server, bots, tmp_path / "twinome.sqlite3")
+    try:
+        yield made
+    finally:
+        await bots.stop_all()
+        await made.db.close()

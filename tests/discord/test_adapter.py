@@ -4,13 +4,11 @@ the real core on a real SQLite file."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import discord
-import pytest
 from discord import app_commands
 
 from bots.discord import commands
@@ -24,16 +22,6 @@ from tests.discord.fakediscord.state import User
 from tests.discord.twinome import World, make_world
 
 MESSAGE_CONTENT = 1 << 15
-
-
-@pytest.fixture
-async def world(server: FakeDiscord, bots: Bots, tmp_path: Path) -> AsyncIterator[World]:
-    made = await make_world(server, bots, tmp_path / "twinome.sqlite3")
-    try:
-        yield made
-    finally:
-        await bots.stop_all()
-        await made.db.close()
 
 
 async def test_forming_a_trio_by_code_makes_private_channel_and_pair_threads(world: World) -> None:

@@ -3,10 +3,7 @@ commands synced globally when no server is configured."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from tests.discord.conftest import Bots
 from tests.discord.fakediscord import FakeDiscord
@@ -14,16 +11,6 @@ from tests.discord.fakediscord.state import User
 from tests.discord.twinome import CODE, World, make_world
 
 MESSAGE_CONTENT, DIRECT_MESSAGES = 1 << 15, 1 << 12
-
-
-@pytest.fixture
-async def world(server: FakeDiscord, bots: Bots, tmp_path: Path) -> AsyncIterator[World]:
-    made = await make_world(server, bots, tmp_path / "twinome.sqlite3")
-    try:
-        yield made
-    finally:
-        await bots.stop_all()
-        await made.db.close()
 
 
 async def dm(world: World, who: User, text: str, answers: int = 1) -> list[str]:

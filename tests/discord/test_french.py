@@ -3,7 +3,6 @@ interaction's language, the adapter's own words, the bot's default language."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +22,6 @@ from tests.discord.fakediscord.state import Message
 from tests.discord.twinome import World, make_world
 
 Json = dict[str, Any]
-
-
-@pytest.fixture
-async def world(server: FakeDiscord, bots: Bots, tmp_path: Path) -> AsyncIterator[World]:
-    made = await make_world(server, bots, tmp_path / "twinome.sqlite3")
-    try:
-        yield made
-    finally:
-        await bots.stop_all()
-        await made.db.close()
 
 
 def synced(world: World) -> dict[str, Json]:

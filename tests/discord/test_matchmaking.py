@@ -4,7 +4,6 @@ and server roles as the communities a proposal mixes."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,16 +23,6 @@ from tests.discord.test_adapter import dm_buttons, dm_texts
 from tests.discord.twinome import World, make_world
 
 LOOKING = "looking for companions"
-
-
-@pytest.fixture
-async def world(server: FakeDiscord, bots: Bots, tmp_path: Path) -> AsyncIterator[World]:
-    made = await make_world(server, bots, tmp_path / "twinome.sqlite3")
-    try:
-        yield made
-    finally:
-        await bots.stop_all()
-        await made.db.close()
 
 
 def fields_of(opened: InteractionResult) -> dict[str, str]:

@@ -4,27 +4,12 @@ again, not made twice; notices that closed DMs refused survive a restart."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import pytest
-
-from tests.discord.conftest import Bots
-from tests.discord.fakediscord import FakeDiscord
-from tests.discord.twinome import CODE, World, make_world
+from tests.discord.twinome import CODE, World
 
 TEXT_CHANNEL = 0
-
-
-@pytest.fixture
-async def world(server: FakeDiscord, bots: Bots, tmp_path: Path) -> AsyncIterator[World]:
-    made = await make_world(server, bots, tmp_path / "twinome.sqlite3")
-    try:
-        yield made
-    finally:
-        await bots.stop_all()
-        await made.db.close()
 
 
 async def fill_trio(world: World) -> None:
