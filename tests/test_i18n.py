@@ -114,13 +114,15 @@ async def test_an_answer_the_whole_room_reads_is_in_the_trios_language(h: Harnes
 
 
 def test_the_french_keeps_one_typography() -> None:
-    """« » with non-breaking spaces around names and texts, and no space before ? ! : ;
+    """« » with non-breaking spaces around names and texts, ’ for apostrophes, and no
+    space before ? ! : ;
     (they wrap badly in chats); a console directive (``:help``) keeps its colon."""
     with (i18n.LOCALE_DIR / "fr" / "LC_MESSAGES" / "twinome.po").open("rb") as fp:
         said = [m.string for m in read_po(fp) if m.id]
     texts = [t for s in said for t in (s if isinstance(s, tuple) else (s,))]
     assert len(texts) > 700
     assert [t for t in texts if "“" in t or "”" in t] == []
+    assert [t for t in texts if re.search(r"\w'\w", t)] == []  # l’apostrophe typographique
     assert [t for t in texts if re.search(r"\s[?!:;](\s|$)", t)] == []
     assert [t for t in texts if re.search("«(?!\u00a0)|(?<!\u00a0)»", t)] == []
 

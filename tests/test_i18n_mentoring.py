@@ -35,19 +35,19 @@ async def test_mentoring_sessions_and_ledger_in_french(h: Harness) -> None:
     out = await h.say("alice", "mentor ask @bob python")
     assert f"Vous reconnaissez Bob comme mentor sur {q('python')} (mentorat 1)" in replies(out)[0]
     asked = notices(out, "bob")
-    assert len(asked) == 1 and "Alice vous demande d'être son mentor" in asked[0]
+    assert len(asked) == 1 and "Alice vous demande d’être son mentor" in asked[0]
     assert "votre légitimité sur ce sujet est reconnue" in asked[0]
     assert labels(out, "bob") == ["Accepter", "Non merci"]
 
     out = await h.say("bob", "mentor accept")
     assert "Vous accompagnez Alice en mentor" in replies(out)[0]
     assert "!session noter #les-trois @alice python 1h" in replies(out)[0]
-    assert "Bob a accepté d'être votre mentor" in notices(out, "alice")[0]
+    assert "Bob a accepté d’être votre mentor" in notices(out, "alice")[0]
 
     out = await h.say("bob", "session log @alice python 1h30")
     assert replies(out)[0] == (
         f"Session 1 notée: 1 h 30 de {q('python')}, avec Bob pour mentor et Alice pour mentee. "
-        "Elle entrera dans le bilan quand Alice l'aura confirmée.")
+        "Elle entrera dans le bilan quand Alice l’aura confirmée.")
     assert f"Bob a noté la session 1 dans {q('Les Trois')}" in notices(out, "alice")[0]
     assert labels(out, "alice") == ["Confirmer"]
 
@@ -60,13 +60,13 @@ async def test_mentoring_sessions_and_ledger_in_french(h: Harness) -> None:
     assert ledger.startswith(f"Bilan de {q('Les Trois')} (sessions confirmées; le mentor donne")
     assert "• Bob: donné 1 h 30, rien reçu, solde +1 h 30" in ledger
     assert "• Alice: rien donné, reçu 1 h 30, solde -1 h 30" in ledger
-    assert "• Carol: rien donné, rien reçu, solde à l'équilibre" in ledger
+    assert "• Carol: rien donné, rien reçu, solde à l’équilibre" in ledger
     assert f"• Bob → Alice sur {q('python')} (reconnu, 1 h 30 de sessions confirmées" in ledger
     assert "Bob a donné 1 h 30 et rien reçu: que pourriez-vous apporter à Bob?" in ledger
     assert "given" not in ledger and "mentorship" not in ledger
 
     wrong = replies(await h.say("alice", "session confirm 9"))[0]
-    assert wrong == (f"Il n'y a pas de session 9 dans {q('Les Trois')}.\n"
+    assert wrong == (f"Il n’y a pas de session 9 dans {q('Les Trois')}.\n"
                      "!bilan liste les sessions qui attendent leur confirmation.")
 
 
@@ -84,7 +84,7 @@ async def test_sos_and_plan_in_french(h: Harness) -> None:
     assert posts(out, allies)[0].startswith(
         "Étape 1 du plan pour Alice, proposée par Bob: “je vous appelle dimanche”.")
     out = await h.say("bob", "plan prêt", room=allies)
-    assert "Bob pense que le plan pour Alice est prêt. Carol, si vous êtes d'accord" \
+    assert "Bob pense que le plan pour Alice est prêt. Carol, si vous êtes d’accord" \
         in posts(out, allies)[0]
     out = await h.say("carol", "plan ready", room=allies)
     plan = notices(out, "alice")
@@ -92,7 +92,7 @@ async def test_sos_and_plan_in_french(h: Harness) -> None:
     assert plan[0].startswith("Bob et Carol ont préparé un plan de soutien rien que pour vous")
     assert "1. Bob: “je vous appelle dimanche”" in plan[0]
     assert "Ils sont là pour vous" in plan[0]
-    assert posts(out, allies) == ["Le plan pour Alice est prêt (1 étape); je l'ai envoyé à Alice "
+    assert posts(out, allies) == ["Le plan pour Alice est prêt (1 étape); je l’ai envoyé à Alice "
                                   "en privé. Merci à vous deux."]
 
 
@@ -121,7 +121,7 @@ async def test_a_mixed_trio_notices_in_each_language_posts_in_the_trios(h: Harne
     await french_trio(h, "alice")  # Alice reads English; the trio speaks French
     room = trio_room(h)
     out = await h.say("bob", "mentor offer @alice cooking")
-    assert "Vous avez proposé d'accompagner Alice en mentor" in replies(out)[0]
+    assert "Vous avez proposé d’accompagner Alice en mentor" in replies(out)[0]
     assert notices(out, "alice")[0].startswith(
         "Bob offers to mentor you on “cooking” in “Les Trois” (mentorship 1).")
     assert labels(out, "alice") == ["Accept", "No, thanks"]
@@ -132,7 +132,7 @@ async def test_a_mixed_trio_notices_in_each_language_posts_in_the_trios(h: Harne
     assert "Bob fait une proposition" in notices(out, "carol")[0]
     assert "Your vote on proposal #1 is counted" in replies(await h.say("alice", "vote 1 yes"))[0]
     out = await h.say("carol", "vote 1 no")
-    assert posts(out, room) == ["Proposition #1 faite par Bob, “a picnic”: elle n'est pas validée."]
+    assert posts(out, room) == ["Proposition #1 faite par Bob, “a picnic”: elle n’est pas validée."]
 
     allies = lines(h)["bob+carol"]
     out = await h.say("alice", "sos")
