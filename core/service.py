@@ -325,8 +325,8 @@ class Twinome:
             await tx.many(_OUTBOX, rows)
         if ctx.scrub:  # checkpoint again once what is queued up to here is delivered
             await tx.run(
-                "INSERT INTO meta (key, value) VALUES (?, (SELECT coalesce(max(id), 0) "
-                "FROM outbox)) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO meta (key, value) VALUES (?, (SELECT CAST(coalesce(max(id), 0) "
+                "AS TEXT) FROM outbox)) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (_SCRUB,))
 
     async def _lines(self, tx: Tx, run: list[LineMessage], now: datetime, tally: _Tally) -> None:
