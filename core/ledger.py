@@ -348,7 +348,7 @@ async def _graph(ctx: Ctx, trio: Trio, name: Names) -> list[Text]:
         "SELECT * FROM (SELECT m.id, m.number, m.mentor, m.mentee, m.skill, m.state, "
         "(SELECT coalesce(sum(s.minutes), 0) FROM sessions s WHERE s.mentorship_id = m.id "
         "AND s.confirmed_at IS NOT NULL) AS confirmed FROM mentorships m WHERE m.trio_id = ? "
-        "AND (m.state != 'offered' OR coalesce(m.waits_for, 'mentee') = 'mentee')) "
+        "AND (m.state != 'offered' OR coalesce(m.waits_for, 'mentee') = 'mentee')) AS g "
         "WHERE state != 'ended' OR confirmed > 0 ORDER BY state = 'ended', id LIMIT ?",
         (trio.id, SHOWN + 1))
     if not rows:

@@ -55,6 +55,14 @@ async def h(db_target: str | Path) -> AsyncIterator[Harness]:
     await harness.close()
 
 
+@pytest.fixture
+async def h_sqlite(tmp_path: Path) -> AsyncIterator[Harness]:
+    """A harness on a SQLite file whatever the backend: for tests that read the file."""
+    harness = await Harness.open(tmp_path / "twinome.sqlite3")
+    yield harness
+    await harness.close()
+
+
 async def form_trio(h: Harness, a: str = "alice", b: str = "bob", c: str = "carol") -> None:
     """Form an active trio of three by invite codes."""
     code = code_in(replies(await h.say(a, "trio new Les Trois"))[0])
