@@ -18,8 +18,8 @@ TEXT_CHANNEL = 0
 
 
 @pytest.fixture
-async def world(server: FakeDiscord, bots: Bots, tmp_path: Path) -> AsyncIterator[World]:
-    made = await make_world(server, bots, tmp_path / "twinome.sqlite3")
+async def world(server: FakeDiscord, bots: Bots, db_target: Path | str) -> AsyncIterator[World]:
+    made = await make_world(server, bots, db_target)
     try:
         yield made
     finally:
