@@ -306,17 +306,22 @@ async def accounts(tx: Tx, trio_id: int) -> dict[str, Account]:
     """Per person, current members first (in joining order), their confirmed time."""
     out = {}
     for r in await tx.all(
-        "SELECT tm.member_id, mb.display_name, (SELECT group_concat(skill, ', ') FROM skills "
-        "WHERE member_id = tm.member_id AND kind = 'want') AS wants FROM trio_members tm "
+        "SELECT tm.member_id, mb.display_name FROM trio_members tm "
         "LEFT JOIN members mb ON mb.id = tm.member_id WHERE tm.trio_id = ? "
         "ORDER BY tm.joined_at, tm.member_id", (trio_id,)):
-        out[r[0]] = Account(_shown(r[0], r[1]), member=True, wants=r[2] or "")
+        out[r[0]] = Account(_shown(r[0], r[1]), member=True)
+    for r in await tx.all(
+        "SELECT s.member_id, s.skill FROM skills s JOIN trio_members tm ON tm.member_id = "
+        "s.member_id WHERE tm.trio_id = ? AND s.kind = 'want' ORDER BY s.member_id, s.skill",
+        (trio_id,)):
+        account = out[r[0]]
+        account.wants = f"{account.wants}, {r[1]}" if account.wants else r[1]
     for r in await tx.all(
         "SELECT m.mentor, a.display_name, m.mentee, b.display_name, sum(s.minutes) "
         "FROM mentorships m JOIN sessions s ON s.mentorship_id = m.id "
         "LEFT JOIN members a ON a.id = m.mentor LEFT JOIN members b ON b.id = m.mentee "
-        "WHERE m.trio_id = ? AND s.confirmed_at IS NOT NULL GROUP BY m.mentor, m.mentee",
-        (trio_id,)):
+        "WHERE m.trio_id = ? AND s.confirmed_at IS NOT NULL "
+        "GROUP BY m.mentor, m.mentee, a.display_name, b.display_name", (trio_id,)):
         out.setdefault(r[0], Account(_shown(r[0], r[1]))).given += r[4]
         out.setdefault(r[2], Account(_shown(r[2], r[3]))).received += r[4]
     return out
@@ -343,7 +348,7 @@ async def _graph(ctx: Ctx, trio: Trio, name: Names) -> list[Text]:
         "SELECT * FROM (SELECT m.id, m.number, m.mentor, m.mentee, m.skill, m.state, "
         "(SELECT coalesce(sum(s.minutes), 0) FROM sessions s WHERE s.mentorship_id = m.id "
         "AND s.confirmed_at IS NOT NULL) AS confirmed FROM mentorships m WHERE m.trio_id = ? "
-        "AND (m.state != 'offered' OR coalesce(m.waits_for, 'mentee') = 'mentee')) "
+        "AND (m.state != 'offered' OR coalesce(m.waits_for, 'mentee') = 'mentee')) AS g "
         "WHERE state != 'ended' OR confirmed > 0 ORDER BY state = 'ended', id LIMIT ?",
         (trio.id, SHOWN + 1))
     if not rows:

@@ -25,7 +25,7 @@ CHARTER = _("""The twinome charter
 async def _new_room(ctx: Ctx, trio: Trio, purpose: str, pair: tuple[MemberId, ...]) -> RoomId:
     a, b = [*sorted(pair), None, None][:2]
     return RoomId(
-        await ctx.tx.run(
+        await ctx.tx.insert(
             "INSERT INTO rooms (trio_id, purpose, member_a, member_b, state, created_at) "
             "VALUES (?, ?, ?, ?, 'open', ?)",
             (trio.id, purpose, a, b, ts(ctx.now)),

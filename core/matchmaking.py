@@ -19,7 +19,6 @@ The same three are never proposed again. A block made meanwhile cancels the prop
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,6 +30,7 @@ from core.grammar import Invocation
 from core.i18n import _, _n, join, pick, render
 from core.ids import MemberId
 from core.quiet import zone
+from core.storage.db import among
 from core.timeutil import dt, ts
 
 WINDOW = 10_000  # oldest seekers read per run
@@ -247,24 +247,24 @@ def _offset(tz: str, now: datetime) -> float:
     return 0.0 if delta is None else delta.total_seconds() / 3600
 
 
-_BLOCKS = ("SELECT blocker, blocked FROM blocks WHERE blocker IN (SELECT value FROM "
-           "json_each(:ids)) AND blocked IN (SELECT value FROM json_each(:ids))")
+_BLOCKS = "SELECT blocker, blocked FROM blocks WHERE blocker IN {ids} AND blocked IN {ids}"
 _TOGETHER = ("SELECT a.member_id, b.member_id FROM trio_members a JOIN trio_members b "
              "ON b.trio_id = a.trio_id AND b.member_id > a.member_id JOIN trios t ON "
-             "t.id = a.trio_id AND t.state != 'dissolved' WHERE a.member_id IN (SELECT value "
-             "FROM json_each(:ids)) AND b.member_id IN (SELECT value FROM json_each(:ids))")
+             "t.id = a.trio_id AND t.state != 'dissolved' WHERE a.member_id IN {ids} "
+             "AND b.member_id IN {ids}")
 
 
 async def _pairs(ctx: Ctx, ids: list[str], sql: str) -> set[frozenset[str]]:
-    rows = await ctx.tx.all(sql, {"ids": json.dumps(ids)})
+    listed, params = among("id", ids)
+    rows = await ctx.tx.all(sql.format(ids=listed), params)
     return {frozenset((r[0], r[1])) for r in rows}
 
 
 async def _proposed(ctx: Ctx, ids: list[str]) -> set[frozenset[str]]:
+    listed, params = among("id", ids)
     rows = await ctx.tx.all(
         "SELECT s.proposal_id, s.member_id FROM match_seats s WHERE s.proposal_id IN ("
-        "SELECT proposal_id FROM match_seats WHERE member_id IN (SELECT value FROM "
-        "json_each(:ids)))", {"ids": json.dumps(ids)})
+        f"SELECT proposal_id FROM match_seats WHERE member_id IN {listed})", params)
     trios_: dict[int, set[str]] = {}
     for r in rows:
         trios_.setdefault(r[0], set()).add(r[1])
@@ -277,7 +277,7 @@ async def _offer(ctx: Ctx, platform: str, proposal: matching.Proposal,
     names = await queries.names(ctx.tx, members)
     why = matching.explain(proposal, {str(k): v for k, v in names.items()})
     expires = ctx.now + MATCH_TTL
-    pid = await ctx.tx.run(
+    pid = await ctx.tx.insert(
         "INSERT INTO match_proposals (platform, explanation, created_at, expires_at, state, "
         "realm) VALUES (?, ?, ?, ?, 'open', ?)", (platform, str(why), ts(ctx.now), ts(expires), realm))
     await ctx.tx.many("INSERT INTO match_seats (proposal_id, member_id) VALUES (?, ?)",

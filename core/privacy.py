@@ -62,7 +62,7 @@ from core.grammar import Invocation
 from core.i18n import LANGUAGES, Message, _, join, pick, render
 from core.ids import MemberId
 from core.safety import reported_by
-from core.storage.db import Row, Tx
+from core.storage.db import Row, Tx, contains
 from core.timeutil import dt
 
 FORMER_PREFIX = "former:"
@@ -104,7 +104,7 @@ _WHO = ("blocked", "invitee", "used_by", "mentor", "mentee", "logged_by", "with_
 _TIMES = ("created_at", "joined_at", "expires_at", "at", "away_since", "away_until",
           "last_spoke_at", "owes_since", "accrual_from", "confirmed_at", "ready_at", "due_at", "delivered_at")
 _JOBS_OF = ("(key LIKE :k_end ESCAPE '\\' OR key LIKE :k_mid ESCAPE '\\' "
-            "OR instr(payload, :json) > 0)")
+            f"OR {contains('payload', ':json')})")
 _INVITE = ("SELECT i.code, i.trio_id, t.name AS trio, i.invitee, i.created_at, i.expires_at, "
            "i.state, i.used_by FROM invites i JOIN trios t ON t.id = i.trio_id WHERE ")
 
@@ -113,9 +113,7 @@ _EXPORT: tuple[tuple[str, str], ...] = (
     ("blocks_you_made",
      "SELECT blocked, created_at FROM blocks WHERE blocker = :m ORDER BY created_at"),
     ("trios",
-     "SELECT t.id, t.name, t.state, tm.joined_at, (SELECT group_concat(coalesce("
-     "o.display_name, o.id), ', ') FROM trio_members x JOIN members o ON o.id = x.member_id "
-     "WHERE x.trio_id = t.id) AS members FROM trio_members tm JOIN trios t "
+     "SELECT t.id, t.name, t.state, tm.joined_at FROM trio_members tm JOIN trios t "
      "ON t.id = tm.trio_id WHERE tm.member_id = :m ORDER BY t.id"),
     ("setting_requests",
      "SELECT trio_id, key, value FROM setting_requests WHERE member_id = :m"),
@@ -249,6 +247,10 @@ async def export(tx: Tx, member: MemberId) -> dict[str, Any]:
     }
     for section, sql in _EXPORT:
         doc[section] = [await _plain(tx, r, member) for r in await tx.all(sql, params)]
+    for trio in doc["trios"]:
+        trio["members"] = ", ".join(r[0] for r in await tx.all(
+            "SELECT coalesce(o.display_name, o.id) FROM trio_members x JOIN members o "
+            "ON o.id = x.member_id WHERE x.trio_id = ? ORDER BY x.member_id", (trio["id"],)))
     return doc
 
 
@@ -309,7 +311,7 @@ async def _scrub_copies(tx: Tx, member: MemberId, name: str, default: str) -> in
     await tx.run("DELETE FROM held_notices WHERE sent_by = ?", (member,))
     rows = await tx.all("SELECT h.id, h.text, coalesce(m.language, m.locale) AS lang "
                         "FROM held_notices h LEFT JOIN members m ON m.id = h.member_id "
-                        "WHERE instr(h.text, ?) > 0 OR instr(h.text, ?) > 0",
+                        f"WHERE {contains('h.text')} OR {contains('h.text')}",
                         (member, name or member))
     for row in rows:
         former = render(_former(), pick(row["lang"], default))
@@ -317,7 +319,7 @@ async def _scrub_copies(tx: Tx, member: MemberId, name: str, default: str) -> in
                      (_rewrite(row["text"], member, name, former), row["id"]))
     needles = {json.dumps(member)[1:-1], json.dumps(name)[1:-1] if name else member}
     rows = await tx.all("SELECT id, effect FROM outbox WHERE "
-                        + " OR ".join(["instr(effect, ?) > 0"] * len(needles)), tuple(needles))
+                        + " OR ".join([contains("effect")] * len(needles)), tuple(needles))
     dropped = 0
     for row in rows:
         effect = from_json(row["effect"])

@@ -129,7 +129,7 @@ async def vote(ctx: Ctx, inv: Invocation) -> None:
     row = await _votable(ctx, await ctx.trio(inv), pid)
     approve = inv.args["vote"] == "yes"
     added = await ctx.tx.changes(
-        "INSERT OR IGNORE INTO votes (proposal_id, voter, approve) VALUES (?, ?, ?)",
+        "INSERT INTO votes (proposal_id, voter, approve) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         (row["id"], ctx.actor, int(approve)),
     )
     if not added:

@@ -111,7 +111,7 @@ async def ensure_member(tx: Tx, member: MemberId, display_name: str | None, now:
     row = await tx.one(
         "INSERT INTO members (id, display_name, created_at, locale) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (id) DO UPDATE SET display_name = coalesce(excluded.display_name, "
-        "display_name), locale = coalesce(excluded.locale, locale) "
+        "members.display_name), locale = coalesce(excluded.locale, members.locale) "
         "RETURNING coalesce(language, locale)",
         (member, clean_display_name(display_name), now, locale),
     )

@@ -35,6 +35,7 @@ from core.grammar import Invocation
 from core.i18n import Message, _, _n, join
 from core.ids import MemberId
 from core.model import Trio
+from core.storage.db import contains
 from core.textrules import inert, slug
 from core.timeutil import ts
 
@@ -83,7 +84,7 @@ async def block(ctx: Ctx, inv: Invocation) -> None:
     """``block @user``: never matched together, their invitations never reach you."""
     target = await _other(ctx, inv, "block")
     added = await ctx.tx.changes(
-        "INSERT OR IGNORE INTO blocks (blocker, blocked, created_at) VALUES (?, ?, ?)",
+        "INSERT INTO blocks (blocker, blocked, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         (ctx.actor, target, ts(ctx.now)),
     )
     name = await queries.known_as(ctx.tx, target, ctx.actor)
@@ -197,7 +198,7 @@ async def report(ctx: Ctx, inv: Invocation) -> None:
     reason = inv.args["reason"]
     shared = await shared_trios(ctx, ctx.actor, target)
     trio = ctx.room.trio_id if ctx.room is not None else (shared[0].id if shared else None)
-    report_id = await ctx.tx.run(
+    report_id = await ctx.tx.insert(
         "INSERT INTO safety_reports (reporter, reported, trio_id, reason, platform, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?)", (ctx.actor, target, trio, reason, ctx.platform, ts(ctx.now)))
     ctx.emit(ReportToModerators(await report_text(ctx, target, reason), report_id))
@@ -220,8 +221,8 @@ async def resend(ctx: Ctx, limit: int = 100) -> int:
     none (or while it was unreachable) reach it then. One already queued is left alone.
     """
     waiting = [from_json(r[0]) for r in await ctx.tx.all(
-        "SELECT effect FROM outbox WHERE platform = ? AND instr(effect, '\"kind\":\"report\"') > 0",
-        (ctx.platform,))]
+        f"SELECT effect FROM outbox WHERE platform = ? AND {contains('effect')}",
+        (ctx.platform, '"kind":"report"'))]
     queued = {e.report for e in waiting if isinstance(e, ReportToModerators)}
     rows = await ctx.tx.all(
         "SELECT id, reporter, reported, reason FROM safety_reports WHERE platform = ? "

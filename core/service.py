@@ -25,7 +25,9 @@ checkpointed and truncated (with ``secure_delete`` on, nothing deleted stays on 
 and once the effects queued until then are delivered (:meth:`done`), once more, so the
 outbox pages of the notices that still named the person are wiped too.
 
-Writes are serialised by the database (one write transaction at a time); what only
+Writes are serialised by the database (one write transaction at a time); on a backend
+where another process may write the same rows at once (PostgreSQL), an event batch's
+transaction is run again from the start after a conflict (:meth:`Database.atomic`). What only
 reads (the outbox for a pump, bindings, the next due job) uses the read connection and
 never waits for a write. :class:`core.runtime.Runtime` batches many callers' events
 into few :meth:`handle` calls (group commit).
@@ -102,6 +104,8 @@ class Twinome:
         tally = _Tally(guarded, lone=len(events) == 1)
 
         async def body(tx: Tx) -> frozenset[str]:
+            nonlocal tally  # a body run again after a write conflict starts its tally anew
+            tally = _Tally(guarded, lone=len(events) == 1)
             fresh = await self._fresh(tx, events, now)
             applied = frozenset(fresh)
             run: list[LineMessage] = []  # consecutive line messages are tracked together
@@ -121,11 +125,7 @@ class Twinome:
             await self._lines(tx, run, now, tally)
             return applied
 
-        if inline:
-            applied = await self.db.inline(body)
-        else:
-            async with self.db.transaction() as tx:
-                applied = await body(tx)
+        applied = await (self.db.inline(body) if inline else self.db.atomic(body))
         await self._scrub(tally)
         return Applied(applied, tally.written, tally.earliest, tuple(tally.replies))
 
@@ -325,8 +325,8 @@ class Twinome:
             await tx.many(_OUTBOX, rows)
         if ctx.scrub:  # checkpoint again once what is queued up to here is delivered
             await tx.run(
-                "INSERT INTO meta (key, value) VALUES (?, (SELECT coalesce(max(id), 0) "
-                "FROM outbox)) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO meta (key, value) VALUES (?, (SELECT CAST(coalesce(max(id), 0) "
+                "AS TEXT) FROM outbox)) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (_SCRUB,))
 
     async def _lines(self, tx: Tx, run: list[LineMessage], now: datetime, tally: _Tally) -> None:

@@ -85,7 +85,7 @@ async def sos(ctx: Ctx, inv: Invocation) -> None:
                     "and I will send it to you when it is ready.", a=names[a], b=names[b])
                   + (_(" I passed your new note to them.") if note else ""), private=True)
         return
-    sos_id = await ctx.tx.run(
+    sos_id = await ctx.tx.insert(
         "INSERT INTO sos (trio_id, member_id, note, created_at) VALUES (?, ?, ?, ?)",
         (trio.id, ctx.actor, note, ts(ctx.now)),
     )

@@ -57,7 +57,7 @@ async def trio_new(ctx: Ctx, inv: Invocation) -> None:
         return
     name = await _fresh_name(ctx, inv.args.get("name"))
     s = ctx.settings
-    trio_id = await ctx.tx.run(
+    trio_id = await ctx.tx.insert(
         "INSERT INTO trios (name, state, created_at, patience_s, relance, proposal_ttl_s, "
         "platform, realm, language) VALUES (?, 'forming', ?, ?, ?, ?, ?, ?, ?)",
         (name, ts(ctx.now), int(s.patience.total_seconds()), s.relance,
@@ -352,7 +352,7 @@ async def form(ctx: Ctx, members: list[MemberId], name: str,
     language = await _shared_language(ctx, members)
     try:
         async with ctx.tx.savepoint():
-            trio_id = await ctx.tx.run(
+            trio_id = await ctx.tx.insert(
                 "INSERT INTO trios (name, state, created_at, patience_s, relance, "
                 "proposal_ttl_s, platform, realm, language) "
                 "VALUES (?, 'forming', ?, ?, ?, ?, ?, ?, ?)",

@@ -47,7 +47,7 @@ from core.i18n import _, _n, join
 from core.ids import MemberId, RoomId, TrioId
 from core.model import Trio
 from core.quiet import quiet_until
-from core.storage.db import Tx
+from core.storage.db import Tx, among
 from core.timeutil import dt, ts
 
 
@@ -153,7 +153,7 @@ def write(line: Line, writer: MemberId, at: int) -> Outcome:
 _LOAD = """
 SELECT r.id, r.trio_id, t.name, r.purpose, t.patience_s, t.relance,
        m.id, coalesce(m.display_name, m.id),
-       m.away_since IS NOT NULL AND coalesce(m.away_until > :now, 1),
+       m.away_since IS NOT NULL AND coalesce(m.away_until > :now, TRUE),
        m.tz, m.quiet_start, m.quiet_end, ls.last_spoke_at, coalesce(ls.spoke_seq, 0),
        ls.owes_since, coalesce(ls.accrued_s, 0), ls.accrual_from, coalesce(ls.reminded, 0),
        coalesce(ls.relanced, 0), coalesce(ls.messages, 0), coalesce(ls.initiations, 0),
@@ -166,12 +166,17 @@ LEFT JOIN line_state ls ON ls.room_id = r.id AND ls.member_id = tm.member_id
 WHERE {where} AND r.state = 'open'
   AND (r.purpose = 'trio' OR tm.member_id IN (r.member_a, r.member_b))
 """
-BY_IDS = "r.id IN (SELECT value FROM json_each(:rooms))"
+def by_ids(rooms: Iterable[int]) -> tuple[str, dict[str, Any]]:
+    """The ``where`` of :func:`load` for these rooms, and its parameters."""
+    listed, params = among("room", sorted(rooms))
+    return f"r.id IN {listed}", params
+
+
 VISIBLE = "r.trio_id = :trio AND (r.purpose = 'trio' OR :viewer IN (r.member_a, r.member_b))"
 
 
 async def load(tx: Tx, where: str, params: dict[str, Any], now: int) -> dict[RoomId, Line]:
-    """The open lines matching ``where`` (see :data:`BY_IDS`, :data:`VISIBLE`), in one query."""
+    """The open lines matching ``where`` (see :func:`by_ids`, :data:`VISIBLE`), in one query."""
     lines: dict[RoomId, Line] = {}
     for row in await tx.all(_LOAD.format(where=where), {**params, "now": now}):
         line = lines.get(row[0])
@@ -285,8 +290,7 @@ def reminder_text(line: Line, seat: Seat, waiting: Sequence[Seat], now: int, pre
 async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage]) -> None:
     """A batch of line messages: one read, the turn rule in memory, one write per table."""
     now = ts(ctx.now)
-    rooms = json.dumps(sorted({int(e.room) for e in events}))
-    lines = await load(ctx.tx, BY_IDS, {"rooms": rooms}, now)
+    lines = await load(ctx.tx, *by_ids({int(e.room) for e in events}), now)
     dirty: dict[tuple[RoomId, MemberId], Seat] = {}
     jobs = Jobs()
     blocked: set[frozenset[MemberId]] | None = None  # read once, when a relance first needs it
@@ -314,17 +318,17 @@ async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage]) -> None:
 
 async def _blocks_among(tx: Tx, lines: Iterable[Line]) -> set[frozenset[MemberId]]:
     """The pairs with a block between them among the members of ``lines``, in one query."""
-    people = json.dumps(sorted({m for line in lines for m in line.seats}))
+    people, params = among("p", sorted({m for line in lines for m in line.seats}))
     rows = await tx.all(
-        "SELECT blocker, blocked FROM blocks WHERE blocker IN (SELECT value FROM json_each(?)) "
-        "AND blocked IN (SELECT value FROM json_each(?))", (people, people))
+        f"SELECT blocker, blocked FROM blocks WHERE blocker IN {people} AND blocked IN {people}",
+        params)
     return {frozenset((MemberId(r[0]), MemberId(r[1]))) for r in rows}
 
 
 async def remind(ctx: Ctx, payload: dict[str, Any]) -> None:
     """Job: a silence may have passed the trio's patience; send the one kind reminder."""
     room, member, now = RoomId(payload["room"]), MemberId(payload["member"]), ts(ctx.now)
-    line = (await load(ctx.tx, BY_IDS, {"rooms": json.dumps([room])}, now)).get(room)
+    line = (await load(ctx.tx, *by_ids([room]), now)).get(room)
     if line is None or member not in line.seats or line.purpose != "pair":
         return
     seat = line.seats[member]
@@ -347,10 +351,10 @@ async def remind(ctx: Ctx, payload: dict[str, Any]) -> None:
 async def patience_changed(ctx: Ctx, trio_id: int) -> None:
     """The trio's patience changed: pending reminders re-check at once (and reschedule)."""
     await ctx.tx.run(
-        "UPDATE jobs SET due_at = min(due_at, ?) WHERE key IN (SELECT 'remind:' || ls.room_id "
+        "UPDATE jobs SET due_at = CASE WHEN due_at < ? THEN due_at ELSE ? END WHERE key IN (SELECT 'remind:' || ls.room_id "
         "|| ':' || ls.member_id FROM line_state ls JOIN rooms r ON r.id = ls.room_id "
         "WHERE r.trio_id = ? AND r.state = 'open' AND ls.owes_since IS NOT NULL)",
-        (ts(ctx.now), trio_id))
+        (ts(ctx.now), ts(ctx.now), trio_id))
 
 
 async def pause(ctx: Ctx, member: MemberId) -> None:
@@ -359,9 +363,10 @@ async def pause(ctx: Ctx, member: MemberId) -> None:
         "DELETE FROM jobs WHERE key IN (SELECT 'remind:' || room_id || ':' || member_id "
         "FROM line_state WHERE member_id = ? AND owes_since IS NOT NULL)", (member,))
     await ctx.tx.run(
-        "UPDATE line_state SET accrued_s = accrued_s + max(0, ? - accrual_from), "
-        "accrual_from = NULL WHERE member_id = ? AND owes_since IS NOT NULL "
-        "AND accrual_from IS NOT NULL", (ts(ctx.now), member))
+        "UPDATE line_state SET accrued_s = accrued_s + CASE WHEN accrual_from < ? "
+        "THEN ? - accrual_from ELSE 0 END, accrual_from = NULL WHERE member_id = ? "
+        "AND owes_since IS NOT NULL AND accrual_from IS NOT NULL",
+        (ts(ctx.now), ts(ctx.now), member))
 
 
 async def resume(ctx: Ctx, member: MemberId) -> int:
@@ -395,7 +400,7 @@ async def _forget_debts_to_leaver(ctx: Ctx, trio: Trio, member: MemberId) -> Non
     room = await queries.trio_room(ctx.tx, trio.id)
     if room is None:
         return
-    line = (await load(ctx.tx, BY_IDS, {"rooms": json.dumps([room.id])}, ts(ctx.now))).get(room.id)
+    line = (await load(ctx.tx, *by_ids([room.id]), ts(ctx.now))).get(room.id)
     if line is None:
         return
     jobs, cleared = Jobs(), []

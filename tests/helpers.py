@@ -29,7 +29,7 @@ class Harness:
     log: list[Effect] = field(default_factory=list)
 
     @classmethod
-    async def open(cls, path: Path, clock: FakeClock | None = None,
+    async def open(cls, path: Path | str, clock: FakeClock | None = None,
                    settings: Settings | None = None) -> Harness:
         clock = clock or FakeClock()
         db = await Database.open(path)

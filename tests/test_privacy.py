@@ -14,6 +14,7 @@ from core import features, privacy
 from core.effects import CloseRoom, CreateRoom, RemoveFromRoom, Reply
 from core.events import CommandReceived
 from core.ids import MemberId
+from core.storage.db import contains
 from tests.conftest import form_trio
 from tests.helpers import Harness, code_in, notices, replies
 
@@ -45,6 +46,14 @@ async def _export(h: Harness, who: str) -> dict[str, Any]:
 
 async def _schema(h: Harness) -> dict[str, list[str]]:
     """Every table of the database and its column names."""
+    if h.core.db.backend == "postgres":
+        schema: dict[str, list[str]] = {}
+        for table, column in await _sql(
+                h, "SELECT table_name, column_name FROM information_schema.columns WHERE "
+                "table_schema = 'public' AND table_name <> 'twinome_schema' "
+                "ORDER BY table_name, ordinal_position"):
+            schema.setdefault(table, []).append(column)
+        return schema
     tables = await _sql(h, "SELECT name FROM sqlite_master WHERE type = 'table'")
     return {t: [c[1] for c in await _sql(h, f"PRAGMA table_info({t})")] for (t,) in tables}
 
@@ -246,14 +255,16 @@ async def _text_cells(h: Harness, needle: str) -> list[str]:
     hits = []
     for table, columns in (await _schema(h)).items():
         for column in columns:
-            rows = await _sql(h, f"SELECT count(*) FROM {table} WHERE instr(lower(CAST({column} "
-                                 f"AS TEXT)), ?) > 0", (needle,))
+            text = f"lower(CAST({column} AS TEXT))"
+            rows = await _sql(h, f"SELECT count(*) FROM {table} WHERE {contains(text)}",
+                              (needle,))
             if rows[0][0]:
                 hits.append(f"{table}.{column}")
     return hits
 
 
-async def test_forget_leaves_no_trace_in_the_database_file(h: Harness) -> None:
+async def test_forget_leaves_no_trace_in_the_database_file(h_sqlite: Harness) -> None:
+    h = h_sqlite  # the SQLite file itself is read
     me = "xavierq"  # a distinctive id; the harness names them "Xavierq"
     await _populate(h, me)
     path = Path(h.core.db.path)

@@ -103,7 +103,9 @@ async def test_every_report_reply_is_true_whatever_the_room(h: Harness) -> None:
         assert next(e for e in out if isinstance(e, ReportToModerators)).report
 
 
-async def test_operators_read_undelivered_then_recent_reports(h: Harness, tmp_path: Path) -> None:
+async def test_operators_read_undelivered_then_recent_reports(h_sqlite: Harness,
+                                                               tmp_path: Path) -> None:
+    h = h_sqlite  # twinome reports reads the SQLite file itself
     await form_trio(h)
     await _report(h, "alice", "report @bob first, delivered", True)
     await _report(h, "carol", "report @bob second\nReported by: forged", False)

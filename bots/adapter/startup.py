@@ -16,12 +16,13 @@ import tomllib
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from core.clock import SystemClock
 from core.config import Settings
 from core.i18n import LANGUAGES
 from core.service import Twinome
-from core.storage.db import Database
+from core.storage.db import Database, is_url
 
 
 class ConfigError(Exception):
@@ -48,6 +49,27 @@ def table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     if not isinstance(found, Mapping):
         raise ConfigError(f"The configuration needs a [{name}] table.")
     return found
+
+
+def storage(data: Mapping[str, Any], base: Path = Path()) -> Path | str:
+    """``[storage]``: ``path``, a SQLite file (relative to ``base``), or ``url``, a
+    PostgreSQL server (``postgresql://user@host:port/db``; its password comes from the
+    environment, ``TWINOME_DATABASE_PASSWORD``, never from the file)."""
+    found = table(data, "storage")
+    path, url = found.get("path"), found.get("url")
+    if (path is None) == (url is None):
+        raise ConfigError("[storage] needs exactly one of path (a SQLite database file) or "
+                          "url (postgresql://user@host:port/database).")
+    if url is not None:
+        if not isinstance(url, str) or not is_url(url.strip()):
+            raise ConfigError("[storage] url must look like postgresql://user@host:port/database.")
+        if urlsplit(url.strip()).password is not None:
+            raise ConfigError("Remove the password from [storage] url: it comes from "
+                              "TWINOME_DATABASE_PASSWORD in the environment.")
+        return url.strip()
+    if not isinstance(path, str) or not path.strip():
+        raise ConfigError("[storage] path must be a non-empty file name.")
+    return base / path.strip()
 
 
 def default_language(data: Mapping[str, Any]) -> str:
@@ -80,10 +102,11 @@ def configure_logging(level: str, quiet: Mapping[str, int]) -> None:
         logging.getLogger(name).setLevel(at)
 
 
-async def serve(database: Path, settings: Settings, bot: Callable[[Twinome], Awaitable[None]],
+async def serve(database: Path | str, settings: Settings, bot: Callable[[Twinome], Awaitable[None]],
                 name: str) -> int:
     """Open the database, then run ``bot`` on a core until SIGINT or SIGTERM; exit code 0."""
-    database.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(database, Path):
+        database.parent.mkdir(parents=True, exist_ok=True)
     async with await Database.open(database) as db:
         core = Twinome(db, SystemClock(), settings)
         task = asyncio.current_task()

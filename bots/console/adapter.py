@@ -33,6 +33,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -54,7 +55,7 @@ from core.i18n import _, join, moment, pick, render
 from core.ids import MemberId, RoomId
 from core.runtime import Runtime
 from core.service import Twinome
-from core.storage.db import Database
+from core.storage.db import Database, is_url
 from core.textrules import parse_duration
 from core.timeutil import dt, ts
 
@@ -312,7 +313,15 @@ async def _load_state(core: Twinome, number: int, key: bytes,
 
 @contextlib.contextmanager
 def _claimed_slot(path: str | Path) -> Iterator[tuple[int, bytes]]:
-    """The lowest console slot of this database no running console holds, and its key."""
+    """The lowest console slot of this database no running console holds, and its key.
+
+    The lock files lie beside a SQLite file; for a PostgreSQL URL, in the temporary folder
+    under a digest of the URL (consoles on other machines are not seen: a console is a
+    tool for one machine).
+    """
+    if is_url(path):
+        digest = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+        path = Path(tempfile.gettempdir()) / f"twinome-{digest}"
     for number in range(_SLOTS):
         name = f"{path}.console.lock" if number == 0 else f"{path}.console{number}.lock"
         fd = os.open(name, os.O_RDWR | os.O_CREAT, 0o600)

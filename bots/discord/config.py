@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bots.adapter.startup import ConfigError as ConfigError
-from bots.adapter.startup import default_language, read_toml, table
+from bots.adapter.startup import default_language, read_toml, storage, table
 from core.i18n import SOURCE
 
 TOKEN_ENV = "TWINOME_DISCORD_TOKEN"
@@ -19,7 +19,7 @@ TOKEN_ENV = "TWINOME_DISCORD_TOKEN"
 class DiscordConfig:
     """Everything the bot needs to run on Discord (the token included, read from the environment)."""
 
-    database: Path
+    database: Path | str  # a SQLite file, or a PostgreSQL URL (see startup.storage)
     guild_ids: tuple[int, ...]  # where commands are synced; none: globally, every server
     token: str
     category_name: str | None = None
@@ -36,11 +36,8 @@ def load(path: Path, env: Mapping[str, str] | None = None) -> DiscordConfig:
 
 def from_dict(data: Mapping[str, Any], env: Mapping[str, str], base: Path = Path()) -> DiscordConfig:
     """Build the configuration from parsed TOML; relative paths are read from ``base``."""
-    storage = table(data, "storage")
+    database = storage(data, base)
     discord = table(data, "discord")
-    path = storage.get("path")
-    if not isinstance(path, str) or not path.strip():
-        raise ConfigError("The configuration needs [storage] path (the database file).")
     if "token" in discord:
         raise ConfigError(f"Remove [discord] token from the file: the token comes from {TOKEN_ENV}.")
     guilds = discord.get("guild_ids", [])
@@ -62,7 +59,7 @@ def from_dict(data: Mapping[str, Any], env: Mapping[str, str], base: Path = Path
     if not token:
         raise ConfigError(f"Set {TOKEN_ENV} (the bot's token) in the environment.")
     return DiscordConfig(
-        database=base / path.strip(),
+        database=database,
         guild_ids=tuple(guilds),
         token=token,
         category_name=name.strip() if isinstance(name, str) else None,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bots.adapter.startup import ConfigError as ConfigError
-from bots.adapter.startup import default_language, read_toml, table
+from bots.adapter.startup import default_language, read_toml, storage, table
 
 PASSWORD_ENV = "TWINOME_MATRIX_PASSWORD"
 TOKEN_ENV = "TWINOME_MATRIX_ACCESS_TOKEN"
@@ -21,7 +21,7 @@ TRUST_MODES = ("tofu", "ignore")
 class MatrixConfig:
     """Everything the bot needs to run on Matrix (secrets included, read from the environment)."""
 
-    database: Path
+    database: Path | str  # a SQLite file, or a PostgreSQL URL (see startup.storage)
     homeserver: str
     user_id: str
     store_dir: Path
@@ -47,7 +47,7 @@ def load(path: Path, env: Mapping[str, str] | None = None) -> MatrixConfig:
 
 def from_dict(data: Mapping[str, Any], env: Mapping[str, str], base: Path = Path()) -> MatrixConfig:
     """Build the configuration from parsed TOML; relative paths are read from ``base``."""
-    storage = table(data, "storage")
+    database = storage(data, base)
     matrix = table(data, "matrix")
     user_id = _text(matrix, "matrix", "user_id")
     if not user_id.startswith("@") or ":" not in user_id:
@@ -73,7 +73,7 @@ def from_dict(data: Mapping[str, Any], env: Mapping[str, str], base: Path = Path
     if moderators is not None and not (isinstance(moderators, str) and moderators[:1] in "!#"):
         raise ConfigError("[matrix] moderators_room must be a room id (!…) or alias (#…).")
     return MatrixConfig(
-        database=base / _text(storage, "storage", "path"),
+        database=database,
         homeserver=homeserver.rstrip("/"),
         user_id=user_id,
         store_dir=base / _text(matrix, "matrix", "store_dir"),

@@ -1,6 +1,13 @@
-"""The SQLite database: opening, numbered migrations and transactions over aiosqlite.
+"""The storage port (:class:`Database`, :class:`Tx`) and its SQLite backend over aiosqlite.
 
-Two connections: one for writes, whose transactions are serialised by a lock so any
+The features see only :class:`Tx`, whatever the backend: one portable dialect (``?`` or
+``:name`` parameters, ``ON CONFLICT``, ``RETURNING``), rows read by column name or index.
+:meth:`Database.open` takes a file path (SQLite, the default) or a ``postgresql://`` URL
+(:mod:`core.storage.postgres`, with asyncpg). Each backend ships its own numbered
+migrations, the same numbers for the same schema; a database newer than the code is
+refused on both.
+
+SQLite: two connections: one for writes, whose transactions are serialised by a lock so any
 number of tasks may ask for one (they wait their turn instead of failing with "cannot
 start a transaction within a transaction"), and one for reads, which sees only committed
 data (WAL gives it a snapshot) and never waits for a write transaction to end.
@@ -12,15 +19,16 @@ that thread (:meth:`Database.inline`): one hop for BEGIN, every statement and CO
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, overload
 
 import aiosqlite
 
@@ -28,15 +36,32 @@ from core.errors import StorageError
 
 log = logging.getLogger("twinome.storage")
 
-Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
 T = TypeVar("T")
 Body = Callable[["Tx"], Coroutine[Any, Any, T]]
 
 
-def _migrations() -> list[tuple[int, str]]:
-    """The numbered migration scripts shipped with the code, in order."""
+class Row(Protocol):
+    """A result row of either backend: ``row["column"]`` or ``row[0]``, iterable, dict-able."""
+
+    @overload
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    @overload
+    def __getitem__(self, key: slice, /) -> tuple[Any, ...]: ...
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def keys(self) -> Iterable[str]: ...
+
+
+def migrations(backend: str = "sqlite") -> list[tuple[int, str]]:
+    """The numbered migration scripts of a backend (``sqlite``: the top folder), in order."""
     folder = resources.files("core.storage") / "migrations"
+    if backend != "sqlite":
+        folder = folder / backend
     found = []
     for entry in folder.iterdir():
         if entry.name.endswith(".sql"):
@@ -44,8 +69,33 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
-MIGRATIONS = _migrations()
+MIGRATIONS = migrations()
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def newer_than_code(where: str, current: int) -> StorageError:
+    """The refusal of a database whose schema is newer than this code's."""
+    return StorageError(
+        f"The database {where} has schema version {current}, newer than this "
+        f"Twinome ({SCHEMA_VERSION}). Upgrade Twinome or use another database.")
+
+
+def among(name: str, values: Iterable[Any]) -> tuple[str, dict[str, Any]]:
+    """A portable ``IN`` list of named parameters, ``(:name0, :name1…)``, with their values
+    (``(NULL)``, which matches nothing, when there are none)."""
+    params = {f"{name}{i}": value for i, value in enumerate(values)}
+    return "(" + (", ".join(f":{key}" for key in params) or "NULL") + ")", params
+
+
+def contains(column: str, needle: str = "?") -> str:
+    """Portable SQL for "text ``column`` holds the (non-empty) text ``needle``", exactly
+    (SQLite's ``instr`` and PostgreSQL's ``strpos`` differ; ``LIKE`` ignores case on one)."""
+    return f"replace({column}, {needle}, '') <> {column}"
+
+
+def is_url(target: str | Path) -> bool:
+    """Whether ``target`` names a PostgreSQL server rather than a SQLite file."""
+    return isinstance(target, str) and target.startswith(("postgresql://", "postgres://"))
 
 
 class Tx:
@@ -77,9 +127,13 @@ class Tx:
         row = await self.one(sql, params)
         return None if row is None else row[0]
 
-    async def run(self, sql: str, params: Params = ()) -> int:
-        """Execute a statement; returns the last inserted row id."""
-        return (await self._exec(sql, params)).lastrowid or 0
+    async def run(self, sql: str, params: Params = ()) -> None:
+        """Execute a statement."""
+        await self._exec(sql, params)
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Execute an ``INSERT`` of one row into a table with an ``id``; returns that id."""
+        return int(await self.value(sql + " RETURNING id", params))
 
     async def changes(self, sql: str, params: Params = ()) -> int:
         """Execute a statement; returns how many rows it changed."""
@@ -108,10 +162,7 @@ class Tx:
 
 
 class Cursor(Protocol):
-    """What a statement tells back: the row it inserted, the rows it changed."""
-
-    @property
-    def lastrowid(self) -> int | None: ...
+    """What a statement tells back: the rows it changed."""
 
     @property
     def rowcount(self) -> int: ...
@@ -160,8 +211,65 @@ async def _connect(path: str) -> aiosqlite.Connection:
     return conn
 
 
-class Database:
+class Database(abc.ABC):
+    """The storage port: write transactions one at a time, reads that never wait for them."""
+
+    path: str  # where the data lives, for messages (a file, or a URL without its password)
+    backend: str  # "sqlite" or "postgres", for the tests and the logs
+
+    @staticmethod
+    async def open(target: str | Path) -> Database:
+        """Open and migrate the database at ``target``: a SQLite file path, or a
+        ``postgresql://`` URL (see :func:`core.storage.postgres.PgDatabase.connect`)."""
+        if is_url(target):
+            from core.storage.postgres import PgDatabase  # asyncpg is an optional extra
+            return await PgDatabase.connect(str(target))
+        return await SqliteDatabase.connect(target)
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Close every connection."""
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @abc.abstractmethod
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Tx]:
+        """One write transaction, committed if the block ends normally (one at a time)."""
+
+    async def atomic(self, body: Body[T]) -> T:
+        """Run ``body`` as one write transaction; on a backend where concurrent writers can
+        conflict, run it again from the start until it commits (so ``body`` must change
+        nothing outside its :class:`Tx` that a second run would not redo)."""
+        async with self.transaction() as tx:
+            return await body(tx)
+
+    @abc.abstractmethod
+    async def inline(self, body: Body[T]) -> T:
+        """Run ``body`` as one write transaction, as fast as the backend can (see
+        :meth:`SqliteDatabase.inline`; elsewhere, :meth:`atomic`)."""
+
+    @abc.abstractmethod
+    async def write(self, sql: str, params: Params = ()) -> int:
+        """One statement, a transaction of its own; returns how many rows it changed."""
+
+    @abc.abstractmethod
+    def read(self) -> contextlib.AbstractAsyncContextManager[Tx]:
+        """Reads of what is committed; never waits for a write."""
+
+    @abc.abstractmethod
+    async def checkpoint(self, tries: int = 20) -> bool:
+        """Make deleted data leave the disk where the backend keeps old copies of it (the
+        SQLite WAL); returns False if it could not."""
+
+
+class SqliteDatabase(Database):
     """Two aiosqlite connections (writes, reads) with WAL, foreign keys and a migrated schema."""
+
+    backend = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection, reader: aiosqlite.Connection,
                  path: str) -> None:
@@ -172,7 +280,7 @@ class Database:
         self.path = path
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
+    async def connect(cls, path: str | Path) -> SqliteDatabase:
         """Open (creating if needed) and migrate the database at ``path``."""
         conn = await _connect(str(path))
         try:
@@ -195,21 +303,12 @@ class Database:
         finally:
             await self._conn.close()
 
-    async def __aenter__(self) -> Database:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
     async def _migrate(self) -> None:
         async with self._conn.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
         current = int(row[0]) if row else 0
         if current > SCHEMA_VERSION:
-            raise StorageError(
-                f"The database {self.path} has schema version {current}, newer than this "
-                f"Twinome ({SCHEMA_VERSION}). Upgrade Twinome or use another database file."
-            )
+            raise newer_than_code(self.path, current)
         for number, script in MIGRATIONS:
             if number <= current:
                 continue

@@ -49,7 +49,7 @@ class Played:
         return found[nth]
 
 
-async def play(db: Path, lines: list[str], sink: Sink | None = None,
+async def play(db: Path | str, lines: list[str], sink: Sink | None = None,
                language: str = "en") -> Played:
     """Play ``lines`` on the database ``db`` (``language``: the bot's default); the console
     is closed at the end."""

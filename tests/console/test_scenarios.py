@@ -11,8 +11,8 @@ PAIRS = {"trio-1/alice+bob": ["alice", "bob"], "trio-1/alice+carol": ["alice", "
          "trio-1/bob+carol": ["bob", "carol"]}
 
 
-async def test_formation_by_code_and_by_direct_invite(tmp_path: Path) -> None:
-    p = await play(tmp_path / "db.sqlite3", script("formation.txt"))
+async def test_formation_by_code_and_by_direct_invite(db_target: Path | str) -> None:
+    p = await play(db_target, script("formation.txt"))
     no_failures(p.records)
     assert not kinds(p.after("bob: trio join $code"), "room_created")[1:]  # only bob's dm
     rooms = {r["room"]: r for r in kinds(p.after("carol: trio join $code"), "room_created")}
@@ -37,8 +37,8 @@ async def test_formation_by_code_and_by_direct_invite(tmp_path: Path) -> None:
     assert info and info[0]["audience"] == ["dave", "erin", "frank"]
 
 
-async def test_relance_reminder_and_away(tmp_path: Path) -> None:
-    p = await play(tmp_path / "db.sqlite3", script("rhythm.txt"))
+async def test_relance_reminder_and_away(db_target: Path | str) -> None:
+    p = await play(db_target, script("rhythm.txt"))
     no_failures(p.records)
     first = p.after("alice@trio-1/alice+bob: Hello Bob, how was the concert?")
     assert [r["kind"] for r in first] == ["message"]
@@ -60,8 +60,8 @@ async def test_relance_reminder_and_away(tmp_path: Path) -> None:
     assert any("Carol" in r["text"] for r in after_back)
 
 
-async def test_mentorship_with_confirmed_session_in_ledger(tmp_path: Path) -> None:
-    p = await play(tmp_path / "db.sqlite3", script("mentoring.txt"))
+async def test_mentorship_with_confirmed_session_in_ledger(db_target: Path | str) -> None:
+    p = await play(db_target, script("mentoring.txt"))
     outside = p.after('carol@trio-1: !session log @alice "bread baking" 1h')
     assert kinds(outside, "error"), "no session outside a recognised mentorship"
     no_failures(p.records)
@@ -75,8 +75,8 @@ async def test_mentorship_with_confirmed_session_in_ledger(tmp_path: Path) -> No
     assert "bread baking" in after
 
 
-async def test_sos_is_seen_only_by_the_two_allies(tmp_path: Path) -> None:
-    p = await play(tmp_path / "db.sqlite3", script("sos.txt"))
+async def test_sos_is_seen_only_by_the_two_allies(db_target: Path | str) -> None:
+    p = await play(db_target, script("sos.txt"))
     no_failures(p.records)
     out = p.after("alice: sos rough week at work")
     shared = [r for r in out if not r["room"].startswith("dm:")]
@@ -97,8 +97,8 @@ async def test_sos_is_seen_only_by_the_two_allies(tmp_path: Path) -> None:
     assert len(dm(ready, "alice")) == 1 and "ready" in texts(in_room(ready, "trio-1/bob+carol"))
 
 
-async def test_validated_rejected_and_expired_proposals(tmp_path: Path) -> None:
-    p = await play(tmp_path / "db.sqlite3", script("proposals.txt"))
+async def test_validated_rejected_and_expired_proposals(db_target: Path | str) -> None:
+    p = await play(db_target, script("proposals.txt"))
     opened = p.after("carol@trio-1: !propose a thread about our reading club")
     assert dm(opened, "alice") and dm(opened, "bob") and not dm(opened, "carol")
     first_vote = p.after("alice: vote 1 yes")
@@ -115,8 +115,8 @@ async def test_validated_rejected_and_expired_proposals(tmp_path: Path) -> None:
     no_failures(p.records)
 
 
-async def test_leave_and_a_new_third(tmp_path: Path) -> None:
-    p = await play(tmp_path / "db.sqlite3", script("leave.txt"))
+async def test_leave_and_a_new_third(db_target: Path | str) -> None:
+    p = await play(db_target, script("leave.txt"))
     no_failures([r for r in p.records if r["kind"] != "console_error"])
     assert not kinds(p.after("carol: trio leave"), "closed")  # asks to confirm first
     out = p.after("carol: trio leave confirm")
@@ -132,8 +132,8 @@ async def test_leave_and_a_new_third(tmp_path: Path) -> None:
     assert [r["kind"] for r in said] == ["message"]
 
 
-async def test_block_and_report(tmp_path: Path) -> None:
-    p = await play(tmp_path / "db.sqlite3", script("block.txt"))
+async def test_block_and_report(db_target: Path | str) -> None:
+    p = await play(db_target, script("block.txt"))
     no_failures(p.records)
     blocked = p.after("mallory: trio invite @alice", 0)
     assert not dm(blocked, "alice"), "a blocked person's invitation never reaches you"
@@ -146,8 +146,8 @@ async def test_block_and_report(tmp_path: Path) -> None:
     assert dm(p.after("mallory: trio invite @alice", 1), "alice")  # unblocked
 
 
-async def test_taking_things_back_by_their_owner_and_cancel_words(tmp_path: Path) -> None:
-    p = await play(tmp_path / "db.sqlite3", script("undo.txt"))
+async def test_taking_things_back_by_their_owner_and_cancel_words(db_target: Path | str) -> None:
+    p = await play(db_target, script("undo.txt"))
     no_failures(p.records)
     asked = dm(p.after("alice: trio new Les Trois"), "alice")
     assert len(asked) == 1 and "still forming" in asked[0]["text"]

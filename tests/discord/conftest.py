@@ -65,11 +65,11 @@ async def bots(server: FakeDiscord) -> AsyncIterator[Bots]:
 
 
 @pytest.fixture
-async def world(server: FakeDiscord, bots: Bots, tmp_path: Path) -> AsyncIterator[World]:
+async def world(server: FakeDiscord, bots: Bots, db_target: Path | str) -> AsyncIterator[World]:
     """Twinome's Discord bot and the test's people on the server, closed at the end."""
     from tests.discord.twinome import make_world
 
-    made = await make_world(server, bots, tmp_path / "twinome.sqlite3")
+    made = await make_world(server, bots, db_target)
     try:
         yield made
     finally:

@@ -230,8 +230,8 @@ def test_the_tree_maps_every_kind_and_every_command() -> None:
 
 
 async def test_a_slow_answer_is_deferred_and_still_private_when_it_should_be(
-        server: FakeDiscord, bots: Bots, tmp_path: Path) -> None:
-    world = await make_world(server, bots, tmp_path / "slow.sqlite3", defer_after=0)
+        server: FakeDiscord, bots: Bots, db_target: Path | str) -> None:
+    world = await make_world(server, bots, db_target, defer_after=0)
     try:
         listed = await world.slash(world.alice, "trio list")
         assert listed.callback_type == 5 and listed.ephemeral and listed.content

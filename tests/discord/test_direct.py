@@ -43,8 +43,8 @@ async def test_commands_typed_in_a_dm_are_answered_there_without_the_content_int
 
 
 async def test_without_server_ids_commands_are_synced_globally_and_work(
-        server: FakeDiscord, bots: Bots, tmp_path: Path) -> None:
-    world = await make_world(server, bots, tmp_path / "global.sqlite3", globally=True)
+        server: FakeDiscord, bots: Bots, db_target: Path | str) -> None:
+    world = await make_world(server, bots, db_target, globally=True)
     try:
         routes = {r.route for r in server.requests}
         assert "PUT /applications/{application_id}/commands" in routes

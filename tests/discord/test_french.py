@@ -194,8 +194,8 @@ def test_the_bots_default_language_comes_from_the_file() -> None:
 
 
 async def test_a_locale_the_bot_does_not_speak_gets_the_default_language(
-        server: FakeDiscord, bots: Bots, tmp_path: Path) -> None:
-    world = await make_world(server, bots, tmp_path / "fr.sqlite3",
+        server: FakeDiscord, bots: Bots, db_target: Path | str) -> None:
+    world = await make_world(server, bots, db_target,
                              settings=Settings(default_language="fr"))
     try:
         world.alice.locale = "de"

@@ -133,8 +133,8 @@ async def test_three_seekers_who_used_the_form_form_a_trio_with_buttons(world: W
 
 @pytest.mark.parametrize("roles", [True, False], ids=["with-roles", "without-roles"])
 async def test_server_roles_decide_which_trio_is_proposed(
-        server: FakeDiscord, bots: Bots, tmp_path: Path, roles: bool) -> None:
-    world = await make_world(server, bots, tmp_path / "roles.sqlite3", scheduler=False)
+        server: FakeDiscord, bots: Bots, db_target: Path | str, roles: bool) -> None:
+    world = await make_world(server, bots, db_target, scheduler=False)
     try:
         if roles:  # alice and carol are artists; bob and dave each come from elsewhere
             artists, coders, cooks = [await server.add_role(world.guild, name)

@@ -25,8 +25,8 @@ def trio_channels(world: World, guild: Guild) -> list[Channel]:
 
 
 async def test_a_trio_formed_in_the_second_server_gets_its_channel_there(
-        server: FakeDiscord, bots: Bots, tmp_path: Path) -> None:
-    world = await make_world(server, bots, tmp_path / "realms.sqlite3")
+        server: FakeDiscord, bots: Bots, db_target: Path | str) -> None:
+    world = await make_world(server, bots, db_target)
     try:
         away = await two_servers(world)
         made = await server.slash(world.alice, away, "trio new", {"name": "Ailleurs"})
@@ -74,8 +74,8 @@ async def seek_in(world: World, guild: Guild, who: User, offers: str, wants: str
 
 
 async def test_seekers_of_two_servers_are_never_proposed_together(
-        server: FakeDiscord, bots: Bots, tmp_path: Path) -> None:
-    world = await make_world(server, bots, tmp_path / "lobby.sqlite3", scheduler=False)
+        server: FakeDiscord, bots: Bots, db_target: Path | str) -> None:
+    world = await make_world(server, bots, db_target, scheduler=False)
     try:
         away = await two_servers(world)
         await seek_in(world, world.guild, world.alice, "spanish", "drawing")

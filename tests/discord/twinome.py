@@ -103,7 +103,7 @@ def new_client(core: Twinome, config: DiscordConfig, **options: Any) -> TwinomeC
     return TwinomeClient(core, config, guild_ready_timeout=0.05, **options)
 
 
-async def make_world(server: FakeDiscord, bots: Bots, path: Path, *, globally: bool = False,
+async def make_world(server: FakeDiscord, bots: Bots, path: Path | str, *, globally: bool = False,
                      settings: Settings | None = None, **options: Any) -> World:
     """Build the server's people and start the bot on a database at ``path`` (its commands
     synced to the server, or ``globally``; the core's ``settings`` made Discord's)."""

@@ -1,0 +1,304 @@
+"""The PostgreSQL backend of the storage port, over asyncpg (the ``postgres`` extra).
+
+The features write SQLite-style parameters (``?``, or ``:name`` with a dict); each
+statement text is translated once to PostgreSQL's ``$1, $2…`` and the translation kept.
+
+Writes go through one connection, one transaction at a time in this process, as on
+SQLite, at SERIALIZABLE: another process writing the same rows at the same moment makes
+one of the two fail with a serialization failure, and :meth:`PgDatabase.atomic` (the one
+place a write transaction is retried) runs it again from the start. A failure that a
+savepoint caught inside the body still dooms the transaction: it is retried all the same.
+Reads use a small pool of other connections and see what is committed (no lock is taken).
+
+Integer columns are ``BIGINT`` (times stay integer seconds or milliseconds); ``numeric``
+results (``sum`` of a ``BIGINT``, ``avg``) come back as ``int`` or ``float``, as on SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import random
+import re
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from core.errors import StorageError
+from core.storage.db import (
+    SCHEMA_VERSION,
+    Body,
+    Database,
+    Params,
+    Row,
+    Tx,
+    migrations,
+    newer_than_code,
+)
+
+log = logging.getLogger("twinome.storage")
+T = TypeVar("T")
+
+MIGRATIONS = migrations("postgres")
+RETRIES = 10  # serialization failures in a row before a write gives up
+PASSWORD_ENV = "TWINOME_DATABASE_PASSWORD"
+_VERSION_TABLE = "twinome_schema"
+_LOCK = 0x7477696E  # advisory lock id held while migrating ("twin")
+
+
+@functools.lru_cache(maxsize=4096)
+def translate(sql: str) -> tuple[str, tuple[str, ...] | None]:
+    """The statement with ``$n`` parameters, and the names they stand for (None: ``?``).
+
+    Quoted strings, quoted names and comments are left alone, and so is a ``::`` cast.
+    """
+    out: list[str] = []
+    names: list[str] = []
+    positional = 0
+    i, n = 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c in "'\"":
+            end = sql.index(c, i + 1)
+            while end + 1 < n and sql[end + 1] == c:  # '' inside a string
+                end = sql.index(c, end + 2)
+            out.append(sql[i:end + 1])
+            i = end + 1
+        elif c == "-" and sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end
+        elif c == "?":
+            positional += 1
+            out.append(f"${positional}")
+            i += 1
+        elif c == ":" and sql.startswith("::", i):
+            out.append("::")
+            i += 2
+        elif c == ":" and (match := _NAME.match(sql, i + 1)):
+            name = match.group()
+            if name not in names:
+                names.append(name)
+            out.append(f"${names.index(name) + 1}")
+            i = match.end()
+        else:
+            out.append(c)
+            i += 1
+    if positional and names:
+        raise StorageError("a statement mixes ? and :name parameters")
+    return "".join(out), tuple(names) if names else None
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _args(sql: str, params: Params) -> tuple[str, list[Any]]:
+    """The translated statement and its arguments in ``$n`` order."""
+    text, names = translate(sql)
+    if names is None:
+        return text, list(params.values() if isinstance(params, Mapping) else params)
+    if not isinstance(params, Mapping):
+        raise StorageError("a statement with :name parameters needs a dict")
+    return text, [params[name] for name in names]
+
+
+def _count(status: str) -> int:
+    """The row count of a command status such as ``UPDATE 3`` or ``INSERT 0 1``."""
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+class PgTx(Tx):
+    """One open transaction (or, for reads, one connection) on PostgreSQL."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self._pg = conn
+        self._savepoints = 0
+        self.doomed: BaseException | None = None  # a conflict seen: the commit must not happen
+
+    async def _fetch(self, sql: str, params: Params) -> Iterable[Row]:
+        text, args = _args(sql, params)
+        try:
+            rows: list[Row] = await self._pg.fetch(text, *args)
+        except asyncpg.TransactionRollbackError as err:
+            self.doomed = err
+            raise
+        return rows
+
+    async def _exec(self, sql: str, params: Params = ()) -> _Status:
+        text, args = _args(sql, params)
+        try:
+            return _Status(await self._pg.execute(text, *args))
+        except asyncpg.TransactionRollbackError as err:
+            self.doomed = err
+            raise
+
+    async def _many(self, sql: str, rows: Iterable[Params]) -> None:
+        batch = [_args(sql, params) for params in rows]
+        if not batch:
+            return
+        try:
+            await self._pg.executemany(batch[0][0], [args for _, args in batch])
+        except asyncpg.TransactionRollbackError as err:
+            self.doomed = err
+            raise
+
+
+class _Status:
+    """A command status read as a cursor: how many rows it changed."""
+
+    def __init__(self, status: str) -> None:
+        self.rowcount = _count(status)
+
+
+def _number(text: str) -> int | float:
+    """A ``numeric`` as SQLite would give it: an int when whole."""
+    return float(text) if any(c in text for c in ".eEN") else int(text)
+
+
+async def _setup(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("numeric", encoder=str, decoder=_number, schema="pg_catalog",
+                              format="text")
+
+
+def _password(url: str, env: Mapping[str, str]) -> str | None:
+    """The password: the URL's own, else the environment's (None: the server needs none)."""
+    return urlsplit(url).password or env.get(PASSWORD_ENV) or None
+
+
+def shown(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class PgDatabase(Database):
+    """A write connection (SERIALIZABLE, one transaction at a time) and a pool of readers."""
+
+    backend = "postgres"
+
+    def __init__(self, conn: asyncpg.Connection, readers: asyncpg.Pool, url: str) -> None:
+        self._conn = conn
+        self._readers = readers
+        self._write_lock = asyncio.Lock()
+        self.path = shown(url)
+
+    @classmethod
+    async def connect(cls, url: str, env: Mapping[str, str] | None = None) -> PgDatabase:
+        """Connect to the server at ``url`` and migrate its database (the password: the
+        URL's, else ``TWINOME_DATABASE_PASSWORD``)."""
+        password = _password(url, os.environ if env is None else env)
+        try:
+            conn = await asyncpg.connect(
+                url, password=password,
+                server_settings={"default_transaction_isolation": "serializable"})
+        except (OSError, asyncpg.PostgresError) as err:
+            raise StorageError(f"Cannot reach the database {shown(url)}: {err}") from None
+        try:
+            await _setup(conn)
+            readers = await asyncpg.create_pool(url, password=password, min_size=1,
+                                                max_size=4, init=_setup)
+        except BaseException:
+            await conn.close()
+            raise
+        db = cls(conn, readers, url)
+        try:
+            await db._migrate()
+        except BaseException:
+            await db.close()
+            raise
+        return db
+
+    async def close(self) -> None:
+        """Close the write connection and the readers."""
+        try:
+            await self._readers.close()
+        finally:
+            await self._conn.close()
+
+    async def _migrate(self) -> None:
+        async with self._conn.transaction():
+            await self._conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK)
+            await self._conn.execute(f"CREATE TABLE IF NOT EXISTS {_VERSION_TABLE} "
+                                     "(version BIGINT NOT NULL)")
+            current = await self._conn.fetchval(f"SELECT max(version) FROM {_VERSION_TABLE}")
+            current = int(current or 0)
+            if current > SCHEMA_VERSION:
+                raise newer_than_code(self.path, current)
+            for number, script in MIGRATIONS:
+                if number > current:
+                    await self._conn.execute(script)  # one script, many statements
+            if current < SCHEMA_VERSION:
+                await self._conn.execute(f"DELETE FROM {_VERSION_TABLE}")
+                await self._conn.execute(f"INSERT INTO {_VERSION_TABLE} VALUES ($1)",
+                                         SCHEMA_VERSION)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        """One write transaction at SERIALIZABLE, committed if the block ends normally."""
+        async with self._write_lock:
+            tx = PgTx(self._conn)
+            try:
+                await self._conn.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+                yield tx
+                if tx.doomed is not None:  # a savepoint swallowed a conflict
+                    raise tx.doomed
+            except BaseException:
+                await self._rollback()
+                raise
+            else:
+                try:
+                    await self._conn.execute("COMMIT")
+                except BaseException:
+                    await self._rollback()
+                    raise
+
+    async def _rollback(self) -> None:
+        if self._conn.is_in_transaction():
+            with contextlib.suppress(asyncpg.PostgresError, OSError):
+                await self._conn.execute("ROLLBACK")
+
+    async def atomic(self, body: Body[T]) -> T:
+        """Run ``body`` as one write transaction, again from the start after a conflict with
+        another writer (a serialization failure or a deadlock), up to :data:`RETRIES` times."""
+        for attempt in range(RETRIES):
+            try:
+                async with self.transaction() as tx:
+                    return await body(tx)
+            except asyncpg.TransactionRollbackError as err:
+                if attempt + 1 == RETRIES:
+                    raise StorageError(f"a write kept conflicting with others: {err}") from err
+                log.debug("write conflict (%s), try %d", type(err).__name__, attempt + 2)
+                await asyncio.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
+        raise AssertionError("unreachable")
+
+    async def inline(self, body: Body[T]) -> T:
+        """On PostgreSQL an ordinary transaction: :meth:`atomic`."""
+        return await self.atomic(body)
+
+    async def write(self, sql: str, params: Params = ()) -> int:
+        """One statement, a transaction of its own (retried after a conflict)."""
+
+        async def body(tx: Tx) -> int:
+            return await tx.changes(sql, params)
+
+        return await self.atomic(body)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Tx]:
+        """Reads of what is committed, on a connection of their own; never waits for a write."""
+        async with self._readers.acquire() as conn:
+            yield PgTx(conn)
+
+    async def checkpoint(self, tries: int = 20) -> bool:
+        """Nothing this process can force: PostgreSQL drops deleted rows from its files at
+        its next vacuum (autovacuum) and recycles its WAL at its checkpoints."""
+        return True
