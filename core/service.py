@@ -39,7 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from core import features, grammar, queries, safety, telling
+from core import features, grammar, queries, safety, telling, turns
 from core.basics import PRUNE_EVERY
 from core.clock import Clock
 from core.config import Settings
@@ -84,24 +84,28 @@ class Twinome:
         self.clock = clock
         self.settings = settings or Settings()
         self._scrub_waits: bool | None = None  # a scrub waits for deliveries (None: unknown)
+        self._fixed = turns.Fixed()  # what batches of line messages know of their lines
 
     async def handle(self, events: Sequence[Event]) -> Applied:
         """Apply a batch of events exactly once, in one transaction."""
         # Turn tracking and a lone command await nothing but the database: they run whole
         # on its thread (a lone command's fast path has no catch-all: anything it raises,
         # a wrong-thread error included, redoes it guarded on the ordinary path).
-        inline = all(isinstance(event, LineMessage) for event in events) or len(events) == 1
+        lines = all(isinstance(event, LineMessage) for event in events)
         try:
-            return await self._handle(events, guarded=False, inline=inline)
+            return await self._handle(events, guarded=False, inline=lines or len(events) == 1,
+                                      lines=lines)
         except _FastPathFailed:  # rolled back whole; again, with savepoints
-            return await self._handle(events, guarded=True)
+            return await self._handle(events, guarded=True, lines=lines)
 
     async def _handle(self, events: Sequence[Event], *, guarded: bool,
-                      inline: bool = False) -> Applied:
+                      inline: bool = False, lines: bool = False) -> Applied:
         now = self.clock.now()
         tally = _Tally(guarded, lone=len(events) == 1)
 
         async def body(tx: Tx) -> frozenset[str]:
+            if lines:  # line messages only: what the lines' previous batch read still holds
+                tally.fixed = await self._fixed.valid(tx, self.db.writes)
             fresh = await self._fresh(tx, events, now)
             applied = frozenset(fresh)
             run: list[LineMessage] = []  # consecutive line messages are tracked together
@@ -193,7 +197,7 @@ class Twinome:
             return
         if not bindings and not reports and self._scrub_waits is False and len(ids) <= 500:
             await self.db.write("DELETE FROM outbox WHERE id IN ("  # the usual case: one hop
-                                + ", ".join("?" * len(ids)) + ")", ids)
+                                + ", ".join("?" * len(ids)) + ")", ids, keeps_caches=True)
             return
         scrub = False
         async with self.db.transaction() as tx:
@@ -336,14 +340,14 @@ class Twinome:
         ctx = Ctx(tx, now, self.settings, platform=run[0].platform)
         if not tally.guarded:  # the fast path: no savepoint; a failure redoes the batch guarded
             try:
-                await features.on_line_messages(ctx, run)
+                await features.on_line_messages(ctx, run, tally.fixed)
             except Exception as err:
                 raise _FastPathFailed from err
             await self._stash(tx, ctx, now, tally)
             return
         try:
             async with tx.savepoint():
-                await features.on_line_messages(ctx, run)
+                await features.on_line_messages(ctx, run, tally.fixed)
         except Exception:
             if len(run) == 1:
                 log.exception("line event %s could not be tracked", run[0].event_id)
@@ -430,6 +434,7 @@ class _Tally:
     earliest: datetime | None = None
     scrub: bool = False  # a handler asked for the WAL to be checkpointed after the commit
     replies: list[Delivery] = field(default_factory=list)  # replies written, as outbox rows
+    fixed: turns.Fixed | None = None  # line messages only: what is known of their lines
 
     def add(self, ctx: Ctx) -> None:
         self.written += len(ctx.effects)

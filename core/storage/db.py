@@ -170,6 +170,9 @@ class Database:
         self._write_lock = asyncio.Lock()
         self._read_lock = asyncio.Lock()
         self.path = path
+        # Write transactions begun on this connection (statements declared harmless to
+        # caches aside): a cache of what is stored compares it to know nothing else wrote.
+        self.writes = 0
 
     @classmethod
     async def open(cls, path: str | Path) -> Database:
@@ -231,6 +234,7 @@ class Database:
         queued after whatever statement it had begun.
         """
         async with self._write_lock:
+            self.writes += 1
             try:
                 await self._conn.execute("BEGIN IMMEDIATE")
                 yield Tx(self._conn)
@@ -240,10 +244,12 @@ class Database:
             else:
                 await self._conn.execute("COMMIT")
 
-    async def write(self, sql: str, params: Params = ()) -> int:
+    async def write(self, sql: str, params: Params = (), *, keeps_caches: bool = False) -> int:
         """One statement, a transaction of its own (one thread hop where a block takes
-        three); returns how many rows it changed."""
+        three); returns how many rows it changed. ``keeps_caches``: it changes nothing any
+        cache holds (it deletes delivered outbox rows, say), so it leaves :attr:`writes`."""
         async with self._write_lock:
+            self.writes += not keeps_caches
             cur = await self._conn.execute(sql, params)
             return cur.rowcount
 
@@ -264,6 +270,7 @@ class Database:
                 return await body(tx)
         conn = self._conn
         async with self._write_lock:
+            self.writes += 1
             result: T = await run(lambda: _drive(conn._conn, body))
             return result
 
