@@ -242,20 +242,15 @@ async def lines_of(tx: Tx, rooms: list[int], now: int, fixed: Fixed | None) -> d
     cached = [room for room in rooms if room not in lines and known.get(room) is not None]
     if not cached:
         return lines
+    state = {(row[0], row[1]): row[2:] for row in await tx.all(_STATE, (json.dumps(cached),))}
     for room in cached:
         trio_id, trio_name, purpose, patience_s, relance, seats = known[room]  # type: ignore[misc]
         line = lines[RoomId(room)] = Line(RoomId(room), trio_id, trio_name, purpose, patience_s,
                                           relance)
         for member, name, since, until, tz, quiet_start, quiet_end in seats:
-            line.seats[member] = Seat(member, name, since is not None and (until is None or until > now),
-                                      tz, quiet_start, quiet_end)
-    for row in await tx.all(_STATE, (json.dumps(cached),)):
-        line = lines[row[0]]
-        seat = line.seats.get(row[1])
-        if seat is not None:
-            (seat.last_spoke_at, seat.spoke_seq, seat.owes_since, seat.accrued_s,
-             seat.accrual_from, seat.reminded, seat.relanced, seat.messages, seat.initiations,
-             seat.replies, seat.reply_total_s) = row[2:]
+            away = since is not None and (until is None or until > now)
+            line.seats[member] = Seat(member, name, away, tz, quiet_start, quiet_end,
+                                      *state.get((room, member), ()))
     return lines
 
 
