@@ -33,6 +33,7 @@ into few :meth:`handle` calls (group commit).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Sequence
@@ -85,6 +86,9 @@ class Twinome:
         self.settings = settings or Settings()
         self._scrub_waits: bool | None = None  # a scrub waits for deliveries (None: unknown)
         self._fixed = turns.Fixed()  # what batches of line messages know of their lines
+        self._delivered: list[int] = []  # carried out, deleted with the next write (done_soon)
+        self._delivered_timer: asyncio.TimerHandle | None = None
+        self._flushing: asyncio.Task[None] | None = None
 
     async def handle(self, events: Sequence[Event]) -> Applied:
         """Apply a batch of events exactly once, in one transaction."""
@@ -103,7 +107,11 @@ class Twinome:
         now = self.clock.now()
         tally = _Tally(guarded, lone=len(events) == 1)
 
+        delivered = tuple(self._delivered[:_CHUNK])
+
         async def body(tx: Tx) -> frozenset[str]:
+            if delivered:  # effects carried out since the last write: done with this one
+                await tx.run(_DELETE.format(marks=", ".join("?" * len(delivered))), delivered)
             if lines:  # line messages only: what the lines' previous batch read still holds
                 tally.fixed = await self._fixed.valid(tx, self.db.writes)
             fresh = await self._fresh(tx, events, now)
@@ -130,6 +138,9 @@ class Twinome:
         else:
             async with self.db.transaction() as tx:
                 applied = await body(tx)
+        if delivered:
+            gone = set(delivered)
+            self._delivered = [i for i in self._delivered if i not in gone]
         await self._scrub(tally)
         return Applied(applied, tally.written, tally.earliest, tuple(tally.replies))
 
@@ -214,9 +225,51 @@ class Twinome:
         if scrub:
             await self.db.checkpoint()
 
+    async def done_soon(self, ids: Sequence[int]) -> None:
+        """Mark carried-out effects done with the next write transaction, or on their own
+        within :data:`DONE_WAIT` seconds if none comes (:meth:`flush_done` at once).
+
+        For a caller that answered a command itself and should not hold up the next one
+        with a write of its own (the next command deletes them in its transaction). Until
+        then the rows stay in the outbox: the caller's pump must know to skip them, and a
+        crash in between carries them out again on restart, as a crash between carrying
+        out and :meth:`done` always could (only for longer).
+        """
+        if self._scrub_waits is not False or not ids:  # a scrub counts deliveries: at once
+            await self.done(ids)
+            return
+        self._delivered.extend(ids)
+        if self._delivered_timer is None:
+            self._delivered_timer = asyncio.get_running_loop().call_later(
+                DONE_WAIT, self._flush_later)
+
+    def _flush_later(self) -> None:
+        self._delivered_timer = None
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self.flush_done())
+
+    async def flush_done(self) -> None:
+        """Delete now the effects :meth:`done_soon` left for the next write."""
+        if self._delivered_timer is not None:
+            self._delivered_timer.cancel()
+            self._delivered_timer = None
+        while self._delivered:
+            ids = self._delivered[:_CHUNK]
+            try:
+                await self.db.write(_DELETE.format(marks=", ".join("?" * len(ids))), ids,
+                                    keeps_caches=True)
+            except Exception:
+                log.exception("carried-out effects could not be marked done; retrying")
+                self._delivered_timer = asyncio.get_running_loop().call_later(
+                    DONE_WAIT, self._flush_later)
+                return
+            gone = set(ids)
+            self._delivered = [i for i in self._delivered if i not in gone]
+
     async def _scrub(self, tally: _Tally) -> None:
         """After a commit that deleted personal data: the WAL leaves the disk."""
         if tally.scrub:
+            await self.flush_done()  # the deliveries counted from now on are all in the outbox
             self._scrub_waits = True
             await self.db.checkpoint()
 
@@ -412,6 +465,8 @@ async def _insert_replies(tx: Tx, effects: list[Effect],
 
 
 _OUTBOX = "INSERT INTO outbox (platform, effect, created_at) VALUES (?, ?, ?)"
+_DELETE = "DELETE FROM outbox WHERE id IN ({marks})"
+DONE_WAIT = 0.05  # seconds carried-out effects wait at most for a write to delete them with
 _CHUNK = 300  # outbox rows in one INSERT (three parameters each)
 _SCRUB = "scrub_after_outbox"  # meta key: checkpoint once outbox rows up to this id are gone
 SORRY = _("Sorry, something went wrong on my side. Nothing was changed; please try again.")
