@@ -157,8 +157,13 @@ _BY_KIND: dict[str, type[Effect]] = {
 
 
 def to_json(effect: Effect) -> str:
-    """Serialise an effect for the outbox."""
-    return json.dumps({"kind": effect.kind, **asdict(effect)}, separators=(",", ":"))
+    """Serialise an effect for the outbox (what ``asdict`` gives, without its deep copy)."""
+    return _ENCODE({"kind": effect.kind, **vars(effect)})
+
+
+# Effects, choices and attachments are plain dataclasses: their ``vars`` are their fields,
+# in order, as ``asdict`` would give them (tuples are written as lists either way).
+_ENCODE = json.JSONEncoder(separators=(",", ":"), default=vars).encode
 
 
 def from_json(raw: str) -> Effect:

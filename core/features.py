@@ -32,6 +32,7 @@ for _module in _MODULES:
     JOBS.update(_module.JOBS)
 
 
-async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage]) -> None:
+async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage],
+                           fixed: turns.Fixed | None = None) -> None:
     """Several members wrote in lines (a batch, in order): turn tracking in bulk."""
-    await turns.on_line_messages(ctx, events)
+    await turns.on_line_messages(ctx, events, fixed)

@@ -29,7 +29,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -171,7 +171,13 @@ _UNITS: dict[str, tuple[tuple[str, int, _Length], ...]] = {
 
 def duration(delta: timedelta, lang: str) -> str:
     """A duration in at most its two largest units: ``3d 4h``, ``1 h 30 min``."""
-    seconds = int(delta.total_seconds())
+    return _duration(int(delta.total_seconds()), lang)
+
+
+@lru_cache(maxsize=4096)
+def _duration(seconds: int, lang: str) -> str:
+    """:func:`duration` of whole seconds (the same few, a trio's patience say, come back
+    in every relance: Babel takes tens of microseconds to say one)."""
     if seconds < 60:
         return render(_("less than a minute"), lang)
     parts = []

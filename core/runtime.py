@@ -28,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from core.effects import Reply
@@ -159,15 +159,18 @@ class Runtime:
         self.batches += 1
         claimed: set[str] = set()  # the same id submitted twice in one batch counts once
         unattended = applied.effects  # effects no submitter carries out itself
-        for work in taken:
-            mine = {e.event_id for e in work.events} & applied.fresh - claimed
-            claimed |= mine
+        fresh, effects, earliest = applied.fresh, applied.effects, applied.earliest_job
+        for work in taken:  # a hundred submitters wait on a busy batch: this stays lean
+            mine = frozenset(e.event_id for e in work.events
+                             if e.event_id in fresh and e.event_id not in claimed)
+            claimed.update(mine)
             replies = tuple(d for d in applied.replies
-                            if isinstance(d.effect, Reply) and d.effect.in_reply_to in mine)
+                            if isinstance(d.effect, Reply) and d.effect.in_reply_to in mine
+                            ) if applied.replies and mine else ()
             if work.carries:
                 unattended -= len(replies)
             if not work.done.done():
-                work.done.set_result(replace(applied, fresh=frozenset(mine), replies=replies))
+                work.done.set_result(Applied(mine, effects, earliest, replies))
         if unattended:
             for listener in self._listeners:
                 listener()

@@ -35,13 +35,14 @@ into few :meth:`handle` calls (group commit).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from core import features, grammar, queries, safety, telling
+from core import features, grammar, queries, safety, telling, turns
 from core.basics import PRUNE_EVERY
 from core.clock import Clock
 from core.config import Settings
@@ -86,26 +87,39 @@ class Twinome:
         self.clock = clock
         self.settings = settings or Settings()
         self._scrub_waits: bool | None = None  # a scrub waits for deliveries (None: unknown)
+        self._fixed = turns.Fixed()  # what batches of line messages know of their lines
+        self._delivered: list[int] = []  # carried out, deleted with the next write (done_soon)
+        self._delivered_timer: asyncio.TimerHandle | None = None
+        self._flushing: asyncio.Task[None] | None = None
 
     async def handle(self, events: Sequence[Event]) -> Applied:
         """Apply a batch of events exactly once, in one transaction."""
         # Turn tracking and a lone command await nothing but the database: they run whole
         # on its thread (a lone command's fast path has no catch-all: anything it raises,
         # a wrong-thread error included, redoes it guarded on the ordinary path).
-        inline = all(isinstance(event, LineMessage) for event in events) or len(events) == 1
+        lines = all(isinstance(event, LineMessage) for event in events)
         try:
-            return await self._handle(events, guarded=False, inline=inline)
+            return await self._handle(events, guarded=False, inline=lines or len(events) == 1,
+                                      lines=lines)
         except _FastPathFailed:  # rolled back whole; again, with savepoints
-            return await self._handle(events, guarded=True)
+            return await self._handle(events, guarded=True, lines=lines)
 
     async def _handle(self, events: Sequence[Event], *, guarded: bool,
-                      inline: bool = False) -> Applied:
+                      inline: bool = False, lines: bool = False) -> Applied:
         now = self.clock.now()
         tally = _Tally(guarded, lone=len(events) == 1)
+
+        delivered = tuple(self._delivered[:_CHUNK])
 
         async def body(tx: Tx) -> frozenset[str]:
             nonlocal tally  # a body run again after a write conflict starts its tally anew
             tally = _Tally(guarded, lone=len(events) == 1)
+            if delivered:  # effects carried out since the last write: done with this one
+                await tx.run(_DELETE.format(marks=", ".join("?" * len(delivered))), delivered)
+            # Line messages only: what the lines' previous batch read still holds (where
+            # this process is the only writer).
+            if lines and self.db.writes is not None:
+                tally.fixed = await self._fixed.valid(tx, self.db.writes)
             fresh = await self._fresh(tx, events, now)
             applied = frozenset(fresh)
             run: list[LineMessage] = []  # consecutive line messages are tracked together
@@ -126,6 +140,9 @@ class Twinome:
             return applied
 
         applied = await (self.db.inline(body) if inline else self.db.atomic(body))
+        if delivered:
+            gone = set(delivered)
+            self._delivered = [i for i in self._delivered if i not in gone]
         await self._scrub(tally)
         return Applied(applied, tally.written, tally.earliest, tuple(tally.replies))
 
@@ -193,7 +210,7 @@ class Twinome:
             return
         if not bindings and not reports and self._scrub_waits is False and len(ids) <= 500:
             await self.db.write("DELETE FROM outbox WHERE id IN ("  # the usual case: one hop
-                                + ", ".join("?" * len(ids)) + ")", ids)
+                                + ", ".join("?" * len(ids)) + ")", ids, keeps_caches=True)
             return
         scrub = False
         async with self.db.transaction() as tx:
@@ -210,9 +227,51 @@ class Twinome:
         if scrub:
             await self.db.checkpoint()
 
+    async def done_soon(self, ids: Sequence[int]) -> None:
+        """Mark carried-out effects done with the next write transaction, or on their own
+        within :data:`DONE_WAIT` seconds if none comes (:meth:`flush_done` at once).
+
+        For a caller that answered a command itself and should not hold up the next one
+        with a write of its own (the next command deletes them in its transaction). Until
+        then the rows stay in the outbox: the caller's pump must know to skip them, and a
+        crash in between carries them out again on restart, as a crash between carrying
+        out and :meth:`done` always could (only for longer).
+        """
+        if self._scrub_waits is not False or not ids:  # a scrub counts deliveries: at once
+            await self.done(ids)
+            return
+        self._delivered.extend(ids)
+        if self._delivered_timer is None:
+            self._delivered_timer = asyncio.get_running_loop().call_later(
+                DONE_WAIT, self._flush_later)
+
+    def _flush_later(self) -> None:
+        self._delivered_timer = None
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self.flush_done())
+
+    async def flush_done(self) -> None:
+        """Delete now the effects :meth:`done_soon` left for the next write."""
+        if self._delivered_timer is not None:
+            self._delivered_timer.cancel()
+            self._delivered_timer = None
+        while self._delivered:
+            ids = self._delivered[:_CHUNK]
+            try:
+                await self.db.write(_DELETE.format(marks=", ".join("?" * len(ids))), ids,
+                                    keeps_caches=True)
+            except Exception:
+                log.exception("carried-out effects could not be marked done; retrying")
+                self._delivered_timer = asyncio.get_running_loop().call_later(
+                    DONE_WAIT, self._flush_later)
+                return
+            gone = set(ids)
+            self._delivered = [i for i in self._delivered if i not in gone]
+
     async def _scrub(self, tally: _Tally) -> None:
         """After a commit that deleted personal data: the WAL leaves the disk."""
         if tally.scrub:
+            await self.flush_done()  # the deliveries counted from now on are all in the outbox
             self._scrub_waits = True
             await self.db.checkpoint()
 
@@ -336,14 +395,14 @@ class Twinome:
         ctx = Ctx(tx, now, self.settings, platform=run[0].platform)
         if not tally.guarded:  # the fast path: no savepoint; a failure redoes the batch guarded
             try:
-                await features.on_line_messages(ctx, run)
+                await features.on_line_messages(ctx, run, tally.fixed)
             except Exception as err:
                 raise _FastPathFailed from err
             await self._stash(tx, ctx, now, tally)
             return
         try:
             async with tx.savepoint():
-                await features.on_line_messages(ctx, run)
+                await features.on_line_messages(ctx, run, tally.fixed)
         except Exception:
             if len(run) == 1:
                 log.exception("line event %s could not be tracked", run[0].event_id)
@@ -408,6 +467,8 @@ async def _insert_replies(tx: Tx, effects: list[Effect],
 
 
 _OUTBOX = "INSERT INTO outbox (platform, effect, created_at) VALUES (?, ?, ?)"
+_DELETE = "DELETE FROM outbox WHERE id IN ({marks})"
+DONE_WAIT = 0.05  # seconds carried-out effects wait at most for a write to delete them with
 _CHUNK = 300  # outbox rows in one INSERT (three parameters each)
 _SCRUB = "scrub_after_outbox"  # meta key: checkpoint once outbox rows up to this id are gone
 SORRY = _("Sorry, something went wrong on my side. Nothing was changed; please try again.")
@@ -430,6 +491,7 @@ class _Tally:
     earliest: datetime | None = None
     scrub: bool = False  # a handler asked for the WAL to be checkpointed after the commit
     replies: list[Delivery] = field(default_factory=list)  # replies written, as outbox rows
+    fixed: turns.Fixed | None = None  # line messages only: what is known of their lines
 
     def add(self, ctx: Ctx) -> None:
         self.written += len(ctx.effects)

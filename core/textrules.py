@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import time, timedelta
+from functools import lru_cache
 
 from core.errors import ParseError
 from core.i18n import _
@@ -87,6 +88,7 @@ def quote(value: str, limit: int = MAX_NOTE) -> str:
     return f"“{inert(value, limit)}”"
 
 
+@lru_cache(maxsize=4096)  # every command carries its author's name: the same few, again
 def clean_display_name(value: str | None) -> str | None:
     """A platform display name fit to show: one line, visible characters, capped; None if empty."""
     if value is None:

@@ -157,7 +157,7 @@ SELECT r.id, r.trio_id, t.name, r.purpose, t.patience_s, t.relance,
        m.tz, m.quiet_start, m.quiet_end, ls.last_spoke_at, coalesce(ls.spoke_seq, 0),
        ls.owes_since, coalesce(ls.accrued_s, 0), ls.accrual_from, coalesce(ls.reminded, 0),
        coalesce(ls.relanced, 0), coalesce(ls.messages, 0), coalesce(ls.initiations, 0),
-       coalesce(ls.replies, 0), coalesce(ls.reply_total_s, 0)
+       coalesce(ls.replies, 0), coalesce(ls.reply_total_s, 0), m.away_since, m.away_until
 FROM rooms r
 JOIN trios t ON t.id = r.trio_id
 JOIN trio_members tm ON tm.trio_id = r.trio_id
@@ -182,7 +182,83 @@ async def load(tx: Tx, where: str, params: dict[str, Any], now: int) -> dict[Roo
         line = lines.get(row[0])
         if line is None:
             line = lines[row[0]] = Line(*row[:6])
-        line.seats[row[6]] = Seat(*row[6:])
+        line.seats[row[6]] = Seat(*row[6:-2])
+    return lines
+
+
+class Fixed:
+    """What turn tracking reads of lines besides their turn state, kept between batches.
+
+    A line's trio (name, patience, relance), purpose and members (names, time zones, quiet
+    hours, absences) change only through commands and jobs, never through line messages.
+    So this is valid only across consecutive batches of line messages: :meth:`valid`,
+    called at the start of each such batch's transaction, forgets everything when any
+    other write transaction ran since the last one (the database counts them, see
+    ``Database.writes``) or another connection committed (``PRAGMA data_version``).
+    Rooms not known yet are read whole, once (:func:`lines_of`).
+    """
+
+    MAX_ROOMS = 50_000  # past this many rooms it starts afresh
+
+    def __init__(self) -> None:
+        # room -> (trio id, trio name, purpose, patience, relance, seats), None: not open
+        self.rooms: dict[int, tuple[Any, ...] | None] = {}
+        self._writes = -1
+        self._version: Any = None
+
+    async def valid(self, tx: Tx, writes: int) -> Fixed:
+        """This cache, emptied unless the transaction ``writes`` directly follows the last
+        batch that used it and no other connection committed since."""
+        version = await tx.value("PRAGMA data_version")
+        if writes != self._writes + 1 or version != self._version \
+                or len(self.rooms) > self.MAX_ROOMS:
+            self.rooms.clear()
+        self._writes, self._version = writes, version
+        return self
+
+
+_STATE = """
+SELECT room_id, member_id, last_spoke_at, spoke_seq, owes_since, accrued_s, accrual_from,
+       reminded, relanced, messages, initiations, replies, reply_total_s
+FROM line_state WHERE room_id IN {rooms}
+"""
+
+
+async def lines_of(tx: Tx, rooms: list[int], now: int, fixed: Fixed | None) -> dict[RoomId, Line]:
+    """The open lines among ``rooms``; with ``fixed``, rooms read before cost only their
+    turn state (one query for all), the others are read whole and remembered."""
+    if fixed is None:
+        return await load(tx, *by_ids(rooms), now)
+    known = fixed.rooms
+    missing = [room for room in rooms if room not in known]
+    lines: dict[RoomId, Line] = {}
+    if missing:
+        where, params = by_ids(missing)
+        rows = await tx.all(_LOAD.format(where=where), {**params, "now": now})
+        found: dict[int, list[Any]] = {}
+        for row in rows:
+            line = lines.get(row[0])
+            if line is None:
+                line = lines[row[0]] = Line(*row[:6])
+                found[row[0]] = [*row[1:6], []]
+            line.seats[row[6]] = Seat(*row[6:-2])
+            found[row[0]][5].append((row[6], row[7], row[-2], row[-1], row[9], row[10], row[11]))
+        for room in missing:
+            known[room] = tuple(found[room]) if room in found else None
+    cached = [room for room in rooms if room not in lines and known.get(room) is not None]
+    if not cached:
+        return lines
+    listed, params = among("room", cached)
+    state = {(row[0], row[1]): row[2:]
+             for row in await tx.all(_STATE.format(rooms=listed), params)}
+    for room in cached:
+        trio_id, trio_name, purpose, patience_s, relance, seats = known[room]  # type: ignore[misc]
+        line = lines[RoomId(room)] = Line(RoomId(room), trio_id, trio_name, purpose, patience_s,
+                                          relance)
+        for member, name, since, until, tz, quiet_start, quiet_end in seats:
+            away = since is not None and (until is None or until > now)
+            line.seats[member] = Seat(member, name, away, tz, quiet_start, quiet_end,
+                                      *state.get((room, member), ()))
     return lines
 
 
@@ -287,10 +363,12 @@ def reminder_text(line: Line, seat: Seat, waiting: Sequence[Seat], now: int, pre
               ago=timedelta(seconds=max(0, now - (seat.owes_since or now))))
 
 
-async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage]) -> None:
-    """A batch of line messages: one read, the turn rule in memory, one write per table."""
+async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage],
+                           fixed: Fixed | None = None) -> None:
+    """A batch of line messages: one read, the turn rule in memory, one write per table
+    (``fixed``: what is known of the lines already, see :class:`Fixed`)."""
     now = ts(ctx.now)
-    lines = await load(ctx.tx, *by_ids({int(e.room) for e in events}), now)
+    lines = await lines_of(ctx.tx, sorted({int(e.room) for e in events}), now, fixed)
     dirty: dict[tuple[RoomId, MemberId], Seat] = {}
     jobs = Jobs()
     blocked: set[frozenset[MemberId]] | None = None  # read once, when a relance first needs it

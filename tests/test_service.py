@@ -82,3 +82,33 @@ async def test_a_display_name_with_a_lone_surrogate_is_stored_readably(h: Harnes
     await h.core.handle([CommandReceived("s1", MemberId("zoe"), None, "help", "Zo\ud800e")])
     async with h.core.db.transaction() as tx:
         assert await tx.value("SELECT display_name FROM members WHERE id = 'zoe'") == "Zo?e"
+
+
+async def test_done_soon_rows_go_with_the_next_write_or_on_their_own(h: Harness) -> None:
+    """A reply its adapter carried out is deleted by the next write transaction (no write of
+    its own), or after DONE_WAIT when none comes; flush_done deletes at once."""
+    import asyncio
+
+    from core import service
+
+    async def reply_to(text: str) -> int:
+        event = f"soon-{h.core.db.writes}"
+        applied = await h.core.handle([CommandReceived(event, MemberId("alice"), None, text)])
+        return applied.replies[0].id
+
+    await h.core.done_soon([await reply_to("help")])  # at first it checks for a scrub: at once
+    assert await h.core.pending() == []
+    first = await reply_to("help")
+    writes = h.core.db.writes
+    await h.core.done_soon([first])
+    assert first in [d.id for d in await h.core.pending()]  # not yet: nothing wrote
+    second = await reply_to("trio list")
+    assert h.core.db.writes == writes + 1  # the command's own transaction, nothing else
+    assert [d.id for d in await h.core.pending()] == [second]
+    await h.core.done_soon([second])
+    await asyncio.sleep(service.DONE_WAIT * 4)  # no write came: deleted on their own
+    assert await h.core.pending() == []
+    third = await reply_to("help")
+    await h.core.done_soon([third])
+    await h.core.flush_done()
+    assert await h.core.pending() == []

@@ -132,3 +132,36 @@ async def test_migration_8_numbers_existing_rows_per_trio(tmp_path: Path) -> Non
             rows = await tx.all(f"SELECT id, number FROM {table} ORDER BY id")
             assert [tuple(r) for r in rows] == [(1, 1), (2, 1), (3, 2), (4, 2)], table
     await db.close()
+
+
+def test_effects_are_stored_as_asdict_would_write_them() -> None:
+    """to_json skips asdict's deep copy; what it writes is the same, and reads back."""
+    import json
+    from dataclasses import asdict
+
+    from core.effects import (
+        Attachment,
+        CloseRoom,
+        CreateRoom,
+        Notify,
+        Post,
+        Reply,
+        ReportToModerators,
+        choice,
+        from_json,
+        to_json,
+    )
+    from core.i18n import _
+
+    effects = [
+        Reply("@a:x", None, "e1", _("in {d}", d="3h"), True, False, "origin",
+              (choice("Yes", "yes"), choice("No", "no", "danger")),
+              Attachment("export.json", "{}"), "fr"),
+        Notify("@b:x", "text", sent_by="@a:x"), Post(3, "posted"),
+        CreateRoom(1, 2, "pair", ("@a:x", "@b:x"), "name", "topic", realm="9"),
+        CloseRoom(1, "reason"), ReportToModerators("report", 4),
+    ]
+    for effect in effects:
+        expected = json.dumps({"kind": effect.kind, **asdict(effect)}, separators=(",", ":"))
+        assert to_json(effect) == expected
+        assert from_json(to_json(effect)) == effect

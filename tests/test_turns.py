@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+from core import turns
 from core.clock import FakeClock
 from core.effects import CreateRoom, Notify, Reply
 from core.events import CommandReceived, LineMessage
@@ -290,3 +293,42 @@ async def test_a_shorter_patience_applies_to_silences_already_running(h: Harness
         await h.say(who, "trio settings patience 1d")
     out = await h.advance(timedelta(minutes=1))
     assert len(notices(out, "bob")) == 1 and "gentle word" in notices(out, "bob")[0]
+
+
+# What batches of line messages keep of their lines between batches ------------------------
+
+async def test_known_lines_read_as_the_database_says(h: Harness) -> None:
+    rooms = await lines_of(h)
+    await h.say("bob", "away for 3d")
+    for who, room in (("alice", "alice+bob"), ("bob", "alice+bob"), ("carol", "trio")):
+        await h.write(who, rooms[room])
+    ids = [*sorted(rooms.values()), 999]  # and a room that does not exist
+    now = int(h.clock.now().timestamp())
+    fixed = turns.Fixed()
+    async with h.core.db.transaction() as tx:
+        read = await turns.lines_of(tx, ids, now, fixed)  # reads them whole, remembers them
+        known = await turns.lines_of(tx, ids, now, fixed)  # only their turn state
+        plain = await turns.load(tx, turns.BY_IDS, {"rooms": json.dumps(ids)}, now)
+    assert read == known == plain and len(plain) == 4
+    assert plain[RoomId(rooms["alice+bob"])].seats[MemberId("bob")].away
+
+
+async def test_a_command_between_line_batches_is_seen_by_the_next_batch(h: Harness) -> None:
+    ac = (await lines_of(h))["alice+carol"]
+    await h.write("carol", ac)  # the line is read, and known from now on
+    await h.write("alice", ac)
+    await h.say("carol", "away for 3d")
+    await h.write("carol", ac)
+    await h.write("alice", ac)  # carol owes again, but she is away: her waiting time waits
+    assert (await state(h, ac, "carol"))["accrual_from"] is None
+
+
+async def test_a_change_by_another_connection_is_seen_by_the_next_batch(h: Harness) -> None:
+    ac = (await lines_of(h))["alice+carol"]
+    await h.write("carol", ac)
+    await h.write("alice", ac)
+    await h.write("carol", ac)
+    with sqlite3.connect(h.core.db.path) as other:  # another process, say
+        other.execute("UPDATE members SET away_since = 1 WHERE id = 'carol'")
+    await h.write("alice", ac)
+    assert (await state(h, ac, "carol"))["accrual_from"] is None

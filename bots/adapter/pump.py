@@ -134,6 +134,7 @@ class Pump:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self.core.flush_done()
 
     async def resend_reports(self) -> None:
         """Queue again the reports that never reached the moderators (call when there is a room)."""
@@ -154,7 +155,7 @@ class Pump:
                     self._carried[delivery.id] = None
                 else:
                     self._held_for_claim = True  # it waits or is retried: the pump's job now
-            await self._flush()
+            await self._flush(soon=True)
         finally:
             while len(self._carried) > MAX_CARRIED:
                 self._carried.popitem(last=False)
@@ -285,10 +286,17 @@ class Pump:
         if len(self._done) >= self.flush_every:
             await self._flush()
 
-    async def _flush(self) -> None:
+    async def _flush(self, *, soon: bool = False) -> None:
+        """Mark what was carried out done; ``soon``: plain deliveries may wait for the
+        core's next write (a caller answering a command does not delay the next one),
+        and passes meanwhile skip them as carried."""
         if self._done or self._binds:
             done, binds, reports = self._done, self._binds, self._reports
             self._done, self._binds, self._reports = [], [], []
+            if soon and not binds and not reports:
+                self._carried.update((i, None) for i in done)
+                await self.core.done_soon(done)
+                return
             await self.core.done(done, binds, reports)
 
     def key(self, delivery: Delivery) -> str:

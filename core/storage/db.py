@@ -216,6 +216,9 @@ class Database(abc.ABC):
 
     path: str  # where the data lives, for messages (a file, or a URL without its password)
     backend: str  # "sqlite" or "postgres", for the tests and the logs
+    writes: int | None = None
+    """Write transactions so far, where this process is the only writer (a cache kept
+    across transactions checks it); None where other processes may write too."""
 
     @staticmethod
     async def open(target: str | Path) -> Database:
@@ -253,8 +256,9 @@ class Database(abc.ABC):
         :meth:`SqliteDatabase.inline`; elsewhere, :meth:`atomic`)."""
 
     @abc.abstractmethod
-    async def write(self, sql: str, params: Params = ()) -> int:
-        """One statement, a transaction of its own; returns how many rows it changed."""
+    async def write(self, sql: str, params: Params = (), *, keeps_caches: bool = False) -> int:
+        """One statement, a transaction of its own; returns how many rows it changed
+        (``keeps_caches``: it changes nothing a cache holds, see :attr:`writes`)."""
 
     @abc.abstractmethod
     def read(self) -> contextlib.AbstractAsyncContextManager[Tx]:
@@ -269,6 +273,8 @@ class Database(abc.ABC):
 class SqliteDatabase(Database):
     """Two aiosqlite connections (writes, reads) with WAL, foreign keys and a migrated schema."""
 
+    writes: int  # one process writes a SQLite file (the console and bots claim it)
+
     backend = "sqlite"
 
     def __init__(self, conn: aiosqlite.Connection, reader: aiosqlite.Connection,
@@ -278,6 +284,9 @@ class SqliteDatabase(Database):
         self._write_lock = asyncio.Lock()
         self._read_lock = asyncio.Lock()
         self.path = path
+        # Write transactions begun on this connection (statements declared harmless to
+        # caches aside): a cache of what is stored compares it to know nothing else wrote.
+        self.writes = 0
 
     @classmethod
     async def connect(cls, path: str | Path) -> SqliteDatabase:
@@ -330,6 +339,7 @@ class SqliteDatabase(Database):
         queued after whatever statement it had begun.
         """
         async with self._write_lock:
+            self.writes += 1
             try:
                 await self._conn.execute("BEGIN IMMEDIATE")
                 yield Tx(self._conn)
@@ -339,10 +349,12 @@ class SqliteDatabase(Database):
             else:
                 await self._conn.execute("COMMIT")
 
-    async def write(self, sql: str, params: Params = ()) -> int:
+    async def write(self, sql: str, params: Params = (), *, keeps_caches: bool = False) -> int:
         """One statement, a transaction of its own (one thread hop where a block takes
-        three); returns how many rows it changed."""
+        three); returns how many rows it changed. ``keeps_caches``: it changes nothing any
+        cache holds (it deletes delivered outbox rows, say), so it leaves :attr:`writes`."""
         async with self._write_lock:
+            self.writes += not keeps_caches
             cur = await self._conn.execute(sql, params)
             return cur.rowcount
 
@@ -363,6 +375,7 @@ class SqliteDatabase(Database):
                 return await body(tx)
         conn = self._conn
         async with self._write_lock:
+            self.writes += 1
             result: T = await run(lambda: _drive(conn._conn, body))
             return result
 

@@ -284,7 +284,7 @@ class PgDatabase(Database):
         """On PostgreSQL an ordinary transaction: :meth:`atomic`."""
         return await self.atomic(body)
 
-    async def write(self, sql: str, params: Params = ()) -> int:
+    async def write(self, sql: str, params: Params = (), *, keeps_caches: bool = False) -> int:
         """One statement, a transaction of its own (retried after a conflict)."""
 
         async def body(tx: Tx) -> int:
