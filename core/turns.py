@@ -194,7 +194,7 @@ class Fixed:
     So this is valid only across consecutive batches of line messages: :meth:`valid`,
     called at the start of each such batch's transaction, forgets everything when any
     other write transaction ran since the last one (the database counts them, see
-    ``Database.writes``) or another connection committed (``PRAGMA data_version``).
+    ``Database.writes``) or another connection committed (``Tx.version``).
     Rooms not known yet are read whole, once (:func:`lines_of`).
     """
 
@@ -209,7 +209,7 @@ class Fixed:
     async def valid(self, tx: Tx, writes: int) -> Fixed:
         """This cache, emptied unless the transaction ``writes`` directly follows the last
         batch that used it and no other connection committed since."""
-        version = await tx.value("PRAGMA data_version")
+        version = await tx.version()
         if writes != self._writes + 1 or version != self._version \
                 or len(self.rooms) > self.MAX_ROOMS:
             self.rooms.clear()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -308,7 +307,7 @@ async def test_known_lines_read_as_the_database_says(h: Harness) -> None:
     async with h.core.db.transaction() as tx:
         read = await turns.lines_of(tx, ids, now, fixed)  # reads them whole, remembers them
         known = await turns.lines_of(tx, ids, now, fixed)  # only their turn state
-        plain = await turns.load(tx, turns.BY_IDS, {"rooms": json.dumps(ids)}, now)
+        plain = await turns.load(tx, *turns.by_ids(ids), now)
     assert read == known == plain and len(plain) == 4
     assert plain[RoomId(rooms["alice+bob"])].seats[MemberId("bob")].away
 

@@ -127,6 +127,11 @@ class Tx:
         row = await self.one(sql, params)
         return None if row is None else row[0]
 
+    async def version(self) -> Any:
+        """A value that changes whenever another connection commits (None where the
+        backend has none): SQLite's ``data_version``."""
+        return await self.value("PRAGMA data_version")
+
     async def run(self, sql: str, params: Params = ()) -> None:
         """Execute a statement."""
         await self._exec(sql, params)

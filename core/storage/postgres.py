@@ -121,6 +121,10 @@ class PgTx(Tx):
         self._savepoints = 0
         self.doomed: BaseException | None = None  # a conflict seen: the commit must not happen
 
+    async def version(self) -> Any:
+        """None: other processes may commit at any time (no cache outlives a transaction)."""
+        return None
+
     async def _fetch(self, sql: str, params: Params) -> Iterable[Row]:
         text, args = _args(sql, params)
         try:
