@@ -84,9 +84,11 @@ async def test_a_display_name_with_a_lone_surrogate_is_stored_readably(h: Harnes
         assert await tx.value("SELECT display_name FROM members WHERE id = 'zoe'") == "Zo?e"
 
 
-async def test_done_soon_rows_go_with_the_next_write_or_on_their_own(h: Harness) -> None:
+async def test_done_soon_rows_go_with_the_next_write_or_on_their_own(h_sqlite: Harness) -> None:
     """A reply its adapter carried out is deleted by the next write transaction (no write of
-    its own), or after DONE_WAIT when none comes; flush_done deletes at once."""
+    its own), or after DONE_WAIT when none comes; flush_done deletes at once (counted
+    where one process writes, SQLite's ``Database.writes``)."""
+    h = h_sqlite
     import asyncio
 
     from core import service

@@ -322,7 +322,8 @@ async def test_a_command_between_line_batches_is_seen_by_the_next_batch(h: Harne
     assert (await state(h, ac, "carol"))["accrual_from"] is None
 
 
-async def test_a_change_by_another_connection_is_seen_by_the_next_batch(h: Harness) -> None:
+async def test_a_change_by_another_connection_is_seen_by_the_next_batch(h_sqlite: Harness) -> None:
+    h = h_sqlite  # another connection writes the SQLite file itself
     ac = (await lines_of(h))["alice+carol"]
     await h.write("carol", ac)
     await h.write("alice", ac)
