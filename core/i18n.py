@@ -16,7 +16,7 @@ message inside a message, a :class:`~datetime.timedelta` as a duration ("3d 4h",
 "3 jours 4 h"), an aware :class:`~datetime.datetime` as a date and time in UTC, a
 :class:`Local` as a time in someone's time zone; anything else as ``str()``.
 
-Catalogs are the standard gettext ``.po`` files under ``core/locale/<lang>/LC_MESSAGES/``
+A catalog is a standard gettext file, ``core/locale/<lang>/LC_MESSAGES/twinome.po``
 (extracted with ``pybabel extract -k _n:1,2``), compiled in memory with Babel the first
 time a language is used, with the plural rule of each catalog. English is the source
 language and needs no catalog.
@@ -43,6 +43,7 @@ LANGUAGES = ("en", "fr")
 """The languages the bot speaks, the source language first."""
 SOURCE = LANGUAGES[0]
 LOCALE_DIR = Path(__file__).with_name("locale")
+DOMAIN = "twinome"
 
 _NAMES = {
     "en": "en", "english": "en", "anglais": "en", "eng": "en",
@@ -209,25 +210,21 @@ def local_time(local: Local, lang: str) -> str:
                            tzinfo=tz, locale=lang) + f" ({local.tz})"
 
 
+def catalog_file(lang: str) -> Path:
+    """Where the catalog of ``lang`` lives (one gettext domain, ``twinome``)."""
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
 @cache
 def catalog(lang: str) -> gettext.NullTranslations:
-    """The compiled catalog of ``lang`` (every ``.po`` file of its folder, merged)."""
-    if lang == SOURCE or lang not in LANGUAGES:
+    """The compiled catalog of ``lang`` (its ``.po`` file compiled in memory)."""
+    path = catalog_file(lang)
+    if lang == SOURCE or lang not in LANGUAGES or not path.exists():
         return gettext.NullTranslations()
-    merged = None
-    for path in sorted((LOCALE_DIR / lang / "LC_MESSAGES").glob("*.po")):
-        with path.open("rb") as fp:
-            part = read_po(fp, locale=lang)
-        if merged is None:
-            merged = part
-            continue
-        for message in part:
-            if message.id and message.id not in merged:
-                merged[message.id] = message
-    if merged is None:
-        return gettext.NullTranslations()
+    with path.open("rb") as fp:
+        messages = read_po(fp, locale=lang)
     buf = io.BytesIO()
-    write_mo(buf, merged)
+    write_mo(buf, messages)
     buf.seek(0)
     return gettext.GNUTranslations(buf)
 

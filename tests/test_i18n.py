@@ -117,7 +117,7 @@ def test_the_french_keeps_one_typography() -> None:
     """« » with non-breaking spaces around names and texts, ’ for apostrophes, and no
     space before ? ! : ;
     (they wrap badly in chats); a console directive (``:help``) keeps its colon."""
-    with (i18n.LOCALE_DIR / "fr" / "LC_MESSAGES" / "twinome.po").open("rb") as fp:
+    with i18n.catalog_file("fr").open("rb") as fp:
         said = [m.string for m in read_po(fp) if m.id]
     texts = [t for s in said for t in (s if isinstance(s, tuple) else (s,))]
     assert len(texts) > 700
