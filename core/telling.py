@@ -1,8 +1,9 @@
 """Each effect's words in its reader's language, just before it goes to the outbox.
 
 A private reply or notice is said in its member's language; a reply the whole room
-reads, a post, a room's name and topic, and the reason a room closes or someone leaves it, in the language of the room's
-trio; a report to the moderators in the bot's default language (see ``core.i18n``).
+reads, a post, a room's name and topic, and the reason a room closes or someone leaves
+it, in the language of the room's trio; a report to the moderators in the bot's default
+language (see ``core.i18n``). Words already said in a language keep it.
 """
 
 from __future__ import annotations
@@ -29,49 +30,46 @@ from core.storage.db import Tx
 
 async def in_their_language(tx: Tx, effects: Sequence[Effect], default: str) -> list[Effect]:
     """``effects`` with every translatable text rendered for its reader."""
-    people = await queries.languages(tx, [e.to for e in effects if isinstance(e, Reply | Notify)
+    pending = [e for e in effects if _translatable(e)]
+    people = await queries.languages(tx, [e.to for e in pending if isinstance(e, Reply | Notify)
                                           and not e.lang])
-    rooms = await queries.room_languages(tx, [room for e in effects if _translatable(e)
-                                              and (room := _room_of(e)) is not None])
-    out: list[Effect] = []
-    for e in effects:
-        if not _translatable(e):
-            out.append(e)
-        elif _for_the_room(e):
-            assert isinstance(e, Reply) and e.room is not None
-            lang = e.lang or pick(rooms.get(e.room), default)
-            out.append(replace(e, text=render(e.text, lang), choices=rendered(e.choices, lang),
-                               lang=lang))
-        elif isinstance(e, Reply | Notify):
-            lang = e.lang or pick(people.get(MemberId(e.to)), default)
-            out.append(replace(e, text=render(e.text, lang), choices=rendered(e.choices, lang),
-                               lang=lang))
-        elif isinstance(e, Post):
-            lang = pick(rooms.get(e.room), default)
-            out.append(replace(e, text=render(e.text, lang), choices=rendered(e.choices, lang),
-                               lang=lang))
-        elif isinstance(e, CreateRoom):
-            lang = pick(rooms.get(e.room), default)
-            out.append(replace(e, name=render(e.name, lang), topic=render(e.topic, lang)))
-        elif isinstance(e, RemoveFromRoom | CloseRoom):
-            out.append(replace(e, reason=render(e.reason, pick(rooms.get(e.room), default))))
-        elif isinstance(e, ReportToModerators):
-            out.append(replace(e, text=render(e.text, pick(default))))
-        else:
-            out.append(e)
-    return out
+    rooms = await queries.room_languages(tx, [room for e in pending
+                                              if (room := _room_of(e)) is not None])
+
+    def language(e: Effect) -> str:
+        room = _room_of(e)
+        if isinstance(e, Reply | Notify) and e.lang:
+            return e.lang
+        if room is not None:
+            return pick(rooms.get(room), default)
+        if isinstance(e, Reply | Notify):
+            return pick(people.get(MemberId(e.to)), default)
+        return pick(default)  # a report to the moderators
+
+    return [_said(e, language(e)) if _translatable(e) else e for e in effects]
+
+
+def _said(e: Effect, lang: str) -> Effect:
+    """An effect with its words said in ``lang``."""
+    if isinstance(e, Reply | Notify | Post):
+        return replace(e, text=render(e.text, lang), choices=rendered(e.choices, lang), lang=lang)
+    if isinstance(e, CreateRoom):
+        return replace(e, name=render(e.name, lang), topic=render(e.topic, lang))
+    if isinstance(e, RemoveFromRoom | CloseRoom):
+        return replace(e, reason=render(e.reason, lang))
+    if isinstance(e, ReportToModerators):
+        return replace(e, text=render(e.text, lang))
+    return e
 
 
 def _room_of(effect: Effect) -> RoomId | None:
-    """The room whose trio's language an effect is said in, if it is said in one."""
+    """The room whose trio's language an effect is said in: posts, rooms, and a reply the
+    whole room reads (a private reply is said in its reader's language)."""
     if isinstance(effect, Post | CreateRoom | RemoveFromRoom | CloseRoom):
         return effect.room
-    return effect.room if _for_the_room(effect) and isinstance(effect, Reply) else None
-
-
-def _for_the_room(effect: Effect) -> bool:
-    """Whether an effect is an answer the whole room reads (said in the trio's language)."""
-    return isinstance(effect, Reply) and effect.room is not None and not effect.private
+    if isinstance(effect, Reply) and not effect.private:
+        return effect.room
+    return None
 
 
 def _translatable(effect: Effect) -> bool:
