@@ -32,7 +32,9 @@ async def chat(ctx: Ctx, inv: Invocation) -> None:
     p = ctx.prefix
     first = fold(text.split()[0]).strip("!?.,") if text.split() else ""
     if first in grammar.GREETINGS_FR:
-        await _greeted_in_french(ctx)
+        await _greeted_in(ctx, "fr")
+    elif first in grammar.GREETINGS_EN:
+        await _greeted_in(ctx, "en")
     hello = _("Hello!") + " " if first in _HELLOS else ""
     asked = grammar.about(text)
     maybe = _("Perhaps this helps: {commands}.", commands=join(", ", [
@@ -56,13 +58,15 @@ def _help_on(command: grammar.Command, prefix: str) -> str:
     return Said(lambda lang: f"{prefix}{help_.name_in(lang)} {command.name_in(lang)}")
 
 
-async def _greeted_in_french(ctx: Ctx) -> None:
-    """Someone who has chosen no language greets in French: French is their hint from now."""
-    chosen = await ctx.tx.value("SELECT language FROM members WHERE id = ?", (ctx.actor,))
-    if chosen:
+async def _greeted_in(ctx: Ctx, lang: str) -> None:
+    """Someone who has chosen no language greets in ``lang``: that is their hint from now
+    (the latest greeting wins: a French "salut" then an English "hello" is English again).
+    An English greeting leaves a member with no hint at all as they are (the default)."""
+    row = await ctx.tx.one("SELECT language, locale FROM members WHERE id = ?", (ctx.actor,))
+    if row is None or row["language"] or (lang == "en" and row["locale"] is None):
         return
-    await ctx.tx.run("UPDATE members SET locale = 'fr' WHERE id = ?", (ctx.actor,))
-    ctx.language = "fr"
+    await ctx.tx.run("UPDATE members SET locale = ? WHERE id = ?", (lang, ctx.actor))
+    ctx.language = lang
 
 
 async def release_held(ctx: Ctx, payload: dict[str, Any]) -> None:

@@ -514,9 +514,13 @@ GREETINGS_FR = frozenset({
     "allo",
 })
 """French greetings (folded): someone who opens with one is answered in French."""
-_GREETINGS = GREETINGS_FR | frozenset({
-    "hi", "hello", "hey", "hiya", "howdy", "yo", "hallo", "hola", "thanks", "thank", "cheers",
-    "good", "ok", "okay", "please",
+GREETINGS_EN = frozenset({
+    "hi", "hello", "hey", "hiya", "howdy", "thanks", "thank", "cheers",
+})
+"""English greetings: someone who greeted in French before and now opens with one of
+these is answered in English again."""
+_GREETINGS = GREETINGS_FR | GREETINGS_EN | frozenset({
+    "yo", "hallo", "hola", "good", "ok", "okay", "please",
 })
 _QUESTIONS = frozenset({
     "how", "what", "why", "where", "who", "when", "which", "can", "could", "is", "are", "do",

@@ -201,6 +201,18 @@ async def test_a_french_greeting_is_answered_in_french(h: Harness) -> None:
     assert "Ceci pourrait vous aider: !aide trio rejoindre, !aide trio nouveau." in reply.text
 
 
+async def test_an_english_greeting_after_a_french_one_is_answered_in_english(h: Harness) -> None:
+    [reply] = await h.say("zoe", "salut")
+    assert reply.text.startswith("Bonjour!")
+    [reply] = await h.say("zoe", "hello")
+    assert reply.text.startswith("Hello! I'm Twinome")
+    [reply] = await h.say("zoe", "help")
+    assert "Start a trio:" in reply.text
+    async with h.core.db.read() as tx:
+        row = await tx.one("SELECT language, locale FROM members WHERE id = 'zoe'")
+    assert row is not None and (row[0], row[1]) == (None, "en")
+
+
 async def test_a_french_greeting_does_not_override_a_chosen_language(h: Harness) -> None:
     await h.say("bob", "language en")
     [reply] = await h.say("bob", "salut")
