@@ -14,7 +14,8 @@ goes to the outbox (``core.service``): a private answer or notice in the member'
 language, a post in a trio room or pair line in the trio's. Arguments render too: a
 message inside a message, a :class:`~datetime.timedelta` as a duration ("3d 4h",
 "3 jours 4 h"), an aware :class:`~datetime.datetime` as a date and time in UTC, a
-:class:`Local` as a time in someone's time zone; anything else as ``str()``.
+:class:`~datetime.date` as a day ("2026-12-02", "2 déc. 2026"), a :class:`Local` as a
+time in someone's time zone; anything else as ``str()``.
 
 A catalog is a standard gettext file, ``core/locale/<lang>/LC_MESSAGES/twinome.po``
 (extracted with ``pybabel extract -k _n:1,2``), compiled in memory with Babel the first
@@ -28,13 +29,13 @@ import gettext
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.units import format_unit
@@ -159,6 +160,8 @@ def _value(value: Any, lang: str) -> str:
         return local_time(value, lang)
     if isinstance(value, datetime):
         return moment(value, lang)
+    if isinstance(value, date):
+        return day(value, lang)
     return str(value)
 
 
@@ -198,6 +201,14 @@ def moment(when: datetime, lang: str) -> str:
     """A date and time in UTC, as the bot states deadlines."""
     return format_datetime(when.astimezone(UTC), _MOMENT.get(lang, _MOMENT[SOURCE]),
                            tzinfo=UTC, locale=lang) + " UTC"
+
+
+_DAY = {"en": "yyyy-MM-dd", "fr": "d MMM y"}
+
+
+def day(when: date, lang: str) -> str:
+    """A calendar day (no time, no zone), as the bot states a date someone typed."""
+    return format_date(when, _DAY.get(lang, _DAY[SOURCE]), locale=lang)
 
 
 def local_time(local: Local, lang: str) -> str:

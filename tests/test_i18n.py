@@ -86,6 +86,14 @@ def test_durations_and_moments_per_language() -> None:
     assert i18n.local_time(Local(when, "Europe/Paris"), "fr") == "mer. 2 déc. 2026, 11:00 (Europe/Paris)"
 
 
+async def test_a_typed_day_in_an_error_is_said_in_the_readers_language(h: Harness) -> None:
+    await h.speaks("amelie", "fr")
+    [fr] = await h.say("amelie", "absent jusqu'au 2020-01-05")
+    [en] = await h.say("bob", "away until 2020-01-05")
+    assert "5 janv. 2020" in fr.text and "2020-01-05" not in fr.text
+    assert "2020-01-05 has already begun" in en.text
+
+
 def test_language_names_and_locales() -> None:
     assert i18n.language_code("Français") == "fr"
     assert i18n.language_code("klingon") is None

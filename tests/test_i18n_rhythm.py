@@ -72,7 +72,7 @@ def test_today_is_a_day_that_has_already_begun() -> None:
     assert when.day(when.words("aujourd’hui"), date(2026, 12, 2)) == (date(2026, 12, 2), 1)
     with pytest.raises(ParseError) as err:
         parse_away("jusqu'à aujourd'hui", "Europe/Paris", NOW)
-    assert render(err.value.message, "fr") == "2026-12-02 a déjà commencé là où vous êtes (Europe/Paris)."
+    assert render(err.value.message, "fr") == "2 déc. 2026 a déjà commencé là où vous êtes (Europe/Paris)."
 
 
 @pytest.mark.parametrize(("said", "window"), [
