@@ -818,10 +818,10 @@ def _convert_rest(arg: Arg, raw: str) -> str:
     if arg.guarded:
         raw = _quoted(raw) or raw
     if arg.kind is Kind.NAME:
-        return inert(clean_name(raw.strip().strip('"“”'), arg.name))
+        return inert(clean_name(raw.strip().strip('"“”'), Said(arg.name_in)))
     if arg.kind in (Kind.SKILL_REST, Kind.SKILL):
         return clean_skill(raw.strip().strip('"“”'))
-    return clean_text(raw, arg.name, arg.limit)
+    return clean_text(raw, Said(arg.name_in), arg.limit)
 
 
 def _convert(command: Command, arg: Arg, token: str, prefix: str) -> Any:
@@ -838,10 +838,10 @@ def _convert(command: Command, arg: Arg, token: str, prefix: str) -> Any:
             raise _bad_choice(command, arg, token, prefix)
         return value
     if arg.kind is Kind.USER:
-        return clean_name(token, "person")
+        return clean_name(token, _("person"))
     if arg.kind is Kind.SKILL:
         return clean_skill(token)
-    return clean_text(token, arg.name, 200)
+    return clean_text(token, Said(arg.name_in), 200)
 
 
 def _bad_choice(command: Command, arg: Arg, token: str, prefix: str) -> ParseError:

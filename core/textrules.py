@@ -99,7 +99,7 @@ def clean_display_name(value: str | None) -> str | None:
     return text or None
 
 
-def clean_name(value: str, what: str = "name", limit: int = MAX_NAME) -> str:
+def clean_name(value: str, what: str = _("name"), limit: int = MAX_NAME) -> str:
     """A short single-line name (trio names)."""
     value = clean_text(value, what, limit)
     if "\n" in value:
@@ -109,7 +109,7 @@ def clean_name(value: str, what: str = "name", limit: int = MAX_NAME) -> str:
 
 def clean_skill(value: str) -> str:
     """A skill, compared case-insensitively, so stored in lower case (and relayed inert)."""
-    return inert(clean_name(value, "skill", MAX_SKILL)).lower()
+    return inert(clean_name(value, _("skill"), MAX_SKILL)).lower()
 
 
 def slug(name: str) -> str:

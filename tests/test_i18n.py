@@ -138,3 +138,12 @@ def test_the_french_keeps_one_typography() -> None:
 def test_the_catalog_is_one_file() -> None:
     """One catalog per language, so one message cannot silently have two translations."""
     assert [p.name for p in (i18n.LOCALE_DIR / "fr" / "LC_MESSAGES").glob("*.po")] == ["twinome.po"]
+
+
+async def test_an_arguments_name_in_an_error_is_said_in_the_readers_language(
+        h: Harness) -> None:
+    await h.speaks("amelie", "fr")
+    [fr] = await h.say("amelie", "trio nouveau " + "x" * 300)
+    [en] = await h.say("bob", "trio new " + "x" * 300)
+    assert "«\u00a0nom\u00a0» est trop longue" in fr.text
+    assert en.text.startswith("The name is too long")
