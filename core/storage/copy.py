@@ -28,9 +28,11 @@ carry), PostgreSQL's identity sequences.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sqlite3
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from core.errors import StorageError
 from core.storage.db import SCHEMA_VERSION, Database, Tx
@@ -62,19 +64,30 @@ class Copied:
 
 
 async def copy(source: str | Path, target: str | Path,
-               progress: Callable[[Copied], None] = lambda _: None) -> list[Copied]:
+               progress: Callable[[Copied], None] = lambda _: None,
+               page: int = PAGE) -> list[Copied]:
     """Copy every row of ``source`` into the empty database ``target`` (see the module
-    docstring); returns the row counts, after checking they match."""
+    docstring), ``page`` rows at a time; returns the row counts, after checking they match."""
     if not exists(source):
         raise CopyError(f"There is no database at {source}.")
+    if _same_place(source, target):
+        raise CopyError("The source and the target are the same database.")
     await _same_version(source, target)
+    try:
+        return await _copy(source, target, progress, page)
+    except _driver_errors() as err:  # a locked file (a bot still running), a lost server…
+        raise CopyError(f"The copy failed (nothing was kept): {err}") from err
+
+
+async def _copy(source: str | Path, target: str | Path,
+                progress: Callable[[Copied], None], page: int) -> list[Copied]:
     async with await Database.open(source) as src, await Database.open(target) as dst, \
             src.transaction() as read, dst.transaction() as write:
         tables = await _matching_tables(read, src.backend, write, dst.backend)
         await _refuse_nonempty(write, tables)
         counts = []
         for table in tables:
-            copied = await _copy_table(read, write, table)
+            copied = await _copy_table(read, write, table, page)
             counts.append(copied)
             progress(copied)
         await _move_counters(read, src.backend, write, dst.backend)
@@ -83,6 +96,21 @@ async def copy(source: str | Path, target: str | Path,
             raise CopyError("The row counts differ after the copy (nothing was kept): "
                             + ", ".join(f"{c.table} {c.source} → {c.target}" for c in wrong))
     return counts
+
+
+def _same_place(source: str | Path, target: str | Path) -> bool:
+    if isinstance(source, Path) and isinstance(target, Path):
+        return source.resolve() == target.resolve()
+    return source == target
+
+
+def _driver_errors() -> tuple[type[Exception], ...]:
+    """What the database drivers raise (asyncpg's only where it is installed)."""
+    try:
+        import asyncpg
+    except ImportError:
+        return (sqlite3.Error, OSError)
+    return (sqlite3.Error, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 async def _same_version(source: str | Path, target: str | Path) -> None:
@@ -99,7 +127,8 @@ async def _same_version(source: str | Path, target: str | Path) -> None:
 
 
 async def _matching_tables(read: Tx, src: str, write: Tx, dst: str) -> list[Table]:
-    """The target's tables in dependency order, once checked to match the source's."""
+    """The source's tables (read in its own order) in the target's dependency order, once
+    checked to match the target's."""
     theirs = {t.name: t for t in await _tables(read, src)}
     ours = {t.name: t for t in await _tables(write, dst)}
     if set(theirs) != set(ours):
@@ -107,7 +136,7 @@ async def _matching_tables(read: Tx, src: str, write: Tx, dst: str) -> list[Tabl
     for name, table in ours.items():
         if set(table.columns) != set(theirs[name].columns):
             raise CopyError(f"The table {name} has different columns in the two databases.")
-    return [ours[name] for name in _dependency_order(list(ours), await _parents(write, dst))]
+    return [theirs[name] for name in _dependency_order(list(ours), await _parents(write, dst))]
 
 
 async def _refuse_nonempty(write: Tx, tables: list[Table]) -> None:
@@ -120,24 +149,37 @@ async def _refuse_nonempty(write: Tx, tables: list[Table]) -> None:
     await write.run("DELETE FROM meta")  # the source's instance id replaces the new one
 
 
-async def _copy_table(read: Tx, write: Tx, table: Table) -> Copied:
-    """Every row of one table, a page at a time, in the source's key order."""
+async def _copy_table(read: Tx, write: Tx, table: Table, page: int) -> Copied:
+    """Every row of one table, a page at a time, in the source's order."""
     columns = ", ".join(f'"{c}"' for c in table.columns)
-    select = f'SELECT {columns} FROM "{table.name}" ORDER BY {table.order} LIMIT ? OFFSET ?'
     insert = (f'INSERT INTO "{table.name}" ({columns}) '
               f"VALUES ({', '.join('?' for _ in table.columns)})")
-    done = 0
-    while True:
-        rows = [tuple(row) for row in await read.all(select, (PAGE, done))]
-        if not rows:
-            break
+    async for rows in _pages(read, table, columns, page):
         try:
             await write.many(insert, rows)
         except Exception as err:
             raise CopyError(f"Copying {table.name} failed (nothing was kept): {err}") from err
-        done += len(rows)
     source = int(await read.value(f'SELECT count(*) FROM "{table.name}"'))
     return Copied(table.name, source, int(await write.value(f'SELECT count(*) FROM "{table.name}"')))
+
+
+async def _pages(read: Tx, table: Table, columns: str,
+                 page: int) -> AsyncIterator[list[tuple[Any, ...]]]:
+    """The source's rows, ``page`` at a time: after the last rowid seen on SQLite (each
+    page found at once), else by ``OFFSET`` in key order."""
+    if table.order == "rowid":
+        select = (f'SELECT rowid, {columns} FROM "{table.name}" WHERE rowid > ? '
+                  "ORDER BY rowid LIMIT ?")
+        last = None
+        while rows := await read.all(select, (-(2**63) if last is None else last, page)):
+            last = rows[-1][0]
+            yield [tuple(row)[1:] for row in rows]
+        return
+    select = f'SELECT {columns} FROM "{table.name}" ORDER BY {table.order} LIMIT ? OFFSET ?'
+    done = 0
+    while rows := await read.all(select, (page, done)):
+        done += len(rows)
+        yield [tuple(row) for row in rows]
 
 
 def _dependency_order(names: list[str], parents: list[tuple[str, str]]) -> list[str]:

@@ -304,3 +304,43 @@ async def test_copy_refuses_what_it_cannot_match(tmp_path: Path) -> None:
         await db.write("ALTER TABLE members ADD COLUMN extra TEXT")
     with pytest.raises(CopyError, match="different columns"):
         await copy(one, two)
+
+
+async def test_the_same_database_twice_is_refused(tmp_path: Path) -> None:
+    source = tmp_path / "old.sqlite3"
+    await (await Database.open(source)).close()
+    code, _, err = await _copy(source, tmp_path / "." / "old.sqlite3")
+    assert code == 2 and "the same database" in err
+
+
+async def test_a_source_a_bot_still_writes_to_is_refused_in_one_line(tmp_path: Path,
+                                                                     sqlite_target: Path) -> None:
+    source = tmp_path / "old.sqlite3"
+    await _lived(source)
+    async with await Database.open(source) as bot, bot.transaction():  # a write under way
+        code, _, err = await _copy(source, sqlite_target)
+    assert code == 2 and "locked" in err and "Traceback" not in err
+    async with await Database.open(sqlite_target) as db:
+        assert (await _rows(db))["members"] == 0
+
+
+async def test_a_round_trip_in_small_pages_changes_nothing(tmp_path: Path, pg_url: str,
+                                                          pg: PgServer) -> None:
+    source, back = tmp_path / "old.sqlite3", tmp_path / "back.sqlite3"
+    await _lived(source)
+    async with await Database.open(source) as db:
+        await db.write("DELETE FROM outbox WHERE id = (SELECT max(id) FROM outbox)")
+        before = await _state(db)
+        async with db.read() as tx:
+            given = await tx.value("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'")
+    await (await Database.open(back)).close()
+    there = await copy(source, pg_url, page=2)  # SQLite to PostgreSQL, two rows at a time
+    again = await copy(pg_url, back, page=3)  # and back, in key order
+    assert [(c.table, c.target) for c in there] == [(c.table, c.target) for c in again]
+    async with await Database.open(back) as db:
+        after = await _state(db)
+        async with db.read() as tx:
+            assert await tx.value(
+                "SELECT seq FROM sqlite_sequence WHERE name = 'outbox'") == given, (
+                "the id of the effect delivered last is never given again")
+    assert after == before and before[3], "exports, rows, instance, pending effects"
