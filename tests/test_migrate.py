@@ -105,3 +105,11 @@ async def test_a_postgresql_database_is_migrated_and_checked(
         assert "newer than this Twinome" in capsys.readouterr().err
     finally:
         await pg_server.drop(url)
+
+
+def test_the_readme_shows_the_operator_commands_as_they_parse() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    for line in ("twinome migrate (--config FILE | --db FILE | --url URL) [--check]",
+                 "twinome copy --from OLD --to NEW", "twinome migrate --config new.toml",
+                 "twinome copy --from /var/lib/twinome/twinome.sqlite3 --to postgresql://"):
+        assert line in readme
