@@ -12,7 +12,7 @@ import pytest
 from bots import cli
 from bots.database import PENDING, TOO_NEW, migrate_main
 from core.storage.db import MIGRATIONS, SCHEMA_VERSION, Database
-from tests.pgserver import PgServer
+from tests.pgserver import PgServer, binaries
 
 
 def _migrate(*argv: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -86,8 +86,17 @@ def test_migrate_is_a_twinome_command(tmp_path: Path, capsys: pytest.CaptureFixt
     assert cli.main(["migrate", "--db", str(tmp_path / "t.sqlite3"), "--check"]) == 0
 
 
+@pytest.fixture
+def pg(request: pytest.FixtureRequest) -> PgServer:
+    """The run's PostgreSQL server: this test needs one, so its absence is a failure."""
+    assert binaries() is not None, "PostgreSQL is not installed (apt-get install -y postgresql)"
+    server: PgServer = request.getfixturevalue("pg_server")
+    return server
+
+
 async def test_a_postgresql_database_is_migrated_and_checked(
-        pg_server: PgServer, capsys: pytest.CaptureFixture[str]) -> None:
+        pg: PgServer, capsys: pytest.CaptureFixture[str]) -> None:
+    pg_server = pg
     url = await pg_server.create(empty=True)
     try:
         run = asyncio.to_thread
