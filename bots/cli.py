@@ -14,9 +14,12 @@ from pathlib import Path
 
 from core.i18n import LANGUAGES
 
-_EXTRAS = {"matrix": "matrix", "demo": "demo", "discord": "discord", "reports": "dev"}
+_EXTRAS = {"matrix": "matrix", "demo": "demo", "discord": "discord", "reports": "dev",
+           "migrate": "postgres", "copy": "postgres"}
+# Each subcommand's entry point, ``module`` (its ``main``) or ``module:function``.
 _TARGETS = {"matrix": "bots.matrix.cli", "demo": "bots.matrix.demo",
-            "discord": "bots.discord.cli", "reports": "bots.reports"}
+            "discord": "bots.discord.cli", "reports": "bots.reports",
+            "migrate": "bots.database:migrate_main", "copy": "bots.database:copy_main"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
                    add_help=False)
     sub.add_parser("reports", help="list stored safety reports, undelivered first "
                                    "(twinome reports --config FILE | --db FILE)", add_help=False)
+    sub.add_parser("migrate", help="apply a database's pending schema migrations, or --check "
+                                   "(twinome migrate --config FILE | --db FILE | --url URL)",
+                   add_help=False)
+    sub.add_parser("copy", help="copy a whole community into a new database "
+                                "(twinome copy --from old.sqlite3 --to postgresql://…)",
+                   add_help=False)
     return parser
 
 
@@ -70,8 +79,8 @@ def _logging() -> None:
 
 
 def _dispatch(command: str, argv: list[str]) -> int:
-    """Run ``twinome matrix|discord|demo`` from its module, imported only now."""
-    target = _TARGETS[command]
+    """Run ``twinome matrix|discord|demo…`` from its module, imported only now."""
+    target, _, function = _TARGETS[command].partition(":")
     try:
         module = importlib.import_module(target)
     except ImportError as err:
@@ -84,7 +93,7 @@ def _dispatch(command: str, argv: list[str]) -> int:
         print(f"twinome {command} needs optional dependencies ({missing or err} is missing): "
               f"install with pip install -e '.[{_EXTRAS[command]}]'", file=sys.stderr)
         return 1
-    entry: Callable[[list[str]], int] = module.main
+    entry: Callable[[list[str]], int] = getattr(module, function or "main")
     return entry(argv)
 
 

@@ -36,14 +36,15 @@ class ReportsError(Exception):
 
 
 def database_of(config: Path) -> Path:
-    """The database a configuration file names in ``[storage] path`` (relative to it)."""
+    """The database a configuration file names in ``[storage]`` (see :func:`startup.storage`)."""
     try:
-        path = startup.table(startup.read_toml(config), "storage").get("path")
+        found = startup.storage(startup.read_toml(config), config.parent)
     except startup.ConfigError as err:
         raise ReportsError(f"cannot read the configuration {config}: {err}") from None
-    if not isinstance(path, str) or not path.strip():
-        raise ReportsError(f"{config} names no database ([storage] path)")
-    return config.parent / path.strip()
+    if not isinstance(found, Path):
+        raise ReportsError(f"{config} names a PostgreSQL database: this command reads a SQLite "
+                           "file only (see the safety_reports table on the server)")
+    return found
 
 
 def _who(member: str, name: str | None) -> str:

@@ -111,15 +111,16 @@ _INVITE = ("SELECT i.code, i.trio_id, t.name AS trio, i.invitee, i.created_at, i
 _EXPORT: tuple[tuple[str, str], ...] = (
     ("skills", "SELECT kind, skill FROM skills WHERE member_id = :m ORDER BY kind, skill"),
     ("blocks_you_made",
-     "SELECT blocked, created_at FROM blocks WHERE blocker = :m ORDER BY created_at"),
+     "SELECT blocked, created_at FROM blocks WHERE blocker = :m ORDER BY created_at, blocked"),
     ("trios",
      "SELECT t.id, t.name, t.state, tm.joined_at FROM trio_members tm JOIN trios t "
      "ON t.id = tm.trio_id WHERE tm.member_id = :m ORDER BY t.id"),
     ("setting_requests",
-     "SELECT trio_id, key, value FROM setting_requests WHERE member_id = :m"),
-    ("invites_you_created", _INVITE + "i.created_by = :m ORDER BY i.created_at"),
-    ("invites_to_you", _INVITE + "i.invitee = :m ORDER BY i.created_at"),
-    ("invites_you_used", _INVITE + "i.used_by = :m ORDER BY i.created_at"),
+     "SELECT trio_id, key, value FROM setting_requests WHERE member_id = :m "
+     "ORDER BY trio_id, key"),
+    ("invites_you_created", _INVITE + "i.created_by = :m ORDER BY i.created_at, i.code"),
+    ("invites_to_you", _INVITE + "i.invitee = :m ORDER BY i.created_at, i.code"),
+    ("invites_you_used", _INVITE + "i.used_by = :m ORDER BY i.created_at, i.code"),
     ("pair_lines",
      "SELECT id, trio_id, state, created_at, CASE WHEN member_a = :m THEN member_b "
      "ELSE member_a END AS with_member FROM rooms WHERE purpose = 'pair' "

@@ -208,12 +208,12 @@ class Fuzz:
         await self.say("carol", None, f"trio join {code}")
 
 
-def test_service_survives_random_commands(tmp_path: Path) -> None:
+def test_service_survives_random_commands(db_target: str | Path) -> None:
     failures = Failures()
     logging.getLogger("twinome").addHandler(failures)
     try:
         with asyncio.Runner() as runner:
-            db = runner.run(Database.open(tmp_path / "fuzz.sqlite3"))
+            db = runner.run(Database.open(db_target))
             clock = FakeClock()
             fuzz = Fuzz(Twinome(db, clock), clock)
             runner.run(fuzz.speakers())

@@ -79,9 +79,9 @@ async def test_safety_errors_in_french(h: Harness) -> None:
 
 
 @pytest.fixture
-async def fr(tmp_path: Path) -> AsyncIterator[Harness]:
+async def fr(db_target: str | Path) -> AsyncIterator[Harness]:
     """A bot whose default language is French (its moderators read French)."""
-    harness = await Harness.open(tmp_path / "fr.sqlite3",
+    harness = await Harness.open(db_target,
                                  settings=Settings(default_language="fr"))
     yield harness
     await harness.close()

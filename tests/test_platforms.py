@@ -91,8 +91,8 @@ async def test_each_pump_carries_only_its_own_platforms_effects(h: Harness) -> N
     assert len(left) == 1 and isinstance(left[0].effect, Reply) and left[0].effect.to == "alice"
 
 
-async def test_a_trio_seats_only_accounts_of_its_own_platform(tmp_path: Path) -> None:
-    h = await Harness.open(tmp_path / "t.sqlite3")
+async def test_a_trio_seats_only_accounts_of_its_own_platform(db_target: str | Path) -> None:
+    h = await Harness.open(db_target)
     try:
         out = await run(h, typed("@alice:x", "trio new", "matrix", name="Les Trois"))
         code = code_in(out[0].text)

@@ -82,9 +82,10 @@ def test_release_is_always_later_and_outside_quiet_hours(tz: str, start: int, en
     assert inside(z, start, end, until - timedelta(seconds=1)), "the earliest such moment"
 
 
-async def test_held_notices_come_out_once_on_the_night_the_clock_goes_back(tmp_path: Path) -> None:
+async def test_held_notices_come_out_once_on_the_night_the_clock_goes_back(
+        db_target: str | Path) -> None:
     clock = FakeClock(local("Europe/Paris", 2026, 10, 24, 12, 0))
-    h = await Harness.open(tmp_path / "db.sqlite3", clock)
+    h = await Harness.open(db_target, clock)
     try:
         await form_trio(h)
         await h.say("alice", "timezone Europe/Paris")

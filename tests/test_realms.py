@@ -24,8 +24,8 @@ def realm_of(member: MemberId) -> str | None:
 
 
 @pytest.fixture
-async def h(tmp_path: Path) -> AsyncIterator[Harness]:
-    harness = await Harness.open(tmp_path / "t.sqlite3", settings=Settings(realm_of=realm_of))
+async def h(db_target: str | Path) -> AsyncIterator[Harness]:
+    harness = await Harness.open(db_target, settings=Settings(realm_of=realm_of))
     yield harness
     await harness.close()
 

@@ -136,6 +136,14 @@ def test_twinome_reports_is_wired_in_the_cli(tmp_path: Path,
     assert "no database" in capsys.readouterr().err
 
 
+def test_twinome_reports_says_it_reads_sqlite_only(tmp_path: Path) -> None:
+    config = tmp_path / "twinome.toml"
+    config.write_text('[storage]\nurl = "postgresql://twinome@db/twinome"\n', "utf-8")
+    err = io.StringIO()
+    assert reports_main(["--config", str(config)], out=io.StringIO(), err=err) == 2
+    assert "names a PostgreSQL database" in err.getvalue()
+
+
 async def test_forget_keeps_reports_for_moderators_without_the_reporter(h: Harness) -> None:
     await form_trio(h)
     await _report(h, "alice", "report @bob delivered reason", True)

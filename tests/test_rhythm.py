@@ -43,8 +43,9 @@ async def test_away_pauses_the_waiting_time(h: Harness) -> None:
     assert len(notices(out, "bob")) == 1 and "Alice" in notices(out, "bob")[0]
 
 
-async def test_an_away_with_an_end_resumes_by_itself_even_after_a_restart(tmp_path: Path) -> None:
-    path, clock = tmp_path / "t.sqlite3", FakeClock()
+async def test_an_away_with_an_end_resumes_by_itself_even_after_a_restart(
+        db_target: str | Path) -> None:
+    path, clock = db_target, FakeClock()
     first = await Harness.open(path, clock)
     rooms = await lines_of(first)
     await first.write("alice", rooms["alice+bob"])

@@ -106,7 +106,7 @@ async def test_reads_do_not_wait_for_an_open_write_transaction(h: Harness) -> No
         assert [d.effect.kind for d in still] == ["reply"], "only committed data is read"
 
 
-async def reminder_setup(path: Path, clock: FakeClock) -> None:
+async def reminder_setup(path: Path | str, clock: FakeClock) -> None:
     """Alice writes to Bob in their line; Bob's reminder is due after the patience."""
     h = await Harness.open(path, clock)
     await formed_trios(h, 1)
@@ -117,9 +117,9 @@ async def reminder_setup(path: Path, clock: FakeClock) -> None:
 
 
 async def test_the_scheduler_fires_a_due_reminder_with_no_inbound_traffic(
-        tmp_path: Path) -> None:
+        db_target: str | Path) -> None:
     clock = FakeClock()
-    path = tmp_path / "t.sqlite3"
+    path = db_target
     await reminder_setup(path, clock)
     async with await Database.open(path) as db:
         core = Twinome(db, clock)
@@ -134,9 +134,9 @@ async def test_the_scheduler_fires_a_due_reminder_with_no_inbound_traffic(
     assert [n.to for n in notices] == ["b0"]
 
 
-async def test_a_job_due_while_the_bot_was_down_fires_at_start(tmp_path: Path) -> None:
+async def test_a_job_due_while_the_bot_was_down_fires_at_start(db_target: str | Path) -> None:
     clock = FakeClock()
-    path = tmp_path / "t.sqlite3"
+    path = db_target
     await reminder_setup(path, clock)
     clock.advance(timedelta(days=4))  # the bot was down when it came due
     async with await Database.open(path) as db:
@@ -152,8 +152,9 @@ async def test_a_job_due_while_the_bot_was_down_fires_at_start(tmp_path: Path) -
     assert [n.to for n in notices] == ["b0"]
 
 
-async def test_a_batch_that_plants_a_job_wakes_the_sleeping_scheduler(tmp_path: Path) -> None:
-    async with await Database.open(tmp_path / "t.sqlite3") as db:
+async def test_a_batch_that_plants_a_job_wakes_the_sleeping_scheduler(
+        db_target: str | Path) -> None:
+    async with await Database.open(db_target) as db:
         runtime = Runtime(Twinome(db, FakeClock()))
         async with runtime:
             await asyncio.sleep(0.05)  # no job at all: the scheduler sleeps (up to a minute)

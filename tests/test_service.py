@@ -20,8 +20,8 @@ async def test_an_event_is_applied_once(h: Harness) -> None:
     assert len(await h.core.pending()) == 1
 
 
-async def test_outbox_survives_a_restart(tmp_path: Path) -> None:
-    path = tmp_path / "t.sqlite3"
+async def test_outbox_survives_a_restart(db_target: str | Path) -> None:
+    path = db_target
     first = await Harness.open(path)
     await first.core.handle([CommandReceived("e1", MemberId("alice"), None, "help")])
     await first.close()  # the adapter died before carrying the reply out

@@ -251,8 +251,8 @@ async def test_quiet_hours_hold_the_reminder_until_they_end(h: Harness) -> None:
     assert notices(await h.advance(3 * DAY), "bob") == []
 
 
-async def test_a_reminder_fires_after_a_restart_exactly_once(tmp_path: Path) -> None:
-    path, clock = tmp_path / "t.sqlite3", FakeClock()
+async def test_a_reminder_fires_after_a_restart_exactly_once(db_target: str | Path) -> None:
+    path, clock = db_target, FakeClock()
     first = await Harness.open(path, clock)
     rooms = await lines_of(first)
     await first.write("alice", rooms["alice+bob"])

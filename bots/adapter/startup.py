@@ -3,7 +3,10 @@
 Each adapter keeps its own settings (``[matrix]``, ``[discord]``) and secrets (from the
 environment); reading the file, the ``[bot]`` table every bot shares (its
 ``default_language``), the ``--config``/``--log-level`` command line, quiet logging and
-running until SIGINT or SIGTERM are the same for all.
+running until SIGINT or SIGTERM are the same for all, and so is the shape of a bot's
+``main`` (:func:`main`): a configuration problem or a database that cannot be used is one
+line on stderr and exit code 2, never a traceback. The operator's commands (``twinome
+migrate``, ``copy``, ``reports``) name their database the same way (:func:`database`).
 """
 
 from __future__ import annotations
@@ -12,17 +15,22 @@ import argparse
 import asyncio
 import logging
 import signal
+import sys
 import tomllib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from core.clock import SystemClock
 from core.config import Settings
+from core.errors import StorageError
 from core.i18n import LANGUAGES
 from core.service import Twinome
 from core.storage.db import Database, is_url
+
+C = TypeVar("C")
+Explain = Callable[[C, Exception], "tuple[str, int] | None"]
 
 
 class ConfigError(Exception):
@@ -119,3 +127,65 @@ async def serve(database: Path | str, settings: Settings, bot: Callable[[Twinome
         except asyncio.CancelledError:
             logging.getLogger(f"twinome.{name}").info("stopped")
     return 0
+
+
+def main(name: str, argv: list[str], parser: argparse.ArgumentParser, load: Callable[[Path], C],
+         run: Callable[[C], Coroutine[Any, Any, int]], quiet: Mapping[str, int],
+         explain: Explain[C] | None = None) -> int:
+    """A bot's entry point: parse, load the configuration, log, run; the exit code.
+
+    A :class:`ConfigError` or :class:`StorageError` is one line on stderr and exit code 2;
+    ``explain`` turns the adapter's own failures (a refused login…) into (line, exit code),
+    or None for an error it does not know (a bug: it propagates). Ctrl-C exits with 0.
+    """
+    args = parser.parse_args(argv)
+    try:
+        config = load(args.config)
+    except ConfigError as err:
+        return fail(name, str(err))
+    configure_logging(args.log_level, quiet)
+    try:
+        return asyncio.run(run(config))
+    except KeyboardInterrupt:
+        return 0
+    except Exception as err:
+        said = None if explain is None else explain(config, err)
+        if said is None and isinstance(err, ConfigError | StorageError):
+            said = (str(err), 2)
+        if said is None:
+            raise
+        return fail(name, *said)
+
+
+def fail(name: str, message: str, code: int = 2) -> int:
+    """Say what went wrong on stderr, one line from ``twinome <name>``; return ``code``."""
+    print(f"twinome {name}: {message}", file=sys.stderr)
+    return code
+
+
+def database_options(p: argparse.ArgumentParser, required: bool = True) -> None:
+    """``--config FILE | --db FILE | --url URL``: the database an operator's command uses."""
+    where = p.add_mutually_exclusive_group(required=required)
+    where.add_argument("--config", type=Path,
+                       help="a configuration file: its [storage] names the database")
+    where.add_argument("--db", type=Path, help="a SQLite database file")
+    where.add_argument("--url", help="a PostgreSQL database, postgresql://user@host:port/db "
+                                     "(the password from TWINOME_DATABASE_PASSWORD)")
+
+
+def database(args: argparse.Namespace) -> Path | str:
+    """The database named by :func:`database_options` (a :class:`ConfigError` if wrong)."""
+    if args.config is not None:
+        return storage(read_toml(args.config), args.config.parent)
+    if args.db is not None:
+        path: Path = args.db
+        return path
+    url = str(args.url).strip()
+    if not is_url(url):
+        raise ConfigError("--url must look like postgresql://user@host:port/database.")
+    return url
+
+
+def place(text: str) -> Path | str:
+    """A database named on the command line: a ``postgresql://`` URL, else a file."""
+    return text.strip() if is_url(text.strip()) else Path(text)

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
-import sys
 
 import discord
 
 from bots.adapter import startup
 from bots.discord.bot import TwinomeClient, core_settings
 from bots.discord.communities import Communities
-from bots.discord.config import TOKEN_ENV, ConfigError, DiscordConfig, load
+from bots.discord.config import TOKEN_ENV, DiscordConfig, load
 from core.config import Settings
-from core.errors import StorageError
 from core.service import Twinome
 
 
@@ -27,23 +24,15 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     """Entry point; returns the process exit code (2 for configuration problems)."""
-    args = parser().parse_args(argv)
-    try:
-        config = load(args.config)
-    except ConfigError as err:
-        print(f"twinome discord: {err}", file=sys.stderr)
-        return 2
-    startup.configure_logging(args.log_level, {"discord": logging.WARNING})
-    try:
-        return asyncio.run(run(config))
-    except StorageError as err:
-        print(f"twinome discord: {err}", file=sys.stderr)
-        return 2
-    except discord.LoginFailure:
-        print(f"twinome discord: Discord refused the token in {TOKEN_ENV}.", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 0
+    return startup.main("discord", argv, parser(), load, run, {"discord": logging.WARNING},
+                        _explain)
+
+
+def _explain(config: DiscordConfig, err: Exception) -> tuple[str, int] | None:
+    """Discord's own reasons not to run, as (line, exit code)."""
+    if isinstance(err, discord.LoginFailure):
+        return f"Discord refused the token in {TOKEN_ENV}.", 2
+    return None
 
 
 async def run(config: DiscordConfig) -> int:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
-import sys
 
 from bots.adapter import startup
 from bots.matrix.bot import MatrixBot, core_settings
 from bots.matrix.calls import MatrixCallError
-from bots.matrix.config import ConfigError, MatrixConfig, load
+from bots.matrix.config import MatrixConfig, load
 from bots.matrix.session import LoginError
-from core.errors import StorageError
 from core.i18n import _, render
 from core.service import Twinome
 
@@ -28,27 +25,18 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     """Entry point; returns the process exit code (2 for configuration problems)."""
-    args = parser().parse_args(argv)
-    try:
-        config = load(args.config)
-    except ConfigError as err:
-        print(f"twinome matrix: {err}", file=sys.stderr)
-        return 2
-    startup.configure_logging(args.log_level, {"nio": logging.ERROR})  # nio may quote events
-    try:
-        return asyncio.run(run(config))
-    except LoginError as err:
-        print("twinome matrix: " + render(err.text, config.language), file=sys.stderr)
-        return 2
-    except (ConfigError, StorageError) as err:
-        print(f"twinome matrix: {err}", file=sys.stderr)
-        return 2
-    except MatrixCallError as err:
+    return startup.main("matrix", argv, parser(), load, run,
+                        {"nio": logging.ERROR}, _explain)  # nio may quote events
+
+
+def _explain(config: MatrixConfig, err: Exception) -> tuple[str, int] | None:
+    """Matrix's own reasons not to run, as (line, exit code), in the bot's language."""
+    if isinstance(err, LoginError):
+        return render(err.text, config.language), 2
+    if isinstance(err, MatrixCallError):
         said = _("cannot reach {homeserver}: {reason}", homeserver=config.homeserver, reason=err)
-        print("twinome matrix: " + render(said, config.language), file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 0
+        return render(said, config.language), 1
+    return None
 
 
 async def run(config: MatrixConfig) -> int:

@@ -103,8 +103,8 @@ def console_kind(record: Recorder) -> Callable[[Twinome, Bindings], Any]:
 
 
 @pytest.fixture(params=["console", "fake"])
-async def rig(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Rig]:
-    async with await Database.open(tmp_path / "t.db") as db:
+async def rig(request: pytest.FixtureRequest, db_target: str | Path) -> AsyncIterator[Rig]:
+    async with await Database.open(db_target) as db:
         core = DyingCore(db, FakeClock())
         if request.param == "console":
             record = Recorder()
