@@ -35,7 +35,7 @@ from core.grammar import Invocation
 from core.i18n import Message, _, _n, join
 from core.ids import MemberId
 from core.model import Trio
-from core.storage.db import contains
+from core.storage.db import Row, Tx, contains
 from core.textrules import inert, slug
 from core.timeutil import ts
 
@@ -240,3 +240,19 @@ async def resend(ctx: Ctx, limit: int = 100) -> int:
 
 COMMANDS: dict[str, CommandHandler] = {"block": block, "unblock": unblock, "report": report}
 JOBS: dict[str, JobHandler] = {}
+
+
+_STORED = ("SELECT r.id, r.reporter, r.reported, r.trio_id, t.name AS trio, r.reason, "
+           "r.platform, r.created_at, r.delivered_at, a.display_name AS reporter_name, "
+           "b.display_name AS reported_name FROM safety_reports r "
+           "LEFT JOIN trios t ON t.id = r.trio_id LEFT JOIN members a ON a.id = r.reporter "
+           "LEFT JOIN members b ON b.id = r.reported ")
+
+
+async def stored_reports(tx: Tx, since: int, limit: int = 500) -> tuple[list[Row], list[Row]]:
+    """For the operators (``twinome reports``): the reports that never reached a moderators'
+    room, oldest first, then those delivered and made since ``since`` (Unix s), newest first."""
+    waiting = await tx.all(_STORED + "WHERE r.delivered_at IS NULL ORDER BY r.id")
+    recent = await tx.all(_STORED + "WHERE r.delivered_at IS NOT NULL AND r.created_at >= ? "
+                          "ORDER BY r.id DESC LIMIT ?", (since, limit))
+    return waiting, recent

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import sys
 import tempfile
 import threading
@@ -73,7 +72,7 @@ async def _run(options: Options, lines: list[str] | None, stdin: TextIO, sink: S
         else:
             source = _stdin_lines(stdin, interactive) if lines is None else _listed(lines)
             await _play(options.db or Path(DEFAULT_DB), source, sink, options)
-    except (StorageError, sqlite3.Error, OSError) as err:
+    except (StorageError, OSError) as err:
         said = _("cannot use the database: {reason}", reason=err)
         print("twinome console: " + render(said, options.language), file=stderr)
         return 2

@@ -295,18 +295,26 @@ class SqliteDatabase(Database):
 
     @classmethod
     async def connect(cls, path: str | Path) -> SqliteDatabase:
-        """Open (creating if needed) and migrate the database at ``path``."""
-        conn = await _connect(str(path))
+        """Open (creating if needed) and migrate the database at ``path`` (a file that
+        cannot be opened or is no SQLite database: a :class:`StorageError`)."""
+        try:
+            conn = await _connect(str(path))
+        except sqlite3.Error as err:
+            raise StorageError(f"Cannot open the database {path}: {err}") from err
         try:
             reader = await _connect(str(path))
-        except BaseException:
+        except BaseException as err:
             await conn.close()
+            if isinstance(err, sqlite3.Error):
+                raise StorageError(f"Cannot open the database {path}: {err}") from err
             raise
         db = cls(conn, reader, str(path))
         try:
             await db._migrate()
-        except BaseException:
+        except BaseException as err:
             await db.close()
+            if isinstance(err, sqlite3.Error):
+                raise StorageError(f"Cannot use the database {path}: {err}") from err
             raise
         return db
 
