@@ -269,6 +269,12 @@ class Database(abc.ABC):
     def read(self) -> contextlib.AbstractAsyncContextManager[Tx]:
         """Reads of what is committed; never waits for a write."""
 
+    async def read_inline(self, body: Body[T]) -> T:
+        """Run ``body`` as one read-only transaction (one snapshot; a write in it fails), as
+        fast as the backend can (see :meth:`SqliteDatabase.read_inline`)."""
+        async with self.read() as tx:
+            return await body(tx)
+
     @abc.abstractmethod
     async def checkpoint(self, tries: int = 20) -> bool:
         """Make deleted data leave the disk where the backend keeps old copies of it (the
@@ -303,6 +309,7 @@ class SqliteDatabase(Database):
             await conn.close()
             raise
         db = cls(conn, reader, str(path))
+        await reader.execute("PRAGMA query_only=ON")  # reads only: a write there is a bug
         try:
             await db._migrate()
         except BaseException:
@@ -399,6 +406,21 @@ class SqliteDatabase(Database):
         async with self._read_lock:
             yield Tx(self._reader)
 
+    async def read_inline(self, body: Body[T]) -> T:
+        """Run ``body`` as one read transaction, whole, on the read connection's thread.
+
+        One thread hop for the whole snapshot, as :meth:`inline` does for writes (``body``
+        may await only its :class:`Tx`). The read connection is ``query_only``: a write
+        in ``body`` raises.
+        """
+        run = getattr(self._reader, "_execute", None)  # aiosqlite's own queue to its thread
+        if run is None:  # not this aiosqlite: one hop per statement
+            return await super().read_inline(body)
+        reader = self._reader
+        async with self._read_lock:
+            result: T = await run(lambda: _drive_read(reader._conn, body))
+            return result
+
     async def checkpoint(self, tries: int = 20) -> bool:
         """Copy the WAL back into the database file and truncate it to zero bytes.
 
@@ -429,6 +451,15 @@ def _drive(raw: sqlite3.Connection, body: Body[T]) -> T:
             raw.execute("ROLLBACK")
         raise
     return result
+
+
+def _drive_read(raw: sqlite3.Connection, body: Body[T]) -> T:
+    """Run a read body to its end on this thread, in one snapshot."""
+    raw.execute("BEGIN")
+    try:
+        return _to_end(body(_InlineTx(raw)))
+    finally:
+        raw.execute("COMMIT")
 
 
 def _to_end(coro: Coroutine[Any, Any, T]) -> T:

@@ -1,12 +1,19 @@
-"""Discord benchmark (a script, not a test): ``python tests/bench/bench_discord.py [--rounds N]``.
+"""Discord benchmark (a script, not a test):
+``python tests/bench/bench_discord.py [--rounds N] [--runs K]``.
 
 Starts the project's fake Discord (tests/discord/fakediscord) on 127.0.0.1 and measures the
 interaction round trip: from the server dispatching INTERACTION_CREATE for a slash command
 over the gateway websocket to the bot's callback arriving over REST. Rounds are sequential.
 
 The floor is a bare discord.py bot (``discord.Client`` + ``CommandTree``) answering
-``/ping`` with an ephemeral "pong". Another bot (the Twinome adapter) is measured in the
-same run by adding a `Contender` to `contenders()`: `measure()` takes any factory that
+``/ping`` with an ephemeral "pong". The Twinome adapter is measured in the same run on
+``/trio list`` (a command that only reads: answered from a read transaction) and, for
+information, on ``/timezone`` (a command that writes: the durable path, its reply made
+durable before it is sent). A run measures each bot in turn; ``--runs`` repeats the
+whole run, and the table gives, for each bot, the median over the runs of its p50 and
+of its p50's ratio to the floor's in the same run (on a shared machine the load moves
+between runs: ratios taken within one run compare like with like). Another bot is
+measured by adding a `Contender` to `contenders()`: `measure()` takes any factory that
 builds a not-yet-started ``discord.Client`` for a given server.
 """
 
@@ -111,7 +118,9 @@ async def _rounds(server: FakeDiscord, guild: Any, user: Any, command: str,
 def contenders() -> list[Contender]:
     """The bots measured in one run; the floor comes first."""
     return [Contender("bare discord.py /ping", lambda server: BareBot(), "ping", {}),
-            Contender("twinome /trio list", twinome_client, "trio list", {})]
+            Contender("twinome /trio list (reads)", twinome_client, "trio list", {}),
+            Contender("twinome /timezone (writes)", twinome_client, "timezone",
+                      {"zone": "Europe/Paris"})]
 
 
 async def twinome_client(server: FakeDiscord) -> discord.Client:
@@ -138,26 +147,44 @@ class TwinomeBench(TwinomeClient):
         self._folder.cleanup()
 
 
-def print_table(results: list[tuple[str, Stats]]) -> None:
-    """Print the figures, with each p50 relative to the floor's."""
-    floor = results[0][1].p50
-    print(f"{'bot':<28}{'rounds':>7}{'p50 ms':>9}{'p90 ms':>9}{'mean ms':>9}"
-          f"{'max ms':>9}{'x floor':>9}")
-    for name, s in results:
-        print(f"{name:<28}{s.rounds:>7}{s.p50:>9.2f}{s.p90:>9.2f}{s.mean:>9.2f}"
-              f"{s.worst:>9.2f}{s.p50 / floor:>9.2f}")
+def print_table(runs: list[list[tuple[str, Stats]]]) -> None:
+    """Print each run's p50s and ratios, then the medians over the runs."""
+    names = [name for name, _ in runs[0]]
+    print(f"{'run':<6}" + "".join(f"{name[:30]:>32}" for name in names))
+    ratios: dict[str, list[float]] = {name: [] for name in names}
+    p50s: dict[str, list[float]] = {name: [] for name in names}
+    for n, results in enumerate(runs, 1):
+        floor = results[0][1].p50
+        cells = []
+        for name, s in results:
+            ratios[name].append(s.p50 / floor)
+            p50s[name].append(s.p50)
+            cells.append(f"{s.p50:.2f} ms {s.p50 / floor:.2f}x")
+        print(f"{n:<6}" + "".join(f"{cell:>32}" for cell in cells))
+    print()
+    print(f"{'bot':<30}{'runs':>6}{'p50 ms':>9}{'p90 ms':>9}{'x floor':>9}   (medians over runs)")
+    for name in names:
+        p90 = statistics.median(s.p90 for results in runs for n, s in results if n == name)
+        print(f"{name:<30}{len(runs):>6}{statistics.median(p50s[name]):>9.2f}{p90:>9.2f}"
+              f"{statistics.median(ratios[name]):>9.2f}")
 
 
-async def main(rounds: int) -> None:
-    """Measure every contender in turn and print the table."""
-    results = []
-    for contender in contenders():
-        stats = await measure(contender.factory, contender.command, contender.options, rounds)
-        results.append((contender.name, stats))
-    print_table(results)
+async def main(rounds: int, runs: int) -> None:
+    """Measure every contender in turn, ``runs`` times, and print the table."""
+    measured = []
+    for _ in range(runs):
+        results = []
+        for contender in contenders():
+            stats = await measure(contender.factory, contender.command, contender.options,
+                                  rounds)
+            results.append((contender.name, stats))
+        measured.append(results)
+    print_table(measured)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200)
-    asyncio.run(main(parser.parse_args().rounds))
+    parser.add_argument("--runs", type=int, default=5)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.rounds, arguments.runs))
