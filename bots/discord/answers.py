@@ -77,6 +77,7 @@ class Live:
     kept: list[str] = field(default_factory=list)  # errors of parts, for the answer
     told_closed: bool = False  # the member was told their DMs are closed
     opened: float = 0.0  # when it came (the clock of :class:`Answers`)
+    defer_first: bool = False  # deferred before any answer, however quick (a test's choice)
 
 
 def part_origin(interaction_id: int, part: int) -> str:
@@ -132,8 +133,10 @@ class Answers:
         return True
 
     def defer_later(self, live: Live, after: float) -> None:
-        """Defer the interaction after ``after`` seconds unless it is answered by then."""
+        """Defer the interaction after ``after`` seconds unless it is answered by then
+        (``after`` 0: at once, even before an answer that is ready at once)."""
         if after <= 0:
+            live.defer_first = True
             self._spawn(self.defer(live))
             return
         loop = asyncio.get_running_loop()
@@ -147,13 +150,17 @@ class Answers:
     async def defer(self, live: Live) -> None:
         """Acknowledge the interaction now (Discord shows "thinking…"); the answer follows."""
         async with live.lock:
-            if live.answered or live.deferred or live.interaction.response.is_done():
-                return
-            try:
-                await live.interaction.response.defer(ephemeral=live.private, thinking=True)
-                live.deferred = True
-            except discord.HTTPException as err:
-                log.warning("deferring interaction %s failed: %s", live.interaction.id, err.status)
+            await self._defer(live)
+
+    @staticmethod
+    async def _defer(live: Live) -> None:
+        if live.answered or live.deferred or live.interaction.response.is_done():
+            return
+        try:
+            await live.interaction.response.defer(ephemeral=live.private, thinking=True)
+            live.deferred = True
+        except discord.HTTPException as err:
+            log.warning("deferring interaction %s failed: %s", live.interaction.id, err.status)
 
     async def answer(self, live: Live, text: str, *, ephemeral: bool,
                      view: discord.ui.View | None = None, lang: str = SOURCE) -> None:
@@ -161,6 +168,8 @@ class Answers:
         still open, else followups; then, privately, in ``lang``, how many of the member's
         notices expired, if any did."""
         async with live.lock:
+            if live.defer_first:
+                await self._defer(live)
             await self._answer(live, text, ephemeral=ephemeral, view=view)
             dropped = self._expired.pop(live.interaction.user.id, 0)
             if dropped:

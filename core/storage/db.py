@@ -294,6 +294,7 @@ class SqliteDatabase(Database):
         self._reader = reader
         self._write_lock = asyncio.Lock()
         self._read_lock = asyncio.Lock()
+        self._near: sqlite3.Connection | None = None  # read_inline's, on the caller's thread
         self.path = path
         # Write transactions begun on this connection (statements declared harmless to
         # caches aside): a cache of what is stored compares it to know nothing else wrote.
@@ -319,6 +320,8 @@ class SqliteDatabase(Database):
 
     async def close(self) -> None:
         """Close both connections."""
+        if self._near is not None:
+            self._near.close()
         try:
             await self._reader.close()
         finally:
@@ -407,12 +410,20 @@ class SqliteDatabase(Database):
             yield Tx(self._reader)
 
     async def read_inline(self, body: Body[T]) -> T:
-        """Run ``body`` as one read transaction, whole, on the read connection's thread.
+        """Run ``body`` as one read transaction, whole, on the caller's own thread.
 
-        One thread hop for the whole snapshot, as :meth:`inline` does for writes (``body``
-        may await only its :class:`Tx`). The read connection is ``query_only``: a write
-        in ``body`` raises.
+        No thread hop at all (a hop to aiosqlite's thread and back costs more than a
+        short read, and far more on a busy machine): a connection of its own, opened on
+        first use, read-only (``query_only``: a write in ``body`` raises), reads the
+        snapshot while the event loop waits. So it is for short reads (``body`` may
+        await only its :class:`Tx`). It waits at most :data:`NEAR_BUSY` ms for a lock
+        (the WAL being reset); then, or where that connection cannot serve (another
+        thread), the read connection runs ``body`` on its thread.
         """
+        try:
+            return _drive_read(self._near or self._open_near(), body)
+        except (sqlite3.OperationalError, sqlite3.ProgrammingError) as err:
+            log.debug("an inline read fell back to the read connection: %s", err)
         run = getattr(self._reader, "_execute", None)  # aiosqlite's own queue to its thread
         if run is None:  # not this aiosqlite: one hop per statement
             return await super().read_inline(body)
@@ -420,6 +431,15 @@ class SqliteDatabase(Database):
         async with self._read_lock:
             result: T = await run(lambda: _drive_read(reader._conn, body))
             return result
+
+    def _open_near(self) -> sqlite3.Connection:
+        """The connection :meth:`read_inline` reads with on this thread."""
+        near = sqlite3.connect(self.path, isolation_level=None)
+        near.row_factory = sqlite3.Row
+        near.execute(f"PRAGMA busy_timeout={NEAR_BUSY}")
+        near.execute("PRAGMA query_only=ON")
+        self._near = near
+        return near
 
     async def checkpoint(self, tries: int = 20) -> bool:
         """Copy the WAL back into the database file and truncate it to zero bytes.
@@ -451,6 +471,9 @@ def _drive(raw: sqlite3.Connection, body: Body[T]) -> T:
             raw.execute("ROLLBACK")
         raise
     return result
+
+
+NEAR_BUSY = 20  # ms an inline read on the event loop's thread waits for a lock at most
 
 
 def _drive_read(raw: sqlite3.Connection, body: Body[T]) -> T:

@@ -12,7 +12,9 @@ information, on ``/timezone`` (a command that writes: the durable path, its repl
 durable before it is sent). A run measures each bot in turn; ``--runs`` repeats the
 whole run, and the table gives, for each bot, the median over the runs of its p50 and
 of its p50's ratio to the floor's in the same run (on a shared machine the load moves
-between runs: ratios taken within one run compare like with like). Another bot is
+between runs: ratios taken within one run compare like with like). The CPU time of the
+whole process per round (server, client, threads: everything runs in this process) is
+given next to it: other processes' load stretches wall times, much less CPU times. Another bot is
 measured by adding a `Contender` to `contenders()`: `measure()` takes any factory that
 builds a not-yet-started ``discord.Client`` for a given server.
 """
@@ -60,6 +62,7 @@ class Stats:
     p90: float
     mean: float
     worst: float
+    cpu: float = 0.0  # CPU time of the whole process (server, bot, threads) per round
 
 
 @dataclass
@@ -72,11 +75,12 @@ class Contender:
     options: dict[str, Any]
 
 
-def stats_of(samples: list[float]) -> Stats:
-    """p50/p90/mean/max of round trips given in seconds."""
+def stats_of(samples: list[float], cpu: float = 0.0) -> Stats:
+    """p50/p90/mean/max of round trips given in seconds (and the CPU seconds they took)."""
     ms = sorted(s * 1000 for s in samples)
     p90 = ms[min(len(ms) - 1, round(0.9 * (len(ms) - 1)))]
-    return Stats(len(ms), statistics.median(ms), p90, statistics.fmean(ms), ms[-1])
+    return Stats(len(ms), statistics.median(ms), p90, statistics.fmean(ms), ms[-1],
+                 cpu * 1000 / max(len(ms), 1))
 
 
 async def measure(client_factory: ClientFactory, command: str, options: dict[str, Any],
@@ -92,27 +96,29 @@ async def measure(client_factory: ClientFactory, command: str, options: dict[str
             client = await made if inspect.isawaitable(made) else made
             task = await start_client(client, server.bot_token)
             try:
-                samples = await _rounds(server, guild, user, command, options, rounds)
+                samples, cpu = await _rounds(server, guild, user, command, options, rounds)
             finally:
                 await stop_client(client, task)
     finally:
         await server.close()
     if server.unknown_routes or server.errors or server.unanswered_interactions:
         raise RuntimeError(f"the run was not clean: {server.unknown_routes} {server.errors}")
-    return stats_of(samples)
+    return stats_of(samples, cpu)
 
 
 async def _rounds(server: FakeDiscord, guild: Any, user: Any, command: str,
-                  options: dict[str, Any], rounds: int) -> list[float]:
-    """Warm up, then time each slash command until the bot has answered it."""
+                  options: dict[str, Any], rounds: int) -> tuple[list[float], float]:
+    """Warm up, then time each slash command until the bot has answered it; the round
+    trips and the CPU time they took, in seconds."""
     for _ in range(WARMUP):
         await server.slash(user, guild, command, options)
     samples = []
+    cpu = time.process_time()
     for _ in range(rounds):
         started = time.perf_counter()
         await server.slash(user, guild, command, options)
         samples.append(time.perf_counter() - started)
-    return samples
+    return samples, time.process_time() - cpu
 
 
 def contenders() -> list[Contender]:
@@ -159,14 +165,18 @@ def print_table(runs: list[list[tuple[str, Stats]]]) -> None:
         for name, s in results:
             ratios[name].append(s.p50 / floor)
             p50s[name].append(s.p50)
-            cells.append(f"{s.p50:.2f} ms {s.p50 / floor:.2f}x")
+            cells.append(f"{s.p50:.2f} ms {s.p50 / floor:.2f}x cpu {s.cpu:.2f}")
         print(f"{n:<6}" + "".join(f"{cell:>32}" for cell in cells))
     print()
-    print(f"{'bot':<30}{'runs':>6}{'p50 ms':>9}{'p90 ms':>9}{'x floor':>9}   (medians over runs)")
+    print(f"{'bot':<30}{'runs':>6}{'p50 ms':>9}{'p90 ms':>9}{'x floor':>9}{'cpu ms':>9}"
+          f"{'x floor':>9}   (medians over runs)")
     for name in names:
         p90 = statistics.median(s.p90 for results in runs for n, s in results if n == name)
+        cpu = statistics.median(s.cpu for results in runs for n, s in results if n == name)
+        cpus = statistics.median(s.cpu / results[0][1].cpu for results in runs
+                                 for n, s in results if n == name)
         print(f"{name:<30}{len(runs):>6}{statistics.median(p50s[name]):>9.2f}{p90:>9.2f}"
-              f"{statistics.median(ratios[name]):>9.2f}")
+              f"{statistics.median(ratios[name]):>9.2f}{cpu:>9.2f}{cpus:>9.2f}")
 
 
 async def main(rounds: int, runs: int) -> None:
