@@ -9,14 +9,16 @@ The floor is a bare discord.py bot (``discord.Client`` + ``CommandTree``) answer
 ``/ping`` with an ephemeral "pong". The Twinome adapter is measured in the same run on
 ``/trio list`` (a command that only reads: answered from a read transaction) and, for
 information, on ``/timezone`` (a command that writes: the durable path, its reply made
-durable before it is sent). A run measures each bot in turn; ``--runs`` repeats the
-whole run, and the table gives, for each bot, the median over the runs of its p50 and
-of its p50's ratio to the floor's in the same run (on a shared machine the load moves
-between runs: ratios taken within one run compare like with like). The CPU time of the
-whole process per round (server, client, threads: everything runs in this process) is
-given next to it: other processes' load stretches wall times, much less CPU times. Another bot is
-measured by adding a `Contender` to `contenders()`: `measure()` takes any factory that
-builds a not-yet-started ``discord.Client`` for a given server.
+durable before it is sent). Each bot has a fake server of its own, all running at once,
+and their rounds are interleaved (one round of each in turn, discord.py pointed at that
+bot's server for it): on a shared machine the load moves all the time, and interleaved
+rounds meet the same load. ``--runs`` repeats the whole run with fresh servers and bots;
+the table gives, for each bot, the median over the runs of its p50 and of its p50's
+ratio to the floor's in the same run, and likewise for the CPU time of the whole process
+per round (server, client, threads: everything runs in this process), which other
+processes' load stretches less than wall time. Another bot is measured by adding a
+`Contender` to `contenders()`: a factory that builds a not-yet-started
+``discord.Client`` for a given server, and the command to send it.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -83,42 +85,78 @@ def stats_of(samples: list[float], cpu: float = 0.0) -> Stats:
                  cpu * 1000 / max(len(ms), 1))
 
 
-async def measure(client_factory: ClientFactory, command: str, options: dict[str, Any],
-                  rounds: int) -> Stats:
-    """Start a fresh fake Discord and the client, then time `rounds` sequential commands."""
+@dataclass
+class Stand:
+    """One contender running: its fake server, its client, and what was measured."""
+
+    contender: Contender
+    server: FakeDiscord
+    client: discord.Client
+    task: asyncio.Task[None]
+    guild: Any
+    user: Any
+    samples: list[float] = field(default_factory=list)
+    cpu: float = 0.0  # CPU seconds of all timed rounds
+
+    async def round(self) -> None:
+        """One slash command, until the bot has answered it (discord.py pointed here)."""
+        with pointed_at(self.server):
+            await self.server.slash(self.user, self.guild, self.contender.command,
+                                    self.contender.options)
+
+    async def timed(self) -> None:
+        """One round, timed."""
+        cpu, started = time.process_time(), time.perf_counter()
+        await self.round()
+        self.samples.append(time.perf_counter() - started)
+        self.cpu += time.process_time() - cpu
+
+
+async def open_stand(contender: Contender) -> Stand:
+    """Start a fresh fake Discord and the contender's client, and warm it up."""
     server = await FakeDiscord.start()
     try:
         with pointed_at(server):
             guild = await server.add_guild("Bench")
             user = await server.add_user("bencher")
             await server.add_member(guild, user)
-            made = client_factory(server)
+            made = contender.factory(server)
             client = await made if inspect.isawaitable(made) else made
             task = await start_client(client, server.bot_token)
-            try:
-                samples, cpu = await _rounds(server, guild, user, command, options, rounds)
-            finally:
-                await stop_client(client, task)
+    except BaseException:
+        await server.close()
+        raise
+    stand = Stand(contender, server, client, task, guild, user)
+    for _ in range(WARMUP):
+        await stand.round()
+    return stand
+
+
+async def close_stand(stand: Stand) -> Stats:
+    """Stop the client and its server; the figures (the run must have been clean)."""
+    server = stand.server
+    try:
+        with pointed_at(server):
+            await stop_client(stand.client, stand.task)
     finally:
         await server.close()
     if server.unknown_routes or server.errors or server.unanswered_interactions:
         raise RuntimeError(f"the run was not clean: {server.unknown_routes} {server.errors}")
-    return stats_of(samples, cpu)
+    return stats_of(stand.samples, stand.cpu)
 
 
-async def _rounds(server: FakeDiscord, guild: Any, user: Any, command: str,
-                  options: dict[str, Any], rounds: int) -> tuple[list[float], float]:
-    """Warm up, then time each slash command until the bot has answered it; the round
-    trips and the CPU time they took, in seconds."""
-    for _ in range(WARMUP):
-        await server.slash(user, guild, command, options)
-    samples = []
-    cpu = time.process_time()
-    for _ in range(rounds):
-        started = time.perf_counter()
-        await server.slash(user, guild, command, options)
-        samples.append(time.perf_counter() - started)
-    return samples, time.process_time() - cpu
+async def measure_run(rounds: int) -> list[tuple[str, Stats]]:
+    """One run: every contender at once, their rounds interleaved."""
+    stands: list[Stand] = []
+    try:
+        for contender in contenders():
+            stands.append(await open_stand(contender))
+        for _ in range(rounds):
+            for stand in stands:
+                await stand.timed()
+    finally:
+        results = [(stand.contender.name, await close_stand(stand)) for stand in stands]
+    return results
 
 
 def contenders() -> list[Contender]:
@@ -180,16 +218,8 @@ def print_table(runs: list[list[tuple[str, Stats]]]) -> None:
 
 
 async def main(rounds: int, runs: int) -> None:
-    """Measure every contender in turn, ``runs`` times, and print the table."""
-    measured = []
-    for _ in range(runs):
-        results = []
-        for contender in contenders():
-            stats = await measure(contender.factory, contender.command, contender.options,
-                                  rounds)
-            results.append((contender.name, stats))
-        measured.append(results)
-    print_table(measured)
+    """Measure every contender, ``runs`` times, and print the table."""
+    print_table([await measure_run(rounds) for _ in range(runs)])
 
 
 if __name__ == "__main__":
