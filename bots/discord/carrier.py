@@ -15,8 +15,8 @@ this module only knows Discord.
   answer) leaves a channel nobody knows; the next try finds it instead of making a
   second one: the unbound channel in the category with the room's topic (set once, at
   creation) and exactly its members' overwrites, or the bot's unbound private thread of
-  the line's name in the trio channel, active or archived (it is unarchived, and its members
-are then added, which is idempotent).
+  the line's name in the trio channel, active or archived (it is unarchived, and its
+  members are then added, which is idempotent).
 * A reply to a slash command, a button or a form goes to that interaction while its token
   lives, once however many commands a form gave (:mod:`bots.discord.answers`):
   ephemeral when private, an error, or meant for the member's direct chat. Otherwise
@@ -145,8 +145,8 @@ class DiscordCarrier(GuardedCarrier):
         is answered (nothing stored or recorded: Discord never delivers an interaction twice,
         and its answer cannot be given again once its token dies anyway); False if it must
         take the durable path (the core says so, or the answer could not be given at all)."""
-        replies = await self.core.answer_reading(event)
         live = self.answers.get(whole_origin(event.origin))
+        replies = None if live is None else await self.core.answer_reading(event)
         if not replies or live is None:
             return False
         for n, reply in enumerate(replies):
@@ -289,14 +289,17 @@ class DiscordCarrier(GuardedCarrier):
                                 name: str) -> discord.Thread | None:
         """A pair thread made for this line by a try that stopped before it was bound: the
         bot's own private thread of that name in the trio channel, bound to no line, active
-        (in the client's cache) or archived since (Discord archives an idle thread, and
-        lists only active ones when the bot connects: asked for)."""
+        or archived since (Discord archives an idle thread; the client's cache holds only
+        active ones, so archived ones are asked for)."""
         for thread in parent.threads:
             if await self._orphan(thread, parent, name):
                 return thread
-        async for thread in parent.archived_threads(private=True, limit=None):
-            if await self._orphan(thread, parent, name):
-                return thread
+        try:
+            async for thread in parent.archived_threads(private=True, limit=None):
+                if await self._orphan(thread, parent, name):
+                    return thread
+        except discord.Forbidden:  # no Manage Threads there: a second thread beats none
+            log.warning("cannot list the archived threads of %s", parent.id)
         return None
 
     async def _orphan(self, thread: discord.Thread, parent: discord.TextChannel,
