@@ -137,6 +137,10 @@ class Command:
     private: bool = False
     undo: tuple[str, str] | tuple[()] = ()  # (command, button label) that takes back what this one does
     fr: str = ""
+    # It only reads: it writes nothing, whatever its arguments and whoever gives it (so an
+    # adapter whose platform never delivers a command twice may answer it from a read,
+    # unrecorded: see Twinome.answer_reading). tests/test_reads_only.py proves it.
+    reads_only: bool = False
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -180,7 +184,7 @@ CANCEL_WORDS = frozenset({
 COMMANDS: tuple[Command, ...] = (
     Command("help", _("Show the commands, or how one works."), _("Getting started"),
             (_a("command", Kind.REST, _("a command name"), False, limit=40, fr="commande"),),
-            example=_("help mentor ask"), fr="aide"),
+            example=_("help mentor ask"), fr="aide", reads_only=True),
     Command("language", _("Choose the language I write to you in: fr or en."),
             _("Getting started"),
             (_a("code", Kind.WORD, _("fr (français) or en (English)"), False, fr="code"),),
@@ -213,10 +217,12 @@ COMMANDS: tuple[Command, ...] = (
             needs_trio=True, example=_("trio uninvite @carol"), fr="trio désinviter"),
     Command("trio leave", _("Leave a trio (asks you to confirm)."), _("Trios"), (CONFIRM,),
             needs_trio=True, fr="trio quitter"),
-    Command("trio list", _("List your trios."), _("Trios"), private=True, fr="trio liste"),
+    Command("trio list", _("List your trios."), _("Trios"), private=True, fr="trio liste",
+            reads_only=True),
     Command("trio info", _("A trio's members, lines and state."), _("Trios"), needs_trio=True,
-            fr="trio infos"),
-    Command("trio charter", _("The twinome principles."), _("Trios"), fr="trio charte"),
+            fr="trio infos", reads_only=True),
+    Command("trio charter", _("The twinome principles."), _("Trios"), fr="trio charte",
+            reads_only=True),
     Command("trio settings", _("Show or change a trio setting."), _("Trios"),
             (_a("key", Kind.CHOICE, _("the setting"), False,
                 choices=("patience", "relance", "proposal_expiry", "language"), fr="réglage"),
@@ -228,7 +234,7 @@ COMMANDS: tuple[Command, ...] = (
                       "same value."),
             example=_("trio settings patience 2d"), needs_trio=True, fr="trio réglages"),
     Command("turn", _("Who owes whom a reply, since when, and who is away."), _("Rhythm"),
-            needs_trio=True, private=True, fr="tour"),
+            needs_trio=True, private=True, fr="tour", reads_only=True),
     Command("away", _("Pause reminders for a while, with an optional note."), _("Rhythm"),
             (_a("when", Kind.REST, _("3d, for a week, or until monday / 2026-12-01, then an "
                                      "optional note"), False, fr="quand"),),
@@ -284,7 +290,7 @@ COMMANDS: tuple[Command, ...] = (
                 fr="numéro"),),
             needs_trio=True, example=_("session withdraw 4"), fr="session retirer"),
     Command("ledger", _("Time given and received, and who mentors whom."), _("Mentoring"),
-            needs_trio=True, fr="bilan"),
+            needs_trio=True, fr="bilan", reads_only=True),
     Command("sos", _("Tell your two allies you are going through a hard time."), _("Support"),
             (_a("note", Kind.REST, _("an optional note for them"), False, guarded=True,
                 fr="note"),),
@@ -333,9 +339,9 @@ COMMANDS: tuple[Command, ...] = (
                       guarded=True, fr="motif")),
             private=True, fr="signaler"),
     Command("stats", _("Your trio's statistics (counts and times only)."), _("Trios"),
-            needs_trio=True, fr="statistiques"),
+            needs_trio=True, fr="statistiques", reads_only=True),
     Command("privacy export", _("Get all the data held about you, as JSON."), _("Privacy"),
-            private=True, fr="données exporter"),
+            private=True, fr="données exporter", reads_only=True),
     Command("privacy forget", _("Delete your data and leave your trios (asks to confirm)."),
             _("Privacy"), (CONFIRM,), private=True, fr="données oublier"),
 )

@@ -53,6 +53,7 @@ from core.events import CommandReceived, Event, LineMessage
 from core.i18n import _, pick
 from core.ids import MemberId, RoomId
 from core.storage.db import Database, Tx
+from core.textrules import clean_display_name
 from core.timeutil import dt, ts
 
 log = logging.getLogger("twinome.core")
@@ -145,6 +146,51 @@ class Twinome:
             self._delivered = [i for i in self._delivered if i not in gone]
         await self._scrub(tally)
         return Applied(applied, tally.written, tally.earliest, tuple(tally.replies))
+
+    async def answer_reading(self, event: CommandReceived) -> list[Reply] | None:
+        """The replies to a command that only reads (``Command.reads_only``), from one read
+        transaction: no writer, nothing recorded, not even the event's id.
+
+        Only for a platform that never delivers a command twice (the exactly-once record
+        protects nothing there), and only when nothing needs writing: None (take
+        :meth:`handle`) when the command is no such command, when its member is new or
+        their name or locale changed (:func:`queries.ensure_member` would write), when it
+        gave any effect but replies, or when it failed other than with a user error (the
+        durable path applies it again, and logs).
+        """
+        named = _named(event)
+        if named is None or not named.reads_only:
+            return None
+        now = self.clock.now()
+
+        async def body(tx: Tx) -> list[Reply] | None:
+            known, language = await _as_is(tx, event)
+            if not known:
+                return None
+            room = await queries.room(tx, event.room) if event.room is not None else None
+            ctx = Ctx(tx, now, self.settings, actor=event.actor, room=room,
+                      event_id=event.event_id, platform=event.platform, origin=event.origin,
+                      language=pick(language, self.settings.default_language),
+                      private=named.private)
+            try:
+                inv = (grammar.read(event.text, self.settings.prefix) if event.typed is None
+                       else grammar.from_typed(event.typed, self.settings.prefix))
+                if not inv.command.reads_only:
+                    return None
+                await features.COMMANDS[inv.command.name](ctx, inv)
+            except UserError as err:
+                ctx = _answer(ctx, event, err.message + ("\n" + err.hint if err.hint else ""),
+                              choices=err.choices)
+            if ctx.earliest_job is not None or ctx.scrub or not all(
+                    isinstance(e, Reply) for e in ctx.effects):
+                return None
+            said = await telling.in_their_language(tx, ctx.effects, self.settings.default_language)
+            return [e for e in said if isinstance(e, Reply)]
+
+        try:
+            return await self.db.read_inline(body)
+        except Exception:  # the durable path runs it again, and logs what failed there
+            return None
 
     async def fire_due(self, limit: int = 100) -> Applied:
         """Run the jobs that are due now."""
@@ -506,6 +552,18 @@ def _named(event: CommandReceived) -> grammar.Command | None:
     if event.typed is not None:
         return grammar.BY_NAME.get(event.typed.name)
     return grammar.command_of(event.text)
+
+
+async def _as_is(tx: Tx, event: CommandReceived) -> tuple[bool, str | None]:
+    """Whether the event's member is stored as :func:`queries.ensure_member` would leave
+    them (known, same name and locale), and their language (chosen, else platform's)."""
+    row = await tx.one("SELECT display_name, locale, coalesce(language, locale) FROM members "
+                       "WHERE id = ?", (event.actor,))
+    if row is None:
+        return False, None
+    name = clean_display_name(event.display_name)
+    fresh = (name is None or name == row[0]) and (event.locale is None or event.locale == row[1])
+    return fresh, row[2]
 
 
 async def _one_notice_each(tx: Tx, effects: list[Effect]) -> list[Effect]:

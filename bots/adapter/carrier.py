@@ -41,9 +41,12 @@ class Retry:
 
 @dataclass(frozen=True)
 class Wait:
-    """A condition is not met yet (e.g. invitees have not joined): try again later."""
+    """A condition is not met yet (e.g. invitees have not joined): try again later (after
+    ``recheck`` seconds, or when woken, where the carrier knows what will change it;
+    otherwise on the pump's short poll)."""
 
     reason: str
+    recheck: float | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class Notice:
     choices: tuple[Choice, ...] = ()
     hold: bool = False
     attachment: Attachment | None = None  # a file to send with the text (an export)
+    waited: float | None = None  # seconds it has waited for a condition so far (None: never)
     lang: str = "en"  # the language of its words: what the carrier adds says it in that too
 
 

@@ -32,7 +32,8 @@ A pass that read the outbox before the carry marked its rows done still knows th
 
 The pump runs as a task (:meth:`start`) that sleeps until woken (the runtime wakes it
 when a commit wrote effects; a carrier when a condition may have changed), until the
-earliest retry, or for :data:`POLL` seconds while something waits. :meth:`drain` runs
+earliest retry, or for :data:`POLL` seconds while something waits on a condition the
+carrier cannot watch (a :class:`Wait` without ``recheck``). :meth:`drain` runs
 passes in the caller's task instead (the console, tests).
 """
 
@@ -44,6 +45,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 
 from bots.adapter.bindings import Bindings
 from bots.adapter.carrier import (
@@ -103,6 +105,8 @@ class Pump:
         self.flush_every = flush_every
         self.wall_ms = wall_ms
         self.waiting = 0  # effects held back at the end of the last pass
+        self._polls = False  # the last pass met a wait that only a poll would see end
+        self.passes = 0  # passes run so far (for tests)
         self._instance: str | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -187,7 +191,7 @@ class Pump:
         delays = []
         if self._next_retry is not None:
             delays.append(max(self._next_retry - self.wall_ms(), 0) / 1000)
-        if self.waiting:
+        if self._polls:
             delays.append(POLL)
         return min(delays) if delays else None
 
@@ -198,7 +202,9 @@ class Pump:
         blocked: set[str] = set()
         claimed_lanes: set[str] = set()  # lanes held back behind a claimed reply
         progress = False
+        self.passes += 1
         self.waiting = 0
+        self._polls = False
         self._next_retry = None
         after = 0
         while page := await self.core.pending(self.platform, PAGE, after):
@@ -248,6 +254,10 @@ class Pump:
             await self._finished(delivery, None)
             return True
         if isinstance(outcome, Wait):
+            if outcome.recheck is None:
+                self._polls = True
+            else:
+                self._retry_at(self.wall_ms() + int(outcome.recheck * 1000))
             if delivery.waiting_since is None:
                 await self.core.note_waiting(delivery.id, self.wall_ms())
             return False
@@ -315,7 +325,10 @@ class Pump:
         if isinstance(effect, Reply | Notify):
             room = _public_room(effect)
             if room is None:
-                return await self.carrier.send(Direct(effect.to), _notice(effect, key))
+                waited = None if delivery.waiting_since is None else max(
+                    self.wall_ms() - delivery.waiting_since, 0) / 1000
+                return await self.carrier.send(Direct(effect.to),
+                                               replace(_notice(effect, key), waited=waited))
         else:
             room = effect.room
         ref = await self.bindings.room(room)

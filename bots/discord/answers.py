@@ -16,9 +16,15 @@ the member gets exactly one answer, with every error in it.
 Private notices a member could not get by DM (their DMs are closed) stay in the outbox:
 the carrier answers "wait" until the member's next interaction (one that came after
 their DMs were found closed), and the bot wakes the pump once it is answered, so each
-such notice goes out as an ephemeral followup of it, the first one saying why. Here is only what
-the carrier learnt: whose DMs were found closed, and when (bounded; after
-:data:`CLOSED_RECHECK` seconds a DM is tried again, and a restart forgets it all).
+such notice goes out as an ephemeral followup of it, the first one saying why. Such a
+notice is kept :data:`CLOSED_KEEP` at most (what it says is stale by then, and it should
+not stay stored for a member who may never come back): then the carrier drops it, and the
+member's next answer ends with how many were dropped (:meth:`Answers.expired`). No pass
+polls for them meanwhile: the pump looks again when woken (their next interaction) or
+when one is due to expire or to have its DM tried again. Here is only what the carrier
+learnt: whose DMs were found closed, and when (bounded; after :data:`CLOSED_RECHECK`
+seconds a DM is tried again), and how many of whose notices expired (bounded); a restart
+forgets it all.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from typing import Any
 
 import discord
 
-from core.i18n import SOURCE, _, render
+from core.i18n import SOURCE, _, _n, render
 
 log = logging.getLogger("twinome.discord")
 
@@ -42,9 +48,19 @@ TOKEN_LIFE = 14 * 60.0  # seconds an interaction token is used (Discord: 15 minu
 MAX_LIVE = 2000  # interactions remembered at most
 MAX_CLOSED = 10_000  # members whose DMs were found closed, remembered at most
 CLOSED_RECHECK = 3600.0  # seconds before a DM is tried again for such a member
+CLOSED_KEEP = 7 * 86400.0  # seconds a notice waits for a member whose DMs are closed
 _NONE = discord.AllowedMentions.none()
 CLOSED_DMS = _("Your direct messages with me are closed, so here is what I could not "
                "send you:")
+
+
+def dropped_notices(n: int) -> str:
+    """What a member whose closed DMs made ``n`` notices expire is told."""
+    return _n("Your direct messages with me are closed: {n} notice waited a week for you "
+              "and was dropped.",
+              "Your direct messages with me are closed: {n} notices waited a week for you "
+              "and were dropped.", n) + " " + _("Open your direct messages with me to get "
+                                                "notices as they come.")
 
 
 @dataclass
@@ -61,6 +77,7 @@ class Live:
     kept: list[str] = field(default_factory=list)  # errors of parts, for the answer
     told_closed: bool = False  # the member was told their DMs are closed
     opened: float = 0.0  # when it came (the clock of :class:`Answers`)
+    defer_first: bool = False  # deferred before any answer, however quick (a test's choice)
 
 
 def part_origin(interaction_id: int, part: int) -> str:
@@ -80,6 +97,7 @@ class Answers:
         self.clock = clock
         self._live: OrderedDict[str, Live] = OrderedDict()
         self._closed: OrderedDict[int, float] = OrderedDict()  # user id -> when found closed
+        self._expired: OrderedDict[int, int] = OrderedDict()  # user id -> notices dropped
         self._tasks: set[asyncio.Task[None]] = set()
 
     def open(self, interaction: discord.Interaction, *, private: bool) -> Live:
@@ -115,8 +133,10 @@ class Answers:
         return True
 
     def defer_later(self, live: Live, after: float) -> None:
-        """Defer the interaction after ``after`` seconds unless it is answered by then."""
+        """Defer the interaction after ``after`` seconds unless it is answered by then
+        (``after`` 0: at once, even before an answer that is ready at once)."""
         if after <= 0:
+            live.defer_first = True
             self._spawn(self.defer(live))
             return
         loop = asyncio.get_running_loop()
@@ -130,35 +150,49 @@ class Answers:
     async def defer(self, live: Live) -> None:
         """Acknowledge the interaction now (Discord shows "thinking…"); the answer follows."""
         async with live.lock:
-            if live.answered or live.deferred or live.interaction.response.is_done():
-                return
-            try:
-                await live.interaction.response.defer(ephemeral=live.private, thinking=True)
-                live.deferred = True
-            except discord.HTTPException as err:
-                log.warning("deferring interaction %s failed: %s", live.interaction.id, err.status)
+            await self._defer(live)
+
+    @staticmethod
+    async def _defer(live: Live) -> None:
+        if live.answered or live.deferred or live.interaction.response.is_done():
+            return
+        try:
+            await live.interaction.response.defer(ephemeral=live.private, thinking=True)
+            live.deferred = True
+        except discord.HTTPException as err:
+            log.warning("deferring interaction %s failed: %s", live.interaction.id, err.status)
 
     async def answer(self, live: Live, text: str, *, ephemeral: bool,
-                     view: discord.ui.View | None = None) -> None:
+                     view: discord.ui.View | None = None, lang: str = SOURCE) -> None:
         """Answer the interaction (errors kept from its parts first): its response if
-        still open, else followups."""
+        still open, else followups; then, privately, in ``lang``, how many of the member's
+        notices expired, if any did."""
         async with live.lock:
-            parts = split("\n\n".join([*live.kept, text]))
-            live.kept.clear()
-            if live.timer is not None:
-                live.timer.cancel()
-            for index, part in enumerate(parts):
-                last = view if index == len(parts) - 1 else None
-                if index == 0 and not live.interaction.response.is_done():
-                    await self._respond(live, part, ephemeral, last)
-                    continue
-                if index == 0 and live.deferred and not live.answered and ephemeral \
-                        and not live.private:
-                    # a public "thinking…" keeps its publicity: make way for a private answer
-                    with contextlib.suppress(discord.NotFound):
-                        await live.interaction.delete_original_response()
-                await self._follow(live, part, ephemeral, last)
-            live.answered = True
+            if live.defer_first:
+                await self._defer(live)
+            await self._answer(live, text, ephemeral=ephemeral, view=view)
+            dropped = self._expired.pop(live.interaction.user.id, 0)
+            if dropped:
+                await self._follow(live, render(dropped_notices(dropped), lang), True, None)
+
+    async def _answer(self, live: Live, text: str, *, ephemeral: bool,
+                      view: discord.ui.View | None) -> None:
+        parts = split("\n\n".join([*live.kept, text]))
+        live.kept.clear()
+        if live.timer is not None:
+            live.timer.cancel()
+        for index, part in enumerate(parts):
+            last = view if index == len(parts) - 1 else None
+            if index == 0 and not live.interaction.response.is_done():
+                await self._respond(live, part, ephemeral, last)
+                continue
+            if index == 0 and live.deferred and not live.answered and ephemeral \
+                    and not live.private:
+                # a public "thinking…" keeps its publicity: make way for a private answer
+                with contextlib.suppress(discord.NotFound):
+                    await live.interaction.delete_original_response()
+            await self._follow(live, part, ephemeral, last)
+        live.answered = True
 
     @staticmethod
     async def _respond(live: Live, text: str, ephemeral: bool,
@@ -185,6 +219,12 @@ class Answers:
         self._closed[user_id] = self.clock()
         while len(self._closed) > MAX_CLOSED:
             self._closed.popitem(last=False)
+
+    def expired(self, user_id: int) -> None:
+        """Count a notice dropped after waiting :data:`CLOSED_KEEP` for the member (bounded)."""
+        self._expired[user_id] = self._expired.pop(user_id, 0) + 1
+        while len(self._expired) > MAX_CLOSED:
+            self._expired.popitem(last=False)
 
     def dms_closed(self, user_id: int) -> bool:
         """Whether a member's DMs were found closed lately (then no DM is tried)."""

@@ -11,7 +11,8 @@ after every commit that wrote effects.
 
 A slash command, a pressed button or a submitted SOS modal becomes one
 ``CommandReceived`` whose event id is ``discord:<interaction id>`` and whose origin is
-the interaction id. Its event ids are claimed from the pump before they are submitted:
+the interaction id. Its event ids are claimed from the pump before they are submitted (a lone command that only reads is
+answered from a read instead, unrecorded: :meth:`DiscordCarrier.answer_reading`):
 once the runtime says they are durable, the replies it hands back (outbox rows) are
 carried out at once in the interaction's own task, answering the interaction directly
 (:mod:`bots.discord.answers`), and marked done; the pump carries the command's other
@@ -208,7 +209,8 @@ class TwinomeClient(discord.Client):
             locale=interaction.locale.value)
             for n, command in enumerate(given)]
         try:
-            await self._carried(events)
+            if len(events) > 1 or not await self.carrier.answer_reading(events[0]):
+                await self._carried(events)
         except Exception:
             log.exception("interaction %s could not be applied", interaction.id)
             await self.answers.answer(live, render(TROUBLE, self.fallback_language(interaction)),

@@ -15,12 +15,15 @@ this module only knows Discord.
   answer) leaves a channel nobody knows; the next try finds it instead of making a
   second one: the unbound channel in the category with the room's topic (set once, at
   creation) and exactly its members' overwrites, or the bot's unbound private thread of
-  the line's name in the trio channel (its members are then added, which is idempotent).
+  the line's name in the trio channel, active or archived (it is unarchived, and its
+  members are then added, which is idempotent).
 * A reply to a slash command, a button or a form goes to that interaction while its token
   lives, once however many commands a form gave (:mod:`bots.discord.answers`):
   ephemeral when private, an error, or meant for the member's direct chat. Otherwise
   private notices go by DM; a member whose DMs are closed gets them on their next
-  interaction, ephemerally: until then they wait in the outbox (a restart keeps them).
+  interaction, ephemerally: until then they wait in the outbox (a restart keeps them),
+  for :data:`CLOSED_KEEP` at most; then they are dropped (the log names kind and id),
+  and the member's next answer says how many (a restart forgets that count).
 * Every message has ``AllowedMentions.none()`` (a trio named ``@everyone`` pings nobody)
   and, in channels, the effect's key as an enforced nonce, so a re-send after a crash is
   not posted twice. Choices become buttons (:mod:`bots.discord.views`).
@@ -55,12 +58,14 @@ from bots.adapter.carrier import (
     Target,
     Wait,
 )
-from bots.discord.answers import Answers, split, whole_origin
+from bots.discord.answers import CLOSED_KEEP, CLOSED_RECHECK, Answers, Live, split, whole_origin
 from bots.discord.config import DiscordConfig
 from bots.discord.names import PLATFORM, member_id, user_id_of
 from bots.discord.views import typed_choices, view_of
 from core import queries
 from core.effects import Attachment, CreateRoom
+from core.events import CommandReceived
+from core.i18n import SOURCE
 from core.ids import MemberId
 from core.service import Twinome
 
@@ -109,14 +114,8 @@ class DiscordCarrier(GuardedCarrier):
             return Done()
         live = self.answers.get(whole_origin(notice.origin))
         if live is not None and not isinstance(target, Moderators):
-            ephemeral = not isinstance(target, InRoom) or notice.private or notice.error
             try:
-                await self.answers.answer(live, typed_choices(notice.text, notice.choices,
-                                                              notice.lang),
-                                          ephemeral=ephemeral, view=view_of(notice.choices))
-                if notice.attachment is not None:  # a file, seen only by its reader
-                    await live.interaction.followup.send(file=as_file(notice.attachment),
-                                                         ephemeral=True)
+                await self._answer(live, notice, public=isinstance(target, InRoom))
                 return Done()
             except discord.NotFound:  # the token died (a restart, or 15 minutes passed)
                 log.info("interaction %s is gone; delivering elsewhere", notice.origin)
@@ -133,6 +132,38 @@ class DiscordCarrier(GuardedCarrier):
                 else await self.post(channel, notice)
         return await self._direct(target, notice)
 
+    async def _answer(self, live: Live, notice: Notice, *, public: bool) -> None:
+        """Answer an interaction with a notice (ephemeral unless it is meant for the room)."""
+        await self.answers.answer(live, typed_choices(notice.text, notice.choices, notice.lang),
+                                  ephemeral=not public or notice.private or notice.error,
+                                  view=view_of(notice.choices), lang=notice.lang)
+        if notice.attachment is not None:  # a file, seen only by its reader
+            await live.interaction.followup.send(file=as_file(notice.attachment), ephemeral=True)
+
+    async def answer_reading(self, event: CommandReceived) -> bool:
+        """Answer an interaction's lone command from a read, if it only reads: True if it
+        is answered (nothing stored or recorded: Discord never delivers an interaction twice,
+        and its answer cannot be given again once its token dies anyway); False if it must
+        take the durable path (the core says so, or the answer could not be given at all)."""
+        live = self.answers.get(whole_origin(event.origin))
+        replies = None if live is None else await self.core.answer_reading(event)
+        if not replies or live is None:
+            return False
+        for n, reply in enumerate(replies):
+            notice = Notice(reply.text, "", origin=reply.origin, private=reply.private,
+                            error=reply.error, choices=reply.choices,
+                            attachment=reply.attachment, lang=reply.lang or SOURCE)
+            outcome = await self.guard(self._answered(live, notice, reply.room is not None))
+            if not isinstance(outcome, Done):
+                log.warning("interaction %s could not be answered: %s", event.origin,
+                            getattr(outcome, "reason", outcome))
+                return n > 0  # nothing went out yet: the durable path tries again
+        return True
+
+    async def _answered(self, live: Live, notice: Notice, public: bool) -> Outcome:
+        await self._answer(live, notice, public=public)
+        return Done()
+
     async def _direct(self, target: Direct, notice: Notice) -> Outcome:
         user_id = user_id_of(target.member)
         if user_id is None:
@@ -145,9 +176,14 @@ class DiscordCarrier(GuardedCarrier):
             except discord.Forbidden:
                 log.info("the DMs of %s are closed", target.member)
                 self.answers.found_closed(user_id)
+        waited = notice.waited or 0.0
+        if waited >= CLOSED_KEEP:
+            self.answers.expired(user_id)  # they hear of it on their next interaction
+            return Failed(f"their DMs stayed closed for {CLOSED_KEEP / 86400:.0f} days")
         live = self.answers.reachable(user_id)
-        if live is None:
-            return Wait("their DMs are closed: it waits for their next interaction")
+        if live is None:  # the bot wakes the pump on their next interaction: no poll
+            return Wait("their DMs are closed: it waits for their next interaction",
+                        recheck=min(CLOSED_KEEP - waited, CLOSED_RECHECK))
         await self.answers.follow_closed(live, typed_choices(notice.text, notice.choices,
                                                              notice.lang),
                                          view_of(notice.choices), notice.lang)
@@ -252,14 +288,26 @@ class DiscordCarrier(GuardedCarrier):
     async def _pair_made_before(self, parent: discord.TextChannel,
                                 name: str) -> discord.Thread | None:
         """A pair thread made for this line by a try that stopped before it was bound: the
-        bot's own private thread of that name in the trio channel, bound to no line."""
-        me = parent.guild.me.id
+        bot's own private thread of that name in the trio channel, bound to no line, active
+        or archived since (Discord archives an idle thread; the client's cache holds only
+        active ones, so archived ones are asked for)."""
         for thread in parent.threads:
-            if thread.owner_id == me and thread.name == name \
-                    and thread.type is discord.ChannelType.private_thread \
-                    and await self.bindings.key(str(thread.id)) is None:
+            if await self._orphan(thread, parent, name):
                 return thread
+        try:
+            async for thread in parent.archived_threads(private=True, limit=None):
+                if await self._orphan(thread, parent, name):
+                    return thread
+        except discord.Forbidden:  # no Manage Threads there: a second thread beats none
+            log.warning("cannot list the archived threads of %s", parent.id)
         return None
+
+    async def _orphan(self, thread: discord.Thread, parent: discord.TextChannel,
+                      name: str) -> bool:
+        """Whether a thread is the bot's own unbound private thread named ``name``."""
+        return thread.owner_id == parent.guild.me.id and thread.name == name \
+            and thread.type is discord.ChannelType.private_thread \
+            and await self.bindings.key(str(thread.id)) is None
 
     async def _category(self, realm: str | None) -> discord.CategoryChannel | None:
         """The trio channels' category in the realm's server (looked up by name, or made)."""

@@ -302,6 +302,11 @@ class PgDatabase(Database):
         async with self._readers.acquire() as conn:
             yield PgTx(conn)
 
+    async def read_inline(self, body: Body[T]) -> T:
+        """One READ ONLY transaction on a reader connection (a write in it fails)."""
+        async with self._readers.acquire() as conn, conn.transaction(readonly=True):
+            return await body(PgTx(conn))
+
     async def checkpoint(self, tries: int = 20) -> bool:
         """Nothing this process can force: PostgreSQL drops deleted rows from its files at
         its next vacuum (autovacuum) and recycles its WAL at its checkpoints."""

@@ -1,10 +1,17 @@
-"""Commands outside the configured servers' trees: typed in a DM to the bot, and slash
-commands synced globally when no server is configured."""
+"""Direct messages: commands typed in a DM to the bot, slash commands synced globally when
+no server is configured, and notices for a member whose DMs are closed (given on their
+next interaction, kept a week at most, never polled for)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import re
 from pathlib import Path
 
+import pytest
+
+from bots.adapter.pump import POLL
 from tests.discord.conftest import Bots
 from tests.discord.fakediscord import FakeDiscord
 from tests.discord.fakediscord.state import User
@@ -55,3 +62,47 @@ async def test_without_server_ids_commands_are_synced_globally_and_work(
     finally:
         await bots.stop_all()
         await world.db.close()
+
+
+async def closed_dms_kept_a_notice(world: World) -> None:
+    """bob's DMs are closed when the bot has a private note for him (a relance)."""
+    server = world.server
+    await world.form_trio()
+    world.bob.dms_closed = True
+    ab = world.pair(world.alice, world.bob)
+    await server.user_message(world.bob, ab, "one")
+    await server.user_message(world.bob, ab, "two")  # a relance note for bob, privately
+    await server.wait_until(lambda: world.bot.pump.waiting > 0)
+
+
+async def test_a_notice_for_closed_dms_waits_unpolled_for_the_next_interaction(
+        world: World) -> None:
+    await closed_dms_kept_a_notice(world)
+    passes = world.bot.pump.passes
+    await asyncio.sleep(POLL + 0.5)
+    assert world.bot.pump.passes == passes, "the outbox was read again with nothing new"
+    result = await world.slash(world.bob, "turn")
+    [kept] = await result.wait_followups(1)
+    assert kept.ephemeral and "closed" in kept.content and "has not answered yet" in kept.content
+    await world.server.wait_until(lambda: not world.bot.pump.waiting)
+
+
+async def test_a_notice_kept_a_week_for_closed_dms_is_dropped_and_the_member_told(
+        world: World, caplog: pytest.LogCaptureFixture) -> None:
+    await closed_dms_kept_a_notice(world)
+    async with world.db.transaction() as tx:  # a week and a day later
+        await tx.run("UPDATE outbox SET waiting_since = waiting_since - ? "
+                     "WHERE waiting_since IS NOT NULL", (8 * 86400 * 1000,))
+    with caplog.at_level(logging.WARNING, "twinome.delivery"):
+        world.bot.pump.wake()
+        await world.server.wait_until(lambda: not world.bot.pump.waiting)
+    dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert dropped and all(re.fullmatch(r"effect \d+ \(notify\) dropped: their DMs stayed "
+                                        r"closed for 7 days", line) for line in dropped)
+    result = await world.slash(world.bob, "trio list")
+    assert result.message is not None and "Les Trois" in result.message.content
+    [told] = await result.wait_followups(1)
+    assert told.ephemeral and f"{len(dropped)} notice" in told.content
+    assert "has not answered yet" not in told.content and "Open your direct messages" in told.content
+    again = await world.slash(world.bob, "trio list")
+    assert not again.followups, "told once"

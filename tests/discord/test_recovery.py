@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from tests.discord.fakediscord.state import now_iso
 from tests.discord.twinome import CODE, World
 
 TEXT_CHANNEL = 0
@@ -23,14 +24,17 @@ async def fill_trio(world: World) -> None:
 
 
 async def stopped_in_the_middle(world: World, route: str,
-                                which: Callable[[Any], bool] = lambda payload: True) -> None:
+                                which: Callable[[Any], bool] = lambda payload: True,
+                                while_down: Callable[[], None] = lambda: None) -> None:
     """Fill a trio; stop the bot once Discord carried out ``route`` but before the bot
-    heard back (so before it could bind what was made); start it again."""
+    heard back (so before it could bind what was made); ``while_down``; start it again."""
     release = world.server.hold_after(route, which)
     await fill_trio(world)
     await asyncio.wait_for(world.server.held.wait(), 5)
     await world.bots.stop(world.bot)  # cancels the pump in the middle of the call
     release.set()
+    await asyncio.sleep(0)
+    while_down()
     world.bot = await world.bots.start(type(world.bot)(
         world.core, world.config, communities=world.communities, guild_ready_timeout=0.05))
     await world.server.wait_until(world.lines_made)
@@ -53,6 +57,27 @@ async def test_a_pair_thread_made_just_before_a_stop_is_found_and_completed(
     threads = world.server.threads_of(channel)
     assert len(threads) == 3, [t.name for t in threads]
     assert len({t.name for t in threads}) == 3
+    for thread in threads:
+        assert await world.bot.bindings.core_room(str(thread.id)) is not None
+
+
+async def test_a_pair_thread_made_before_a_stop_and_archived_since_is_found(
+        world: World) -> None:
+    def archive_the_orphan() -> None:  # Discord archives an idle thread (here: at once)
+        [channel] = world.trio_channels()
+        orphan = max(world.server.threads_of(channel), key=lambda t: t.id)
+        orphan.archived, orphan.archive_timestamp = True, now_iso()
+        made.append(orphan.id)
+
+    made: list[int] = []
+    await stopped_in_the_middle(world, "POST /channels/{channel_id}/threads",
+                                while_down=archive_the_orphan)
+    [channel] = world.trio_channels()
+    threads = world.server.threads_of(channel)
+    assert len(threads) == 3, [t.name for t in threads]
+    assert made[0] in {t.id for t in threads} and not world.server.store.channels[made[0]].archived
+    assert "GET /channels/{channel_id}/threads/archived/private" in {
+        r.route for r in world.server.requests}
     for thread in threads:
         assert await world.bot.bindings.core_room(str(thread.id)) is not None
 

@@ -81,6 +81,7 @@ class Rest:
             web.put("/channels/{channel_id}/permissions/{overwrite_id}", self.put_overwrite),
             web.delete("/channels/{channel_id}/permissions/{overwrite_id}", self.delete_overwrite),
             web.post("/channels/{channel_id}/threads", self.create_thread),
+            web.get("/channels/{channel_id}/threads/archived/private", self.archived_private),
             web.get("/channels/{channel_id}/thread-members", self.list_thread_members),
             web.get("/channels/{channel_id}/thread-members/{user_id}", self.get_thread_member),
             web.put("/channels/{channel_id}/thread-members/{user_id}", self.add_thread_member),
@@ -342,6 +343,22 @@ class Rest:
         await self.events.channel("CHANNEL_CREATE", thread)
         await self.events.thread_members(thread, [self.bot_id], [])
         return self._json(self._channel_json(thread), 201)
+
+    async def archived_private(self, request: web.Request) -> web.Response:
+        """GET /channels/{id}/threads/archived/private: newest archived first, ``before``
+        an archive time, ``limit``; needs MANAGE_THREADS and READ_MESSAGE_HISTORY."""
+        parent = self._channel(request, need=MANAGE_THREADS | READ_MESSAGE_HISTORY)
+        before = request.query.get("before")
+        limit = int(request.query.get("limit") or 50)
+        found = sorted((t for t in self.server.threads_of(parent)
+                        if t.type == PRIVATE_THREAD and t.archived
+                        and (before is None or t.archive_timestamp < before)),
+                       key=lambda t: t.archive_timestamp, reverse=True)
+        page = found[:limit]
+        return self._json({"threads": [self._channel_json(t) for t in page],
+                           "members": [payloads.thread_member_json(t, self.bot_id) for t in page
+                                       if self.bot_id in t.thread_members],
+                           "has_more": len(found) > limit})
 
     async def list_thread_members(self, request: web.Request) -> web.Response:
         """GET /channels/{thread}/thread-members."""
