@@ -101,6 +101,12 @@ def is_url(target: str | Path) -> bool:
 class Tx:
     """One open transaction; the handlers' only way to the database."""
 
+    skip_locked = ""
+    """Appended to a ``SELECT`` of rows the transaction means to take for itself (due jobs):
+    on a backend shared by several processes, ``FOR UPDATE SKIP LOCKED``, so that rows
+    another transaction took already are passed over instead of waited for; else nothing
+    (one writer at a time takes them all)."""
+
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
         self._savepoints = 0
@@ -221,6 +227,10 @@ class Database(abc.ABC):
 
     path: str  # where the data lives, for messages (a file, or a URL without its password)
     backend: str  # "sqlite" or "postgres", for the tests and the logs
+    shared = False
+    """Whether other processes may use the database at the same time (PostgreSQL): they
+    then share the work by claims (:meth:`core.service.Twinome.claim`); one process alone
+    on a SQLite file claims nothing."""
     writes: int | None = None
     """Write transactions so far, where this process is the only writer (a cache kept
     across transactions checks it); None where other processes may write too."""

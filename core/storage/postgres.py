@@ -116,6 +116,8 @@ def _count(status: str) -> int:
 class PgTx(Tx):
     """One open transaction (or, for reads, one connection) on PostgreSQL."""
 
+    skip_locked = " FOR UPDATE SKIP LOCKED"
+
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._pg = conn
         self._savepoints = 0
@@ -188,6 +190,7 @@ class PgDatabase(Database):
     """A write connection (SERIALIZABLE, one transaction at a time) and a pool of readers."""
 
     backend = "postgres"
+    shared = True
 
     def __init__(self, conn: asyncpg.Connection, readers: asyncpg.Pool, url: str) -> None:
         self._conn = conn
