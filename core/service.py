@@ -195,6 +195,7 @@ class Twinome:
                     async with tx.savepoint():
                         await features.JOBS[row["kind"]](ctx, json.loads(row["payload"]))
                 except Exception:
+                    tx.check()  # a conflict with another process: they all run again
                     log.exception("job %s (%s) failed; skipped", row["id"], row["kind"])
                     continue
                 await self._stash(tx, ctx, now, tally)
@@ -207,11 +208,14 @@ class Twinome:
     async def resend_reports(self, platform: str) -> int:
         """Queue again the platform's reports that never reached the moderators; how many."""
         now = self.clock.now()
-        async with self.db.transaction() as tx:
+
+        async def body(tx: Tx) -> int:
             ctx = Ctx(tx, now, self.settings, platform=platform)
             count = await safety.resend(ctx)
             await self._stash(tx, ctx, now, _Tally())
-        return count
+            return count
+
+        return await self.db.atomic(body)
 
     async def next_due(self) -> datetime | None:
         """When the nearest job is due, if any."""
@@ -243,7 +247,10 @@ class Twinome:
     async def claim(self, platform: str, owner: str, now: int, until: int) -> int | None:
         """Lease to ``owner`` until ``until`` every lane of the platform's outbox that no
         live lease holds (renewing its own); returns when the first lease another owner
-        holds over waiting effects ends, if any (times in Unix ms)."""
+        holds over waiting effects ends, if any (times in Unix ms).
+
+        Claims never conflict with other writes (``serializable=False``): the upsert
+        settles who holds a lane, row by row, whatever the other processes commit."""
         params = {"platform": platform, "owner": owner, "now": now, "until": until}
 
         async def body(tx: Tx) -> int | None:
@@ -251,7 +258,7 @@ class Twinome:
             ends = await tx.value(_FOREIGN, params)
             return None if ends is None else int(ends)
 
-        return await self.db.atomic(body)
+        return await self.db.atomic(body, serializable=False)
 
     async def claim_lanes(self, platform: str, owner: str, lanes: Sequence[str], now: int,
                           until: int) -> set[str]:
@@ -266,12 +273,15 @@ class Twinome:
                                 {"platform": platform, "owner": owner, **names})
             return {r[0] for r in rows}
 
-        return await self.db.atomic(body)
+        return await self.db.atomic(body, serializable=False)
 
     async def renew(self, platform: str, owner: str, until: int) -> None:
         """Extend every lease ``owner`` holds on the platform's lanes to ``until`` (Unix ms)."""
-        await self.db.write("UPDATE lane_leases SET expires_at = ? WHERE platform = ? "
-                            "AND owner = ?", (until, platform, owner), keeps_caches=True)
+        async def body(tx: Tx) -> None:
+            await tx.run("UPDATE lane_leases SET expires_at = ? WHERE platform = ? "
+                         "AND owner = ?", (until, platform, owner))
+
+        await self.db.atomic(body, serializable=False)
 
     async def release(self, platform: str, owner: str, after: int | None = None) -> bool:
         """End ``owner``'s leases on the lanes that hold no effect any more (``after``
@@ -284,7 +294,7 @@ class Twinome:
                          + ("" if after is None else f" AND NOT EXISTS ({_IN_LANE})"), params)
             return after is not None and await tx.value(_UNREAD, params) is not None
 
-        return await self.db.atomic(body)
+        return await self.db.atomic(body, serializable=False)
 
     async def done(self, ids: Sequence[int], bindings: Sequence[tuple[str, str, str]] = (),
                    reports: Sequence[int] = ()) -> None:
@@ -404,8 +414,7 @@ class Twinome:
 
     async def bind(self, platform: str, key: str, ref: str) -> None:
         """Remember that core ``key`` (``room:3``, ``dm:alice``) is ``ref`` on ``platform``."""
-        async with self.db.transaction() as tx:
-            await tx.run(_BIND, (platform, key, ref))
+        await self.db.write(_BIND, (platform, key, ref))
 
     async def ref_of(self, platform: str, key: str) -> str | None:
         """The platform reference bound to a core key."""
@@ -480,6 +489,7 @@ class Twinome:
             try:
                 await features.on_line_messages(ctx, run, tally.fixed)
             except Exception as err:
+                tx.check()
                 raise _FastPathFailed from err
             await self._stash(tx, ctx, now, tally)
             return
@@ -487,6 +497,7 @@ class Twinome:
             async with tx.savepoint():
                 await features.on_line_messages(ctx, run, tally.fixed)
         except Exception:
+            tx.check()  # a conflict with another process: the whole batch runs again
             if len(run) == 1:
                 log.exception("line event %s could not be tracked", run[0].event_id)
                 return
@@ -503,6 +514,7 @@ class Twinome:
             try:
                 await self._run(ctx, event, now)
             except Exception as err:
+                tx.check()
                 raise _FastPathFailed from err
             await self._stash(tx, ctx, now, tally)
             return
@@ -513,6 +525,7 @@ class Twinome:
             text = err.message + ("\n" + err.hint if err.hint else "")  # stays translatable
             ctx = _answer(ctx, event, text, choices=err.choices)
         except Exception:
+            tx.check()  # a conflict with another process: the whole batch runs again
             # Never log the command text: it may carry a note or a plan.
             log.exception("command failed (event %s)", event.event_id)
             ctx = _answer(ctx, event, SORRY, private=True)

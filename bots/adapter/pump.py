@@ -154,7 +154,10 @@ class Pump:
             self._task = None
         await self.core.flush_done()
         if self.core.db.shared:  # another process may take this one's lanes at once
-            await self.core.release(self.platform, self.owner)
+            try:
+                await self.core.release(self.platform, self.owner)
+            except Exception:  # they lapse on their own
+                log.exception("the leases on %s lanes could not be let go", self.platform)
 
     async def resend_reports(self) -> None:
         """Queue again the reports that never reached the moderators (call when there is a room)."""

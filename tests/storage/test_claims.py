@@ -1,9 +1,12 @@
-"""The claim rules by which several processes share one outbox, on both backends: a lane
-leased by another live owner is passed over, a lapsed lease is taken over, a lane keeps
-its order whoever carries it, and an empty lane is let go."""
+"""The claim rules by which several processes share one outbox and the due jobs, on both
+backends: a lane leased by another live owner is passed over, a lapsed lease is taken
+over, a lane keeps its order whoever carries it, an empty lane is let go; a due job
+fires once, whichever process takes it."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,6 +17,7 @@ from core.effects import Notify, lane_of, to_json
 from core.ids import MemberId
 from core.service import Twinome
 from core.storage.db import Database
+from core.timeutil import ts
 
 A, B = "owner-a", "owner-b"  # two processes' owner ids
 
@@ -102,3 +106,35 @@ async def test_a_caller_carries_only_the_lanes_it_could_lease(core: Twinome) -> 
     assert await core.claim_lanes("fake", B, lanes, now=10, until=1010) == {"dm:ben"}
     assert await core.claim_lanes("fake", A, lanes, now=20, until=1020) == {"dm:ann"}
     assert await core.claim_lanes("fake", A, lanes, now=1010, until=2010) == set(lanes)
+
+
+async def test_due_jobs_fire_once_however_many_processes_take_them(
+        target: str | Path) -> None:
+    """Two processes' worth of cores fire the same due jobs at once: each job once."""
+    one, two = await Database.open(target), await Database.open(target)
+    try:
+        clock = FakeClock()
+        cores = [Twinome(one, clock), Twinome(two, clock)]
+        until = ts(clock.now())
+        async with one.transaction() as tx:
+            for i in range(30):
+                await tx.run("INSERT INTO members (id, created_at, away_until) VALUES (?, 0, ?)",
+                             (f"m{i}", until))
+                await tx.run("INSERT INTO jobs (due_at, kind, key, payload) "
+                             "VALUES (?, 'away_end', ?, ?)",
+                             (until, f"away:{i}", json.dumps({"member": f"m{i}", "until": until})))
+
+        async def fire(core: Twinome) -> int:
+            fired = 0
+            while (due := await core.next_due()) is not None and due <= clock.now():
+                fired += (await core.fire_due(limit=4)).fired
+                await asyncio.sleep(0)
+            return fired
+
+        counts = await asyncio.gather(*(fire(core) for core in cores))
+        assert sum(counts) == 30
+        sent = [d.effect.to for d in await cores[0].pending() if isinstance(d.effect, Notify)]
+        assert sorted(sent) == sorted(f"m{i}" for i in range(30))
+    finally:
+        await one.close()
+        await two.close()
