@@ -39,6 +39,7 @@ log = logging.getLogger("twinome.runtime")
 
 MAX_BATCH = 1000  # events applied in one transaction at most
 MAX_SLEEP = 60.0  # seconds the scheduler sleeps at most between two looks at the jobs
+TAKEN_WAIT = 0.05  # seconds before looking again at due jobs another process took
 
 
 @dataclass
@@ -170,7 +171,7 @@ class Runtime:
             if work.carries:
                 unattended -= len(replies)
             if not work.done.done():
-                work.done.set_result(Applied(mine, effects, earliest, replies))
+                work.done.set_result(Applied(mine, effects, earliest, replies, applied.fired))
         if unattended:
             for listener in self._listeners:
                 listener()
@@ -187,7 +188,8 @@ class Runtime:
             self._target = due
             now = self.core.clock.now()
             if due is not None and due <= now:
-                await self.fire_due()
+                if not (await self.fire_due()).fired:  # another process runs them now
+                    await self._sleep(TAKEN_WAIT)
                 continue
             await self._sleep(MAX_SLEEP if due is None else (due - now).total_seconds())
 

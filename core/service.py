@@ -25,6 +25,17 @@ checkpointed and truncated (with ``secure_delete`` on, nothing deleted stays on 
 and once the effects queued until then are delivered (:meth:`done`), once more, so the
 outbox pages of the notices that still named the person are wiped too.
 
+Several processes may share one database (PostgreSQL: ``Database.shared``). Each applies
+its own events; a due job is taken by one of them (``FOR UPDATE SKIP LOCKED``: the others
+pass it over). The outbox is shared out by *lanes* (a room, a member's direct chat:
+:func:`core.effects.lane_of`, stored with each effect): a delivery pump carries out only
+the lanes its process holds a lease on (:meth:`claim`, then :meth:`pending` with its
+owner id), renews the lease while it works (:meth:`renew`) and ends it once a lane is
+empty (:meth:`release`), so no effect goes out from two processes at once and each lane
+keeps its order. A process that dies keeps its leases until they expire; then another
+takes its lanes over and carries out again, with the same idempotency keys, what it may
+have carried out but not marked done. One process alone (SQLite) claims nothing.
+
 Writes are serialised by the database (one write transaction at a time); on a backend
 where another process may write the same rows at once (PostgreSQL), an event batch's
 transaction is run again from the start after a conflict (:meth:`Database.atomic`). What only
@@ -41,18 +52,29 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from core import features, grammar, queries, safety, telling, turns
 from core.basics import PRUNE_EVERY
 from core.clock import Clock
 from core.config import Settings
 from core.context import Ctx
-from core.effects import Choice, Effect, Notify, Post, Reply, coalesce, from_json, to_json
+from core.effects import (
+    Choice,
+    Effect,
+    Notify,
+    Post,
+    Reply,
+    coalesce,
+    from_json,
+    lane_of,
+    to_json,
+)
 from core.errors import UserError
 from core.events import CommandReceived, Event, LineMessage
 from core.i18n import _, pick
 from core.ids import MemberId, RoomId
-from core.storage.db import Database, Tx
+from core.storage.db import Database, Tx, among
 from core.textrules import clean_display_name
 from core.timeutil import dt, ts
 
@@ -78,6 +100,7 @@ class Applied:
     effects: int = 0  # effects written to the outbox
     earliest_job: datetime | None = None  # the earliest job (re)scheduled, if any
     replies: tuple[Delivery, ...] = ()  # the replies written, as outbox rows, oldest first
+    fired: int = 0  # due jobs run (0 while others are due: another process is running them)
 
 
 class Twinome:
@@ -193,10 +216,13 @@ class Twinome:
             return None
 
     async def fire_due(self, limit: int = 100) -> Applied:
-        """Run the jobs that are due now."""
+        """Run the jobs that are due now (those another process is running are left to it)."""
         now = self.clock.now()
         tally = _Tally()
-        async with self.db.transaction() as tx:
+
+        async def body(tx: Tx) -> int:
+            nonlocal tally  # a body run again after a write conflict starts its tally anew
+            tally = _Tally()
             # Housekeeping keeps itself scheduled; this only plants it the first time.
             await tx.run(
                 "INSERT INTO jobs (due_at, kind, key, payload) "
@@ -205,7 +231,7 @@ class Twinome:
             )
             rows = await tx.all(
                 "SELECT id, kind, payload, platform FROM jobs WHERE due_at <= ? "
-                "ORDER BY due_at, id LIMIT ?",
+                "ORDER BY due_at, id LIMIT ?" + tx.skip_locked,
                 (ts(now), limit),
             )
             for row in rows:
@@ -215,20 +241,27 @@ class Twinome:
                     async with tx.savepoint():
                         await features.JOBS[row["kind"]](ctx, json.loads(row["payload"]))
                 except Exception:
+                    tx.check()  # a conflict with another process: they all run again
                     log.exception("job %s (%s) failed; skipped", row["id"], row["kind"])
                     continue
                 await self._stash(tx, ctx, now, tally)
+            return len(rows)
+
+        fired = await self.db.atomic(body)
         await self._scrub(tally)
-        return Applied(frozenset(), tally.written, tally.earliest)
+        return Applied(frozenset(), tally.written, tally.earliest, fired=fired)
 
     async def resend_reports(self, platform: str) -> int:
         """Queue again the platform's reports that never reached the moderators; how many."""
         now = self.clock.now()
-        async with self.db.transaction() as tx:
+
+        async def body(tx: Tx) -> int:
             ctx = Ctx(tx, now, self.settings, platform=platform)
             count = await safety.resend(ctx)
             await self._stash(tx, ctx, now, _Tally())
-        return count
+            return count
+
+        return await self.db.atomic(body)
 
     async def next_due(self) -> datetime | None:
         """When the nearest job is due, if any."""
@@ -237,16 +270,77 @@ class Twinome:
         return None if due is None else dt(due)
 
     async def pending(self, platform: str | None = None, limit: int = 500,
-                      after: int = 0) -> list[Delivery]:
-        """Effects committed but not yet carried out (for one platform), oldest first."""
-        where, params = ("WHERE id > ?", [after]) if platform is None else (
-            "WHERE platform = ? AND id > ?", [platform, after])
+                      after: int = 0, *, owner: str | None = None) -> list[Delivery]:
+        """Effects committed but not yet carried out (for one platform), oldest first;
+        ``owner``: only those of the lanes it holds a lease on (:meth:`claim`)."""
+        where = ["o.id > :after"]
+        params: dict[str, Any] = {"after": after, "limit": limit}
+        if platform is not None:
+            where.append("o.platform = :platform")
+            params["platform"] = platform
+        leased = ""
+        if owner is not None:
+            leased = " JOIN lane_leases l ON l.platform = o.platform AND l.lane = o.lane"
+            where.append("l.owner = :owner")
+            params["owner"] = owner
         async with self.db.read() as tx:
             rows = await tx.all(
-                "SELECT id, effect, attempts, retry_at, waiting_since FROM outbox "
-                f"{where} ORDER BY id LIMIT ?", (*params, limit))
+                "SELECT o.id, o.effect, o.attempts, o.retry_at, o.waiting_since FROM outbox o"
+                f"{leased} WHERE {' AND '.join(where)} ORDER BY o.id LIMIT :limit", params)
         return [Delivery(r["id"], from_json(r["effect"]), r["attempts"], r["retry_at"],
                          r["waiting_since"]) for r in rows]
+
+    async def claim(self, platform: str, owner: str, now: int, until: int) -> int | None:
+        """Lease to ``owner`` until ``until`` every lane of the platform's outbox that no
+        live lease holds (renewing its own); returns when the first lease another owner
+        holds over waiting effects ends, if any (times in Unix ms).
+
+        Claims never conflict with other writes (``serializable=False``): the upsert
+        settles who holds a lane, row by row, whatever the other processes commit."""
+        params = {"platform": platform, "owner": owner, "now": now, "until": until}
+
+        async def body(tx: Tx) -> int | None:
+            await tx.run(_CLAIM, params)
+            ends = await tx.value(_FOREIGN, params)
+            return None if ends is None else int(ends)
+
+        return await self.db.atomic(body, serializable=False)
+
+    async def claim_lanes(self, platform: str, owner: str, lanes: Sequence[str], now: int,
+                          until: int) -> set[str]:
+        """Lease these lanes to ``owner`` where no live lease of another holds them; returns
+        the lanes it holds now."""
+        inside, names = among("lane", lanes)
+
+        async def body(tx: Tx) -> set[str]:
+            await tx.many(_CLAIM_LANE, [(platform, lane, owner, until, now) for lane in lanes])
+            rows = await tx.all("SELECT lane FROM lane_leases WHERE platform = :platform "
+                                f"AND owner = :owner AND lane IN {inside}",
+                                {"platform": platform, "owner": owner, **names})
+            return {r[0] for r in rows}
+
+        return await self.db.atomic(body, serializable=False)
+
+    async def renew(self, platform: str, owner: str, until: int) -> None:
+        """Extend every lease ``owner`` holds on the platform's lanes to ``until`` (Unix ms)."""
+        async def body(tx: Tx) -> None:
+            await tx.run("UPDATE lane_leases SET expires_at = ? WHERE platform = ? "
+                         "AND owner = ?", (until, platform, owner))
+
+        await self.db.atomic(body, serializable=False)
+
+    async def release(self, platform: str, owner: str, after: int | None = None) -> bool:
+        """End ``owner``'s leases on the lanes that hold no effect any more (``after``
+        None: on every lane, it stops); returns whether its lanes hold effects of ids past
+        ``after``, which the caller has not read yet."""
+        params = {"platform": platform, "owner": owner, "after": after}
+
+        async def body(tx: Tx) -> bool:
+            await tx.run("DELETE FROM lane_leases WHERE platform = :platform AND owner = :owner"
+                         + ("" if after is None else f" AND NOT EXISTS ({_IN_LANE})"), params)
+            return after is not None and await tx.value(_UNREAD, params) is not None
+
+        return await self.db.atomic(body, serializable=False)
 
     async def done(self, ids: Sequence[int], bindings: Sequence[tuple[str, str, str]] = (),
                    reports: Sequence[int] = ()) -> None:
@@ -258,19 +352,20 @@ class Twinome:
             await self.db.write("DELETE FROM outbox WHERE id IN ("  # the usual case: one hop
                                 + ", ".join("?" * len(ids)) + ")", ids, keeps_caches=True)
             return
-        scrub = False
-        async with self.db.transaction() as tx:
+        at = ts(self.clock.now())
+        waits = self._scrub_waits is not False  # read once: a body run again sees the same
+
+        async def body(tx: Tx) -> bool:
             if ids:
                 await tx.many("DELETE FROM outbox WHERE id = ?", [(i,) for i in ids])
             if bindings:
                 await tx.many(_BIND, bindings)
             if reports:
-                at = ts(self.clock.now())
                 await tx.many("UPDATE safety_reports SET delivered_at = ? WHERE id = ? "
                               "AND delivered_at IS NULL", [(at, r) for r in reports])
-            if ids and self._scrub_waits is not False:
-                scrub = await self._scrub_due(tx)
-        if scrub:
+            return bool(ids) and waits and await self._scrub_due(tx)
+
+        if await self.db.atomic(body):
             await self.db.checkpoint()
 
     async def done_soon(self, ids: Sequence[int]) -> None:
@@ -344,15 +439,13 @@ class Twinome:
 
     async def note_failure(self, outbox_id: int, attempts: int, retry_at: int) -> None:
         """Record a failed try of an effect, so a restart keeps counting (times in Unix ms)."""
-        async with self.db.transaction() as tx:
-            await tx.run("UPDATE outbox SET attempts = ?, retry_at = ? WHERE id = ?",
-                         (attempts, retry_at, outbox_id))
+        await self.db.write("UPDATE outbox SET attempts = ?, retry_at = ? WHERE id = ?",
+                            (attempts, retry_at, outbox_id), keeps_caches=True)
 
     async def note_waiting(self, outbox_id: int, since: int) -> None:
         """Record when an effect first had to wait for a condition (Unix ms)."""
-        async with self.db.transaction() as tx:
-            await tx.run("UPDATE outbox SET waiting_since = ? WHERE id = ? "
-                         "AND waiting_since IS NULL", (since, outbox_id))
+        await self.db.write("UPDATE outbox SET waiting_since = ? WHERE id = ? "
+                            "AND waiting_since IS NULL", (since, outbox_id), keeps_caches=True)
 
     async def seen(self, event_id: str) -> bool:
         """Whether an event of this id was applied already."""
@@ -367,8 +460,7 @@ class Twinome:
 
     async def bind(self, platform: str, key: str, ref: str) -> None:
         """Remember that core ``key`` (``room:3``, ``dm:alice``) is ``ref`` on ``platform``."""
-        async with self.db.transaction() as tx:
-            await tx.run(_BIND, (platform, key, ref))
+        await self.db.write(_BIND, (platform, key, ref))
 
     async def ref_of(self, platform: str, key: str) -> str | None:
         """The platform reference bound to a core key."""
@@ -423,7 +515,7 @@ class Twinome:
         ctx.effects = await _one_notice_each(tx, ctx.effects)
         ctx.effects = await telling.in_their_language(tx, ctx.effects, self.settings.default_language)
         tally.add(ctx)
-        rows = [(ctx.platform, to_json(e), ts(now)) for e in ctx.effects]
+        rows = [(ctx.platform, to_json(e), ts(now), lane_of(e)) for e in ctx.effects]
         if any(isinstance(e, Reply) for e in ctx.effects):
             tally.replies.extend(await _insert_replies(tx, ctx.effects, rows))
         elif rows:
@@ -443,6 +535,7 @@ class Twinome:
             try:
                 await features.on_line_messages(ctx, run, tally.fixed)
             except Exception as err:
+                tx.check()
                 raise _FastPathFailed from err
             await self._stash(tx, ctx, now, tally)
             return
@@ -450,6 +543,7 @@ class Twinome:
             async with tx.savepoint():
                 await features.on_line_messages(ctx, run, tally.fixed)
         except Exception:
+            tx.check()  # a conflict with another process: the whole batch runs again
             if len(run) == 1:
                 log.exception("line event %s could not be tracked", run[0].event_id)
                 return
@@ -466,6 +560,7 @@ class Twinome:
             try:
                 await self._run(ctx, event, now)
             except Exception as err:
+                tx.check()
                 raise _FastPathFailed from err
             await self._stash(tx, ctx, now, tally)
             return
@@ -476,6 +571,7 @@ class Twinome:
             text = err.message + ("\n" + err.hint if err.hint else "")  # stays translatable
             ctx = _answer(ctx, event, text, choices=err.choices)
         except Exception:
+            tx.check()  # a conflict with another process: the whole batch runs again
             # Never log the command text: it may carry a note or a plan.
             log.exception("command failed (event %s)", event.event_id)
             ctx = _answer(ctx, event, SORRY, private=True)
@@ -494,14 +590,14 @@ class Twinome:
 
 
 async def _insert_replies(tx: Tx, effects: list[Effect],
-                          rows: list[tuple[str, str, int]]) -> list[Delivery]:
+                          rows: list[tuple[str, str, int, str]]) -> list[Delivery]:
     """Write effects to the outbox in order; returns the replies among them as outbox rows."""
     found: list[Delivery] = []
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start:start + _CHUNK]
         written = await tx.all(
-            "INSERT INTO outbox (platform, effect, created_at) VALUES "
-            + ", ".join(["(?, ?, ?)"] * len(chunk)) + " RETURNING id, effect",
+            "INSERT INTO outbox (platform, effect, created_at, lane) VALUES "
+            + ", ".join(["(?, ?, ?, ?)"] * len(chunk)) + " RETURNING id, effect",
             [value for row in chunk for value in row])
         ids: dict[str, list[int]] = {}  # RETURNING gives no order: match rows by their text
         for r in sorted(written, key=lambda r: -int(r["id"])):
@@ -512,10 +608,26 @@ async def _insert_replies(tx: Tx, effects: list[Effect],
     return sorted(found, key=lambda d: d.id)
 
 
-_OUTBOX = "INSERT INTO outbox (platform, effect, created_at) VALUES (?, ?, ?)"
+_OUTBOX = "INSERT INTO outbox (platform, effect, created_at, lane) VALUES (?, ?, ?, ?)"
+# Claims (see the module's header). A lease is taken over once its holder let it lapse.
+_TAKE = ("ON CONFLICT (platform, lane) DO UPDATE SET owner = excluded.owner, "
+         "expires_at = excluded.expires_at WHERE lane_leases.owner = excluded.owner "
+         "OR lane_leases.expires_at <= ")
+_CLAIM = ("INSERT INTO lane_leases (platform, lane, owner, expires_at) "
+          "SELECT platform, lane, CAST(:owner AS TEXT), CAST(:until AS BIGINT) FROM outbox "
+          "WHERE platform = :platform GROUP BY platform, lane " + _TAKE + ":now")
+_CLAIM_LANE = ("INSERT INTO lane_leases (platform, lane, owner, expires_at) "
+               "VALUES (?, ?, ?, ?) " + _TAKE + "?")
+_IN_LANE = ("SELECT 1 FROM outbox o WHERE o.platform = lane_leases.platform "
+            "AND o.lane = lane_leases.lane")
+_FOREIGN = ("SELECT min(expires_at) FROM lane_leases WHERE platform = :platform "
+            f"AND owner <> :owner AND EXISTS ({_IN_LANE})")
+_UNREAD = ("SELECT 1 FROM outbox o JOIN lane_leases l ON l.platform = o.platform "
+           "AND l.lane = o.lane WHERE o.platform = :platform AND l.owner = :owner "
+           "AND o.id > :after LIMIT 1")
 _DELETE = "DELETE FROM outbox WHERE id IN ({marks})"
 DONE_WAIT = 0.05  # seconds carried-out effects wait at most for a write to delete them with
-_CHUNK = 300  # outbox rows in one INSERT (three parameters each)
+_CHUNK = 300  # outbox rows in one INSERT (four parameters each)
 _SCRUB = "scrub_after_outbox"  # meta key: checkpoint once outbox rows up to this id are gone
 SORRY = _("Sorry, something went wrong on my side. Nothing was changed; please try again.")
 _BIND = ("INSERT INTO platform_refs (platform, key, ref) VALUES (?, ?, ?) "

@@ -30,6 +30,19 @@ behind a claimed reply, or could not carry one out.
 A pass that read the outbox before the carry marked its rows done still knows them
 (the last :data:`MAX_CARRIED` carried ids) and skips them.
 
+Several processes on one database (``Database.shared``, PostgreSQL) share the outbox by
+lanes: a pass first leases the lanes of the waiting effects that no other live process
+holds (:meth:`core.service.Twinome.claim`, under this pump's random owner id), reads only
+the effects of its own lanes, renews its leases once half of one is gone (it stops
+carrying out before one could lapse), and at its end lets go of the lanes it emptied; if
+its lanes got effects it has not read meanwhile, it passes again. A pass that saw lanes
+leased by another looks again when that lease ends: if the other process died, its lanes
+are taken over then, and what it carried out but did not mark done goes out again under
+the same idempotency key. An idle pump still looks every half lease, for the effects of a
+process that died before it claimed them. A caller carrying its replies leases their
+lanes first, and leaves to the pumps those another process holds. Alone on a database
+(SQLite), a pump claims nothing: no write beyond its marks.
+
 The pump runs as a task (:meth:`start`) that sleeps until woken (the runtime wakes it
 when a commit wrote effects; a carrier when a condition may have changed), until the
 earliest retry, or for :data:`POLL` seconds while something waits on a condition the
@@ -42,6 +55,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -85,6 +99,7 @@ POLL = 2.0  # seconds between passes while something waits for a condition
 FLUSH_EVERY = 50  # done effects marked in one transaction
 PAGE = 200
 MAX_CARRIED = 1000  # outbox ids carried by callers that a pass still recognises
+LEASE = 60.0  # seconds a lease on lanes lasts unless renewed (a dead process's lanes wait so long)
 
 
 def backoff(attempt: int) -> float:
@@ -96,7 +111,7 @@ class Pump:
     """Carries out the outbox of one platform through its carrier."""
 
     def __init__(self, core: Twinome, carrier: Carrier, bindings: Bindings, *,
-                 flush_every: int = FLUSH_EVERY,
+                 flush_every: int = FLUSH_EVERY, lease: float = LEASE,
                  wall_ms: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
         self.core = core
         self.carrier = carrier
@@ -104,6 +119,9 @@ class Pump:
         self.platform = carrier.platform
         self.flush_every = flush_every
         self.wall_ms = wall_ms
+        self.owner = secrets.token_hex(8)  # whose leases this pump's are (a new one each start)
+        self.lease_ms = int(lease * 1000)
+        self._lease_until = 0  # when this pump's leases end unless renewed (Unix ms)
         self.waiting = 0  # effects held back at the end of the last pass
         self._polls = False  # the last pass met a wait that only a poll would see end
         self.passes = 0  # passes run so far (for tests)
@@ -139,6 +157,11 @@ class Pump:
                 await self._task
             self._task = None
         await self.core.flush_done()
+        if self.core.db.shared:  # another process may take this one's lanes at once
+            try:
+                await self.core.release(self.platform, self.owner)
+            except Exception:  # they lapse on their own
+                log.exception("the leases on %s lanes could not be let go", self.platform)
 
     async def resend_reports(self) -> None:
         """Queue again the reports that never reached the moderators (call when there is a room)."""
@@ -154,12 +177,18 @@ class Pump:
         try:
             if self._instance is None:
                 self._instance = await self.core.instance()
+            held = await self._lease_lanes(replies)
             for delivery in replies:
-                if await self._deliver(delivery):
+                if held is not None and lane_of(delivery.effect) not in held:
+                    self._held_for_claim = True  # another process's lane: its pump's job
+                elif await self._deliver(delivery):
                     self._carried[delivery.id] = None
                 else:
                     self._held_for_claim = True  # it waits or is retried: the pump's job now
-            await self._flush(soon=True)
+            await self._flush(soon=held is None)
+            if held and await self.core.release(self.platform, self.owner,
+                                                max(d.id for d in replies)):
+                self._held_for_claim = True  # their lanes hold more: a pass carries it
         finally:
             while len(self._carried) > MAX_CARRIED:
                 self._carried.popitem(last=False)
@@ -167,6 +196,16 @@ class Pump:
             if self._held_for_claim:
                 self._held_for_claim = False
                 self.wake()
+
+    async def _lease_lanes(self, replies: Sequence[Delivery]) -> set[str] | None:
+        """Lease the lanes of replies a caller carries; the lanes now held (None: alone on
+        the database, every lane is this process's)."""
+        if not self.core.db.shared:
+            return None
+        now = self.wall_ms()
+        lanes = sorted({lane_of(d.effect) for d in replies})
+        return await self.core.claim_lanes(self.platform, self.owner, lanes, now,
+                                           now + self.lease_ms)
 
     async def drain(self, passes: int = 10) -> None:
         """Run passes until one makes no progress (for callers that own the timing)."""
@@ -193,6 +232,8 @@ class Pump:
             delays.append(max(self._next_retry - self.wall_ms(), 0) / 1000)
         if self._polls:
             delays.append(POLL)
+        if self.core.db.shared:  # effects of a process that died before it claimed them
+            delays.append(self.lease_ms / 2000)
         return min(delays) if delays else None
 
     async def run_once(self) -> bool:
@@ -206,9 +247,14 @@ class Pump:
         self.waiting = 0
         self._polls = False
         self._next_retry = None
+        owner = await self._claim()
         after = 0
-        while page := await self.core.pending(self.platform, PAGE, after):
+        lapsing = False  # the leases could lapse before the next effect is carried out
+        while page := await self.core.pending(self.platform, PAGE, after, owner=owner):
             for delivery in page:
+                if owner is not None and not await self._still_leased():
+                    lapsing = True
+                    break
                 after = delivery.id
                 lane = lane_of(delivery.effect)
                 if delivery.id in self._carried:
@@ -231,10 +277,38 @@ class Pump:
                 else:
                     blocked.add(lane)
                     self.waiting += 1
-            if len(page) < PAGE:
+            if lapsing or len(page) < PAGE:
                 break
         await self._flush()
+        if owner is not None and (
+                await self.core.release(self.platform, owner, after) or lapsing):
+            self.wake()  # effects came into its lanes meanwhile, or the leases need renewing
         return progress
+
+    async def _claim(self) -> str | None:
+        """Lease the free lanes with waiting effects; the owner id the pass reads as (None:
+        alone on the database, the pass reads every lane)."""
+        if not self.core.db.shared:
+            return None
+        now = self.wall_ms()
+        self._lease_until = now + self.lease_ms
+        ends = await self.core.claim(self.platform, self.owner, now, self._lease_until)
+        if ends is not None:
+            self._retry_at(ends)  # another's lease ends then: its lanes, if it died
+        return self.owner
+
+    async def _still_leased(self) -> bool:
+        """Whether this pass may go on carrying out its lanes: the leases are renewed once
+        half of one is gone; False once they may have lapsed (another may hold them)."""
+        now = self.wall_ms()
+        if now < self._lease_until - self.lease_ms // 2:
+            return True
+        if now >= self._lease_until:
+            return False
+        until = now + self.lease_ms
+        await self.core.renew(self.platform, self.owner, until)
+        self._lease_until = until
+        return True
 
     async def _deliver(self, delivery: Delivery) -> bool:
         """Carry one effect out; True if it is done with (carried out or given up)."""

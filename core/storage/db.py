@@ -101,9 +101,26 @@ def is_url(target: str | Path) -> bool:
 class Tx:
     """One open transaction; the handlers' only way to the database."""
 
+    skip_locked = ""
+    """Appended to a ``SELECT`` of rows the transaction means to take for itself (due jobs):
+    on a backend shared by several processes, ``FOR UPDATE SKIP LOCKED``, so that rows
+    another transaction took already are passed over instead of waited for; else nothing
+    (one writer at a time takes them all)."""
+
+    doomed: BaseException | None = None
+    """The conflict with another process's transaction that this one met, if any: it can
+    only roll back now, to run again (:meth:`Database.atomic`). A handler that catches
+    errors to carry on raises it instead."""
+
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
         self._savepoints = 0
+
+    def check(self) -> None:
+        """Raise the conflict the transaction met, if any (from an ``except`` that would
+        otherwise carry on: the whole transaction must run again, not just go on)."""
+        if self.doomed is not None:
+            raise self.doomed
 
     async def _fetch(self, sql: str, params: Params) -> Iterable[Row]:
         return await self._conn.execute_fetchall(sql, params)
@@ -221,6 +238,10 @@ class Database(abc.ABC):
 
     path: str  # where the data lives, for messages (a file, or a URL without its password)
     backend: str  # "sqlite" or "postgres", for the tests and the logs
+    shared = False
+    """Whether other processes may use the database at the same time (PostgreSQL): they
+    then share the work by claims (:meth:`core.service.Twinome.claim`); one process alone
+    on a SQLite file claims nothing."""
     writes: int | None = None
     """Write transactions so far, where this process is the only writer (a cache kept
     across transactions checks it); None where other processes may write too."""
@@ -248,10 +269,16 @@ class Database(abc.ABC):
     def transaction(self) -> contextlib.AbstractAsyncContextManager[Tx]:
         """One write transaction, committed if the block ends normally (one at a time)."""
 
-    async def atomic(self, body: Body[T]) -> T:
+    async def atomic(self, body: Body[T], *, serializable: bool = True) -> T:
         """Run ``body`` as one write transaction; on a backend where concurrent writers can
         conflict, run it again from the start until it commits (so ``body`` must change
-        nothing outside its :class:`Tx` that a second run would not redo)."""
+        nothing outside its :class:`Tx` that a second run would not redo).
+
+        ``serializable`` False: each statement of ``body`` is right on its own whatever
+        other processes commit meanwhile (an upsert whose condition settles who holds a
+        row, say): where the backend can, it runs at READ COMMITTED and so never conflicts
+        with other processes' transactions (it sees what they committed, statement by
+        statement)."""
         async with self.transaction() as tx:
             return await body(tx)
 

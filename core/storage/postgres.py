@@ -6,8 +6,13 @@ statement text is translated once to PostgreSQL's ``$1, $2…`` and the translat
 Writes go through one connection, one transaction at a time in this process, as on
 SQLite, at SERIALIZABLE: another process writing the same rows at the same moment makes
 one of the two fail with a serialization failure, and :meth:`PgDatabase.atomic` (the one
-place a write transaction is retried) runs it again from the start. A failure that a
-savepoint caught inside the body still dooms the transaction: it is retried all the same.
+place a write transaction is retried) runs it again from the start. Two processes busy
+on the same trios could make one of them lose again and again: after a few conflicts in
+a row a write runs *alone*. Every write transaction holds an advisory lock shared; one
+that must run alone takes it whole before it begins (waiting for those in flight to end,
+holding back the others' at their first statement), so nothing runs beside it to
+conflict with. A failure that a savepoint caught inside the body still dooms the
+transaction: it is retried all the same.
 Reads use a small pool of other connections and see what is committed (no lock is taken).
 
 Integer columns are ``BIGINT`` (times stay integer seconds or milliseconds); ``numeric``
@@ -47,6 +52,10 @@ T = TypeVar("T")
 
 MIGRATIONS = migrations("postgres")
 RETRIES = 10  # serialization failures in a row before a write gives up
+ALONE_AFTER = 3  # serialization failures in a row before a write runs alone
+_ALONE = 0x74776F6E  # advisory lock: shared by every write transaction, whole by one alone
+_BEGIN = f"BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT pg_advisory_xact_lock_shared({_ALONE})"
+_BEGIN_COMMITTED = "BEGIN ISOLATION LEVEL READ COMMITTED"
 PASSWORD_ENV = "TWINOME_DATABASE_PASSWORD"
 _VERSION_TABLE = "twinome_schema"
 _LOCK = 0x7477696E  # advisory lock id held while migrating ("twin")
@@ -115,6 +124,8 @@ def _count(status: str) -> int:
 
 class PgTx(Tx):
     """One open transaction (or, for reads, one connection) on PostgreSQL."""
+
+    skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._pg = conn
@@ -188,6 +199,7 @@ class PgDatabase(Database):
     """A write connection (SERIALIZABLE, one transaction at a time) and a pool of readers."""
 
     backend = "postgres"
+    shared = True
 
     def __init__(self, conn: asyncpg.Connection, readers: asyncpg.Pool, url: str) -> None:
         self._conn = conn
@@ -248,34 +260,60 @@ class PgDatabase(Database):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
         """One write transaction at SERIALIZABLE, committed if the block ends normally."""
+        async with self._transaction() as tx:
+            yield tx
+
+    @asynccontextmanager
+    async def _transaction(self, begin: str = _BEGIN, *, alone: bool = False
+                           ) -> AsyncIterator[Tx]:
+        """A write transaction begun with ``begin``; ``alone``: once the other processes'
+        write transactions in flight have ended, with theirs held back until it ends."""
         async with self._write_lock:
+            if self._conn.is_in_transaction():  # begun by a task cancelled meanwhile
+                await self._rollback()
             tx = PgTx(self._conn)
             try:
-                await self._conn.execute("BEGIN ISOLATION LEVEL SERIALIZABLE")
+                if alone:  # a session lock, taken before the snapshot is
+                    await self._conn.execute(f"SELECT pg_advisory_lock({_ALONE})")
+                await self._conn.execute(begin)
                 yield tx
                 if tx.doomed is not None:  # a savepoint swallowed a conflict
                     raise tx.doomed
             except BaseException:
-                await self._rollback()
+                await self._rollback(alone)
                 raise
             else:
                 try:
                     await self._conn.execute("COMMIT")
                 except BaseException:
-                    await self._rollback()
+                    await self._rollback(alone)
                     raise
+                if alone:
+                    await self._unlock()
 
-    async def _rollback(self) -> None:
-        if self._conn.is_in_transaction():
-            with contextlib.suppress(asyncpg.PostgresError, OSError):
-                await self._conn.execute("ROLLBACK")
+    async def _rollback(self, alone: bool = False) -> None:
+        # Whatever the status says: a statement cancelled in flight (BEGIN among them) ends
+        # only after the status was read, and may leave a transaction open.
+        with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            await self._conn.execute("ROLLBACK")
+        if alone:
+            await self._unlock()
 
-    async def atomic(self, body: Body[T]) -> T:
+    async def _unlock(self) -> None:
+        """Let the other processes' writes run again (see :meth:`_transaction`)."""
+        with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            await self._conn.execute(f"SELECT pg_advisory_unlock({_ALONE})")
+
+    async def atomic(self, body: Body[T], *, serializable: bool = True) -> T:
         """Run ``body`` as one write transaction, again from the start after a conflict with
-        another writer (a serialization failure or a deadlock), up to :data:`RETRIES` times."""
+        another writer (a serialization failure or a deadlock), up to :data:`RETRIES` times;
+        from the :data:`ALONE_AFTER` th, alone (so it cannot starve). ``serializable``
+        False: at READ COMMITTED (see :meth:`Database.atomic`)."""
         for attempt in range(RETRIES):
             try:
-                async with self.transaction() as tx:
+                async with self._transaction(
+                        _BEGIN if serializable else _BEGIN_COMMITTED,
+                        alone=serializable and attempt >= ALONE_AFTER) as tx:
                     return await body(tx)
             except asyncpg.TransactionRollbackError as err:
                 if attempt + 1 == RETRIES:
