@@ -12,8 +12,11 @@ back and applied again with each run in a savepoint, one by one if it fails agai
 of line messages only (turn tracking awaits nothing but the database) runs its whole
 transaction on the database's thread in one hop (:meth:`Database.inline`). The effects of every
 event go to the ``outbox`` in the same transaction, each stamped with the platform of
-the event that caused it. Only after the commit are they carried out, by the delivery
-pump of that platform's adapter (:meth:`pending`, then :meth:`done`); an adapter that
+the event that caused it, and with its realm (:func:`_realms`): the realm of the trio whose
+room it is about, for a reply without a room the realm its author acts from, else none. Only
+after the commit are they carried out, by the delivery pump of that platform's adapter
+(:meth:`pending`, for some realms only when several processes share the platform, then
+:meth:`done`); an adapter that
 dies in between finds them in the outbox on restart. The replies written come back as
 outbox rows (``Applied.replies``), so an adapter may answer a command at once, in the
 task that submitted it, instead of waiting for its pump. Jobs (reminders, expiries, held
@@ -38,7 +41,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -47,7 +50,18 @@ from core.basics import PRUNE_EVERY
 from core.clock import Clock
 from core.config import Settings
 from core.context import Ctx
-from core.effects import Choice, Effect, Notify, Post, Reply, coalesce, from_json, to_json
+from core.effects import (
+    Choice,
+    CreateRoom,
+    Effect,
+    Notify,
+    Post,
+    Reply,
+    ReportToModerators,
+    coalesce,
+    from_json,
+    to_json,
+)
 from core.errors import UserError
 from core.events import CommandReceived, Event, LineMessage
 from core.i18n import _, pick
@@ -190,15 +204,22 @@ class Twinome:
             due = await tx.value("SELECT min(due_at) FROM jobs")
         return None if due is None else dt(due)
 
-    async def pending(self, platform: str | None = None, limit: int = 500,
-                      after: int = 0) -> list[Delivery]:
-        """Effects committed but not yet carried out (for one platform), oldest first."""
-        where, params = ("WHERE id > ?", [after]) if platform is None else (
-            "WHERE platform = ? AND id > ?", [platform, after])
+    async def pending(self, platform: str | None = None, limit: int = 500, after: int = 0,
+                      realms: Collection[str | None] | None = None) -> list[Delivery]:
+        """Effects committed but not yet carried out (for one platform; of these
+        ``realms`` only, None among them meaning no realm), oldest first."""
+        where, params = ["id > ?"], list[object]([after])
+        if platform is not None:
+            where.append("platform = ?")
+            params.append(platform)
+        if realms is not None:
+            named = [realm for realm in realms if realm is not None]
+            where.append(_among_realms(len(named), None in realms))
+            params.extend(named)
         async with self.db.read() as tx:
             rows = await tx.all(
                 "SELECT id, effect, attempts, retry_at, waiting_since FROM outbox "
-                f"{where} ORDER BY id LIMIT ?", (*params, limit))
+                f"WHERE {' AND '.join(where)} ORDER BY id LIMIT ?", (*params, limit))
         return [Delivery(r["id"], from_json(r["effect"]), r["attempts"], r["retry_at"],
                          r["waiting_since"]) for r in rows]
 
@@ -377,7 +398,9 @@ class Twinome:
         ctx.effects = await _one_notice_each(tx, ctx.effects)
         ctx.effects = await telling.in_their_language(tx, ctx.effects, self.settings.default_language)
         tally.add(ctx)
-        rows = [(ctx.platform, to_json(e), ts(now)) for e in ctx.effects]
+        realms = await _realms(tx, ctx.effects, self.settings)
+        rows = [(ctx.platform, to_json(e), ts(now), realm)
+                for e, realm in zip(ctx.effects, realms, strict=True)]
         if any(isinstance(e, Reply) for e in ctx.effects):
             tally.replies.extend(await _insert_replies(tx, ctx.effects, rows))
         elif rows:
@@ -448,14 +471,14 @@ class Twinome:
 
 
 async def _insert_replies(tx: Tx, effects: list[Effect],
-                          rows: list[tuple[str, str, int]]) -> list[Delivery]:
+                          rows: list[tuple[str, str, int, str | None]]) -> list[Delivery]:
     """Write effects to the outbox in order; returns the replies among them as outbox rows."""
     found: list[Delivery] = []
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start:start + _CHUNK]
         written = await tx.all(
-            "INSERT INTO outbox (platform, effect, created_at) VALUES "
-            + ", ".join(["(?, ?, ?)"] * len(chunk)) + " RETURNING id, effect",
+            "INSERT INTO outbox (platform, effect, created_at, realm) VALUES "
+            + ", ".join(["(?, ?, ?, ?)"] * len(chunk)) + " RETURNING id, effect",
             [value for row in chunk for value in row])
         ids: dict[str, list[int]] = {}  # RETURNING gives no order: match rows by their text
         for r in sorted(written, key=lambda r: -int(r["id"])):
@@ -466,10 +489,10 @@ async def _insert_replies(tx: Tx, effects: list[Effect],
     return sorted(found, key=lambda d: d.id)
 
 
-_OUTBOX = "INSERT INTO outbox (platform, effect, created_at) VALUES (?, ?, ?)"
+_OUTBOX = "INSERT INTO outbox (platform, effect, created_at, realm) VALUES (?, ?, ?, ?)"
 _DELETE = "DELETE FROM outbox WHERE id IN ({marks})"
 DONE_WAIT = 0.05  # seconds carried-out effects wait at most for a write to delete them with
-_CHUNK = 300  # outbox rows in one INSERT (three parameters each)
+_CHUNK = 300  # outbox rows in one INSERT (four parameters each)
 _SCRUB = "scrub_after_outbox"  # meta key: checkpoint once outbox rows up to this id are gone
 SORRY = _("Sorry, something went wrong on my side. Nothing was changed; please try again.")
 _BIND = ("INSERT INTO platform_refs (platform, key, ref) VALUES (?, ?, ?) "
@@ -520,6 +543,41 @@ async def _one_notice_each(tx: Tx, effects: list[Effect]) -> list[Effect]:
             if room is not None:
                 readers[e.room] = frozenset(room.pair or await queries.members(tx, room.trio_id))
     return coalesce(effects, readers)
+
+
+async def _realms(tx: Tx, effects: list[Effect], settings: Settings) -> list[str | None]:
+    """Each effect's realm: its room's trio's; a reply without a room goes where its author
+    acts from (where the command was given, so the process that took it carries it); none
+    for the others (direct notices, reports), which any process may carry."""
+    rooms = {room for room in map(_room_of, effects) if room is not None}
+    found: dict[int, str | None] = {}
+    if rooms:
+        marks = ", ".join("?" * len(rooms))
+        rows = await tx.all(f"SELECT r.id, t.realm FROM rooms r JOIN trios t ON t.id = r.trio_id "
+                            f"WHERE r.id IN ({marks})", tuple(rooms))
+        found = {int(r[0]): r[1] for r in rows}
+    realms: list[str | None] = []
+    for effect in effects:
+        room = _room_of(effect)
+        if room is not None:
+            realms.append(found.get(room))
+        elif isinstance(effect, Reply):
+            realms.append(settings.realm_of(effect.to))
+        else:
+            realms.append(effect.realm if isinstance(effect, CreateRoom) else None)
+    return realms
+
+
+def _among_realms(named: int, unbound: bool) -> str:
+    """The condition on an outbox row's realm: one of ``named`` given realms, or none if
+    ``unbound``."""
+    among = f"realm IN ({', '.join('?' * named)})" if named else "1 = 0"
+    return f"({among} OR realm IS NULL)" if unbound else among
+
+
+def _room_of(effect: Effect) -> RoomId | None:
+    """The trio room or pair line an effect is about, if any."""
+    return None if isinstance(effect, Notify | ReportToModerators) else effect.room
 
 
 def _answer(ctx: Ctx, event: CommandReceived, text: str, *, private: bool | None = None,

@@ -43,7 +43,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 
 from bots.adapter.bindings import Bindings
 from bots.adapter.carrier import (
@@ -95,13 +95,15 @@ class Pump:
 
     def __init__(self, core: Twinome, carrier: Carrier, bindings: Bindings, *,
                  flush_every: int = FLUSH_EVERY,
-                 wall_ms: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
+                 wall_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+                 realms: Callable[[], Collection[str | None]] | None = None) -> None:
         self.core = core
         self.carrier = carrier
         self.bindings = bindings
         self.platform = carrier.platform
         self.flush_every = flush_every
         self.wall_ms = wall_ms
+        self.realms = realms  # which realms' effects to carry (see Twinome.pending); None: all
         self.waiting = 0  # effects held back at the end of the last pass
         self._instance: str | None = None
         self._wake = asyncio.Event()
@@ -201,7 +203,8 @@ class Pump:
         self.waiting = 0
         self._next_retry = None
         after = 0
-        while page := await self.core.pending(self.platform, PAGE, after):
+        realms = None if self.realms is None else self.realms()
+        while page := await self.core.pending(self.platform, PAGE, after, realms=realms):
             for delivery in page:
                 after = delivery.id
                 lane = lane_of(delivery.effect)

@@ -53,12 +53,12 @@ class DyingCore(Twinome):
     armed = False
     stale: list[Delivery] | None = None
 
-    async def pending(self, platform: str | None = None, limit: int = 500,
-                      after: int = 0) -> list[Delivery]:
+    async def pending(self, platform: str | None = None, limit: int = 500, after: int = 0,
+                      realms: Any = None) -> list[Delivery]:
         page, self.stale = self.stale, None
         if page is not None and after == 0:
             return page
-        return await super().pending(platform, limit, after)
+        return await super().pending(platform, limit, after, realms)
 
     async def done(self, ids: Any, bindings: Any = (), reports: Any = ()) -> None:
         if self.armed:
