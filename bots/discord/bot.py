@@ -34,10 +34,24 @@ language in their Discord's. What the adapter says itself (a form, an error of i
 is said in the member's chosen language, else their interaction's, else the bot's
 default (:meth:`TwinomeClient.language_of`). The command tree carries French names and
 descriptions through discord.py's translator (:class:`bots.discord.commands.Localizer`).
+
+Shards. With ``[discord] shard_count`` the bot is :class:`ShardedTwinomeClient`, a
+``discord.AutoShardedClient`` running the configured ``shard_ids`` (:func:`make_client`
+chooses); other processes run the other shards on the same database. Each process
+carries out only the effects of the servers its shards hold: the pump reads the outbox
+rows whose realm (the server of the trio they are about, or where their command was
+given) is one of :meth:`TwinomeClient.realms`, the servers arrived so far (a server
+arriving later wakes the pump), plus the rows bound to no server in the process running
+shard 0, which Discord gives the direct messages. Each process syncs the command tree to
+the configured servers its shards hold (globally: the process running shard 0). As another process may write effects
+this one carries (a direct message about a trio of another shard), a sharded pump also
+looks at the outbox every :data:`POLL_OTHERS` seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -70,6 +84,7 @@ DEFER_AFTER = 1.0  # seconds an interaction may wait for its answer before it is
 MAX_CHOICES = 25  # autocomplete suggestions Discord shows at most
 TROUBLE = _("Something went wrong on my side; please try again in a moment.")
 UNREADABLE = _("I could not read that command's options.")
+POLL_OTHERS = 1.0  # seconds between looks at the outbox for what other processes wrote
 
 
 def intents() -> discord.Intents:
@@ -110,13 +125,21 @@ class TwinomeClient(discord.Client):
         self.answers = Answers()
         self.communities = communities or Communities()
         self.carrier = DiscordCarrier(self, core, self.bindings, config, self.answers)
-        self.pump = Pump(core, self.carrier, self.bindings)
+        self.pump = Pump(core, self.carrier, self.bindings,
+                         realms=self.realms if config.sharded else None)
         self.translator = Translator(self.bindings)
         self.tree: app_commands.CommandTree[TwinomeClient] = app_commands.CommandTree(self)
         for command in commands.build(self.run_command, self.complete_trio, self.complete_skill):
             self.tree.add_command(command)
         self.tree.on_error = self._command_failed  # type: ignore[method-assign]
         self._pumping = False
+        self._polling: asyncio.Task[None] | None = None
+
+    def realms(self) -> list[str | None]:
+        """The realms whose effects this process carries: its servers, and None (effects
+        bound to no server) where it runs shard 0."""
+        held: list[str | None] = [str(guild.id) for guild in self.guilds]
+        return [*held, None] if self.config.holds_direct else held
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -126,9 +149,9 @@ class TwinomeClient(discord.Client):
             await self.runtime.start(scheduler=self.scheduler)
         self.runtime.on_effects(self.pump.wake)
         await self.tree.set_translator(commands.Localizer())
-        if not self.config.guild_ids:
+        if not self.config.guild_ids and self.config.holds_direct:
             await self.tree.sync()  # global: every server, which Discord may take a while to show
-        for guild_id in self.config.guild_ids:
+        for guild_id in filter(self.config.holds, self.config.guild_ids):
             guild = discord.Object(guild_id)
             self.tree.copy_global_to(guild=guild)
             await self.tree.sync(guild=guild)
@@ -140,9 +163,28 @@ class TwinomeClient(discord.Client):
             if self.config.moderators_channel_id is not None:
                 await self.pump.resend_reports()
             log.info("ready as %s in %d server(s)", self.user, len(self.guilds))
+            if self.config.sharded:
+                self._polling = asyncio.create_task(self._poll_others())
         self.pump.wake()
 
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        self.pump.wake()  # its effects may wait in the outbox
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        self.pump.wake()
+
+    async def _poll_others(self) -> None:
+        """Wake the pump now and then for the effects other processes wrote."""
+        while True:
+            await asyncio.sleep(POLL_OTHERS)
+            self.pump.wake()
+
     async def close(self) -> None:
+        if self._polling is not None:
+            self._polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+            self._polling = None
         await self.pump.stop()
         self._pumping = False
         if self._own_runtime:
@@ -276,6 +318,19 @@ class TwinomeClient(discord.Client):
         wanted = current.casefold()
         return [app_commands.Choice(name=r[0][:100], value=r[0][:100])
                 for r in rows if wanted in str(r[0])][:MAX_CHOICES]
+
+
+class ShardedTwinomeClient(TwinomeClient, discord.AutoShardedClient):
+    """The bot running some of its shards (``[discord] shard_ids`` of ``shard_count``)."""
+
+
+def make_client(core: Twinome, config: DiscordConfig, **options: Any) -> TwinomeClient:
+    """The bot for this configuration: sharded if ``shard_count`` is set, else one connection."""
+    if not config.sharded:
+        return TwinomeClient(core, config, **options)
+    ids = None if config.shard_ids is None else list(config.shard_ids)
+    return ShardedTwinomeClient(core, config, shard_count=config.shard_count, shard_ids=ids,
+                                **options)
 
 
 def _text(command: Typed | str) -> str:
