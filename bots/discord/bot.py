@@ -45,7 +45,8 @@ arriving later wakes the pump), plus the rows bound to no server in the process 
 shard 0, which Discord gives the direct messages. Each process syncs the command tree to
 the configured servers its shards hold (globally: the process running shard 0). As another process may write effects
 this one carries (a direct message about a trio of another shard), a sharded pump also
-looks at the outbox every :data:`POLL_OTHERS` seconds.
+looks at the outbox every :data:`POLL_OTHERS` seconds. Only the process running shard 0
+fires due jobs (until jobs are claimed across processes).
 """
 
 from __future__ import annotations
@@ -328,6 +329,8 @@ def make_client(core: Twinome, config: DiscordConfig, **options: Any) -> Twinome
     """The bot for this configuration: sharded if ``shard_count`` is set, else one connection."""
     if not config.sharded:
         return TwinomeClient(core, config, **options)
+    # Until due jobs are claimed across processes, one process fires them: shard 0's.
+    options.setdefault("scheduler", config.holds_direct)
     ids = None if config.shard_ids is None else list(config.shard_ids)
     return ShardedTwinomeClient(core, config, shard_count=config.shard_count, shard_ids=ids,
                                 **options)

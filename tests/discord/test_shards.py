@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import discord
 import pytest
 
 from bots.discord.config import TOKEN_ENV, ConfigError, from_dict
@@ -22,9 +23,10 @@ from core.effects import Effect, Notify, from_json, to_json
 from core.events import CommandReceived
 from core.ids import MemberId, RoomId
 from core.storage.db import Database
+from tests.discord.conftest import Bots
 from tests.discord.fakediscord import FakeDiscord, RecordedRequest
 from tests.discord.fakediscord.gateway import shard_of
-from tests.discord.fakediscord.state import Channel, Guild, User
+from tests.discord.fakediscord.state import Channel, Guild, Message, User
 from tests.discord.twinome import CODE
 from tests.helpers import Harness, code_in, replies
 
@@ -73,6 +75,36 @@ def test_some_shards_on_a_sqlite_file_are_refused(tmp_path: Path) -> None:
         from_dict(config_with(sqlite, shard_count=2, shard_ids=[0]), {TOKEN_ENV: "t"}, tmp_path)
     every = from_dict(config_with(sqlite, shard_count=2, shard_ids=[0, 1]), {TOKEN_ENV: "t"})
     assert every.shard_ids == (0, 1), "one process running every shard may use a file"
+
+
+# -- the fake Discord's shards -----------------------------------------------------------------
+
+class QuickShards(discord.AutoShardedClient):
+    """Shards identifying one after the other at once (the fake limits no identify rate)."""
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        return None
+
+
+async def test_the_fake_gives_each_shard_its_servers_and_shard_0_the_direct_messages(
+        server: FakeDiscord, bots: Bots) -> None:
+    server.shards = SHARDS
+    guilds = [await server.add_guild(f"G{n}", shard=(n, SHARDS)) for n in range(SHARDS)]
+    ann = await server.add_user("ann")
+    await server.add_member(guilds[1], ann)
+    intents = discord.Intents.none()
+    intents.guilds = intents.guild_messages = intents.dm_messages = True
+    client = await bots.start(QuickShards(intents=intents, guild_ready_timeout=0.05))
+    assert client.shard_count == SHARDS, "from /gateway/bot"
+    assert {g.id: g.shard_id for g in client.guilds} == {guilds[0].id: 0, guilds[1].id: 1}
+    direct = await server.user_message(ann, server.dm_channel_of(ann), "hi")
+    general = await server.user_message(ann, server.channels_in(guilds[1])[0], "hey")
+
+    def got(message: Message) -> list[tuple[int, int]]:
+        return [s.shard for s in server.gateway.sessions.values() for frame in s.buffer
+                if frame["t"] == "MESSAGE_CREATE" and frame["d"]["id"] == str(message.id)]
+    await server.wait_until(lambda: bool(got(direct) and got(general)))
+    assert got(direct) == [(0, SHARDS)] and got(general) == [(1, SHARDS)]
 
 
 # -- the outbox's realms ---------------------------------------------------------------------
