@@ -548,23 +548,24 @@ async def _one_notice_each(tx: Tx, effects: list[Effect]) -> list[Effect]:
 async def _realms(tx: Tx, effects: list[Effect], settings: Settings) -> list[str | None]:
     """Each effect's realm: its room's trio's; a reply without a room goes where its author
     acts from (where the command was given, so the process that took it carries it); none
-    for the others (direct notices, reports), which any process may carry."""
+    for the others (direct notices, reports)."""
     rooms = {room for room in map(_room_of, effects) if room is not None}
     found: dict[int, str | None] = {}
     if rooms:
-        marks = ", ".join("?" * len(rooms))
-        rows = await tx.all(f"SELECT r.id, t.realm FROM rooms r JOIN trios t ON t.id = r.trio_id "
-                            f"WHERE r.id IN ({marks})", tuple(rooms))
+        rows = await tx.all("SELECT r.id, t.realm FROM rooms r JOIN trios t ON t.id = r.trio_id "
+                            f"WHERE r.id IN ({', '.join('?' * len(rooms))})", tuple(rooms))
         found = {int(r[0]): r[1] for r in rows}
     realms: list[str | None] = []
     for effect in effects:
         room = _room_of(effect)
-        if room is not None:
+        if isinstance(effect, CreateRoom):
+            realms.append(effect.realm)
+        elif room is not None:
             realms.append(found.get(room))
         elif isinstance(effect, Reply):
             realms.append(settings.realm_of(effect.to))
         else:
-            realms.append(effect.realm if isinstance(effect, CreateRoom) else None)
+            realms.append(None)
     return realms
 
 
@@ -576,8 +577,11 @@ def _among_realms(named: int, unbound: bool) -> str:
 
 
 def _room_of(effect: Effect) -> RoomId | None:
-    """The trio room or pair line an effect is about, if any."""
-    return None if isinstance(effect, Notify | ReportToModerators) else effect.room
+    """The existing trio room or pair line an effect is about, if any (a room being made
+    names its realm itself)."""
+    if isinstance(effect, Notify | ReportToModerators | CreateRoom):
+        return None
+    return effect.room
 
 
 def _answer(ctx: Ctx, event: CommandReceived, text: str, *, private: bool | None = None,

@@ -272,6 +272,12 @@ def relances(server: FakeDiscord, who: User) -> list[str]:
             if "has not answered yet" in m.content]
 
 
+def asked(server: FakeDiscord, thread: Channel) -> list[str]:
+    """The SOS alerts posted in a pair thread."""
+    return [m.content for m in server.messages_in(thread)
+            if "asked for your support" in m.content]
+
+
 def guild_touched(server: FakeDiscord, request: RecordedRequest) -> int | None:
     """The server a bot-token request acted in (None: a direct message, or no server)."""
     found = re.search(r"/(guilds|channels)/(\d+)", request.path)
@@ -325,6 +331,11 @@ async def test_two_processes_each_carry_out_the_effects_of_their_shards_servers(
             assert turn.ephemeral and b.name in turn.content
         for a, _, _ in people:
             await server.wait_until(lambda who=a: len(relances(server, who)) == 1, within=15)
+        # A direct message goes to shard 0's process; the allies' thread is shard 1's.
+        ann, ben, cyd = people[1]
+        allies = pair(server, trio_channels(server, guilds[1])[0], ann, ben)
+        await server.user_message(cyd, server.dm_channel_of(cyd), "sos")
+        await server.wait_until(lambda: len(asked(server, allies)) == 1, within=15)
         await drained(pg_url)
         await asyncio.sleep(1.5)  # a process that would carry something twice has its chance
     shard_of_caller = {s.caller: s.number for s in shards}
@@ -343,3 +354,8 @@ async def test_two_processes_each_carry_out_the_effects_of_their_shards_servers(
     assert sent and twice == [], "each effect carried out once"
     for a, _, _ in people:
         assert len(relances(server, a)) == 1
+    assert len(asked(server, allies)) == 1
+    for shard in shards:
+        said = shard.log.read_text()
+        assert shard.process.returncode == 0, said
+        assert "Traceback" not in said and " ERROR " not in said, said
