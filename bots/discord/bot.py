@@ -37,16 +37,16 @@ descriptions through discord.py's translator (:class:`bots.discord.commands.Loca
 
 Shards. With ``[discord] shard_count`` the bot is :class:`ShardedTwinomeClient`, a
 ``discord.AutoShardedClient`` running the configured ``shard_ids`` (:func:`make_client`
-chooses); other processes run the other shards on the same database. Each process
+chooses). Where other processes run the other shards on the same database, each process
 carries out only the effects of the servers its shards hold: the pump reads the outbox
 rows whose realm (the server of the trio they are about, or where their command was
 given) is one of :meth:`TwinomeClient.realms`, the servers arrived so far (a server
 arriving later wakes the pump), plus the rows bound to no server in the process running
-shard 0, which Discord gives the direct messages. Each process syncs the command tree to
-the configured servers its shards hold (globally: the process running shard 0). As another process may write effects
-this one carries (a direct message about a trio of another shard), a sharded pump also
-looks at the outbox every :data:`POLL_OTHERS` seconds. Only the process running shard 0
-fires due jobs (until jobs are claimed across processes).
+shard 0, which Discord gives the direct messages. As another process may write effects
+this one carries (a direct message about a trio of another shard), such a pump also
+looks at the outbox every :data:`POLL_OTHERS` seconds. Each process syncs the command
+tree to the configured servers its shards hold (globally: the process running shard 0),
+and only that process fires due jobs (until jobs are claimed across processes).
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ class TwinomeClient(discord.Client):
         self.communities = communities or Communities()
         self.carrier = DiscordCarrier(self, core, self.bindings, config, self.answers)
         self.pump = Pump(core, self.carrier, self.bindings,
-                         realms=self.realms if config.sharded else None)
+                         realms=self.realms if config.some_shards else None)
         self.translator = Translator(self.bindings)
         self.tree: app_commands.CommandTree[TwinomeClient] = app_commands.CommandTree(self)
         for command in commands.build(self.run_command, self.complete_trio, self.complete_skill):
@@ -164,7 +164,7 @@ class TwinomeClient(discord.Client):
             if self.config.moderators_channel_id is not None:
                 await self.pump.resend_reports()
             log.info("ready as %s in %d server(s)", self.user, len(self.guilds))
-            if self.config.sharded:
+            if self.config.some_shards:
                 self._polling = asyncio.create_task(self._poll_others())
         self.pump.wake()
 

@@ -42,6 +42,12 @@ class DiscordConfig:
         """Whether the bot runs as shards (``shard_count`` given)."""
         return self.shard_count is not None
 
+    @property
+    def some_shards(self) -> bool:
+        """Whether other processes run some of the shards (``shard_ids`` short of all)."""
+        return (self.shard_count is not None and self.shard_ids is not None
+                and len(self.shard_ids) < self.shard_count)
+
     def holds(self, guild_id: int) -> bool:
         """Whether this process runs the shard of a server (every server without shards)."""
         if self.shard_count is None or self.shard_ids is None:

@@ -11,7 +11,7 @@ import re
 import signal
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import discord
@@ -48,10 +48,11 @@ def config_with(storage: dict[str, str] | None = None, **discord: object) -> dic
 def test_shards_are_read_from_the_discord_table() -> None:
     config = from_dict(config_with(shard_count=4, shard_ids=[3, 1]), {TOKEN_ENV: "t"})
     assert (config.shard_count, config.shard_ids) == (4, (1, 3))
-    assert config.sharded and not config.holds_direct
-    assert from_dict(config_with(shard_count=2), {TOKEN_ENV: "t"}).holds_direct, "all shards"
+    assert config.sharded and config.some_shards and not config.holds_direct
+    every = from_dict(config_with(shard_count=2), {TOKEN_ENV: "t"})
+    assert every.holds_direct and not every.some_shards, "all shards in one process"
     plain = from_dict(config_with(), {TOKEN_ENV: "t"})
-    assert not plain.sharded and plain.holds_direct
+    assert not plain.sharded and plain.holds_direct and not plain.some_shards
     assert [config.holds(n << 22) for n in range(4)] == [False, True, False, True]
 
 
@@ -160,8 +161,10 @@ async def test_pending_reads_only_the_realms_asked_for(db_target: Path | str) ->
                 await tx.run("INSERT INTO outbox (platform, effect, created_at, realm) "
                              "VALUES ('discord', ?, 0, ?)", (to_json(Notify(MemberId("x"), "hi")),
                                                              realm))
+
         async def ids(realms: list[str | None] | None) -> list[int]:
             return [d.id for d in await h.core.pending("discord", realms=realms)]
+
         every = await ids(None)
         assert len(every) == 4
         assert await ids(["1"]) == [every[0], every[3]]
@@ -272,6 +275,18 @@ def relances(server: FakeDiscord, who: User) -> list[str]:
             if "has not answered yet" in m.content]
 
 
+async def seen(server: FakeDiscord, shards: list[Shard], condition: Callable[[], bool],
+               what: str) -> None:
+    """Wait until ``condition`` holds; else fail saying what the bot sent and logged."""
+    try:
+        await server.wait_until(condition, within=20)
+    except TimeoutError:
+        sent = [(m.channel_id, m.content[:60]) for m in server.store.messages.values()
+                if m.author_id == server.bot.id]
+        logs = "\n".join(s.log.read_text() for s in shards)
+        raise AssertionError(f"never saw {what}; the bot sent {sent}\n{logs}") from None
+
+
 def asked(server: FakeDiscord, thread: Channel) -> list[str]:
     """The SOS alerts posted in a pair thread."""
     return [m.content for m in server.messages_in(thread)
@@ -330,12 +345,13 @@ async def test_two_processes_each_carry_out_the_effects_of_their_shards_servers(
             turn = await server.slash(a, guild, "turn", channel=channel, within=10)
             assert turn.ephemeral and b.name in turn.content
         for a, _, _ in people:
-            await server.wait_until(lambda who=a: len(relances(server, who)) == 1, within=15)
+            await seen(server, shards, lambda who=a: len(relances(server, who)) == 1,
+                       f"one relance for {a.name}")
         # A direct message goes to shard 0's process; the allies' thread is shard 1's.
         ann, ben, cyd = people[1]
         allies = pair(server, trio_channels(server, guilds[1])[0], ann, ben)
         await server.user_message(cyd, server.dm_channel_of(cyd), "sos")
-        await server.wait_until(lambda: len(asked(server, allies)) == 1, within=15)
+        await seen(server, shards, lambda: len(asked(server, allies)) == 1, "one SOS alert")
         await drained(pg_url)
         await asyncio.sleep(1.5)  # a process that would carry something twice has its chance
     shard_of_caller = {s.caller: s.number for s in shards}
