@@ -161,8 +161,8 @@ class TwinomeClient(discord.Client):
         if not self._pumping:
             self._pumping = True
             await self.pump.start()
-            if self.config.moderators_channel_id is not None:
-                await self.pump.resend_reports()
+            if self.config.moderators_channel_id is not None and self.config.holds_direct:
+                await self.pump.resend_reports()  # once, by the process carrying reports
             log.info("ready as %s in %d server(s)", self.user, len(self.guilds))
             if self.config.some_shards:
                 self._polling = asyncio.create_task(self._poll_others())
