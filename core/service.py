@@ -12,12 +12,12 @@ back and applied again with each run in a savepoint, one by one if it fails agai
 of line messages only (turn tracking awaits nothing but the database) runs its whole
 transaction on the database's thread in one hop (:meth:`Database.inline`). The effects of every
 event go to the ``outbox`` in the same transaction, each stamped with the platform of
-the event that caused it, and with its realm (:func:`_realms`): the realm of the trio whose
-room it is about, for a reply without a room the realm its author acts from, else none. Only
-after the commit are they carried out, by the delivery pump of that platform's adapter
-(:meth:`pending`, for some realms only when several processes share the platform, then
-:meth:`done`); an adapter that
-dies in between finds them in the outbox on restart. The replies written come back as
+the event that caused it, and with its realm (:func:`_realms`): the realm of the trio
+whose room it is about, for a reply outside a room the realm its author acts from, else
+none. Only after the commit are they carried out, by the delivery pump of that
+platform's adapter (:meth:`pending`, of some realms only where several processes share
+the platform's servers, then :meth:`done`); an adapter that dies in between finds them
+in the outbox on restart. The replies written come back as
 outbox rows (``Applied.replies``), so an adapter may answer a command at once, in the
 task that submitted it, instead of waiting for its pump. Jobs (reminders, expiries, held
 notices) are rows in ``jobs``, stamped with the platform they were scheduled from;
