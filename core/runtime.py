@@ -65,6 +65,7 @@ class Runtime:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._target: datetime | None = None  # the due job the scheduler sleeps until
+        self._applying = False  # a batch is being applied now
         self.batches = 0  # transactions committed (for tests and benchmarks)
         self.looks = 0  # times the scheduler read the next due job (for tests)
 
@@ -120,6 +121,13 @@ class Runtime:
         """Have the scheduler look at the jobs again now (after a clock moved, say)."""
         self._wake.set()
 
+    @property
+    def idle(self) -> bool:
+        """Whether no submitted work waits or is being applied: a read now sees every
+        event submitted so far (an adapter answering from a read checks it first, so a
+        message followed by ``turn`` is counted in the answer)."""
+        return not self._queue and not self._applying
+
     async def _enqueue(self, work: _Work) -> Applied:
         if not self._tasks or self._tasks[0].done() or self._stopping:
             raise RuntimeError("the runtime is not running")
@@ -132,7 +140,11 @@ class Runtime:
             await self._ready.wait()
             self._ready.clear()
             while self._queue:
-                await self._apply(self._take())
+                self._applying = True
+                try:
+                    await self._apply(self._take())
+                finally:
+                    self._applying = False
 
     def _take(self) -> list[_Work]:
         """The queued work for one transaction: a run of events, or one request for jobs."""

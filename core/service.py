@@ -12,9 +12,12 @@ back and applied again with each run in a savepoint, one by one if it fails agai
 of line messages only (turn tracking awaits nothing but the database) runs its whole
 transaction on the database's thread in one hop (:meth:`Database.inline`). The effects of every
 event go to the ``outbox`` in the same transaction, each stamped with the platform of
-the event that caused it. Only after the commit are they carried out, by the delivery
-pump of that platform's adapter (:meth:`pending`, then :meth:`done`); an adapter that
-dies in between finds them in the outbox on restart. The replies written come back as
+the event that caused it, and with its realm (:func:`_realms`): the realm of the trio
+whose room it is about, for a reply outside a room the realm its author acts from, else
+none. Only after the commit are they carried out, by the delivery pump of that
+platform's adapter (:meth:`pending`, of some realms only where several processes share
+the platform's servers, then :meth:`done`); an adapter that dies in between finds them
+in the outbox on restart. The replies written come back as
 outbox rows (``Applied.replies``), so an adapter may answer a command at once, in the
 task that submitted it, instead of waiting for its pump. Jobs (reminders, expiries, held
 notices) are rows in ``jobs``, stamped with the platform they were scheduled from;
@@ -49,7 +52,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -61,10 +64,12 @@ from core.config import Settings
 from core.context import Ctx
 from core.effects import (
     Choice,
+    CreateRoom,
     Effect,
     Notify,
     Post,
     Reply,
+    ReportToModerators,
     coalesce,
     from_json,
     lane_of,
@@ -269,10 +274,12 @@ class Twinome:
             due = await tx.value("SELECT min(due_at) FROM jobs")
         return None if due is None else dt(due)
 
-    async def pending(self, platform: str | None = None, limit: int = 500,
-                      after: int = 0, *, owner: str | None = None) -> list[Delivery]:
+    async def pending(self, platform: str | None = None, limit: int = 500, after: int = 0,
+                      *, owner: str | None = None,
+                      realms: Collection[str | None] | None = None) -> list[Delivery]:
         """Effects committed but not yet carried out (for one platform), oldest first;
-        ``owner``: only those of the lanes it holds a lease on (:meth:`claim`)."""
+        ``owner``: only those of the lanes it holds a lease on (:meth:`claim`); ``realms``:
+        only those of these realms (None among them meaning no realm)."""
         where = ["o.id > :after"]
         params: dict[str, Any] = {"after": after, "limit": limit}
         if platform is not None:
@@ -283,6 +290,10 @@ class Twinome:
             leased = " JOIN lane_leases l ON l.platform = o.platform AND l.lane = o.lane"
             where.append("l.owner = :owner")
             params["owner"] = owner
+        if realms is not None:
+            clause, named = _in_realms(realms)
+            where.append(clause)
+            params.update(named)
         async with self.db.read() as tx:
             rows = await tx.all(
                 "SELECT o.id, o.effect, o.attempts, o.retry_at, o.waiting_since FROM outbox o"
@@ -290,18 +301,22 @@ class Twinome:
         return [Delivery(r["id"], from_json(r["effect"]), r["attempts"], r["retry_at"],
                          r["waiting_since"]) for r in rows]
 
-    async def claim(self, platform: str, owner: str, now: int, until: int) -> int | None:
+    async def claim(self, platform: str, owner: str, now: int, until: int, *,
+                    realms: Collection[str | None] | None = None) -> int | None:
         """Lease to ``owner`` until ``until`` every lane of the platform's outbox that no
         live lease holds (renewing its own); returns when the first lease another owner
-        holds over waiting effects ends, if any (times in Unix ms).
+        holds over waiting effects ends, if any (times in Unix ms). ``realms``: only lanes
+        holding effects of these realms (see :meth:`pending`).
 
         Claims never conflict with other writes (``serializable=False``): the upsert
         settles who holds a lane, row by row, whatever the other processes commit."""
-        params = {"platform": platform, "owner": owner, "now": now, "until": until}
+        params: dict[str, Any] = {"platform": platform, "owner": owner, "now": now,
+                                  "until": until}
+        mine = _mine(realms, params)
 
         async def body(tx: Tx) -> int | None:
-            await tx.run(_CLAIM, params)
-            ends = await tx.value(_FOREIGN, params)
+            await tx.run(_CLAIM.format(realms=mine), params)
+            ends = await tx.value(_FOREIGN.format(realms=mine), params)
             return None if ends is None else int(ends)
 
         return await self.db.atomic(body, serializable=False)
@@ -329,16 +344,20 @@ class Twinome:
 
         await self.db.atomic(body, serializable=False)
 
-    async def release(self, platform: str, owner: str, after: int | None = None) -> bool:
-        """End ``owner``'s leases on the lanes that hold no effect any more (``after``
-        None: on every lane, it stops); returns whether its lanes hold effects of ids past
-        ``after``, which the caller has not read yet."""
-        params = {"platform": platform, "owner": owner, "after": after}
+    async def release(self, platform: str, owner: str, after: int | None = None, *,
+                      realms: Collection[str | None] | None = None) -> bool:
+        """End ``owner``'s leases on the lanes that hold no effect (of these ``realms``) any
+        more (``after`` None: on every lane, it stops); returns whether its lanes hold
+        effects (of these realms) of ids past ``after``, which the caller has not read yet."""
+        params: dict[str, Any] = {"platform": platform, "owner": owner, "after": after}
+        mine = _mine(realms, params)
 
         async def body(tx: Tx) -> bool:
             await tx.run("DELETE FROM lane_leases WHERE platform = :platform AND owner = :owner"
-                         + ("" if after is None else f" AND NOT EXISTS ({_IN_LANE})"), params)
-            return after is not None and await tx.value(_UNREAD, params) is not None
+                         + ("" if after is None else
+                            f" AND NOT EXISTS ({_IN_LANE.format(realms=mine)})"), params)
+            return after is not None and await tx.value(
+                _UNREAD.format(realms=mine), params) is not None
 
         return await self.db.atomic(body, serializable=False)
 
@@ -515,7 +534,9 @@ class Twinome:
         ctx.effects = await _one_notice_each(tx, ctx.effects)
         ctx.effects = await telling.in_their_language(tx, ctx.effects, self.settings.default_language)
         tally.add(ctx)
-        rows = [(ctx.platform, to_json(e), ts(now), lane_of(e)) for e in ctx.effects]
+        realms = await _realms(tx, ctx.effects, self.settings)
+        rows = [(ctx.platform, to_json(e), ts(now), lane_of(e), realm)
+                for e, realm in zip(ctx.effects, realms, strict=True)]
         if any(isinstance(e, Reply) for e in ctx.effects):
             tally.replies.extend(await _insert_replies(tx, ctx.effects, rows))
         elif rows:
@@ -590,14 +611,14 @@ class Twinome:
 
 
 async def _insert_replies(tx: Tx, effects: list[Effect],
-                          rows: list[tuple[str, str, int, str]]) -> list[Delivery]:
+                          rows: list[tuple[str, str, int, str, str | None]]) -> list[Delivery]:
     """Write effects to the outbox in order; returns the replies among them as outbox rows."""
     found: list[Delivery] = []
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start:start + _CHUNK]
         written = await tx.all(
-            "INSERT INTO outbox (platform, effect, created_at, lane) VALUES "
-            + ", ".join(["(?, ?, ?, ?)"] * len(chunk)) + " RETURNING id, effect",
+            "INSERT INTO outbox (platform, effect, created_at, lane, realm) VALUES "
+            + ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk)) + " RETURNING id, effect",
             [value for row in chunk for value in row])
         ids: dict[str, list[int]] = {}  # RETURNING gives no order: match rows by their text
         for r in sorted(written, key=lambda r: -int(r["id"])):
@@ -608,26 +629,29 @@ async def _insert_replies(tx: Tx, effects: list[Effect],
     return sorted(found, key=lambda d: d.id)
 
 
-_OUTBOX = "INSERT INTO outbox (platform, effect, created_at, lane) VALUES (?, ?, ?, ?)"
+_OUTBOX = ("INSERT INTO outbox (platform, effect, created_at, lane, realm) "
+           "VALUES (?, ?, ?, ?, ?)")
 # Claims (see the module's header). A lease is taken over once its holder let it lapse.
 _TAKE = ("ON CONFLICT (platform, lane) DO UPDATE SET owner = excluded.owner, "
          "expires_at = excluded.expires_at WHERE lane_leases.owner = excluded.owner "
          "OR lane_leases.expires_at <= ")
+# ``{realms}``: the condition on the outbox rows' realms a process carries (see _mine).
 _CLAIM = ("INSERT INTO lane_leases (platform, lane, owner, expires_at) "
-          "SELECT platform, lane, CAST(:owner AS TEXT), CAST(:until AS BIGINT) FROM outbox "
-          "WHERE platform = :platform GROUP BY platform, lane " + _TAKE + ":now")
+          "SELECT o.platform, o.lane, CAST(:owner AS TEXT), CAST(:until AS BIGINT) "
+          "FROM outbox o WHERE o.platform = :platform{realms} GROUP BY o.platform, o.lane "
+          + _TAKE + ":now")
 _CLAIM_LANE = ("INSERT INTO lane_leases (platform, lane, owner, expires_at) "
                "VALUES (?, ?, ?, ?) " + _TAKE + "?")
 _IN_LANE = ("SELECT 1 FROM outbox o WHERE o.platform = lane_leases.platform "
-            "AND o.lane = lane_leases.lane")
+            "AND o.lane = lane_leases.lane{realms}")
 _FOREIGN = ("SELECT min(expires_at) FROM lane_leases WHERE platform = :platform "
             f"AND owner <> :owner AND EXISTS ({_IN_LANE})")
 _UNREAD = ("SELECT 1 FROM outbox o JOIN lane_leases l ON l.platform = o.platform "
            "AND l.lane = o.lane WHERE o.platform = :platform AND l.owner = :owner "
-           "AND o.id > :after LIMIT 1")
+           "AND o.id > :after{realms} LIMIT 1")
 _DELETE = "DELETE FROM outbox WHERE id IN ({marks})"
 DONE_WAIT = 0.05  # seconds carried-out effects wait at most for a write to delete them with
-_CHUNK = 300  # outbox rows in one INSERT (four parameters each)
+_CHUNK = 240  # outbox rows in one INSERT (five parameters each)
 _SCRUB = "scrub_after_outbox"  # meta key: checkpoint once outbox rows up to this id are gone
 SORRY = _("Sorry, something went wrong on my side. Nothing was changed; please try again.")
 _BIND = ("INSERT INTO platform_refs (platform, key, ref) VALUES (?, ?, ?) "
@@ -690,6 +714,56 @@ async def _one_notice_each(tx: Tx, effects: list[Effect]) -> list[Effect]:
             if room is not None:
                 readers[e.room] = frozenset(room.pair or await queries.members(tx, room.trio_id))
     return coalesce(effects, readers)
+
+
+async def _realms(tx: Tx, effects: list[Effect], settings: Settings) -> list[str | None]:
+    """Each effect's realm: its room's trio's; a reply without a room goes where its author
+    acts from (where the command was given, so the process that took it carries it); none
+    for the others (direct notices, reports)."""
+    rooms = {room for room in map(_room_of, effects) if room is not None}
+    found: dict[int, str | None] = {}
+    if rooms:
+        rows = await tx.all("SELECT r.id, t.realm FROM rooms r JOIN trios t ON t.id = r.trio_id "
+                            f"WHERE r.id IN ({', '.join('?' * len(rooms))})", tuple(rooms))
+        found = {int(r[0]): r[1] for r in rows}
+    realms: list[str | None] = []
+    for effect in effects:
+        room = _room_of(effect)
+        if isinstance(effect, CreateRoom):
+            realms.append(effect.realm)
+        elif room is not None:
+            realms.append(found.get(room))
+        elif isinstance(effect, Reply):
+            realms.append(settings.realm_of(effect.to))
+        else:
+            realms.append(None)
+    return realms
+
+
+def _in_realms(realms: Collection[str | None]) -> tuple[str, dict[str, Any]]:
+    """The condition on an outbox row's realm (``o.realm``): one of ``realms``, None among
+    them meaning no realm; with its named parameters."""
+    inside, params = among("realm", [realm for realm in realms if realm is not None])
+    named = f"o.realm IN {inside}"
+    return (f"({named} OR o.realm IS NULL)" if None in realms else named), params
+
+
+def _mine(realms: Collection[str | None] | None, params: dict[str, Any]) -> str:
+    """`` AND`` the realm condition of :func:`_in_realms` (its parameters added to
+    ``params``), or nothing when a process carries every realm."""
+    if realms is None:
+        return ""
+    clause, named = _in_realms(realms)
+    params.update(named)
+    return " AND " + clause
+
+
+def _room_of(effect: Effect) -> RoomId | None:
+    """The existing trio room or pair line an effect is about, if any (a room being made
+    names its realm itself)."""
+    if isinstance(effect, Notify | ReportToModerators | CreateRoom):
+        return None
+    return effect.room
 
 
 def _answer(ctx: Ctx, event: CommandReceived, text: str, *, private: bool | None = None,

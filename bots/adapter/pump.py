@@ -58,7 +58,7 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 
 from bots.adapter.bindings import Bindings
@@ -112,7 +112,8 @@ class Pump:
 
     def __init__(self, core: Twinome, carrier: Carrier, bindings: Bindings, *,
                  flush_every: int = FLUSH_EVERY, lease: float = LEASE,
-                 wall_ms: Callable[[], int] = lambda: int(time.time() * 1000)) -> None:
+                 wall_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+                 realms: Callable[[], Collection[str | None]] | None = None) -> None:
         self.core = core
         self.carrier = carrier
         self.bindings = bindings
@@ -122,6 +123,7 @@ class Pump:
         self.owner = secrets.token_hex(8)  # whose leases this pump's are (a new one each start)
         self.lease_ms = int(lease * 1000)
         self._lease_until = 0  # when this pump's leases end unless renewed (Unix ms)
+        self.realms = realms  # which realms' effects to carry (see Twinome.pending); None: all
         self.waiting = 0  # effects held back at the end of the last pass
         self._polls = False  # the last pass met a wait that only a poll would see end
         self.passes = 0  # passes run so far (for tests)
@@ -247,10 +249,12 @@ class Pump:
         self.waiting = 0
         self._polls = False
         self._next_retry = None
-        owner = await self._claim()
+        realms = None if self.realms is None else self.realms()
+        owner = await self._claim(realms)
         after = 0
         lapsing = False  # the leases could lapse before the next effect is carried out
-        while page := await self.core.pending(self.platform, PAGE, after, owner=owner):
+        while page := await self.core.pending(self.platform, PAGE, after, owner=owner,
+                                              realms=realms):
             for delivery in page:
                 if owner is not None and not await self._still_leased():
                     lapsing = True
@@ -281,18 +285,20 @@ class Pump:
                 break
         await self._flush()
         if owner is not None and (
-                await self.core.release(self.platform, owner, after) or lapsing):
+                await self.core.release(self.platform, owner, after, realms=realms)
+                or lapsing):
             self.wake()  # effects came into its lanes meanwhile, or the leases need renewing
         return progress
 
-    async def _claim(self) -> str | None:
-        """Lease the free lanes with waiting effects; the owner id the pass reads as (None:
-        alone on the database, the pass reads every lane)."""
+    async def _claim(self, realms: Collection[str | None] | None) -> str | None:
+        """Lease the free lanes with waiting effects (of these realms); the owner id the
+        pass reads as (None: alone on the database, the pass reads every lane)."""
         if not self.core.db.shared:
             return None
         now = self.wall_ms()
         self._lease_until = now + self.lease_ms
-        ends = await self.core.claim(self.platform, self.owner, now, self._lease_until)
+        ends = await self.core.claim(self.platform, self.owner, now, self._lease_until,
+                                     realms=realms)
         if ends is not None:
             self._retry_at(ends)  # another's lease ends then: its lanes, if it died
         return self.owner

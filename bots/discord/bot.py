@@ -11,8 +11,10 @@ after every commit that wrote effects.
 
 A slash command, a pressed button or a submitted SOS modal becomes one
 ``CommandReceived`` whose event id is ``discord:<interaction id>`` and whose origin is
-the interaction id. Its event ids are claimed from the pump before they are submitted (a lone command that only reads is
-answered from a read instead, unrecorded: :meth:`DiscordCarrier.answer_reading`):
+the interaction id. Its event ids are claimed from the pump before they are submitted (a
+lone command that only reads is answered from a read instead, unrecorded:
+:meth:`DiscordCarrier.answer_reading`, once every message that came before it is
+applied: nothing submitted waits in the runtime and no message is being translated):
 once the runtime says they are durable, the replies it hands back (outbox rows) are
 carried out at once in the interaction's own task, answering the interaction directly
 (:mod:`bots.discord.answers`), and marked done; the pump carries the command's other
@@ -35,10 +37,27 @@ language in their Discord's. What the adapter says itself (a form, an error of i
 is said in the member's chosen language, else their interaction's, else the bot's
 default (:meth:`TwinomeClient.language_of`). The command tree carries French names and
 descriptions through discord.py's translator (:class:`bots.discord.commands.Localizer`).
+
+Shards. With ``[discord] shard_count`` the bot is :class:`ShardedTwinomeClient`, a
+``discord.AutoShardedClient`` running the configured ``shard_ids`` (:func:`make_client`
+chooses). Where other processes run the other shards on the same database, each process
+carries out only the effects of the servers its shards hold: the pump reads the outbox
+rows whose realm (the server of the trio they are about, or where their command was
+given) is one of :meth:`TwinomeClient.realms`, the servers arrived so far (a server
+arriving later wakes the pump), plus the rows bound to no server (direct messages,
+reports), which any process may carry: the pumps' lane leases (:mod:`bots.adapter.pump`)
+make sure one does, once. As another process may write effects this one carries (a
+direct message about a trio of another shard), such a pump also looks at the outbox
+every :data:`POLL_OTHERS` seconds. Each process syncs the command tree to the configured
+servers its shards hold (globally: the process running shard 0, which also queues again
+the reports that never reached the moderators); every process fires due jobs, each job
+taken by one (``FOR UPDATE SKIP LOCKED``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -71,6 +90,7 @@ DEFER_AFTER = 1.0  # seconds an interaction may wait for its answer before it is
 MAX_CHOICES = 25  # autocomplete suggestions Discord shows at most
 TROUBLE = _("Something went wrong on my side; please try again in a moment.")
 UNREADABLE = _("I could not read that command's options.")
+POLL_OTHERS = 1.0  # seconds between looks at the outbox for what other processes wrote
 
 
 def intents() -> discord.Intents:
@@ -111,13 +131,21 @@ class TwinomeClient(discord.Client):
         self.answers = Answers()
         self.communities = communities or Communities()
         self.carrier = DiscordCarrier(self, core, self.bindings, config, self.answers)
-        self.pump = Pump(core, self.carrier, self.bindings)
+        self.pump = Pump(core, self.carrier, self.bindings,
+                         realms=self.realms if config.some_shards else None)
         self.translator = Translator(self.bindings)
         self.tree: app_commands.CommandTree[TwinomeClient] = app_commands.CommandTree(self)
         for command in commands.build(self.run_command, self.complete_trio, self.complete_skill):
             self.tree.add_command(command)
         self.tree.on_error = self._command_failed  # type: ignore[method-assign]
         self._pumping = False
+        self._polling: asyncio.Task[None] | None = None
+        self._inbound = 0  # messages being turned into events, not yet submitted
+
+    def realms(self) -> list[str | None]:
+        """The realms whose effects this process carries: its servers, and None (effects
+        bound to no server: every process may take them, the lane leases share them out)."""
+        return [*(str(guild.id) for guild in self.guilds), None]
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -127,9 +155,9 @@ class TwinomeClient(discord.Client):
             await self.runtime.start(scheduler=self.scheduler)
         self.runtime.on_effects(self.pump.wake)
         await self.tree.set_translator(commands.Localizer())
-        if not self.config.guild_ids:
+        if not self.config.guild_ids and self.config.holds_direct:
             await self.tree.sync()  # global: every server, which Discord may take a while to show
-        for guild_id in self.config.guild_ids:
+        for guild_id in filter(self.config.holds, self.config.guild_ids):
             guild = discord.Object(guild_id)
             self.tree.copy_global_to(guild=guild)
             await self.tree.sync(guild=guild)
@@ -138,12 +166,31 @@ class TwinomeClient(discord.Client):
         if not self._pumping:
             self._pumping = True
             await self.pump.start()
-            if self.config.moderators_channel_id is not None:
-                await self.pump.resend_reports()
+            if self.config.moderators_channel_id is not None and self.config.holds_direct:
+                await self.pump.resend_reports()  # once, by the process carrying reports
             log.info("ready as %s in %d server(s)", self.user, len(self.guilds))
+            if self.config.some_shards:
+                self._polling = asyncio.create_task(self._poll_others())
         self.pump.wake()
 
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        self.pump.wake()  # its effects may wait in the outbox
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        self.pump.wake()
+
+    async def _poll_others(self) -> None:
+        """Wake the pump now and then for the effects other processes wrote."""
+        while True:
+            await asyncio.sleep(POLL_OTHERS)
+            self.pump.wake()
+
     async def close(self) -> None:
+        if self._polling is not None:
+            self._polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+            self._polling = None
         await self.pump.stop()
         self._pumping = False
         if self._own_runtime:
@@ -157,9 +204,13 @@ class TwinomeClient(discord.Client):
         if command is not None:
             await self._carried([command])
             return
-        event = await self.translator.line_message(message)
-        if event is not None:
-            await self.runtime.submit(event)
+        self._inbound += 1  # until submitted: a command answered from a read waits for it
+        try:
+            event = await self.translator.line_message(message)
+            if event is not None:
+                await self.runtime.submit(event)
+        finally:
+            self._inbound -= 1
 
     async def run_command(self, interaction: discord.Interaction, command: Command,
                           values: dict[str, Any], trio: str | None) -> None:
@@ -209,7 +260,8 @@ class TwinomeClient(discord.Client):
             locale=interaction.locale.value)
             for n, command in enumerate(given)]
         try:
-            if len(events) > 1 or not await self.carrier.answer_reading(events[0]):
+            if (len(events) > 1 or self._inbound or not self.runtime.idle
+                    or not await self.carrier.answer_reading(events[0])):
                 await self._carried(events)
         except Exception:
             log.exception("interaction %s could not be applied", interaction.id)
@@ -278,6 +330,19 @@ class TwinomeClient(discord.Client):
         wanted = current.casefold()
         return [app_commands.Choice(name=r[0][:100], value=r[0][:100])
                 for r in rows if wanted in str(r[0])][:MAX_CHOICES]
+
+
+class ShardedTwinomeClient(TwinomeClient, discord.AutoShardedClient):
+    """The bot running some of its shards (``[discord] shard_ids`` of ``shard_count``)."""
+
+
+def make_client(core: Twinome, config: DiscordConfig, **options: Any) -> TwinomeClient:
+    """The bot for this configuration: sharded if ``shard_count`` is set, else one connection."""
+    if not config.sharded:
+        return TwinomeClient(core, config, **options)
+    ids = None if config.shard_ids is None else list(config.shard_ids)
+    return ShardedTwinomeClient(core, config, shard_count=config.shard_count, shard_ids=ids,
+                                **options)
 
 
 def _text(command: Typed | str) -> str:

@@ -8,7 +8,7 @@ import logging
 import discord
 
 from bots.adapter import startup
-from bots.discord.bot import TwinomeClient, core_settings
+from bots.discord.bot import core_settings, make_client
 from bots.discord.communities import Communities
 from bots.discord.config import TOKEN_ENV, DiscordConfig, load
 from core.config import Settings
@@ -41,7 +41,7 @@ async def run(config: DiscordConfig) -> int:
     communities = Communities()  # members' top roles: the client notes them, the core reads them
 
     async def bot(core: Twinome) -> None:
-        async with TwinomeClient(core, config, communities=communities) as client:
+        async with make_client(core, config, communities=communities) as client:
             await client.start(config.token)
 
     settings = core_settings(Settings(default_language=config.default_language), communities)

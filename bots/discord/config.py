@@ -1,4 +1,12 @@
-"""The Discord adapter's configuration: a TOML file for settings, the environment for the token."""
+"""The Discord adapter's configuration: a TOML file for settings, the environment for the token.
+
+Shards. ``[discord] shard_count`` splits the bot's servers into that many gateway shards
+(a server belongs to shard ``(server id >> 22) % shard_count``); ``shard_ids`` are the
+ones this process runs, the others being run by other processes on the same database.
+Those processes must share it, so ``shard_ids`` short of every shard needs ``[storage]
+url`` (PostgreSQL): a SQLite file is for one process on one machine. ``shard_count``
+alone runs every shard in this process.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +34,31 @@ class DiscordConfig:
     category_id: int | None = None
     moderators_channel_id: int | None = None
     default_language: str = SOURCE  # [bot] default_language: for who has not chosen one
+    shard_count: int | None = None  # none: one connection, no shards
+    shard_ids: tuple[int, ...] | None = None  # the shards this process runs; none: all of them
+
+    @property
+    def sharded(self) -> bool:
+        """Whether the bot runs as shards (``shard_count`` given)."""
+        return self.shard_count is not None
+
+    @property
+    def some_shards(self) -> bool:
+        """Whether other processes run some of the shards (``shard_ids`` short of all)."""
+        return (self.shard_count is not None and self.shard_ids is not None
+                and len(self.shard_ids) < self.shard_count)
+
+    def holds(self, guild_id: int) -> bool:
+        """Whether this process runs the shard of a server (every server without shards)."""
+        if self.shard_count is None or self.shard_ids is None:
+            return True
+        return (guild_id >> 22) % self.shard_count in self.shard_ids
+
+    @property
+    def holds_direct(self) -> bool:
+        """Whether this process runs shard 0, which Discord gives the direct messages (and
+        which so carries the effects bound to no server)."""
+        return self.shard_ids is None or 0 in self.shard_ids
 
 
 def load(path: Path, env: Mapping[str, str] | None = None) -> DiscordConfig:
@@ -55,6 +88,7 @@ def from_dict(data: Mapping[str, Any], env: Mapping[str, str], base: Path = Path
     moderators = discord.get("moderators_channel_id")
     if moderators is not None and not _snowflake(moderators):
         raise ConfigError("[discord] moderators_channel_id must be a channel id (a number).")
+    count, ids = _shards(discord, database)
     token = (env.get(TOKEN_ENV) or "").strip()
     if not token:
         raise ConfigError(f"Set {TOKEN_ENV} (the bot's token) in the environment.")
@@ -66,7 +100,36 @@ def from_dict(data: Mapping[str, Any], env: Mapping[str, str], base: Path = Path
         category_id=number,
         moderators_channel_id=moderators,
         default_language=default_language(data),
+        shard_count=count,
+        shard_ids=ids,
     )
+
+
+def _shards(discord: Mapping[str, Any], database: Path | str) -> tuple[int | None, tuple[int, ...] | None]:
+    """``shard_count`` and ``shard_ids``, checked (see the module docstring)."""
+    count, ids = discord.get("shard_count"), discord.get("shard_ids")
+    if count is None:
+        if ids is not None:
+            raise ConfigError("[discord] shard_ids needs shard_count (how many shards in all).")
+        return None, None
+    if not _number(count) or count < 1:
+        raise ConfigError("[discord] shard_count must be a whole number of at least 1.")
+    if ids is None:
+        return count, None
+    if not isinstance(ids, list) or not ids or not all(_number(i) for i in ids):
+        raise ConfigError("[discord] shard_ids must be a non-empty list of shard numbers, like [0, 1].")
+    if any(not 0 <= i < count for i in ids) or len(set(ids)) != len(ids):
+        raise ConfigError(f"[discord] shard_ids must be different numbers from 0 to {count - 1} "
+                          "(shard_count - 1).")
+    if len(ids) < count and isinstance(database, Path):
+        raise ConfigError("[discord] shard_ids runs only some shards, so other processes run the "
+                          "rest: they need one shared database, [storage] url (PostgreSQL), not a "
+                          "SQLite file.")
+    return count, tuple(sorted(ids))
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _snowflake(value: object) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bots.adapter.bindings import Bindings
-from bots.adapter.pump import HOLD_LIMIT, MAX_FAILURES, Pump
+from bots.adapter.pump import HOLD_LIMIT, LEASE, MAX_FAILURES, Pump
 from bots.console.carrier import ConsoleCarrier
 from bots.console.output import Shown
 from bots.console.rooms import RoomBook
@@ -53,12 +53,12 @@ class DyingCore(Twinome):
     armed = False
     stale: list[Delivery] | None = None
 
-    async def pending(self, platform: str | None = None, limit: int = 500,
-                      after: int = 0, *, owner: str | None = None) -> list[Delivery]:
+    async def pending(self, platform: str | None = None, limit: int = 500, after: int = 0,
+                      *, owner: str | None = None, realms: Any = None) -> list[Delivery]:
         page, self.stale = self.stale, None
         if page is not None and after == 0:
             return page
-        return await super().pending(platform, limit, after, owner=owner)
+        return await super().pending(platform, limit, after, owner=owner, realms=realms)
 
     async def done(self, ids: Any, bindings: Any = (), reports: Any = ()) -> None:
         if self.armed:
@@ -91,6 +91,8 @@ class Rig:
         old = self.steered  # what the test steers is the platform's, not the process's
         self.steered = Steered(self.make(self.core, bindings), old.fail, old.closed, old.keys)
         self.pump = Pump(self.core, self.steered, bindings, wall_ms=lambda: self.now[0])
+        if self.core.db.shared:  # the dead process's lane leases lapse before the new one
+            self.now[0] += int(LEASE * 1000)  # can take its lanes over (PostgreSQL)
 
     async def pending(self) -> int:
         return len(await self.core.pending(self.steered.platform))

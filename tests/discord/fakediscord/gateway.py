@@ -3,6 +3,12 @@
 Every session keeps its sequence number and a buffer of the events dispatched to it, also
 while its socket is gone, so a RESUME replays what the client missed, as Discord does. A
 session ends when the client closes with 1000/1001 or a resume is refused (op 9).
+
+Shards. A session identified with ``shard: [id, count]`` holds the guilds whose
+``(guild_id >> 22) % count`` is its id: READY and GUILD_CREATE name only those, and an
+event about a guild (its ``guild_id``, or the guild itself for ``GUILD_*``) goes only to
+the sessions holding it; an event about no guild (a direct message, a DM interaction)
+goes to shard 0, as Discord sends it. A session without ``shard`` holds every guild.
 """
 
 from __future__ import annotations
@@ -36,16 +42,38 @@ class Session:
     ws: web.WebSocketResponse | None = None
     alive: bool = True
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    shard: tuple[int, int] = (0, 1)  # (id, count) it identified with; (0, 1): everything
+    caller: str = "bot"  # the name of the token it identified with (see FakeDiscord.token_for)
+
+    def holds(self, guild_id: int | None) -> bool:
+        """Whether events about this guild (None: about no guild) go to this session."""
+        shard, count = self.shard
+        return shard == (0 if guild_id is None else shard_of(guild_id, count))
 
     def has(self, intent: int) -> bool:
         """Whether the session identified with this intent bit."""
         return bool(self.intents & intent)
 
 
+def shard_of(guild_id: int, count: int) -> int:
+    """The shard that holds a guild, by Discord's rule."""
+    return (guild_id >> 22) % count
+
+
+def guild_of(event: str, data: Json) -> int | None:
+    """The guild an event is about, if any (the guild itself for GUILD_CREATE and the like)."""
+    if event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE"):
+        return int(data["id"])
+    found = data.get("guild_id")
+    return None if found is None else int(found)
+
+
 class GatewayHost(Protocol):
     """What the gateway needs from the server."""
 
-    bot_token: str
+    def caller_of(self, token: object) -> str | None:
+        """The name of a bot token, None for a wrong one."""
+        ...
 
     def ready_payload(self, session: Session) -> Json:
         """The READY event data for a new session."""
@@ -126,19 +154,24 @@ class Gateway:
 
     async def _identify(self, ws: web.WebSocketResponse, data: Json) -> Session | None:
         """Start a session: READY, then one GUILD_CREATE per guild."""
-        if data.get("token") != self.host.bot_token:
-            await ws.close(code=4004, message=b"Authentication failed.")
+        caller = self.host.caller_of(data.get("token"))
+        shard = _shard(data.get("shard"))
+        if caller is None or shard is None:
+            await ws.close(code=4004 if caller is None else 4010,
+                           message=b"Authentication failed." if caller is None else b"Invalid shard.")
             return None
         intents = int(data.get("intents", 0))
         self.identified_intents.append(intents)
         if intents & PRIVILEGED_INTENTS & ~self.privileged_allowed:
             await ws.close(code=4014, message=b"Disallowed intent(s).")
             return None
-        session = Session(id=secrets.token_hex(16), intents=intents, ws=ws)
+        session = Session(id=secrets.token_hex(16), intents=intents, ws=ws, shard=shard,
+                          caller=caller)
         self.sessions[session.id] = session
         await self.send_event(session, "READY", self.host.ready_payload(session))
         for guild in self.host.guild_payloads():
-            await self.send_event(session, "GUILD_CREATE", guild)
+            if session.holds(int(guild["id"])):
+                await self.send_event(session, "GUILD_CREATE", guild)
         return session
 
     async def _resume(self, ws: web.WebSocketResponse, path: str, data: Json) -> Session | None:
@@ -146,7 +179,7 @@ class Gateway:
         session = self.sessions.get(str(data.get("session_id")))
         refuse = self.fail_next_resume or session is None or not session.alive
         self.fail_next_resume = False
-        if session is None or refuse or data.get("token") != self.host.bot_token:
+        if session is None or refuse or self.host.caller_of(data.get("token")) != session.caller:
             if session is not None:
                 session.alive = False
             await self._send(ws, {"op": INVALID_SESSION, "d": False})
@@ -167,12 +200,13 @@ class Gateway:
         return session
 
     async def dispatch(self, event: str, build: Builder) -> None:
-        """Send an event to every live session, shaped per session (None skips it)."""
+        """Send an event to every live session holding its guild, shaped per session (None
+        skips it)."""
         for session in list(self.sessions.values()):
             if not session.alive:
                 continue
             data = build(session)
-            if data is not None:
+            if data is not None and session.holds(guild_of(event, data)):
                 await self.send_event(session, event, data)
 
     async def send_event(self, session: Session, event: str, data: Json) -> None:
@@ -211,4 +245,15 @@ class Gateway:
         """Close every socket for good."""
         for ws in list(self._sockets):
             await ws.close(code=1001)
+
+
+def _shard(given: object) -> tuple[int, int] | None:
+    """The ``[id, count]`` of an IDENTIFY, (0, 1) when absent; None when invalid."""
+    if given is None:
+        return (0, 1)
+    if (not isinstance(given, list) or len(given) != 2
+            or not all(isinstance(n, int) for n in given)):
+        return None
+    shard, count = given
+    return (shard, count) if 0 <= shard < count else None
 

@@ -164,7 +164,7 @@ class Rest:
 
     async def gateway_url(self, request: web.Request) -> web.Response:
         """GET /gateway and /gateway/bot."""
-        return self._json({"url": self.server.gateway_url, "shards": 1,
+        return self._json({"url": self.server.gateway_url, "shards": self.server.shards,
                            "session_start_limit": {"total": 1000, "remaining": 1000,
                                                    "reset_after": 0, "max_concurrency": 1}})
 

@@ -13,6 +13,11 @@ has answered over REST and return an `InteractionResult` view of the answer. A m
 records every request, answers Discord-shaped JSON errors (never 5xx), adds rate-limit
 headers, can inject a 429 once, and records unknown routes and internal errors, which
 tests assert stay empty.
+
+Several processes may run the one bot (Discord shards): each may log in with a token of
+its own from `token_for(name)`, all of the same bot, so every request and gateway session
+records which `caller` made it. `shards` is the count `/gateway/bot` recommends, and
+`add_guild(..., shard=(id, count))` makes a guild whose id that shard holds.
 """
 
 from __future__ import annotations
@@ -72,6 +77,7 @@ class RecordedRequest:
     route: str
     query: str
     status: int = 0
+    caller: str | None = None  # the name of the token it came with (see token_for)
     body: Any = None
     files: list[str] = field(default_factory=list)
 
@@ -82,6 +88,8 @@ class FakeDiscord(People):
     def __init__(self, bot_name: str = "Twinome", interaction_window: float = 3.0) -> None:
         self.store = Store()
         self.bot_token = secrets.token_urlsafe(32)
+        self.tokens = {self.bot_token: "bot"}  # every token of the bot, by the caller it names
+        self.shards = 1  # the shard count /gateway/bot recommends
         self.bot = self._new_user(bot_name, bot=True)
         self.app_owner = self._new_user(f"{bot_name} developer")
         self.application_id = self.store.ids.next()
@@ -156,7 +164,8 @@ class FakeDiscord(People):
                           ) -> web.StreamResponse:
         """Record, authenticate, inject 429s, turn errors into Discord JSON errors."""
         route = _route_key(request)
-        entry = RecordedRequest(request.method, request.path, route, request.query_string)
+        entry = RecordedRequest(request.method, request.path, route, request.query_string,
+                                caller=self.caller_of(_bot_token(request)))
         self.requests.append(entry)
         response = await self._answer(request, handler, route)
         body = request.get(BODY_KEY)
@@ -172,8 +181,7 @@ class FakeDiscord(People):
                       route: str) -> web.StreamResponse:
         """Run the handler, or answer 401/429/an error instead."""
         try:
-            if _needs_auth(request.path) and \
-                    request.headers.get("Authorization") != f"Bot {self.bot_token}":
+            if _needs_auth(request.path) and self.caller_of(_bot_token(request)) is None:
                 raise ApiError(401, 0, "401: Unauthorized")
             retry_after = self._rate_limits.pop(route, None)
             if retry_after is not None:
@@ -223,11 +231,23 @@ class FakeDiscord(People):
 
     # -- gateway host ---------------------------------------------------------------------
 
+    def token_for(self, caller: str) -> str:
+        """Another token of the same bot, naming ``caller`` in what it is used for."""
+        token = secrets.token_urlsafe(32)
+        self.tokens[token] = caller
+        return token
+
+    def caller_of(self, token: object) -> str | None:
+        """The caller a bot token names, None for a wrong one."""
+        return self.tokens.get(token) if isinstance(token, str) else None
+
     def ready_payload(self, session: Session) -> Json:
         """READY: the bot user, unavailable guilds, session id and resume URL."""
         return {"v": 10, "user": payloads.user_json(self.bot), "session_type": "normal",
-                "guilds": [{"id": str(g.id), "unavailable": True} for g in self._bot_guilds()],
+                "guilds": [{"id": str(g.id), "unavailable": True} for g in self._bot_guilds()
+                           if session.holds(g.id)],
                 "session_id": session.id, "resume_gateway_url": self.gateway_url + "/resume",
+                "shard": list(session.shard),
                 "application": {"id": str(self.application_id), "flags": 0},
                 "private_channels": [], "relationships": [], "presences": [],
                 "guild_join_requests": [], "geo_ordered_rtc_regions": [], "user_settings": {}}
@@ -281,10 +301,13 @@ class FakeDiscord(People):
         return user
 
     async def add_guild(self, name: str, owner: User | None = None,
-                        bot_permissions: int = BOT_DEFAULT) -> Guild:
-        """A guild with @everyone, the bot's managed role, the bot, its owner and #general."""
+                        bot_permissions: int = BOT_DEFAULT,
+                        shard: tuple[int, int] | None = None) -> Guild:
+        """A guild with @everyone, the bot's managed role, the bot, its owner and #general
+        (its id held by ``shard``, ``(id, count)``, if given)."""
         owner = owner or await self.add_user(f"{name} owner")
-        guild = Guild(self.store.ids.next(), name, owner.id)
+        number = self.store.ids.next() if shard is None else self.store.ids.next_on(*shard)
+        guild = Guild(number, name, owner.id)
         self.store.guilds[guild.id] = guild
         guild.roles[guild.id] = Role(guild.id, guild.id, "@everyone", EVERYONE_DEFAULT)
         bot_role = Role(self.store.ids.next(), guild.id, self.bot.name, bot_permissions,
@@ -436,6 +459,12 @@ def _route_key(request: web.Request) -> str:
     if canonical.startswith(API):
         canonical = canonical[len(API):]
     return f"{request.method} {canonical}"
+
+
+def _bot_token(request: web.Request) -> str | None:
+    """The token of a request's ``Authorization: Bot …`` header, if any."""
+    given = request.headers.get("Authorization", "")
+    return given.removeprefix("Bot ") if given.startswith("Bot ") else None
 
 
 def _needs_auth(path: str) -> bool:

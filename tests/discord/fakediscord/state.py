@@ -64,6 +64,13 @@ class Snowflakes:
         ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
         return (ms << 22) | (next(self._counter) & 0x3FFFFF)
 
+    def next_on(self, shard: int, count: int) -> int:
+        """A fresh id that shard ``shard`` of ``count`` holds (``(id >> 22) % count``): its
+        timestamp part is moved back to the nearest fitting millisecond."""
+        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        ms -= (ms - shard) % count
+        return (ms << 22) | (next(self._counter) & 0x3FFFFF)
+
 
 @dataclass
 class User:
