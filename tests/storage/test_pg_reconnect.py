@@ -1,16 +1,19 @@
-"""The PostgreSQL server restarts under a running bot: nothing is lost, nothing is applied
-twice, and the bot carries on (a server of its own, so the restart disturbs no other test)."""
+"""The write connection to PostgreSQL over time: the server restarts under a running bot
+(nothing is lost, nothing is applied twice, the bot carries on), and a transaction begun
+ahead by the previous COMMIT. A server of its own, so the restart disturbs no other test."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 
+import asyncpg
 import pytest
 
 from core.events import CommandReceived, LineMessage
 from core.ids import MemberId, RoomId
 from core.runtime import Runtime
+from core.storage.db import Database
 from tests.conftest import form_trio
 from tests.helpers import Harness, shown
 from tests.pgserver import PgServer, binaries
@@ -87,3 +90,20 @@ async def test_events_across_a_server_restart_are_applied_once(
     assert after - before == tasks * each  # each message counted once in the turn state
     answer = [shown(d.effect) for d in done.replies]
     assert len(answer) == 1 and "Les Trois" in answer[0]
+
+
+async def test_a_write_begun_by_the_last_commit_sees_what_others_committed_since(
+        server: PgServer) -> None:
+    url = await server.create()
+    db = await Database.open(url)
+    other = await asyncpg.connect(url)
+    try:
+        await db.write("INSERT INTO meta (key, value) VALUES ('mine', '1')")  # begins the next
+        await other.execute("INSERT INTO meta (key, value) VALUES ('theirs', '2')")
+        async with db.transaction() as tx:
+            assert await tx.value("SELECT value FROM meta WHERE key = 'theirs'") == "2"
+            await tx.run("UPDATE meta SET value = '3' WHERE key = 'theirs'")
+        assert await other.fetchval("SELECT value FROM meta WHERE key = 'theirs'") == "3"
+    finally:
+        await other.close()
+        await db.close()
