@@ -42,8 +42,9 @@ def _free_port() -> int:
 class PgServer:
     """One server, started in a temporary folder and stopped (folder removed) at the end."""
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, *, durable: bool = False) -> None:
         self.bin = bin_dir
+        self.durable = durable  # fsync each commit, as a deployment does (the benchmarks)
         self.dir = Path(tempfile.mkdtemp(prefix="twinome-pg-"))
         self.data = self.dir / "data"
         self.port = _free_port()
@@ -63,18 +64,27 @@ class PgServer:
             shutil.chown(self.data, "postgres", "postgres")
         self._run(self.bin / "initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
                   "--no-locale", "-E", "UTF8", "--no-sync")
-        # Durability is not what these tests prove: no fsync makes each commit cheap.
-        options = (f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                   "-c max_connections=200")
-        self._run(self.bin / "pg_ctl", "-D", str(self.data), "-o", options, "-w",
-                  "-l", str(self.data / "log"), "start")
+        self._pg_ctl("start")
         try:  # on a thread of its own: the caller may be inside an event loop
             with ThreadPoolExecutor(1) as pool:
                 pool.submit(asyncio.run, self._template()).result()
         except BaseException:
             self.stop()
             raise
+
+    def _pg_ctl(self, action: str, *extra: str) -> None:
+        options = (f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 "
+                   "-c max_connections=200 -c max_pred_locks_per_transaction=1024")
+        if not self.durable:  # what the tests prove is not durability: cheap commits
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        self._run(self.bin / "pg_ctl", "-D", str(self.data), "-o", options, "-w",
+                  "-l", str(self.data / "log"), action, *extra)
+
+    def restart(self) -> None:
+        """Restart the server as an operator would (``fast``: every session is ended, what
+        was committed stays; an ``immediate`` stop would lose the last commits here, with
+        ``synchronous_commit`` off), on the same port."""
+        self._pg_ctl("restart", "-m", "fast")
 
     def stop(self) -> None:
         """Stop the server at once and remove its folder."""

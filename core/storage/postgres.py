@@ -15,6 +15,13 @@ conflict with. A failure that a savepoint caught inside the body still dooms the
 transaction: it is retried all the same.
 Reads use a small pool of other connections and see what is committed (no lock is taken).
 
+A lost connection (the server restarted, the network dropped it) is opened again, with
+backoff, for up to :attr:`PgDatabase.reconnect_for` seconds before anything fails: a
+transaction begins on the new one, and one that was under way when its connection
+dropped is run again from the start by :meth:`PgDatabase.atomic`, as after a conflict
+(whether its COMMIT reached the server or not: the event batches record their ids first,
+so a second run skips what the first committed).
+
 Integer columns are ``BIGINT`` (times stay integer seconds or milliseconds); ``numeric``
 results (``sum`` of a ``BIGINT``, ``avg``) come back as ``int`` or ``float``, as on SQLite.
 """
@@ -28,7 +35,7 @@ import logging
 import os
 import random
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -53,6 +60,7 @@ T = TypeVar("T")
 MIGRATIONS = migrations("postgres")
 RETRIES = 10  # serialization failures in a row before a write gives up
 ALONE_AFTER = 3  # serialization failures in a row before a write runs alone
+RECONNECT_FOR = 60.0  # seconds a lost connection is tried again before a write fails
 _ALONE = 0x74776F6E  # advisory lock: shared by every write transaction, whole by one alone
 _BEGIN = f"BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT pg_advisory_xact_lock_shared({_ALONE})"
 _BEGIN_COMMITTED = "BEGIN ISOLATION LEVEL READ COMMITTED"
@@ -122,6 +130,21 @@ def _count(status: str) -> int:
     return int(last) if last.isdigit() else 0
 
 
+_LOST = (OSError, asyncpg.ConnectionDoesNotExistError, asyncpg.PostgresConnectionError,
+         asyncpg.CannotConnectNowError, asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
+         # asyncpg lost track of the protocol (a session ended by the server in the middle
+         # of an executemany): only a new connection is safe
+         asyncpg.InternalClientError)
+_DOOMING = (asyncpg.TransactionRollbackError, *_LOST)  # seen once, no COMMIT may follow
+
+
+def lost(err: BaseException) -> bool:
+    """Whether ``err`` says the connection is gone (or the server not ready yet), rather
+    than that a statement failed."""
+    return isinstance(err, _LOST) or (
+        isinstance(err, asyncpg.InterfaceError) and "connection is closed" in str(err))
+
+
 class PgTx(Tx):
     """One open transaction (or, for reads, one connection) on PostgreSQL."""
 
@@ -130,7 +153,7 @@ class PgTx(Tx):
     def __init__(self, conn: asyncpg.Connection) -> None:
         self._pg = conn
         self._savepoints = 0
-        self.doomed: BaseException | None = None  # a conflict seen: the commit must not happen
+        self.doomed: BaseException | None = None  # a conflict or a lost connection seen
 
     async def version(self) -> Any:
         """None: other processes may commit at any time (no cache outlives a transaction)."""
@@ -140,7 +163,7 @@ class PgTx(Tx):
         text, args = _args(sql, params)
         try:
             rows: list[Row] = await self._pg.fetch(text, *args)
-        except asyncpg.TransactionRollbackError as err:
+        except _DOOMING as err:
             self.doomed = err
             raise
         return rows
@@ -149,7 +172,7 @@ class PgTx(Tx):
         text, args = _args(sql, params)
         try:
             return _Status(await self._pg.execute(text, *args))
-        except asyncpg.TransactionRollbackError as err:
+        except _DOOMING as err:
             self.doomed = err
             raise
 
@@ -159,7 +182,7 @@ class PgTx(Tx):
             return
         try:
             await self._pg.executemany(batch[0][0], [args for _, args in batch])
-        except asyncpg.TransactionRollbackError as err:
+        except _DOOMING as err:
             self.doomed = err
             raise
 
@@ -179,6 +202,18 @@ def _number(text: str) -> int | float:
 async def _setup(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("numeric", encoder=str, decoder=_number, schema="pg_catalog",
                               format="text")
+
+
+async def _writer(url: str, password: str | None) -> asyncpg.Connection:
+    """A new write connection (SERIALIZABLE by default)."""
+    conn = await asyncpg.connect(
+        url, password=password, server_settings={"default_transaction_isolation": "serializable"})
+    try:
+        await _setup(conn)
+    except BaseException:
+        conn.terminate()
+        raise
+    return conn
 
 
 def _password(url: str, env: Mapping[str, str]) -> str | None:
@@ -201,10 +236,14 @@ class PgDatabase(Database):
     backend = "postgres"
     shared = True
 
-    def __init__(self, conn: asyncpg.Connection, readers: asyncpg.Pool, url: str) -> None:
+    reconnect_for = RECONNECT_FOR  # seconds a lost connection is tried again
+
+    def __init__(self, conn: asyncpg.Connection, readers: asyncpg.Pool, url: str,
+                 password: str | None = None) -> None:
         self._conn = conn
         self._readers = readers
         self._write_lock = asyncio.Lock()
+        self._url, self._password = url, password  # to connect again
         self.path = shown(url)
 
     @classmethod
@@ -213,19 +252,16 @@ class PgDatabase(Database):
         URL's, else ``TWINOME_DATABASE_PASSWORD``)."""
         password = _password(url, os.environ if env is None else env)
         try:
-            conn = await asyncpg.connect(
-                url, password=password,
-                server_settings={"default_transaction_isolation": "serializable"})
+            conn = await _writer(url, password)
         except (OSError, asyncpg.PostgresError) as err:
             raise StorageError(f"Cannot reach the database {shown(url)}: {err}") from None
         try:
-            await _setup(conn)
             readers = await asyncpg.create_pool(url, password=password, min_size=1,
                                                 max_size=4, init=_setup)
         except BaseException:
             await conn.close()
             raise
-        db = cls(conn, readers, url)
+        db = cls(conn, readers, url, password)
         try:
             await db._migrate()
         except BaseException:
@@ -269,18 +305,18 @@ class PgDatabase(Database):
         """A write transaction begun with ``begin``; ``alone``: once the other processes'
         write transactions in flight have ended, with theirs held back until it ends."""
         async with self._write_lock:
-            if self._conn.is_in_transaction():  # begun by a task cancelled meanwhile
-                await self._rollback()
+            await self._begin(begin, alone)
             tx = PgTx(self._conn)
             try:
-                if alone:  # a session lock, taken before the snapshot is
-                    await self._conn.execute(f"SELECT pg_advisory_lock({_ALONE})")
-                await self._conn.execute(begin)
                 yield tx
-                if tx.doomed is not None:  # a savepoint swallowed a conflict
+                if tx.doomed is not None:  # a savepoint swallowed a conflict or a loss
                     raise tx.doomed
-            except BaseException:
+            except BaseException as err:
                 await self._rollback(alone)
+                if tx.doomed is not None and tx.doomed is not err and isinstance(err, Exception):
+                    # The body turned a conflict or a loss into an error of its own (a fast
+                    # path that gives up, say): what happened is retried (see atomic).
+                    raise tx.doomed from err
                 raise
             else:
                 try:
@@ -294,6 +330,8 @@ class PgDatabase(Database):
     async def _rollback(self, alone: bool = False) -> None:
         # Whatever the status says: a statement cancelled in flight (BEGIN among them) ends
         # only after the status was read, and may leave a transaction open.
+        if self._conn.is_closed():
+            return  # nothing is left open on a lost connection (a session lock neither)
         with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             await self._conn.execute("ROLLBACK")
         if alone:
@@ -304,23 +342,71 @@ class PgDatabase(Database):
         with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             await self._conn.execute(f"SELECT pg_advisory_unlock({_ALONE})")
 
+    async def _begin(self, begin: str, alone: bool) -> None:
+        """``begin`` on the write connection, opened again first if it was lost.
+
+        No transaction is begun ahead of time (with the previous COMMIT, say): a
+        transaction left idle would hold its shared advisory lock, and a write that must
+        run alone would wait for it until this process writes again."""
+
+        async def step() -> None:
+            if self._conn.is_closed():
+                self._conn = await _writer(self._url, self._password)
+                log.warning("reconnected to the database %s", self.path)
+            elif self._conn.is_in_transaction():  # begun by a task cancelled meanwhile
+                await self._rollback()
+            try:
+                if alone:  # a session lock, taken before the snapshot is
+                    await self._conn.execute(f"SELECT pg_advisory_lock({_ALONE})")
+                await self._conn.execute(begin)
+            except BaseException:
+                self._conn.terminate()  # lost, or cancelled mid-BEGIN: start afresh
+                raise
+
+        await self._reconnecting(step)
+
+    async def _reconnecting(self, step: Callable[[], Awaitable[T]]) -> T:
+        """``step`` (which connects), tried again with backoff while the server cannot be
+        reached, for up to :attr:`reconnect_for` seconds (then a :class:`StorageError`)."""
+        waited, pause = 0.0, 0.05
+        while True:
+            try:
+                return await step()
+            except Exception as err:
+                if not lost(err):
+                    raise
+                if waited >= self.reconnect_for:
+                    raise StorageError(f"Lost the database {self.path}: {err}") from err
+                if not waited:
+                    log.warning("lost the database %s (%s); connecting again", self.path, err)
+                await asyncio.sleep(pause)
+                waited, pause = waited + pause, min(pause * 2, 2.0)
+
     async def atomic(self, body: Body[T], *, serializable: bool = True) -> T:
         """Run ``body`` as one write transaction, again from the start after a conflict with
-        another writer (a serialization failure or a deadlock), up to :data:`RETRIES` times;
-        from the :data:`ALONE_AFTER` th, alone (so it cannot starve). ``serializable``
-        False: at READ COMMITTED (see :meth:`Database.atomic`)."""
-        for attempt in range(RETRIES):
+        another writer (a serialization failure or a deadlock), up to :data:`RETRIES` times
+        (from the :data:`ALONE_AFTER` th, alone, so it cannot starve), and after its
+        connection was lost, on a new one (see :meth:`_begin`). ``serializable`` False: at
+        READ COMMITTED (see :meth:`Database.atomic`)."""
+        attempt = drops = 0
+        while True:
             try:
                 async with self._transaction(
                         _BEGIN if serializable else _BEGIN_COMMITTED,
                         alone=serializable and attempt >= ALONE_AFTER) as tx:
                     return await body(tx)
             except asyncpg.TransactionRollbackError as err:
-                if attempt + 1 == RETRIES:
+                attempt += 1
+                if attempt == RETRIES:
                     raise StorageError(f"a write kept conflicting with others: {err}") from err
-                log.debug("write conflict (%s), try %d", type(err).__name__, attempt + 2)
-                await asyncio.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
-        raise AssertionError("unreachable")
+                log.debug("write conflict (%s), try %d", type(err).__name__, attempt + 1)
+                await asyncio.sleep(random.uniform(0, 0.005 * 2 ** min(attempt - 1, 6)))
+            except Exception as err:
+                drops += 1
+                if not lost(err) or drops > RETRIES:
+                    raise
+                log.warning("the connection dropped during a write (%s); running it again", err)
+                self._conn.terminate()  # the next BEGIN connects again
 
     async def inline(self, body: Body[T]) -> T:
         """On PostgreSQL an ordinary transaction: :meth:`atomic`."""
@@ -336,9 +422,22 @@ class PgDatabase(Database):
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
-        """Reads of what is committed, on a connection of their own; never waits for a write."""
-        async with self._readers.acquire() as conn:
+        """Reads of what is committed, on a connection of their own; never waits for a write.
+
+        A pooled connection the server dropped is replaced when next taken, and while the
+        server is unreachable a read waits for it as a write does (see :meth:`_reconnecting`);
+        a read whose connection drops in the middle fails (it is not run again).
+        """
+        conn = await self._reconnecting(self._readers.acquire)
+        try:
             yield PgTx(conn)
+        except Exception as err:
+            if lost(err):
+                conn.terminate()  # not handed out again
+                raise StorageError(f"Lost the database {self.path}: {err}") from err
+            raise
+        finally:
+            await self._readers.release(conn)
 
     async def read_inline(self, body: Body[T]) -> T:
         """One READ ONLY transaction on a reader connection (a write in it fails)."""

@@ -26,7 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -74,50 +74,56 @@ def rooms_of(t: int) -> Iterator[tuple[int, str, list[str]]]:
         yield trio_room(t) + k, "pair", sorted(pair)
 
 
+def tables(trios: int, seed: int = 7) -> Iterator[tuple[str, list[str], Iterable[tuple[object, ...]]]]:
+    """The rows of ``trios`` active trios and what lives around them: (table, columns,
+    rows), in an order the foreign keys accept (shared with ``bench_postgres.py``)."""
+    rng = random.Random(seed)
+    people = range(3, 3 * trios + 3)
+    yield "members", ["id", "display_name", "tz", "quiet_start", "quiet_end", "away_since",
+                      "away_until", "away_note", "created_at"], (
+        (member(i), f"Member {i}", ZONES[i % len(ZONES)],
+         1320 if i % 4 == 0 else None, 480 if i % 4 == 0 else None,
+         T0 - 3600 if i % 20 == 0 else None, T0 + 86400 * 3 if i % 40 == 0 else None,
+         "travelling" if i % 20 == 0 else None, T0 - 90 * 86400) for i in people)
+    yield "skills", ["member_id", "kind", "skill"], (
+        (member(i), kind, SKILLS[(i + shift) % len(SKILLS)])
+        for i in people for kind, shift in (("offer", 0), ("want", 3)))
+    yield "trios", ["id", "name", "state", "created_at", "patience_s", "relance",
+                    "proposal_ttl_s"], (
+        (t, f"Trio {t}", "active", T0 - 60 * 86400, PATIENCE,
+         "off" if t % 7 == 0 else "gentle", 48 * 3600) for t in range(1, trios + 1))
+    yield "trio_members", ["trio_id", "member_id", "joined_at"], (
+        (t, m, T0 - 60 * 86400 + k) for t in range(1, trios + 1)
+        for k, m in enumerate(trio_members(t)))
+    yield "rooms", ["id", "trio_id", "purpose", "member_a", "member_b", "state", "created_at"], (
+        (room, t, purpose, *(seats if purpose == "pair" else (None, None)), "open",
+         T0 - 60 * 86400) for t in range(1, trios + 1) for room, purpose, seats in rooms_of(t))
+    seats, jobs = _turn_state(trios, rng)
+    yield "line_state", ["room_id", "member_id", "last_spoke_at", "spoke_seq", "owes_since",
+                         "accrued_s", "accrual_from", "reminded", "relanced", "messages",
+                         "initiations", "replies", "reply_total_s"], seats
+    yield "jobs", ["due_at", "kind", "key", "payload"], jobs
+    yield "mentorships", ["id", "trio_id", "mentor", "mentee", "skill", "state", "created_at"], (
+        (t, t, trio_members(t)[0], trio_members(t)[1], SKILLS[t % len(SKILLS)], "recognised",
+         T0 - 30 * 86400) for t in range(1, trios + 1))
+    yield "sessions", ["mentorship_id", "minutes", "note", "logged_by", "created_at",
+                       "confirmed_at"], (
+        (t, 30 + 15 * k, None, trio_members(t)[0], T0 - (20 - k) * 86400,
+         None if k == 2 else T0 - (19 - k) * 86400) for t in range(1, trios + 1)
+        for k in range(3))
+
+
 def populate(path: Path, trios: int, seed: int = 7) -> dict[str, int]:
     """Fill a migrated database with ``trios`` active trios and what lives around them."""
-    rng = random.Random(seed)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("BEGIN")
     counts: dict[str, int] = {}
-
-    def put(table: str, columns: str, rows: Iterator[tuple[object, ...]]) -> None:
-        marks = ", ".join("?" * len(columns.split(",")))
-        cur = conn.executemany(f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})", rows)
+    for table, columns, rows in tables(trios, seed):
+        marks = ", ".join("?" * len(columns))
+        cur = conn.executemany(f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) "
+                               f"VALUES ({marks})", rows)
         counts[table] = counts.get(table, 0) + cur.rowcount
-
-    people = range(3, 3 * trios + 3)
-    put("members", "id, display_name, tz, quiet_start, quiet_end, away_since, away_until, "
-        "away_note, created_at", (
-            (member(i), f"Member {i}", ZONES[i % len(ZONES)],
-             1320 if i % 4 == 0 else None, 480 if i % 4 == 0 else None,
-             T0 - 3600 if i % 20 == 0 else None, T0 + 86400 * 3 if i % 40 == 0 else None,
-             "travelling" if i % 20 == 0 else None, T0 - 90 * 86400) for i in people))
-    put("skills", "member_id, kind, skill", (
-        (member(i), kind, SKILLS[(i + shift) % len(SKILLS)])
-        for i in people for kind, shift in (("offer", 0), ("want", 3))))
-    put("trios", "id, name, state, created_at, patience_s, relance, proposal_ttl_s", (
-        (t, f"Trio {t}", "active", T0 - 60 * 86400, PATIENCE,
-         "off" if t % 7 == 0 else "gentle", 48 * 3600) for t in range(1, trios + 1)))
-    put("trio_members", "trio_id, member_id, joined_at", (
-        (t, m, T0 - 60 * 86400 + k) for t in range(1, trios + 1)
-        for k, m in enumerate(trio_members(t))))
-    put("rooms", "id, trio_id, purpose, member_a, member_b, state, created_at", (
-        (room, t, purpose, *(seats if purpose == "pair" else (None, None)), "open",
-         T0 - 60 * 86400) for t in range(1, trios + 1) for room, purpose, seats in rooms_of(t)))
-    seats, jobs = _turn_state(trios, rng)
-    put("line_state", "room_id, member_id, last_spoke_at, spoke_seq, owes_since, accrued_s, "
-        "accrual_from, reminded, relanced, messages, initiations, replies, reply_total_s",
-        iter(seats))
-    put("jobs", "due_at, kind, key, payload", iter(jobs))
-    put("mentorships", "id, trio_id, mentor, mentee, skill, state, created_at", (
-        (t, t, trio_members(t)[0], trio_members(t)[1], SKILLS[t % len(SKILLS)], "recognised",
-         T0 - 30 * 86400) for t in range(1, trios + 1)))
-    put("sessions", "mentorship_id, minutes, note, logged_by, created_at, confirmed_at", (
-        (t, 30 + 15 * k, None, trio_members(t)[0], T0 - (20 - k) * 86400,
-         None if k == 2 else T0 - (19 - k) * 86400) for t in range(1, trios + 1)
-        for k in range(3)))
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
     conn.close()

@@ -1,0 +1,346 @@
+"""PostgreSQL benchmark (a script, not a test): ``python tests/bench/bench_postgres.py``.
+
+Starts its own throwaway PostgreSQL server (``tests/pgserver.py``, fsync on, as a
+deployment runs it; ``--no-fsync`` for the tests' cheap commits) and prints, measured in
+the same run:
+
+1. single line messages submitted to :class:`core.runtime.Runtime` by 100 concurrent
+   tasks (each waits until its event is durable), events/s, next to a bare asyncpg loop
+   doing the minimum durable work per event (insert the event id, upsert the line
+   state) and committing every 100 events (target >= 0.7x);
+2. one event at a time: p50/p99 latency and events/s, next to the same bare loop
+   committing each event (target >= 0.7x);
+3. two OS processes, each with its own runtime on the same database and events on trios
+   of its own, next to one process alone: total events/s (target: more than one);
+4. scale: 100,000 active trios (the rows of ``bench_core.py``, loaded with ``COPY``),
+   then p50/p99 of ``turn``, ``trio info`` and ``ledger`` through ``Twinome.handle``
+   for random members (target p99 < 10 ms).
+
+The bare loops' statements go one at a time, as the runtime's events arrive; the loop
+committing every 100 is also shown with ``executemany`` (a batch known in advance), for
+reference. ``--quick`` is a smoke run with small figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from core.clock import FakeClock
+from core.events import CommandReceived, LineMessage
+from core.ids import MemberId, RoomId
+from core.runtime import Runtime
+from core.service import Twinome
+from core.storage.db import Database
+from tests.bench.bench_core import START, rooms_of, tables, trio_members, trio_room
+from tests.bench.bench_runtime import percentile
+from tests.pgserver import PgServer, binaries
+
+TARGET_RATIO = 0.7
+TARGET_P99_MS = 10.0
+
+
+# A populated database ----------------------------------------------------------------------
+
+async def populate(url: str, trios: int) -> dict[str, int]:
+    """Load ``trios`` active trios into a migrated database with COPY; the counts."""
+    conn = await asyncpg.connect(url)
+    counts: dict[str, int] = {}
+    try:
+        await conn.execute("SET session_replication_role = replica")  # no FK trigger per row
+        async with conn.transaction():
+            for table, columns, rows in tables(trios):
+                status = await conn.copy_records_to_table(table, records=rows, columns=columns)
+                counts[table] = counts.get(table, 0) + int(status.split()[-1])
+            for table in ("trios", "rooms", "mentorships"):  # ids given: move the sequences on
+                await conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                   f"(SELECT max(id) FROM {table}))")
+        # What a bulk load leaves the server to do (autovacuum of the new rows, a
+        # checkpoint of the pages written) is done now, not while the commands are timed.
+        await conn.execute("VACUUM ANALYZE")
+        await conn.execute("CHECKPOINT")
+    finally:
+        await conn.close()
+    return counts
+
+
+async def open_core(url: str) -> tuple[Twinome, FakeClock]:
+    clock = FakeClock(START)
+    return Twinome(await Database.open(url), clock), clock
+
+
+def line_events(trios: range, count: int, tag: str, seed: int) -> list[LineMessage]:
+    """Ready-made line messages over the lines of ``trios`` (made before the clock starts)."""
+    rng = random.Random(seed)
+    rooms = [(room, people) for t in trios for room, _, people in rooms_of(t)]
+    out = []
+    for i in range(count):
+        room, people = rng.choice(rooms)
+        out.append(LineMessage(f"{tag}-{i}", MemberId(rng.choice(people)), RoomId(room)))
+    return out
+
+
+async def concurrently(runtime: Runtime, work: list[LineMessage], tasks: int) -> float:
+    """Seconds for ``tasks`` submitters to have ``work`` applied, each waiting on its own."""
+    async def submitter(mine: list[LineMessage]) -> None:
+        for event in mine:
+            await runtime.submit(event)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(submitter(work[i::tasks]) for i in range(tasks)))
+    return time.perf_counter() - began
+
+
+# 1-2: one process next to the bare loop ----------------------------------------------------
+
+async def concurrent_rate(url: str, trios: int, count: int, tasks: int) -> tuple[float, int]:
+    """Events/s with ``tasks`` submitters, and how many transactions it took."""
+    core, clock = await open_core(url)
+    runtime = Runtime(core)
+    try:
+        async with runtime:
+            await concurrently(runtime, line_events(range(1, trios + 1), 2000, "cw", 4), tasks)
+            clock.advance(timedelta(seconds=1))
+            before = runtime.batches
+            elapsed = await concurrently(
+                runtime, line_events(range(1, trios + 1), count, "c", 3), tasks)
+            return count / elapsed, runtime.batches - before
+    finally:
+        await core.db.close()
+
+
+async def serial_latency(url: str, trios: int, count: int) -> tuple[float, list[float]]:
+    """Events/s and per-event latencies (ms) with one event at a time."""
+    core, clock = await open_core(url)
+    runtime = Runtime(core)
+    try:
+        async with runtime:
+            for event in line_events(range(1, trios + 1), 300, "sw", 6):
+                await runtime.submit(event)
+            clock.advance(timedelta(seconds=1))
+            latencies = []
+            work = line_events(range(1, trios + 1), count, "s", 5)
+            began = time.perf_counter()
+            for event in work:
+                start = time.perf_counter()
+                await runtime.submit(event)
+                latencies.append((time.perf_counter() - start) * 1000)
+            return count / (time.perf_counter() - began), latencies
+    finally:
+        await core.db.close()
+
+
+_UPSERT = ("INSERT INTO line (room, member, spoke, messages) VALUES ($1, $2, $3, 1) "
+           "ON CONFLICT (room, member) DO UPDATE SET spoke = excluded.spoke, "
+           "messages = line.messages + 1")
+
+
+async def floor(url: str, count: int, every: int, *, many: bool = False) -> float:
+    """A bare asyncpg loop: insert the id, upsert the line state, commit every ``every``
+    (``many``: each commit's statements sent with ``executemany``)."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("DROP TABLE IF EXISTS seen, line")
+        await conn.execute("CREATE TABLE seen (event_id TEXT PRIMARY KEY, at BIGINT)")
+        await conn.execute("CREATE TABLE line (room BIGINT, member TEXT, spoke BIGINT, "
+                           "messages BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (room, member))")
+
+        async def loop(tag: str, n: int) -> None:
+            for start in range(0, n, every):
+                chunk = range(start, min(start + every, n))
+                async with conn.transaction():
+                    if many:
+                        await conn.executemany("INSERT INTO seen VALUES ($1, $2)",
+                                               [(f"{tag}{i}", i) for i in chunk])
+                        await conn.executemany(_UPSERT, [(i % 4000, f"m{i % 3}", i)
+                                                         for i in chunk])
+                        continue
+                    for i in chunk:
+                        await conn.execute("INSERT INTO seen VALUES ($1, $2)", f"{tag}{i}", i)
+                        await conn.execute(_UPSERT, i % 4000, f"m{i % 3}", i)
+
+        await loop("w", min(count, 1000))
+        began = time.perf_counter()
+        await loop("e", count)
+        return count / (time.perf_counter() - began)
+    finally:
+        await conn.close()
+
+
+# 3: processes side by side -----------------------------------------------------------------
+
+async def worker(url: str, first: int, last: int, count: int, tasks: int, tag: str) -> None:
+    """One bot process: warm up, say ``ready``, wait for ``go``, apply, print its figures."""
+    core, clock = await open_core(url)
+    runtime = Runtime(core)
+    trios = range(first, last + 1)
+    try:
+        async with runtime:
+            await concurrently(runtime, line_events(trios, 1000, f"{tag}w", 8), tasks)
+            clock.advance(timedelta(seconds=1))
+            work = line_events(trios, count, tag, 9)
+            print("ready", flush=True)
+            await asyncio.to_thread(sys.stdin.readline)
+            elapsed = await concurrently(runtime, work, tasks)
+            print(json.dumps({"events": count, "elapsed": elapsed}), flush=True)
+    finally:
+        await core.db.close()
+
+
+def processes(url: str, trios: int, count: int, tasks: int, n: int, tag: str) -> float:
+    """Total events/s of ``n`` bot processes started together, ``count`` events each, each
+    on its own share of the trios; timed from the start signal to the last one's end."""
+    share = trios // n
+    started = [subprocess.Popen(
+        [sys.executable, __file__, "--worker", url, str(k * share + 1), str((k + 1) * share),
+         str(count), str(tasks), f"{tag}{k}"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for k in range(n)]
+    try:
+        for proc in started:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        began = time.perf_counter()
+        for proc in started:
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        for proc in started:
+            assert proc.stdout is not None
+            json.loads(proc.stdout.readline())
+        elapsed = time.perf_counter() - began
+        return n * count / elapsed
+    finally:
+        for proc in started:
+            if proc.wait(timeout=60) != 0:
+                raise RuntimeError(f"a worker process failed ({proc.returncode})")
+
+
+# 4: scale ----------------------------------------------------------------------------------
+
+async def scale(url: str, trios: int, samples: int) -> None:
+    """Build ``trios`` trios, then time ``turn``, ``trio info`` and ``ledger``."""
+    began = time.perf_counter()
+    counts = await populate(url, trios)
+    print(f"[4] scale: {trios:,} active trios loaded in {time.perf_counter() - began:.1f} s: "
+          + ", ".join(f"{n:,} {table}" for table, n in counts.items()))
+    core, _ = await open_core(url)
+    commands = ["turn", "trio info", "ledger"]
+    rng = random.Random(5)
+    timings: dict[str, list[float]] = {c: [] for c in commands}
+    warm = min(200, samples)
+    try:
+        for i in range(samples + warm):
+            command = commands[i % len(commands)]
+            t = rng.randint(1, trios)
+            who = MemberId(rng.choice(trio_members(t)))
+            event = CommandReceived(f"scale-{i}", who, RoomId(trio_room(t)), command)
+            start = time.perf_counter()
+            await core.handle([event])
+            elapsed = time.perf_counter() - start
+            delivered = await core.pending()
+            assert delivered and not getattr(delivered[0].effect, "error", False), delivered
+            await core.done([d.id for d in delivered])
+            if i >= warm:  # the first ones warm the caches
+                timings[command].append(elapsed * 1000)
+    finally:
+        await core.db.close()
+    for command, values in timings.items():
+        p50, p99 = percentile(values, 50), percentile(values, 99)
+        verdict = "PASS" if p99 < TARGET_P99_MS else "FAIL"
+        print(f"    {command:<10} n={len(values):,}  p50 {p50:.2f} ms  p99 {p99:.2f} ms  "
+              f"max {max(values):.2f} ms  target p99 < {TARGET_P99_MS:g} ms: {verdict}")
+
+
+# Main --------------------------------------------------------------------------------------
+
+def verdict(ratio: float) -> str:
+    return f"ratio {ratio:.2f}x; target >= {TARGET_RATIO}x: " + (
+        "PASS" if ratio >= TARGET_RATIO else "FAIL")
+
+
+async def one_process(server: PgServer, args: argparse.Namespace) -> str:
+    """[1] and [2]; returns the URL of the populated line database, for [3]."""
+    url = await server.create()
+    await populate(url, args.line_trios)
+    floors = [await floor(url, args.events, 100) for _ in range(2)]
+    many = await floor(url, args.events, 100, many=True)
+    rate, batches = await concurrent_rate(url, args.line_trios, args.events, args.tasks)
+    print(f"[1] {args.tasks} concurrent tasks, single events: {rate:,.0f}/s "
+          f"({args.events:,} events in {batches:,} transactions)")
+    print(f"    bare asyncpg loop committing every 100 events: {max(floors):,.0f}/s "
+          f"(with executemany: {many:,.0f}/s)")
+    print(f"    {verdict(rate / max(floors))}")
+    floors = [await floor(url, args.serial, 1) for _ in range(2)]
+    serial, latencies = await serial_latency(url, args.line_trios, args.serial)
+    print(f"[2] one event at a time: {serial:,.0f}/s, latency p50 "
+          f"{percentile(latencies, 50):.3f} ms, p99 {percentile(latencies, 99):.3f} ms")
+    print(f"    bare asyncpg loop committing each event: {max(floors):,.0f}/s")
+    print(f"    {verdict(serial / max(floors))}")
+    return url
+
+
+async def main(server: PgServer, args: argparse.Namespace) -> None:
+    url = await one_process(server, args)
+    one = await asyncio.to_thread(processes, url, args.line_trios, 2 * args.per_process,
+                                  args.tasks, 1, "one")
+    two = await asyncio.to_thread(processes, url, args.line_trios, args.per_process,
+                                  args.tasks, 2, "two")
+    print(f"[3] two processes on one database: {two:,.0f}/s in all "
+          f"({args.per_process:,} events each, {args.tasks} tasks each, trios of their own)")
+    print(f"    one process alone, same events: {one:,.0f}/s")
+    print(f"    ratio {two / one:.2f}x; target > 1x: {'PASS' if two > one else 'FAIL'}")
+    if args.trios:
+        await scale(await server.create(), args.trios, args.samples)
+
+
+def _args(argv: Iterable[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    p.add_argument("--quick", action="store_true", help="a smoke run: small figures")
+    p.add_argument("--line-trios", type=int, default=2000, help="trios the events hit")
+    p.add_argument("--events", type=int, default=20_000, help="events for [1]")
+    p.add_argument("--tasks", type=int, default=100, help="concurrent submitters")
+    p.add_argument("--serial", type=int, default=3000, help="events for [2]")
+    p.add_argument("--per-process", type=int, default=10_000, help="events per process in [3]")
+    p.add_argument("--trios", type=int, default=100_000, help="trios for [4] (0 skips it)")
+    p.add_argument("--samples", type=int, default=3000, help="timed commands in [4]")
+    p.add_argument("--no-fsync", action="store_true", help="a server that does not fsync")
+    args = p.parse_args(None if argv is None else list(argv))
+    if args.quick:
+        args.line_trios, args.events, args.serial = 200, 1000, 200
+        args.per_process, args.trios, args.samples = 500, 1000, 150
+    return args
+
+
+def run() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        url, first, last, count, tasks, tag = sys.argv[2:]
+        asyncio.run(worker(url, int(first), int(last), int(count), int(tasks), tag))
+        return
+    args = _args()
+    found = binaries()
+    if found is None:
+        sys.exit("PostgreSQL is not installed (apt-get install -y postgresql)")
+    server = PgServer(found, durable=not args.no_fsync)
+    server.start()
+    print(f"Twinome PostgreSQL benchmark (server with fsync {'off' if args.no_fsync else 'on'}; "
+          f"CPUs usable: {len(os.sched_getaffinity(0))})", flush=True)
+    try:
+        asyncio.run(main(server, args))
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    run()
