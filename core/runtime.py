@@ -192,18 +192,29 @@ class Runtime:
             self._wake.set()  # sooner than the scheduler planned to look
 
     async def _schedule_loop(self) -> None:
+        failures = 0
         while True:
-            self._wake.clear()  # before reading: a job planted from now on wakes us again
-            self._target = None
-            due = await self.core.next_due()
-            self.looks += 1
-            self._target = due
-            now = self.core.clock.now()
-            if due is not None and due <= now:
-                if not (await self.fire_due()).fired:  # another process runs them now
-                    await self._sleep(TAKEN_WAIT)
-                continue
-            await self._sleep(MAX_SLEEP if due is None else (due - now).total_seconds())
+            try:
+                await self._schedule_once()
+                failures = 0
+            except Exception:  # the database was unreachable for long, say: the jobs wait
+                failures += 1
+                log.exception("the scheduler could not look at the jobs; trying again")
+                await self._sleep(min(2.0 ** failures, MAX_SLEEP))
+
+    async def _schedule_once(self) -> None:
+        """One look at the jobs: fire those due, else sleep until the nearest one."""
+        self._wake.clear()  # before reading: a job planted from now on wakes us again
+        self._target = None
+        due = await self.core.next_due()
+        self.looks += 1
+        self._target = due
+        now = self.core.clock.now()
+        if due is not None and due <= now:
+            if not (await self.fire_due()).fired:  # another process runs them now
+                await self._sleep(TAKEN_WAIT)
+            return
+        await self._sleep(MAX_SLEEP if due is None else (due - now).total_seconds())
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep up to ``seconds`` (capped), or until woken."""

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from core.clock import FakeClock
 from core.effects import Notify, Reply
+from core.errors import StorageError
 from core.events import CommandReceived, Event, LineMessage
 from core.ids import MemberId, RoomId
 from core.runtime import Runtime
@@ -132,6 +135,35 @@ async def test_the_scheduler_fires_a_due_reminder_with_no_inbound_traffic(
             await asyncio.wait_for(woken.wait(), timeout=5)
         notices = [d.effect for d in await core.pending() if isinstance(d.effect, Notify)]
     assert [n.to for n in notices] == ["b0"]
+
+
+class _Flaky(Twinome):
+    """A core whose first look at the jobs fails (the database went away for a moment)."""
+
+    failed = False
+
+    async def next_due(self) -> datetime | None:
+        if not self.failed:
+            self.failed = True
+            raise StorageError("the database is unreachable")
+        return await super().next_due()
+
+
+async def test_the_scheduler_outlives_a_failed_look_at_the_jobs(
+        db_target: str | Path, caplog: pytest.LogCaptureFixture) -> None:
+    clock = FakeClock()
+    await reminder_setup(db_target, clock)
+    clock.advance(timedelta(hours=73))
+    async with await Database.open(db_target) as db:
+        core = _Flaky(db, clock)
+        woken = asyncio.Event()
+        runtime = Runtime(core)
+        runtime.on_effects(woken.set)
+        async with runtime:
+            await asyncio.wait_for(woken.wait(), timeout=10)  # looked again, and fired
+        notices = [d.effect for d in await core.pending() if isinstance(d.effect, Notify)]
+    assert core.failed and [n.to for n in notices] == ["b0"]
+    assert "the scheduler could not look at the jobs" in caplog.text
 
 
 async def test_a_job_due_while_the_bot_was_down_fires_at_start(db_target: str | Path) -> None:
