@@ -40,12 +40,12 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from core.clock import FakeClock
-from core.events import CommandReceived, LineMessage
+from core.events import LineMessage
 from core.ids import MemberId, RoomId
 from core.runtime import Runtime
 from core.service import Twinome
 from core.storage.db import Database
-from tests.bench.bench_core import START, rooms_of, tables, trio_members, trio_room
+from tests.bench.bench_core import START, rooms_of, tables, time_commands
 from tests.bench.bench_runtime import percentile
 from tests.pgserver import PgServer, binaries
 
@@ -236,31 +236,8 @@ async def scale(url: str, trios: int, samples: int) -> None:
     print(f"[4] scale: {trios:,} active trios loaded in {time.perf_counter() - began:.1f} s: "
           + ", ".join(f"{n:,} {table}" for table, n in counts.items()))
     core, _ = await open_core(url)
-    commands = ["turn", "trio info", "ledger"]
-    rng = random.Random(5)
-    timings: dict[str, list[float]] = {c: [] for c in commands}
-    warm = min(200, samples)
-    try:
-        for i in range(samples + warm):
-            command = commands[i % len(commands)]
-            t = rng.randint(1, trios)
-            who = MemberId(rng.choice(trio_members(t)))
-            event = CommandReceived(f"scale-{i}", who, RoomId(trio_room(t)), command)
-            start = time.perf_counter()
-            await core.handle([event])
-            elapsed = time.perf_counter() - start
-            delivered = await core.pending()
-            assert delivered and not getattr(delivered[0].effect, "error", False), delivered
-            await core.done([d.id for d in delivered])
-            if i >= warm:  # the first ones warm the caches
-                timings[command].append(elapsed * 1000)
-    finally:
-        await core.db.close()
-    for command, values in timings.items():
-        p50, p99 = percentile(values, 50), percentile(values, 99)
-        verdict = "PASS" if p99 < TARGET_P99_MS else "FAIL"
-        print(f"    {command:<10} n={len(values):,}  p50 {p50:.2f} ms  p99 {p99:.2f} ms  "
-              f"max {max(values):.2f} ms  target p99 < {TARGET_P99_MS:g} ms: {verdict}")
+    await time_commands(core, ["turn", "trio info", "ledger"], trios, samples,
+                        limit_ms=TARGET_P99_MS)
 
 
 # Main --------------------------------------------------------------------------------------
