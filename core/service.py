@@ -140,6 +140,8 @@ class Twinome:
             return applied
 
         applied = await (self.db.inline(body) if inline else self.db.atomic(body))
+        if tally.fixed is not None:  # committed: the lines it kept are what is stored
+            tally.fixed.settled()
         if delivered:
             gone = set(delivered)
             self._delivered = [i for i in self._delivered if i not in gone]
@@ -404,6 +406,8 @@ class Twinome:
             async with tx.savepoint():
                 await features.on_line_messages(ctx, run, tally.fixed)
         except Exception:
+            if tally.fixed is not None:  # its lines were changed in memory, not on disk
+                tally.fixed.forget()
             if len(run) == 1:
                 log.exception("line event %s could not be tracked", run[0].event_id)
                 return

@@ -187,78 +187,80 @@ async def load(tx: Tx, where: str, params: dict[str, Any], now: int) -> dict[Roo
 
 
 class Fixed:
-    """What turn tracking reads of lines besides their turn state, kept between batches.
+    """The lines batches of line messages worked on, kept whole between batches.
 
     A line's trio (name, patience, relance), purpose and members (names, time zones, quiet
-    hours, absences) change only through commands and jobs, never through line messages.
-    So this is valid only across consecutive batches of line messages: :meth:`valid`,
-    called at the start of each such batch's transaction, forgets everything when any
-    other write transaction ran since the last one (the database counts them, see
-    ``Database.writes``) or another connection committed (``Tx.version``).
+    hours, absences) change only through commands and jobs, never through line messages;
+    its turn state changes only through line messages, which write back what they changed
+    in memory. So after a batch of line messages commits, the :class:`Line` objects it
+    worked on hold exactly what is stored, and the next batch may use them instead of
+    reading them again (absences are re-dated at each batch: one may end with time).
+
+    This holds only across consecutive batches of line messages that all committed:
+    :meth:`valid`, called at the start of each such batch's transaction, forgets
+    everything unless the previous batch that used it said it committed (:meth:`settled`)
+    and no other write transaction ran since (the database counts them, see
+    ``Database.writes``) and no other connection committed (``Tx.version``). A run of
+    line messages rolled back alone (a savepoint) must :meth:`forget` what it changed.
     Rooms not known yet are read whole, once (:func:`lines_of`).
     """
 
     MAX_ROOMS = 50_000  # past this many rooms it starts afresh
 
     def __init__(self) -> None:
-        # room -> (trio id, trio name, purpose, patience, relance, seats), None: not open
-        self.rooms: dict[int, tuple[Any, ...] | None] = {}
+        # room -> (the line, its seats whose member is or will be away, with since/until);
+        # None: the room is not open
+        self.rooms: dict[int, tuple[Line, list[tuple[Seat, int, int | None]]] | None] = {}
         self._writes = -1
         self._version: Any = None
+        self._settled = False
 
     async def valid(self, tx: Tx, writes: int) -> Fixed:
         """This cache, emptied unless the transaction ``writes`` directly follows the last
-        batch that used it and no other connection committed since."""
+        batch that used it, that batch committed and no other connection committed since."""
         version = await tx.version()
-        if writes != self._writes + 1 or version != self._version \
+        if writes != self._writes + 1 or version != self._version or not self._settled \
                 or len(self.rooms) > self.MAX_ROOMS:
             self.rooms.clear()
-        self._writes, self._version = writes, version
+        self._writes, self._version, self._settled = writes, version, False
         return self
 
+    def settled(self) -> None:
+        """The batch that last used this cache committed: its lines are what is stored."""
+        self._settled = True
 
-_STATE = """
-SELECT room_id, member_id, last_spoke_at, spoke_seq, owes_since, accrued_s, accrual_from,
-       reminded, relanced, messages, initiations, replies, reply_total_s
-FROM line_state WHERE room_id IN {rooms}
-"""
+    def forget(self) -> None:
+        """Forget every line (what was changed in memory was rolled back in the database)."""
+        self.rooms.clear()
 
 
 async def lines_of(tx: Tx, rooms: list[int], now: int, fixed: Fixed | None) -> dict[RoomId, Line]:
-    """The open lines among ``rooms``; with ``fixed``, rooms read before cost only their
-    turn state (one query for all), the others are read whole and remembered."""
+    """The open lines among ``rooms``; with ``fixed``, rooms read before cost no query,
+    the others are read whole (one query for all) and remembered."""
     if fixed is None:
         return await load(tx, *by_ids(rooms), now)
     known = fixed.rooms
     missing = [room for room in rooms if room not in known]
-    lines: dict[RoomId, Line] = {}
     if missing:
         where, params = by_ids(missing)
-        rows = await tx.all(_LOAD.format(where=where), {**params, "now": now})
-        found: dict[int, list[Any]] = {}
-        for row in rows:
-            line = lines.get(row[0])
-            if line is None:
-                line = lines[row[0]] = Line(*row[:6])
-                found[row[0]] = [*row[1:6], []]
-            line.seats[row[6]] = Seat(*row[6:-2])
-            found[row[0]][5].append((row[6], row[7], row[-2], row[-1], row[9], row[10], row[11]))
         for room in missing:
-            known[room] = tuple(found[room]) if room in found else None
-    cached = [room for room in rooms if room not in lines and known.get(room) is not None]
-    if not cached:
-        return lines
-    listed, params = among("room", cached)
-    state = {(row[0], row[1]): row[2:]
-             for row in await tx.all(_STATE.format(rooms=listed), params)}
-    for room in cached:
-        trio_id, trio_name, purpose, patience_s, relance, seats = known[room]  # type: ignore[misc]
-        line = lines[RoomId(room)] = Line(RoomId(room), trio_id, trio_name, purpose, patience_s,
-                                          relance)
-        for member, name, since, until, tz, quiet_start, quiet_end in seats:
-            away = since is not None and (until is None or until > now)
-            line.seats[member] = Seat(member, name, away, tz, quiet_start, quiet_end,
-                                      *state.get((room, member), ()))
+            known[room] = None
+        for row in await tx.all(_LOAD.format(where=where), {**params, "now": now}):
+            kept = known[row[0]]
+            if kept is None:
+                kept = known[row[0]] = (Line(*row[:6]), [])
+            seat = kept[0].seats[row[6]] = Seat(*row[6:-2])
+            if row[-2] is not None:  # away, or will be
+                kept[1].append((seat, row[-2], row[-1]))
+    lines: dict[RoomId, Line] = {}
+    for room in rooms:
+        kept = known[room]
+        if kept is None:
+            continue
+        line, absences = kept
+        for seat, _since, until in absences:
+            seat.away = until is None or until > now
+        lines[line.id] = line
     return lines
 
 

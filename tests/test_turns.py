@@ -332,3 +332,18 @@ async def test_a_change_by_another_connection_is_seen_by_the_next_batch(h_sqlite
         other.execute("UPDATE members SET away_since = 1 WHERE id = 'carol'")
     await h.write("alice", ac)
     assert (await state(h, ac, "carol"))["accrual_from"] is None
+
+
+async def test_a_batch_rolled_back_leaves_nothing_behind_in_the_known_lines(h: Harness) -> None:
+    trio = RoomId((await lines_of(h))["trio"])
+    async with h.core.db.transaction() as tx:  # a zone the core cannot read: relances to carol fail
+        await tx.run("UPDATE members SET tz = 'Mars/Olympus', quiet_start = 0, quiet_end = 60 "
+                     "WHERE id = 'carol'")
+    await h.core.handle([LineMessage("y1", MemberId("alice"), trio)])  # the line is known now
+    await h.core.handle([  # rolled back whole, then y3 alone: what they did in memory goes too
+        LineMessage("y2", MemberId("carol"), trio),
+        LineMessage("y3", MemberId("carol"), trio),
+    ])
+    await h.core.handle([LineMessage("y4", MemberId("alice"), trio)])
+    assert (await state(h, trio, "carol"))["messages"] == 1
+    assert (await state(h, trio, "alice"))["messages"] == 2
