@@ -194,7 +194,9 @@ class Fixed:
     its turn state changes only through line messages, which write back what they changed
     in memory. So after a batch of line messages commits, the :class:`Line` objects it
     worked on hold exactly what is stored, and the next batch may use them instead of
-    reading them again (absences are re-dated at each batch: one may end with time).
+    reading them again (absences are re-dated at each batch: one may end with time). Who
+    blocked whom among the members of the lines checked so far is kept too (a block is
+    made or lifted by a command).
 
     This holds only across consecutive batches of line messages that all committed:
     :meth:`valid`, called at the start of each such batch's transaction, forgets
@@ -211,6 +213,8 @@ class Fixed:
         # room -> (the line, its seats whose member is or will be away, with since/until);
         # None: the room is not open
         self.rooms: dict[int, tuple[Line, list[tuple[Seat, int, int | None]]] | None] = {}
+        self.blocks: set[frozenset[MemberId]] = set()  # blocked pairs among the members of…
+        self.checked: set[int] = set()  # …these rooms (a block is made by a command)
         self._writes = -1
         self._version: Any = None
         self._settled = False
@@ -221,7 +225,7 @@ class Fixed:
         version = await tx.version()
         if writes != self._writes + 1 or version != self._version or not self._settled \
                 or len(self.rooms) > self.MAX_ROOMS:
-            self.rooms.clear()
+            self.forget()
         self._writes, self._version, self._settled = writes, version, False
         return self
 
@@ -232,6 +236,8 @@ class Fixed:
     def forget(self) -> None:
         """Forget every line (what was changed in memory was rolled back in the database)."""
         self.rooms.clear()
+        self.blocks.clear()
+        self.checked.clear()
 
 
 async def lines_of(tx: Tx, rooms: list[int], now: int, fixed: Fixed | None) -> dict[RoomId, Line]:
@@ -387,7 +393,7 @@ async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage],
             if seat.accrual_from is not None:
                 jobs.due(line.id, seat.member, at + line.patience_s)
         if out.silent and blocked is None:
-            blocked = await _blocks_among(ctx.tx, lines.values())
+            blocked = await _blocks_among(ctx.tx, lines.values(), fixed)
         silent = [s for s in out.silent if frozenset((s.member, event.actor)) not in (blocked or ())]
         if silent:
             await tell(ctx, line.seats[event.actor], relance_text(line, event.actor, silent))
@@ -396,13 +402,24 @@ async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage],
     await jobs.apply(ctx)
 
 
-async def _blocks_among(tx: Tx, lines: Iterable[Line]) -> set[frozenset[MemberId]]:
-    """The pairs with a block between them among the members of ``lines``, in one query."""
+async def _blocks_among(tx: Tx, lines: Iterable[Line],
+                        fixed: Fixed | None = None) -> set[frozenset[MemberId]]:
+    """The pairs with a block between them among the members of ``lines`` (at least), in
+    one query; with ``fixed``, only for the lines it has not checked yet."""
+    if fixed is not None:
+        lines = [line for line in lines if line.id not in fixed.checked]
+        if not lines:
+            return fixed.blocks
     people, params = among("p", sorted({m for line in lines for m in line.seats}))
     rows = await tx.all(
         f"SELECT blocker, blocked FROM blocks WHERE blocker IN {people} AND blocked IN {people}",
         params)
-    return {frozenset((MemberId(r[0]), MemberId(r[1]))) for r in rows}
+    found = {frozenset((MemberId(r[0]), MemberId(r[1]))) for r in rows}
+    if fixed is None:
+        return found
+    fixed.blocks |= found
+    fixed.checked.update(line.id for line in lines)
+    return fixed.blocks
 
 
 async def remind(ctx: Ctx, payload: dict[str, Any]) -> None:

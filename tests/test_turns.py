@@ -347,3 +347,14 @@ async def test_a_batch_rolled_back_leaves_nothing_behind_in_the_known_lines(h: H
     await h.core.handle([LineMessage("y4", MemberId("alice"), trio)])
     assert (await state(h, trio, "carol"))["messages"] == 1
     assert (await state(h, trio, "alice"))["messages"] == 2
+
+
+async def test_a_block_read_for_one_batch_still_holds_in_the_next(h: Harness) -> None:
+    rooms = await lines_of(h)
+    ab, ac = RoomId(rooms["alice+bob"]), RoomId(rooms["alice+carol"])
+    await h.say("alice", "block @carol")
+    await h.core.handle([LineMessage("z1", MemberId("carol"), ac),
+                         LineMessage("z2", MemberId("bob"), ab),
+                         LineMessage("z3", MemberId("bob"), ab)])  # bob relances: blocks read
+    out = await h.core.handle([LineMessage("z4", MemberId("carol"), ac)])
+    assert out.effects == 0  # carol relances alice, who blocked her: not a word
