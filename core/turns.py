@@ -5,13 +5,14 @@ reply when someone else wrote after their last message; ``owes_since`` is the fi
 message. When A writes (:func:`write`, pure):
 
 * A's debt is paid: ``owes_since`` clears. A's reminder job, if any, is left in place:
-  when it fires it finds nothing owed, and A's next debt replants the same row in place
-  (deleting it at each reply would rewrite a job row and both its index entries, for most
-  messages of a busy line);
+  when it fires it finds nothing owed (deleting it at each reply would rewrite a job row
+  and both its index entries, for most messages of a busy line);
 * in a pair line, the other member, if they did not owe yet, starts owing now, with a
   reminder job (``remind:{room}:{member}``) due when their waiting time reaches the
-  trio's patience. The trio room is the open 20%: nobody owes a reply there and no
-  reminder is sent for it (only the relance note below applies);
+  trio's patience. A job of theirs still there from an earlier debt, due sooner, is left
+  as it is, for the same reason: it fires, finds the debt younger than the patience and
+  plants itself again when it will be due. The trio room is the open 20%: nobody owes a
+  reply there and no reminder is sent for it (only the relance note below applies);
 * if someone has not written since A's previous message, A is *relancing* (``spoke_seq``
   orders the messages of a line, even within one second). With relance ``gentle`` A is
   told privately, once per streak, who has not answered yet; the streak ends when A
@@ -281,10 +282,11 @@ ON CONFLICT (room_id, member_id) DO UPDATE SET last_spoke_at = excluded.last_spo
     initiations = excluded.initiations, replies = excluded.replies,
     reply_total_s = excluded.reply_total_s
 """
-_SCHEDULE = (
+_SCHEDULE = (  # a job due sooner is left as it is (see the module's header)
     "INSERT INTO jobs (due_at, kind, key, payload, platform) VALUES (?, 'remind', ?, ?, ?) "
     "ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind, "
-    "payload = excluded.payload, platform = excluded.platform"
+    "payload = excluded.payload, platform = excluded.platform "
+    "WHERE jobs.due_at > excluded.due_at"
 )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from core import turns
@@ -31,6 +31,13 @@ async def state(h: Harness, room: int, member: str) -> dict[str, int]:
         row = await tx.one("SELECT * FROM line_state WHERE room_id = ? AND member_id = ?",
                            (room, member))
     return dict(row) if row else {}
+
+
+async def remind_at(h: Harness, room: int, member: str) -> datetime | None:
+    """When ``member``'s reminder job in ``room`` is due, if there is one."""
+    async with h.core.db.read() as tx:
+        due = await tx.value("SELECT due_at FROM jobs WHERE key = ?", (f"remind:{room}:{member}",))
+    return None if due is None else datetime.fromtimestamp(due, UTC)
 
 
 async def turn_of(h: Harness, who: str) -> str:
@@ -291,6 +298,22 @@ async def test_a_shorter_patience_applies_to_silences_already_running(h: Harness
     for who in ("alice", "bob", "carol"):
         await h.say(who, "trio settings patience 1d")
     out = await h.advance(timedelta(minutes=1))
+    assert len(notices(out, "bob")) == 1 and "gentle word" in notices(out, "bob")[0]
+
+
+async def test_a_new_debt_leaves_a_sooner_job_which_plants_itself_again(h: Harness) -> None:
+    ab = (await lines_of(h))["alice+bob"]
+    start = h.clock.now()
+    await h.write("alice", ab)  # bob owes: his job is due in 3 days
+    await h.advance(HOUR)
+    await h.write("bob", ab)  # paid; his job stays
+    await h.advance(HOUR)
+    await h.write("alice", ab)  # bob owes again, due 2 hours later than the job still there
+    assert await remind_at(h, ab, "bob") == start + timedelta(days=3)  # not moved: no write
+    out = await h.advance(timedelta(days=3) - 2 * HOUR + timedelta(minutes=1))
+    assert notices(out, "bob") == []  # it fired early, found 70 hours, planted itself again
+    assert await remind_at(h, ab, "bob") == start + timedelta(days=3, hours=2)
+    out = await h.advance(2 * HOUR)
     assert len(notices(out, "bob")) == 1 and "gentle word" in notices(out, "bob")[0]
 
 
