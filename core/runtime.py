@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from core.effects import Reply
@@ -40,16 +39,19 @@ log = logging.getLogger("twinome.runtime")
 MAX_BATCH = 1000  # events applied in one transaction at most
 MAX_SLEEP = 60.0  # seconds the scheduler sleeps at most between two looks at the jobs
 TAKEN_WAIT = 0.05  # seconds before looking again at due jobs another process took
+_NONE: frozenset[str] = frozenset()
 
 
-@dataclass
 class _Work:
     """Events waiting for the writer (empty: a request to fire due jobs), and who waits."""
 
-    events: Sequence[Event]
-    carries: bool = False  # the submitter carries out the replies itself
-    done: asyncio.Future[Applied] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future())
+    __slots__ = ("carries", "done", "events")
+
+    def __init__(self, events: Sequence[Event], carries: bool,
+                 done: asyncio.Future[Applied]) -> None:
+        self.events = events
+        self.carries = carries  # the submitter carries out the replies itself
+        self.done = done
 
 
 class Runtime:
@@ -103,7 +105,7 @@ class Runtime:
 
     async def submit(self, event: Event) -> Applied:
         """Apply one event; returns once it is durable (``fresh`` holds its id if it was new)."""
-        return await self.submit_many((event,))
+        return await self._enqueue((event,), False)
 
     async def submit_many(self, events: Iterable[Event], *, carries: bool = False) -> Applied:
         """Apply events together, in order; returns once they are durable.
@@ -111,11 +113,11 @@ class Runtime:
         ``carries``: the caller carries out the replies handed back itself, so they alone
         do not wake the ``on_effects`` listeners.
         """
-        return await self._enqueue(_Work(tuple(events), carries))
+        return await self._enqueue(tuple(events), carries)
 
     async def fire_due(self) -> Applied:
         """Run the jobs due now, through the writer."""
-        return await self._enqueue(_Work(()))
+        return await self._enqueue((), False)
 
     def wake(self) -> None:
         """Have the scheduler look at the jobs again now (after a clock moved, say)."""
@@ -128,12 +130,13 @@ class Runtime:
         message followed by ``turn`` is counted in the answer)."""
         return not self._queue and not self._applying
 
-    async def _enqueue(self, work: _Work) -> Applied:
+    async def _enqueue(self, events: Sequence[Event], carries: bool) -> Applied:
         if not self._tasks or self._tasks[0].done() or self._stopping:
             raise RuntimeError("the runtime is not running")
-        self._queue.append(work)
+        done: asyncio.Future[Applied] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Work(events, carries, done))
         self._ready.set()
-        return await work.done
+        return await done
 
     async def _write_loop(self) -> None:
         while True:
@@ -148,15 +151,17 @@ class Runtime:
 
     def _take(self) -> list[_Work]:
         """The queued work for one transaction: a run of events, or one request for jobs."""
-        if not self._queue[0].events:
-            return [self._queue.pop(0)]
-        taken: list[_Work] = []
+        queue = self._queue
+        if not queue[0].events:
+            return [queue.pop(0)]
         count = 0
-        while self._queue and self._queue[0].events and (
-                not taken or count + len(self._queue[0].events) <= self.max_batch):
-            work = self._queue.pop(0)
-            taken.append(work)
+        for end, work in enumerate(queue):  # a run of events, up to max_batch (one at least)
             count += len(work.events)
+            if not work.events or (end and count > self.max_batch):
+                break
+        else:
+            end = len(queue)
+        taken, self._queue = queue[:end], queue[end:]
         return taken
 
     async def _apply(self, taken: list[_Work]) -> None:
@@ -174,9 +179,15 @@ class Runtime:
         unattended = applied.effects  # effects no submitter carries out itself
         fresh, effects, earliest = applied.fresh, applied.effects, applied.earliest_job
         for work in taken:  # a hundred submitters wait on a busy batch: this stays lean
-            mine = frozenset(e.event_id for e in work.events
-                             if e.event_id in fresh and e.event_id not in claimed)
-            claimed.update(mine)
+            if len(work.events) == 1:  # the usual case: one event, seen now or before
+                event_id = work.events[0].event_id
+                mine = frozenset((event_id,)) if event_id in fresh and event_id not in claimed \
+                    else _NONE
+                claimed.add(event_id)
+            else:
+                mine = frozenset(e.event_id for e in work.events
+                                 if e.event_id in fresh and e.event_id not in claimed)
+                claimed.update(mine)
             replies = tuple(d for d in applied.replies
                             if isinstance(d.effect, Reply) and d.effect.in_reply_to in mine
                             ) if applied.replies and mine else ()

@@ -169,6 +169,8 @@ class Twinome:
             return applied
 
         applied = await (self.db.inline(body) if inline else self.db.atomic(body))
+        if tally.fixed is not None:  # committed: the lines it kept are what is stored
+            tally.fixed.settled()
         if delivered:
             gone = set(delivered)
             self._delivered = [i for i in self._delivered if i not in gone]
@@ -565,6 +567,8 @@ class Twinome:
                 await features.on_line_messages(ctx, run, tally.fixed)
         except Exception:
             tx.check()  # a conflict with another process: the whole batch runs again
+            if tally.fixed is not None:  # its lines were changed in memory, not on disk
+                tally.fixed.forget()
             if len(run) == 1:
                 log.exception("line event %s could not be tracked", run[0].event_id)
                 return

@@ -5,13 +5,14 @@ reply when someone else wrote after their last message; ``owes_since`` is the fi
 message. When A writes (:func:`write`, pure):
 
 * A's debt is paid: ``owes_since`` clears. A's reminder job, if any, is left in place:
-  when it fires it finds nothing owed, and A's next debt replants the same row in place
-  (deleting it at each reply would rewrite a job row and both its index entries, for most
-  messages of a busy line);
+  when it fires it finds nothing owed (deleting it at each reply would rewrite a job row
+  and both its index entries, for most messages of a busy line);
 * in a pair line, the other member, if they did not owe yet, starts owing now, with a
   reminder job (``remind:{room}:{member}``) due when their waiting time reaches the
-  trio's patience. The trio room is the open 20%: nobody owes a reply there and no
-  reminder is sent for it (only the relance note below applies);
+  trio's patience. A job of theirs still there from an earlier debt, due sooner, is left
+  as it is, for the same reason: it fires, finds the debt younger than the patience and
+  plants itself again when it will be due. The trio room is the open 20%: nobody owes a
+  reply there and no reminder is sent for it (only the relance note below applies);
 * if someone has not written since A's previous message, A is *relancing* (``spoke_seq``
   orders the messages of a line, even within one second). With relance ``gentle`` A is
   told privately, once per streak, who has not answered yet; the streak ends when A
@@ -187,78 +188,86 @@ async def load(tx: Tx, where: str, params: dict[str, Any], now: int) -> dict[Roo
 
 
 class Fixed:
-    """What turn tracking reads of lines besides their turn state, kept between batches.
+    """The lines batches of line messages worked on, kept whole between batches.
 
     A line's trio (name, patience, relance), purpose and members (names, time zones, quiet
-    hours, absences) change only through commands and jobs, never through line messages.
-    So this is valid only across consecutive batches of line messages: :meth:`valid`,
-    called at the start of each such batch's transaction, forgets everything when any
-    other write transaction ran since the last one (the database counts them, see
-    ``Database.writes``) or another connection committed (``Tx.version``).
+    hours, absences) change only through commands and jobs, never through line messages;
+    its turn state changes only through line messages, which write back what they changed
+    in memory. So after a batch of line messages commits, the :class:`Line` objects it
+    worked on hold exactly what is stored, and the next batch may use them instead of
+    reading them again (absences are re-dated at each batch: one may end with time). Who
+    blocked whom among the members of the lines checked so far is kept too (a block is
+    made or lifted by a command).
+
+    This holds only across consecutive batches of line messages that all committed:
+    :meth:`valid`, called at the start of each such batch's transaction, forgets
+    everything unless the previous batch that used it said it committed (:meth:`settled`)
+    and no other write transaction ran since (the database counts them, see
+    ``Database.writes``) and no other connection committed (``Tx.version``). A run of
+    line messages rolled back alone (a savepoint) must :meth:`forget` what it changed.
     Rooms not known yet are read whole, once (:func:`lines_of`).
     """
 
     MAX_ROOMS = 50_000  # past this many rooms it starts afresh
 
     def __init__(self) -> None:
-        # room -> (trio id, trio name, purpose, patience, relance, seats), None: not open
-        self.rooms: dict[int, tuple[Any, ...] | None] = {}
+        # room -> (the line, its seats whose member is or will be away, with since/until);
+        # None: the room is not open
+        self.rooms: dict[int, tuple[Line, list[tuple[Seat, int, int | None]]] | None] = {}
+        self.blocks: set[frozenset[MemberId]] = set()  # blocked pairs among the members of…
+        self.checked: set[int] = set()  # …these rooms (a block is made by a command)
         self._writes = -1
         self._version: Any = None
+        self._settled = False
 
     async def valid(self, tx: Tx, writes: int) -> Fixed:
         """This cache, emptied unless the transaction ``writes`` directly follows the last
-        batch that used it and no other connection committed since."""
+        batch that used it, that batch committed and no other connection committed since."""
         version = await tx.version()
-        if writes != self._writes + 1 or version != self._version \
+        if writes != self._writes + 1 or version != self._version or not self._settled \
                 or len(self.rooms) > self.MAX_ROOMS:
-            self.rooms.clear()
-        self._writes, self._version = writes, version
+            self.forget()
+        self._writes, self._version, self._settled = writes, version, False
         return self
 
+    def settled(self) -> None:
+        """The batch that last used this cache committed: its lines are what is stored."""
+        self._settled = True
 
-_STATE = """
-SELECT room_id, member_id, last_spoke_at, spoke_seq, owes_since, accrued_s, accrual_from,
-       reminded, relanced, messages, initiations, replies, reply_total_s
-FROM line_state WHERE room_id IN {rooms}
-"""
+    def forget(self) -> None:
+        """Forget every line (what was changed in memory was rolled back in the database)."""
+        self.rooms.clear()
+        self.blocks.clear()
+        self.checked.clear()
 
 
 async def lines_of(tx: Tx, rooms: list[int], now: int, fixed: Fixed | None) -> dict[RoomId, Line]:
-    """The open lines among ``rooms``; with ``fixed``, rooms read before cost only their
-    turn state (one query for all), the others are read whole and remembered."""
+    """The open lines among ``rooms``; with ``fixed``, rooms read before cost no query,
+    the others are read whole (one query for all) and remembered."""
     if fixed is None:
         return await load(tx, *by_ids(rooms), now)
     known = fixed.rooms
     missing = [room for room in rooms if room not in known]
-    lines: dict[RoomId, Line] = {}
     if missing:
         where, params = by_ids(missing)
-        rows = await tx.all(_LOAD.format(where=where), {**params, "now": now})
-        found: dict[int, list[Any]] = {}
-        for row in rows:
-            line = lines.get(row[0])
-            if line is None:
-                line = lines[row[0]] = Line(*row[:6])
-                found[row[0]] = [*row[1:6], []]
-            line.seats[row[6]] = Seat(*row[6:-2])
-            found[row[0]][5].append((row[6], row[7], row[-2], row[-1], row[9], row[10], row[11]))
         for room in missing:
-            known[room] = tuple(found[room]) if room in found else None
-    cached = [room for room in rooms if room not in lines and known.get(room) is not None]
-    if not cached:
-        return lines
-    listed, params = among("room", cached)
-    state = {(row[0], row[1]): row[2:]
-             for row in await tx.all(_STATE.format(rooms=listed), params)}
-    for room in cached:
-        trio_id, trio_name, purpose, patience_s, relance, seats = known[room]  # type: ignore[misc]
-        line = lines[RoomId(room)] = Line(RoomId(room), trio_id, trio_name, purpose, patience_s,
-                                          relance)
-        for member, name, since, until, tz, quiet_start, quiet_end in seats:
-            away = since is not None and (until is None or until > now)
-            line.seats[member] = Seat(member, name, away, tz, quiet_start, quiet_end,
-                                      *state.get((room, member), ()))
+            known[room] = None
+        for row in await tx.all(_LOAD.format(where=where), {**params, "now": now}):
+            kept = known[row[0]]
+            if kept is None:
+                kept = known[row[0]] = (Line(*row[:6]), [])
+            seat = kept[0].seats[row[6]] = Seat(*row[6:-2])
+            if row[-2] is not None:  # away, or will be
+                kept[1].append((seat, row[-2], row[-1]))
+    lines: dict[RoomId, Line] = {}
+    for room in rooms:
+        kept = known[room]
+        if kept is None:
+            continue
+        line, absences = kept
+        for seat, _since, until in absences:
+            seat.away = until is None or until > now
+        lines[line.id] = line
     return lines
 
 
@@ -273,10 +282,11 @@ ON CONFLICT (room_id, member_id) DO UPDATE SET last_spoke_at = excluded.last_spo
     initiations = excluded.initiations, replies = excluded.replies,
     reply_total_s = excluded.reply_total_s
 """
-_SCHEDULE = (
+_SCHEDULE = (  # a job due sooner is left as it is (see the module's header)
     "INSERT INTO jobs (due_at, kind, key, payload, platform) VALUES (?, 'remind', ?, ?, ?) "
     "ON CONFLICT (key) DO UPDATE SET due_at = excluded.due_at, kind = excluded.kind, "
-    "payload = excluded.payload, platform = excluded.platform"
+    "payload = excluded.payload, platform = excluded.platform "
+    "WHERE jobs.due_at > excluded.due_at"
 )
 
 
@@ -385,7 +395,7 @@ async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage],
             if seat.accrual_from is not None:
                 jobs.due(line.id, seat.member, at + line.patience_s)
         if out.silent and blocked is None:
-            blocked = await _blocks_among(ctx.tx, lines.values())
+            blocked = await _blocks_among(ctx.tx, lines.values(), fixed)
         silent = [s for s in out.silent if frozenset((s.member, event.actor)) not in (blocked or ())]
         if silent:
             await tell(ctx, line.seats[event.actor], relance_text(line, event.actor, silent))
@@ -394,13 +404,24 @@ async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage],
     await jobs.apply(ctx)
 
 
-async def _blocks_among(tx: Tx, lines: Iterable[Line]) -> set[frozenset[MemberId]]:
-    """The pairs with a block between them among the members of ``lines``, in one query."""
+async def _blocks_among(tx: Tx, lines: Iterable[Line],
+                        fixed: Fixed | None = None) -> set[frozenset[MemberId]]:
+    """The pairs with a block between them among the members of ``lines`` (at least), in
+    one query; with ``fixed``, only for the lines it has not checked yet."""
+    if fixed is not None:
+        lines = [line for line in lines if line.id not in fixed.checked]
+        if not lines:
+            return fixed.blocks
     people, params = among("p", sorted({m for line in lines for m in line.seats}))
     rows = await tx.all(
         f"SELECT blocker, blocked FROM blocks WHERE blocker IN {people} AND blocked IN {people}",
         params)
-    return {frozenset((MemberId(r[0]), MemberId(r[1]))) for r in rows}
+    found = {frozenset((MemberId(r[0]), MemberId(r[1]))) for r in rows}
+    if fixed is None:
+        return found
+    fixed.blocks |= found
+    fixed.checked.update(line.id for line in lines)
+    return fixed.blocks
 
 
 async def remind(ctx: Ctx, payload: dict[str, Any]) -> None:

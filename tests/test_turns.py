@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from core import turns
@@ -31,6 +31,13 @@ async def state(h: Harness, room: int, member: str) -> dict[str, int]:
         row = await tx.one("SELECT * FROM line_state WHERE room_id = ? AND member_id = ?",
                            (room, member))
     return dict(row) if row else {}
+
+
+async def remind_at(h: Harness, room: int, member: str) -> datetime | None:
+    """When ``member``'s reminder job in ``room`` is due, if there is one."""
+    async with h.core.db.read() as tx:
+        due = await tx.value("SELECT due_at FROM jobs WHERE key = ?", (f"remind:{room}:{member}",))
+    return None if due is None else datetime.fromtimestamp(due, UTC)
 
 
 async def turn_of(h: Harness, who: str) -> str:
@@ -294,6 +301,22 @@ async def test_a_shorter_patience_applies_to_silences_already_running(h: Harness
     assert len(notices(out, "bob")) == 1 and "gentle word" in notices(out, "bob")[0]
 
 
+async def test_a_new_debt_leaves_a_sooner_job_which_plants_itself_again(h: Harness) -> None:
+    ab = (await lines_of(h))["alice+bob"]
+    start = h.clock.now()
+    await h.write("alice", ab)  # bob owes: his job is due in 3 days
+    await h.advance(HOUR)
+    await h.write("bob", ab)  # paid; his job stays
+    await h.advance(HOUR)
+    await h.write("alice", ab)  # bob owes again, due 2 hours later than the job still there
+    assert await remind_at(h, ab, "bob") == start + timedelta(days=3)  # not moved: no write
+    out = await h.advance(timedelta(days=3) - 2 * HOUR + timedelta(minutes=1))
+    assert notices(out, "bob") == []  # it fired early, found 70 hours, planted itself again
+    assert await remind_at(h, ab, "bob") == start + timedelta(days=3, hours=2)
+    out = await h.advance(2 * HOUR)
+    assert len(notices(out, "bob")) == 1 and "gentle word" in notices(out, "bob")[0]
+
+
 # What batches of line messages keep of their lines between batches ------------------------
 
 async def test_known_lines_read_as_the_database_says(h: Harness) -> None:
@@ -332,3 +355,29 @@ async def test_a_change_by_another_connection_is_seen_by_the_next_batch(h_sqlite
         other.execute("UPDATE members SET away_since = 1 WHERE id = 'carol'")
     await h.write("alice", ac)
     assert (await state(h, ac, "carol"))["accrual_from"] is None
+
+
+async def test_a_batch_rolled_back_leaves_nothing_behind_in_the_known_lines(h: Harness) -> None:
+    trio = RoomId((await lines_of(h))["trio"])
+    async with h.core.db.transaction() as tx:  # a zone the core cannot read: relances to carol fail
+        await tx.run("UPDATE members SET tz = 'Mars/Olympus', quiet_start = 0, quiet_end = 60 "
+                     "WHERE id = 'carol'")
+    await h.core.handle([LineMessage("y1", MemberId("alice"), trio)])  # the line is known now
+    await h.core.handle([  # rolled back whole, then y3 alone: what they did in memory goes too
+        LineMessage("y2", MemberId("carol"), trio),
+        LineMessage("y3", MemberId("carol"), trio),
+    ])
+    await h.core.handle([LineMessage("y4", MemberId("alice"), trio)])
+    assert (await state(h, trio, "carol"))["messages"] == 1
+    assert (await state(h, trio, "alice"))["messages"] == 2
+
+
+async def test_a_block_read_for_one_batch_still_holds_in_the_next(h: Harness) -> None:
+    rooms = await lines_of(h)
+    ab, ac = RoomId(rooms["alice+bob"]), RoomId(rooms["alice+carol"])
+    await h.say("alice", "block @carol")
+    await h.core.handle([LineMessage("z1", MemberId("carol"), ac),
+                         LineMessage("z2", MemberId("bob"), ab),
+                         LineMessage("z3", MemberId("bob"), ab)])  # bob relances: blocks read
+    out = await h.core.handle([LineMessage("z4", MemberId("carol"), ac)])
+    assert out.effects == 0  # carol relances alice, who blocked her: not a word
