@@ -32,7 +32,7 @@ async def in_their_language(tx: Tx, effects: Sequence[Effect], default: str) -> 
     """``effects`` with every translatable text rendered for its reader."""
     pending = [e for e in effects if _translatable(e)]
     people = await queries.languages(tx, [e.to for e in pending if isinstance(e, Reply | Notify)
-                                          and not e.lang])
+                                          and not e.lang and _room_of(e) is None])
     rooms = await queries.room_languages(tx, [room for e in pending
                                               if (room := _room_of(e)) is not None])
 
