@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.discord.fakediscord.state import now_iso
+from tests.discord.test_direct import closed_dms_kept_a_notice
 from tests.discord.twinome import CODE, World
 
 TEXT_CHANNEL = 0
@@ -85,12 +86,7 @@ async def test_a_pair_thread_made_before_a_stop_and_archived_since_is_found(
 async def test_a_notice_refused_by_closed_dms_reaches_the_member_after_a_restart(
         world: World) -> None:
     server = world.server
-    await world.form_trio()
-    world.bob.dms_closed = True
-    ab = world.pair(world.alice, world.bob)
-    await server.user_message(world.bob, ab, "one")
-    await server.user_message(world.bob, ab, "two")  # a relance note for bob, privately
-    await server.wait_until(lambda: any(r.status == 403 for r in server.requests))
+    await closed_dms_kept_a_notice(world)
     await world.restart()
     await server.wait_until(lambda: world.bot.pump.waiting > 0)  # its DMs refused it again
     result = await world.slash(world.bob, "trio list")

@@ -22,15 +22,6 @@ from core.timeutil import ts
 A, B = "owner-a", "owner-b"  # two processes' owner ids
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
-    """A place for a database on each backend."""
-    if request.param == "postgres":
-        url: str = request.getfixturevalue("pg_url")
-        return url
-    return tmp_path / "t.sqlite3"
-
-
 @pytest.fixture
 async def core(target: str | Path) -> AsyncIterator[Twinome]:
     async with await Database.open(target) as db:

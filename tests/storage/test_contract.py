@@ -15,17 +15,6 @@ from core.errors import StorageError
 from core.storage.db import SCHEMA_VERSION, Database, Tx, among, contains
 from tests.pgserver import PgServer
 
-BACKENDS = ["sqlite", "postgres"]
-
-
-@pytest.fixture(params=BACKENDS)
-def target(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
-    """A place for a database on each backend."""
-    if request.param == "postgres":
-        url: str = request.getfixturevalue("pg_url")
-        return url
-    return tmp_path / "t.sqlite3"
-
 
 @pytest.fixture
 async def db(target: str | Path) -> AsyncIterator[Database]:
