@@ -180,7 +180,7 @@ class Ctx:
                            hint=_did_you_mean(wanted, mine))
         which = []
         for t in found:
-            names = await queries.names(self.tx, await queries.members(self.tx, t.id))
+            names = await queries.member_names(self.tx, t.id)
             which.append(f"#{t.id} (" + join(", ", names.values()) + ")")
         raise Conflict(_n("You have {n} trio called “{name}”.", "You have {n} trios called “{name}”.",
                           len(found), name=found[0].name),

@@ -57,6 +57,17 @@ async def name(tx: Tx, member: str) -> str:
     return row[0] or member
 
 
+async def member_names(tx: Tx, trio_id: int) -> dict[MemberId, str]:
+    """The trio's members and how to call each, in the order they joined (one query:
+    :func:`members`, then :func:`names`)."""
+    rows = await tx.all(
+        "SELECT tm.member_id, m.display_name FROM trio_members tm "
+        "LEFT JOIN members m ON m.id = tm.member_id WHERE tm.trio_id = ? "
+        "ORDER BY tm.joined_at, tm.member_id", (trio_id,))
+    return {MemberId(r[0]): r[1] or (FORMER if r[0].startswith("former:") else r[0])
+            for r in rows}
+
+
 async def names(tx: Tx, ids: list[MemberId]) -> dict[MemberId, str]:
     """Display names of several members (as :func:`name` says each), in one query."""
     inside, params = among("id", sorted(set(ids)))

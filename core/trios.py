@@ -497,7 +497,7 @@ async def trio_list(ctx: Ctx, inv: Invocation) -> None:
     picks = tags(mine)
     out: list[str] = []
     for t in mine:
-        names = await queries.names(ctx.tx, await queries.members(ctx.tx, t.id))
+        names = await queries.member_names(ctx.tx, t.id)
         out.append(_("• {name} ({tag}, {state}): {members}", name=t.name, tag=picks[t.id],
                      state=_STATES.get(t.state, t.state), members=join(", ", names.values())))
     out += [_("• invitation to “{name}”: {p}trio accept {code}", name=r["name"], p=ctx.prefix,
@@ -512,7 +512,7 @@ async def trio_list(ctx: Ctx, inv: Invocation) -> None:
 async def trio_info(ctx: Ctx, inv: Invocation) -> None:
     """``trio info``."""
     trio = await ctx.trio(inv)
-    names = await queries.names(ctx.tx, await queries.members(ctx.tx, trio.id))
+    names = await queries.member_names(ctx.tx, trio.id)
     lines_: list[str] = []
     for room in await queries.open_rooms(ctx.tx, trio.id):
         if room.purpose == "trio":
