@@ -8,7 +8,7 @@ from core.errors import NotFound
 from core.i18n import _
 from core.ids import MemberId, TrioId
 from core.model import Room, Trio
-from core.storage.db import Tx, among
+from core.storage.db import Row, Tx, among
 from core.textrules import clean_display_name
 
 FORMER = _("a former member")
@@ -137,19 +137,24 @@ async def ensure_member(tx: Tx, member: MemberId, display_name: str | None, now:
 async def languages(tx: Tx, members: Iterable[MemberId]) -> dict[MemberId, str | None]:
     """Each member's chosen language, else their platform's (None if neither)."""
     ids = sorted(set(members))
-    rows = await tx.all(
-        f"SELECT id, coalesce(language, locale) FROM members WHERE id IN ({', '.join('?' * len(ids))})",
-        ids) if ids else []
+    inside, params = among("id", ids)
+    rows = await tx.all(f"SELECT id, coalesce(language, locale) FROM members WHERE id IN {inside}",
+                        params) if ids else []
     return {MemberId(r[0]): r[1] for r in rows}
+
+
+async def room_trios(tx: Tx, rooms: Iterable[int]) -> dict[int, Row]:
+    """The ``language`` and ``realm`` of the trio each room belongs to, by room."""
+    ids = sorted(set(rooms))
+    inside, params = among("room", ids)
+    rows = await tx.all("SELECT r.id, t.language, t.realm FROM rooms r JOIN trios t "
+                        f"ON t.id = r.trio_id WHERE r.id IN {inside}", params) if ids else []
+    return {int(r[0]): r for r in rows}
 
 
 async def room_languages(tx: Tx, rooms: Iterable[int]) -> dict[int, str | None]:
     """The language of the trio each room belongs to (None where the trio has not one)."""
-    ids = sorted(set(rooms))
-    rows = await tx.all(
-        "SELECT r.id, t.language FROM rooms r JOIN trios t ON t.id = r.trio_id "
-        f"WHERE r.id IN ({', '.join('?' * len(ids))})", ids) if ids else []
-    return {r[0]: r[1] for r in rows}
+    return {room: row["language"] for room, row in (await room_trios(tx, rooms)).items()}
 
 
 async def room(tx: Tx, room_id: int) -> Room | None:

@@ -724,19 +724,15 @@ async def _realms(tx: Tx, effects: list[Effect], settings: Settings) -> list[str
     """Each effect's realm: its room's trio's; a reply without a room goes where its author
     acts from (where the command was given, so the process that took it carries it); none
     for the others (direct notices, reports)."""
-    rooms = {room for room in map(_room_of, effects) if room is not None}
-    found: dict[int, str | None] = {}
-    if rooms:
-        rows = await tx.all("SELECT r.id, t.realm FROM rooms r JOIN trios t ON t.id = r.trio_id "
-                            f"WHERE r.id IN ({', '.join('?' * len(rooms))})", tuple(rooms))
-        found = {int(r[0]): r[1] for r in rows}
+    found = await queries.room_trios(
+        tx, [room for room in map(_room_of, effects) if room is not None])
     realms: list[str | None] = []
     for effect in effects:
         room = _room_of(effect)
         if isinstance(effect, CreateRoom):
             realms.append(effect.realm)
         elif room is not None:
-            realms.append(found.get(room))
+            realms.append(found[room]["realm"] if room in found else None)
         elif isinstance(effect, Reply):
             realms.append(settings.realm_of(effect.to))
         else:
