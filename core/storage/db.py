@@ -353,24 +353,24 @@ class SqliteDatabase(Database):
         """Open (creating if needed) and migrate the database at ``path`` (a file that
         cannot be opened or is no SQLite database: a :class:`StorageError`)."""
         try:
-            conn = await _connect(str(path))
+            return await cls._open(str(path))
         except sqlite3.Error as err:
             raise StorageError(f"Cannot open the database {path}: {err}") from err
+
+    @classmethod
+    async def _open(cls, path: str) -> SqliteDatabase:
+        conn = await _connect(path)
         try:
-            reader = await _connect(str(path))
-        except BaseException as err:
+            reader = await _connect(path)
+        except BaseException:
             await conn.close()
-            if isinstance(err, sqlite3.Error):
-                raise StorageError(f"Cannot open the database {path}: {err}") from err
             raise
-        db = cls(conn, reader, str(path))
-        await reader.execute("PRAGMA query_only=ON")  # reads only: a write there is a bug
+        db = cls(conn, reader, path)
         try:
+            await reader.execute("PRAGMA query_only=ON")  # reads only: a write there is a bug
             await db._migrate()
-        except BaseException as err:
+        except BaseException:
             await db.close()
-            if isinstance(err, sqlite3.Error):
-                raise StorageError(f"Cannot use the database {path}: {err}") from err
             raise
         return db
 
