@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -119,22 +120,30 @@ async def reminder_setup(path: Path | str, clock: FakeClock) -> None:
     await h.close()
 
 
+async def notified_by_scheduler(core: Twinome, *, move: Callable[[], None] | None = None,
+                                within: float = 5) -> list[str]:
+    """Run a runtime on ``core`` until its first commit that wrote effects (after ``move``
+    moved the fake clock and woke the scheduler); to whom the notices then queued go."""
+    woken = asyncio.Event()
+    runtime = Runtime(core)
+    runtime.on_effects(woken.set)
+    async with runtime:
+        if move is not None:
+            move()
+            runtime.wake()
+        await asyncio.wait_for(woken.wait(), timeout=within)
+    return [d.effect.to for d in await core.pending() if isinstance(d.effect, Notify)]
+
+
 async def test_the_scheduler_fires_a_due_reminder_with_no_inbound_traffic(
         db_target: str | Path) -> None:
     clock = FakeClock()
     path = db_target
     await reminder_setup(path, clock)
     async with await Database.open(path) as db:
-        core = Twinome(db, clock)
-        woken = asyncio.Event()
-        runtime = Runtime(core)
-        runtime.on_effects(woken.set)
-        async with runtime:
-            clock.advance(timedelta(hours=73))
-            runtime.wake()  # a fake clock moved; a real one is caught by the sleep itself
-            await asyncio.wait_for(woken.wait(), timeout=5)
-        notices = [d.effect for d in await core.pending() if isinstance(d.effect, Notify)]
-    assert [n.to for n in notices] == ["b0"]
+        notified = await notified_by_scheduler(Twinome(db, clock), move=lambda: clock.advance(
+            timedelta(hours=73)))  # a fake clock moved; a real one is caught by the sleep itself
+    assert notified == ["b0"]
 
 
 class _Flaky(Twinome):
@@ -156,13 +165,8 @@ async def test_the_scheduler_outlives_a_failed_look_at_the_jobs(
     clock.advance(timedelta(hours=73))
     async with await Database.open(db_target) as db:
         core = _Flaky(db, clock)
-        woken = asyncio.Event()
-        runtime = Runtime(core)
-        runtime.on_effects(woken.set)
-        async with runtime:
-            await asyncio.wait_for(woken.wait(), timeout=10)  # looked again, and fired
-        notices = [d.effect for d in await core.pending() if isinstance(d.effect, Notify)]
-    assert core.failed and [n.to for n in notices] == ["b0"]
+        notified = await notified_by_scheduler(core, within=10)  # looked again, and fired
+    assert core.failed and notified == ["b0"]
     assert "the scheduler could not look at the jobs" in caplog.text
 
 
@@ -172,16 +176,10 @@ async def test_a_job_due_while_the_bot_was_down_fires_at_start(db_target: str | 
     await reminder_setup(path, clock)
     clock.advance(timedelta(days=4))  # the bot was down when it came due
     async with await Database.open(path) as db:
-        core = Twinome(db, clock)
-        woken = asyncio.Event()
-        runtime = Runtime(core)
-        runtime.on_effects(woken.set)
-        async with runtime:
-            await asyncio.wait_for(woken.wait(), timeout=5)
+        notified = await notified_by_scheduler(Twinome(db, clock))
         async with db.read() as tx:
             assert await tx.value("SELECT count(*) FROM jobs WHERE kind = 'remind'") == 0
-        notices = [d.effect for d in await core.pending() if isinstance(d.effect, Notify)]
-    assert [n.to for n in notices] == ["b0"]
+    assert notified == ["b0"]
 
 
 async def test_a_batch_that_plants_a_job_wakes_the_sleeping_scheduler(

@@ -44,20 +44,6 @@ async def test_refuses_a_database_newer_than_the_code(tmp_path: Path) -> None:
         await Database.open(path)
 
 
-async def test_savepoint_rolls_back_alone(tmp_path: Path) -> None:
-    db = await Database.open(tmp_path / "t.sqlite3")
-    async with db.transaction() as tx:
-        await tx.run("INSERT INTO processed_events (event_id, at) VALUES ('kept', 1)")
-        with pytest.raises(RuntimeError):
-            async with tx.savepoint():
-                await tx.run("INSERT INTO processed_events (event_id, at) VALUES ('dropped', 1)")
-                raise RuntimeError("boom")
-    async with db.transaction() as tx:
-        rows = await tx.all("SELECT event_id FROM processed_events")
-    assert [r[0] for r in rows] == ["kept"]
-    await db.close()
-
-
 async def test_an_inline_transaction_commits_what_it_returns_from(tmp_path: Path) -> None:
     db = await Database.open(tmp_path / "t.sqlite3")
 
