@@ -44,7 +44,7 @@ from core.context import CommandHandler, Ctx, JobHandler
 from core.effects import Notify
 from core.events import LineMessage
 from core.features_hooks import on_member_left
-from core.i18n import _, _n, join
+from core.i18n import _, _n, join, pick
 from core.ids import MemberId, RoomId, TrioId
 from core.model import Trio
 from core.quiet import quiet_until
@@ -76,6 +76,8 @@ class Seat:
     initiations: int = 0
     replies: int = 0
     reply_total_s: int = 0
+    language: str | None = None  # chosen, else the platform's locale
+    blocker: bool = False  # has blocked someone (who: see _blocks_among)
 
     def waited(self, now: int) -> int:
         """Seconds of waiting counted in this streak (time away does not count)."""
@@ -158,7 +160,8 @@ SELECT r.id, r.trio_id, t.name, r.purpose, t.patience_s, t.relance,
        m.tz, m.quiet_start, m.quiet_end, ls.last_spoke_at, coalesce(ls.spoke_seq, 0),
        ls.owes_since, coalesce(ls.accrued_s, 0), ls.accrual_from, coalesce(ls.reminded, 0),
        coalesce(ls.relanced, 0), coalesce(ls.messages, 0), coalesce(ls.initiations, 0),
-       coalesce(ls.replies, 0), coalesce(ls.reply_total_s, 0), m.away_since, m.away_until
+       coalesce(ls.replies, 0), coalesce(ls.reply_total_s, 0), coalesce(m.language, m.locale),
+       EXISTS (SELECT 1 FROM blocks b WHERE b.blocker = m.id), m.away_since, m.away_until
 FROM rooms r
 JOIN trios t ON t.id = r.trio_id
 JOIN trio_members tm ON tm.trio_id = r.trio_id
@@ -331,9 +334,11 @@ class Jobs:
 
 
 async def tell(ctx: Ctx, seat: Seat, text: str) -> None:
-    """A private notice to the seat's member; only notices held for quiet hours cost a query."""
+    """A private notice to the seat's member, in their language; only notices held for
+    quiet hours cost a query."""
     if quiet_until(seat.tz, seat.quiet_start, seat.quiet_end, ctx.now) is None:
-        ctx.emit(Notify(seat.member, text))
+        ctx.emit(Notify(seat.member, text, lang=pick(seat.language,
+                                                     ctx.settings.default_language)))
     else:
         await ctx.notify(seat.member, text)
 
@@ -394,8 +399,8 @@ async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage],
             dirty[(line.id, seat.member)] = seat
             if seat.accrual_from is not None:
                 jobs.due(line.id, seat.member, at + line.patience_s)
-        if out.silent and blocked is None:
-            blocked = await _blocks_among(ctx.tx, lines.values(), fixed)
+        if blocked is None and out.silent and (me.blocker or any(s.blocker for s in out.silent)):
+            blocked = await _blocks_among(ctx.tx, lines.values(), fixed)  # a pair blocked?
         silent = [s for s in out.silent if frozenset((s.member, event.actor)) not in (blocked or ())]
         if silent:
             await tell(ctx, line.seats[event.actor], relance_text(line, event.actor, silent))

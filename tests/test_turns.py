@@ -6,6 +6,8 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from core import turns
 from core.clock import FakeClock
 from core.effects import CreateRoom, Notify, Reply
@@ -381,3 +383,40 @@ async def test_a_block_read_for_one_batch_still_holds_in_the_next(h: Harness) ->
                          LineMessage("z3", MemberId("bob"), ab)])  # bob relances: blocks read
     out = await h.core.handle([LineMessage("z4", MemberId("carol"), ac)])
     assert out.effects == 0  # carol relances alice, who blocked her: not a word
+
+
+_REFUSE = {  # a write of carol's line state refused by the database itself
+    "sqlite": [f"CREATE TRIGGER refuse_{op} BEFORE {op} ON line_state "
+               "WHEN NEW.member_id = 'carol' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+               for op in ("INSERT", "UPDATE")],
+    "postgres": ["CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                 "$$ BEGIN RAISE EXCEPTION 'refused'; END $$",
+                 "CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON line_state FOR EACH ROW "
+                 "WHEN (NEW.member_id = 'carol') EXECUTE FUNCTION refuse()"],
+}
+
+
+async def test_a_message_whose_write_is_refused_fails_alone(h: Harness) -> None:
+    # The batch's fast path (no savepoint) fails as a whole: it is run again guarded, and
+    # only the refused event is lost, on both backends.
+    rooms = await lines_of(h)
+    async with h.core.db.transaction() as tx:
+        for statement in _REFUSE[h.core.db.backend]:
+            await tx.run(statement)
+    await h.core.handle([LineMessage("ok", MemberId("alice"), RoomId(rooms["alice+bob"])),
+                         LineMessage("no", MemberId("carol"), RoomId(rooms["bob+carol"]))])
+    assert (await state(h, rooms["alice+bob"], "alice"))["messages"] == 1
+    assert (await state(h, rooms["bob+carol"], "carol")).get("messages", 0) == 0
+    assert (await state(h, rooms["bob+carol"], "bob")).get("owes_since") is None
+
+
+@pytest.mark.parametrize("blocker, blocked", [("alice", "carol"), ("carol", "alice")])
+async def test_no_relance_note_between_a_blocked_pair_whoever_blocked(
+        h: Harness, blocker: str, blocked: str) -> None:
+    rooms = await lines_of(h)
+    ac, ab = RoomId(rooms["alice+carol"]), RoomId(rooms["alice+bob"])
+    await h.say(blocker, f"block @{blocked}")
+    for room in (ac, ab):  # alice writes twice in each line before any answer
+        await h.write("alice", room)
+    assert notices(await h.write("alice", ac), "alice") == []
+    assert len(notices(await h.write("alice", ab), "alice")) == 1  # bob's line: told

@@ -185,9 +185,9 @@ class Tx:
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """A nested transaction: rolled back alone if the block raises."""
-        self._savepoints += 1
-        name = f"sp{self._savepoints}"
+        name = f"sp{self._savepoints + 1}"
         await self._exec(f"SAVEPOINT {name}")
+        self._savepoints += 1
         try:
             yield
         except BaseException:

@@ -268,3 +268,40 @@ async def test_both_backends_end_with_the_same_schema(tmp_path: Path, pg_url: st
 async def test_a_wrong_url_is_a_storage_error(pg_server: PgServer) -> None:
     with pytest.raises(StorageError, match="Cannot reach"):
         await Database.open(f"postgresql://postgres@127.0.0.1:{pg_server.port}/absent")
+
+
+_AWKWARD = ["it's", "back\\slash\\'", "-- not a comment", "$1 ? :name", "é 😀 ünï", "", "a\nb"]
+
+
+async def test_written_values_come_back_exactly(db: Database) -> None:
+    # Every kind of value the features write comes back unchanged, in the same transaction
+    # and after it (a negative number after a minus sign included).
+    names = {f"m{i}": text for i, text in enumerate(_AWKWARD)} | {"none": None}
+    read = "SELECT id, display_name FROM members WHERE id IN ({})".format(", ".join(
+        f"'{key}'" for key in names))
+    async with db.transaction() as tx:
+        await tx.many("INSERT INTO members (id, created_at, display_name) VALUES (?, 0, ?)",
+                      [(key, text) for key, text in names.items() if text is not None])
+        await tx.run("INSERT INTO members (id, created_at, display_name) VALUES (:k, 0, :v)",
+                     {"k": "none", "v": None})
+        await tx.many("INSERT INTO processed_events (event_id, at) VALUES (?, ?)",
+                      [("neg", -5), ("big", 2**62), ("zero", 0)])
+        await tx.run("UPDATE processed_events SET at = at -? WHERE event_id = ?", (-7, "neg"))
+        await tx.run("UPDATE processed_events SET at = at + ? WHERE event_id = ?", (True, "zero"))
+        inside = dict(tuple(r) for r in await tx.all(read))
+    async with db.read() as tx:
+        after = dict(tuple(r) for r in await tx.all(read))
+        ats = dict(tuple(r) for r in await tx.all("SELECT event_id, at FROM processed_events"))
+    assert inside == names == after
+    assert ats == {"neg": 2, "big": 2**62, "zero": 1}
+
+
+async def test_a_write_refused_at_any_point_leaves_nothing(db: Database) -> None:
+    # A refused write fails the transaction: nothing before or after it is committed.
+    with pytest.raises(Exception):  # noqa: B017 - each backend raises its own
+        async with db.transaction() as tx:
+            await tx.run("INSERT INTO processed_events (event_id, at) VALUES ('a', 1)")
+            await tx.run("INSERT INTO processed_events (event_id, at) VALUES ('a', 2)")
+            await tx.run("INSERT INTO processed_events (event_id, at) VALUES ('b', 2)")
+    async with db.read() as tx:
+        assert await tx.value("SELECT count(*) FROM processed_events") == 0
