@@ -127,20 +127,37 @@ def read_seconds(text: str) -> int | None:
     """How many seconds ``90m``, ``1h30``, ``2 days``, ``a week`` say, or None if unreadable.
 
     French reads too: ``3 jours``, ``2 semaines``, ``1 h 30``, ``45 min``, ``une semaine``.
+    Halves as people say them: ``une heure et demie``, ``two days and a half``,
+    ``half an hour``, ``une demi-journée``.
     """
-    raw = _NUMBER_WORD.sub(lambda m: f"{_NUMBERS[m.group(1)]} ", fold(text).strip())
+    folded = fold(text).strip()
+    if (alone := _HALF_A.fullmatch(folded)) is not None:  # half an hour, une demi-journée
+        return _unit_seconds(alone.group(1)) // 2
+    half = _AND_A_HALF.search(folded)  # une heure et demie, two days and a half
+    folded = folded[:half.start()] if half else folded
+    raw = _NUMBER_WORD.sub(lambda m: f"{_NUMBERS[m.group(1)]} ", folded)
     compact = re.sub(r"\b(?:and|et)\b|\s|,", "", raw)
     if re.fullmatch(r"\d+(?:h|hours?|hrs?|heures?)\d+", compact):  # 1h30, 1 heure 30
         compact += "m"
-    total = 0
-    pos = 0
+    total = pos = last = 0
     for match in _DURATION.finditer(compact):
         if match.start() != pos:
             break
-        unit = match.group(2)
-        total += int(match.group(1)) * _UNIT_SECONDS["mo" if unit.startswith("mo") else unit[0]]
+        last = _unit_seconds(match.group(2))
+        total += int(match.group(1)) * last
         pos = match.end()
-    return total if compact and pos == len(compact) else None
+    if not compact or pos != len(compact):
+        return None
+    return total + last // 2 if half else total
+
+
+_AND_A_HALF = re.compile(r",?\s*(?:and a half|et demie?)$")
+_HALF_A = re.compile(r"(?:half an?|une? demie?)[\s-]*(hour|heure|day|jour|journee|week|semaine)")
+
+
+def _unit_seconds(unit: str) -> int:
+    """The seconds in one of a unit as :data:`_DURATION` reads it."""
+    return _UNIT_SECONDS["mo" if unit.startswith("mo") else unit[0]]
 
 
 _LONGEST = int(timedelta.max.total_seconds())  # beyond it, no timedelta can hold a duration

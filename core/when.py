@@ -1,7 +1,7 @@
 """Reading when people say: ``2 days``, ``a week``, ``monday``, ``tomorrow``, ``1 dec``.
 
 French reads as well: ``3 jours``, ``une semaine``, ``lundi prochain``, ``demain``,
-``aujourd'hui``, ``1er déc``.
+``aujourd'hui``, ``1er déc``, ``la semaine prochaine`` (its Monday, as ``next week``).
 
 Each reader takes the words of a line (as ``(word, end offset)`` pairs, see
 :func:`words`) and returns what the longest readable prefix says and how many words it
@@ -31,6 +31,8 @@ _MONTHS = (("january", "jan", "janvier", "janv"), ("february", "feb", "fevrier",
 _DAY = re.compile(r"(\d{1,2})(?:st|nd|rd|th|er)?")
 _SKIP = {"next", "this", "the", "on", "le", "la", "ce", "cette", "prochain", "prochaine"}
 _AFTER = {"prochain", "prochaine"}  # ``lundi prochain``: the word after the day, read with it
+_NEXT = {"next", "prochain", "prochaine"}
+_WEEK = {"week", "semaine"}
 _TODAY = {"today", "aujourd'hui", "aujourd’hui", "auj"}
 _TOMORROW = {"tomorrow", "demain"}
 _AFTER_TOMORROW = {"apres-demain", "apres demain"}
@@ -64,6 +66,11 @@ def day(ws: Words, today: date) -> tuple[date, int] | None:
         skipped += 1
     rest = [w for w, _ in ws[skipped:skipped + 2]]
     if not rest:
+        return None
+    if fold(rest[0]) in _WEEK:  # next week, la semaine prochaine: its Monday
+        after = len(rest) > 1 and fold(rest[1]) in _AFTER
+        if after or any(fold(w) in _NEXT for w, _ in ws[:skipped]):
+            return today + timedelta(days=7 - today.weekday()), skipped + 1 + after
         return None
     found = _one_word(rest[0], today)
     if found is not None:

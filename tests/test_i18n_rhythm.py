@@ -31,6 +31,10 @@ def fr_quoted(text: str) -> str:
     ("45 min", 45 * 60), ("45 mn", 45 * 60), ("une semaine", 7 * 86400),
     ("deux jours", 2 * 86400), ("quinze jours", 15 * 86400), ("2 sem", 14 * 86400),
     ("1 semaine et 2 jours", 9 * 86400), ("3 j", 3 * 86400), ("une heure", 3600),
+    # halves as people say them
+    ("une heure et demie", 5400), ("deux jours et demi", 60 * 3600), ("1 h et demie", 5400),
+    ("une demi-heure", 1800), ("une demi-journée", 12 * 3600), ("half an hour", 1800),
+    ("an hour and a half", 5400), ("two weeks and a half", 17 * 86400 + 12 * 3600),
     # the English still reads
     ("3d", 3 * 86400), ("2 weeks", 14 * 86400), ("a week", 7 * 86400), ("90m", 5400),
     ("1h 30m", 5400), ("two days", 2 * 86400), ("1 hour 30", 5400), ("1w 2d", 9 * 86400),
@@ -39,7 +43,8 @@ def test_durations_read_in_both_languages(said: str, seconds: int) -> None:
     assert read_seconds(said) == seconds
 
 
-@pytest.mark.parametrize("said", ["3 jours de vacances", "deux", "semaine", "3x", "demain"])
+@pytest.mark.parametrize("said", ["3 jours de vacances", "deux", "semaine", "3x", "demain",
+                                  "et demie", "une demi", "and a half"])
 def test_what_is_not_a_duration_is_not_read_as_one(said: str) -> None:
     assert read_seconds(said) is None
 
@@ -57,14 +62,25 @@ def test_what_is_not_a_duration_is_not_read_as_one(said: str) -> None:
     ("jusqu'au 1er janvier fêtes", datetime(2027, 1, 1, tzinfo=UTC), "fêtes"),
     ("jusqu'à demain", datetime(2026, 12, 3, tzinfo=UTC), None),
     ("jusqu'à après-demain", datetime(2026, 12, 4, tzinfo=UTC), None),
+    ("jusqu'à la semaine prochaine, en congé", datetime(2026, 12, 7, tzinfo=UTC), "en congé"),
+    ("pour une heure et demie chez le médecin", NOW + timedelta(minutes=90), "chez le médecin"),
     # the English still reads
     ("for 3d moving house", NOW + timedelta(days=3), "moving house"),
     ("until monday", datetime(2026, 12, 7, tzinfo=UTC), None),
     ("until tomorrow", datetime(2026, 12, 3, tzinfo=UTC), None),
+    ("until next week", datetime(2026, 12, 7, tzinfo=UTC), None),
+    ("for a day and a half", NOW + timedelta(hours=36), None),
     ("a week", NOW + timedelta(days=7), None),
 ])
 def test_away_reads_the_time_then_the_note(line: str, ends: datetime, note: str | None) -> None:
     assert parse_away(line, "UTC", NOW) == (ends, note)
+
+
+def test_a_week_alone_is_no_day() -> None:
+    assert when.day(when.words("the week"), date(2026, 12, 2)) is None
+    assert when.day(when.words("semaine"), date(2026, 12, 2)) is None
+    # a Sunday's next week is the next day's
+    assert when.day(when.words("next week"), date(2026, 12, 6)) == (date(2026, 12, 7), 2)
 
 
 def test_today_is_a_day_that_has_already_begun() -> None:
