@@ -10,7 +10,9 @@ it); consecutive line messages are tracked together (few SQL calls for
 many messages) with no savepoint: should that ever fail, the whole transaction is rolled
 back and applied again with each run in a savepoint, one by one if it fails again. A batch
 of line messages only (turn tracking awaits nothing but the database) runs its whole
-transaction on the database's thread in one hop (:meth:`Database.inline`). The effects of every
+transaction on the database's thread in one hop (:meth:`Database.inline`), a lone command
+with no hop at all (``short``: on the caller's thread, see
+:meth:`core.storage.db.SqliteDatabase.inline`). The effects of every
 event go to the ``outbox`` in the same transaction, each stamped with the platform of
 the event that caused it, and with its realm (:func:`_realms`): the realm of the trio
 whose room it is about, for a reply outside a room the realm its author acts from, else
@@ -124,8 +126,9 @@ class Twinome:
     async def handle(self, events: Sequence[Event]) -> Applied:
         """Apply a batch of events exactly once, in one transaction."""
         # Turn tracking and a lone command await nothing but the database: they run whole
-        # on its thread (a lone command's fast path has no catch-all: anything it raises,
-        # a wrong-thread error included, redoes it guarded on the ordinary path).
+        # on its thread, a lone command on the caller's (its fast path has no catch-all:
+        # anything it raises, a wrong-thread error included, redoes it guarded on the
+        # ordinary path).
         lines = all(isinstance(event, LineMessage) for event in events)
         try:
             return await self._handle(events, guarded=False, inline=lines or len(events) == 1,
@@ -168,7 +171,10 @@ class Twinome:
             await self._lines(tx, run, now, tally)
             return applied
 
-        applied = await (self.db.inline(body) if inline else self.db.atomic(body))
+        # A lone command is short: no hop at all. Line messages stay on the write
+        # connection: their cache (turns.Fixed) checks that connection's data_version.
+        applied = await (self.db.inline(body, short=len(events) == 1 and not lines)
+                         if inline else self.db.atomic(body))
         if tally.fixed is not None:  # committed: the lines it kept are what is stored
             tally.fixed.settled()
         if delivered:

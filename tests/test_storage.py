@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
+import threading
 from collections.abc import Generator
 from pathlib import Path
 
 import pytest
 
 from core.errors import StorageError
-from core.storage.db import SCHEMA_VERSION, Database, Tx
+from core.storage.db import SCHEMA_VERSION, Database, SqliteDatabase, Tx
 
 
 async def test_open_sets_wal_foreign_keys_and_version(tmp_path: Path) -> None:
@@ -90,6 +93,83 @@ async def test_an_inline_transaction_that_awaits_anything_else_is_rolled_back(
         await db.inline(body)
     async with db.transaction() as tx:
         assert await tx.value("SELECT count(*) FROM processed_events") == 0
+    await db.close()
+
+
+async def _insert_on_which_thread(db: Database, event_id: str, *, short: bool) -> int:
+    """Insert one processed event in an inline transaction; the thread that ran it."""
+
+    async def body(tx: Tx) -> int:
+        await tx.run("INSERT INTO processed_events (event_id, at) VALUES (?, 1)", (event_id,))
+        return threading.get_ident()
+
+    return await db.inline(body, short=short)
+
+
+async def test_a_short_inline_write_runs_on_the_callers_thread_and_commits(
+        tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "t.sqlite3")
+    assert await _insert_on_which_thread(db, "a", short=True) == threading.get_ident()
+    assert await _insert_on_which_thread(db, "b", short=False) != threading.get_ident()
+    async with db.read() as tx:  # another connection sees both committed
+        assert await tx.value("SELECT count(*) FROM processed_events") == 2
+    await db.close()
+
+
+async def test_a_short_inline_write_that_raises_leaves_nothing(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "t.sqlite3")
+
+    async def body(tx: Tx) -> None:
+        await tx.run("INSERT INTO processed_events (event_id, at) VALUES ('a', 1)")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        await db.inline(body, short=True)
+    assert await _insert_on_which_thread(db, "b", short=True) == threading.get_ident()
+    async with db.read() as tx:  # rolled back, and no transaction was left open
+        assert await tx.value("SELECT group_concat(event_id) FROM processed_events") == "b"
+    await db.close()
+
+
+async def test_a_short_write_the_file_lock_stops_waits_on_the_write_connections_thread(
+        tmp_path: Path) -> None:
+    path = tmp_path / "t.sqlite3"
+    db = await Database.open(path)
+    other = sqlite3.connect(path, isolation_level=None)  # another process, say
+    other.execute("BEGIN IMMEDIATE")
+    writing = asyncio.create_task(_insert_on_which_thread(db, "a", short=True))
+    await asyncio.sleep(0.2)  # the event loop runs meanwhile: the write waits elsewhere
+    assert not writing.done()
+    other.execute("COMMIT")
+    other.close()
+    assert await writing != threading.get_ident()
+    async with db.read() as tx:
+        assert await tx.value("SELECT count(*) FROM processed_events") == 1
+    await db.close()
+
+
+async def test_short_writes_reach_the_database_file_by_a_checkpoint_of_their_own(
+        tmp_path: Path) -> None:
+    path = tmp_path / "t.sqlite3"
+    db = await Database.open(path)
+    assert isinstance(db, SqliteDatabase)
+    db.near_checkpoint = 3
+    assert await db.checkpoint()  # the schema is in the file
+
+    def in_file() -> int:  # the rows in the database file itself, not in its WAL
+        with contextlib.closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as raw:
+            return int(raw.execute("SELECT count(*) FROM processed_events").fetchone()[0])
+
+    for n in range(2):
+        await _insert_on_which_thread(db, f"e{n}", short=True)
+    await asyncio.sleep(0.1)
+    assert in_file() == 0, "a short write's commit does not checkpoint"
+    await _insert_on_which_thread(db, "e2", short=True)
+    for _ in range(200):
+        if in_file() == 3:
+            break
+        await asyncio.sleep(0.01)
+    assert in_file() == 3, "the third one has the write connection checkpoint them"
     await db.close()
 
 

@@ -14,7 +14,11 @@ data (WAL gives it a snapshot) and never waits for a write transaction to end.
 
 aiosqlite runs each call on the connection's own thread: one thread hop per statement.
 A write transaction whose body awaits nothing but the database can instead run whole on
-that thread (:meth:`Database.inline`): one hop for BEGIN, every statement and COMMIT.
+that thread (:meth:`Database.inline`): one hop for BEGIN, every statement and COMMIT. A
+short one (one event's) runs with no hop at all, on the caller's own thread, on a third
+connection (:meth:`SqliteDatabase.inline` with ``short``): the hop there and back costs
+about as much as half of such a transaction, and the transaction's Python (most of it)
+holds the interpreter's lock on either thread anyway.
 """
 
 from __future__ import annotations
@@ -304,9 +308,10 @@ class Database(abc.ABC):
             return await body(tx)
 
     @abc.abstractmethod
-    async def inline(self, body: Body[T]) -> T:
+    async def inline(self, body: Body[T], *, short: bool = False) -> T:
         """Run ``body`` as one write transaction, as fast as the backend can (see
-        :meth:`SqliteDatabase.inline`; elsewhere, :meth:`atomic`)."""
+        :meth:`SqliteDatabase.inline`; elsewhere, :meth:`atomic`); ``short``: it is one
+        event's, a few statements."""
 
     @abc.abstractmethod
     async def write(self, sql: str, params: Params = (), *, keeps_caches: bool = False) -> int:
@@ -343,6 +348,10 @@ class SqliteDatabase(Database):
         self._write_lock = asyncio.Lock()
         self._read_lock = asyncio.Lock()
         self._near: sqlite3.Connection | None = None  # read_inline's, on the caller's thread
+        self._near_writer: sqlite3.Connection | None = None  # short inline writes', likewise
+        self._near_commits = 0  # commits on the near writer since its WAL was checkpointed
+        self.near_checkpoint = NEAR_CHECKPOINT  # such commits between two checkpoints
+        self._checkpointing: asyncio.Task[None] | None = None
         self.path = path
         # Write transactions begun on this connection (statements declared harmless to
         # caches aside): a cache of what is stored compares it to know nothing else wrote.
@@ -375,9 +384,14 @@ class SqliteDatabase(Database):
         return db
 
     async def close(self) -> None:
-        """Close both connections."""
-        if self._near is not None:
-            self._near.close()
+        """Close every connection."""
+        if self._checkpointing is not None:
+            self._checkpointing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._checkpointing
+        for near in (self._near, self._near_writer):
+            if near is not None:
+                near.close()
         try:
             await self._reader.close()
         finally:
@@ -429,7 +443,7 @@ class SqliteDatabase(Database):
             cur = await self._conn.execute(sql, params)
             return cur.rowcount
 
-    async def inline(self, body: Body[T]) -> T:
+    async def inline(self, body: Body[T], *, short: bool = False) -> T:
         """Run ``body`` as one write transaction, whole, on the write connection's thread.
 
         One thread hop for the whole transaction (BEGIN, every statement, COMMIT) instead
@@ -439,7 +453,16 @@ class SqliteDatabase(Database):
         rolled back if it raises. A caller cancelled meanwhile does not stop it: the
         transaction still ends, committed or rolled back, before anything else runs on
         the connection.
+
+        ``short`` (one event's transaction, a few statements): no hop at all; it runs on
+        the caller's own thread, while the event loop waits, on a write connection of its
+        own (see :meth:`_near_write`), unless that connection cannot begin at once.
         """
+        if short:
+            async with self._write_lock:
+                self.writes += 1
+                with contextlib.suppress(_NearBusy):
+                    return self._near_write(body)
         run = getattr(self._conn, "_execute", None)  # aiosqlite's own queue to its thread
         if run is None:  # not this aiosqlite: the same transaction, one hop per statement
             async with self.transaction() as tx:
@@ -449,6 +472,56 @@ class SqliteDatabase(Database):
             self.writes += 1
             result: T = await run(lambda: _drive(conn._conn, body))
             return result
+
+    def _near_write(self, body: Body[T]) -> T:
+        """Run ``body`` as one write transaction on this thread; :class:`_NearBusy` if the
+        near writer could not begin (another thread's, or the file is locked: the caller
+        takes the write connection's thread instead).
+
+        Theory. The caller holds the write lock, so within this process nothing else
+        writes; BEGIN IMMEDIATE waits no more than :data:`NEAR_BUSY` ms for another
+        process's lock. Past BEGIN it is :func:`_drive`'s transaction: committed or rolled
+        back whole, as on the thread. The near writer never checkpoints at a commit
+        (a checkpoint copies the WAL back with two fsyncs: not on the event loop's
+        thread): every :attr:`near_checkpoint` commits the write connection's thread
+        checkpoints, about as often as its ``wal_autocheckpoint`` would.
+        """
+        try:
+            near = self._near_writer or self._open_near_writer()
+            near.execute("BEGIN IMMEDIATE")
+        except (sqlite3.OperationalError, sqlite3.ProgrammingError) as err:
+            log.debug("a short write fell back to the write connection: %s", err)
+            raise _NearBusy from err
+        result = _finish(near, body)
+        self._near_commits += 1
+        if self._near_commits >= self.near_checkpoint and (
+                self._checkpointing is None or self._checkpointing.done()):
+            self._near_commits = 0
+            self._checkpointing = asyncio.get_running_loop().create_task(self._passive())
+        return result
+
+    def _open_near_writer(self) -> sqlite3.Connection:
+        """The connection short writes use on this thread (no checkpoint at its commits)."""
+        near = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            near.row_factory = sqlite3.Row
+            for pragma in _PRAGMAS:
+                near.execute(pragma)
+            near.execute(f"PRAGMA busy_timeout={NEAR_BUSY}")
+            near.execute("PRAGMA wal_autocheckpoint=0")
+        except BaseException:
+            near.close()
+            raise
+        self._near_writer = near
+        return near
+
+    async def _passive(self) -> None:
+        """Checkpoint the WAL the near writer's commits grew, on the write connection's thread."""
+        try:
+            async with self._write_lock:
+                await self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as err:  # the next one tries again; the WAL only grows meanwhile
+            log.warning("the WAL of %s could not be checkpointed: %s", self.path, err)
 
     async def _rollback(self) -> None:
         """Roll back whatever the write connection began, even a BEGIN cancelled in flight.
@@ -516,9 +589,18 @@ class SqliteDatabase(Database):
         return False
 
 
+class _NearBusy(Exception):
+    """The near writer could not begin a transaction: nothing ran."""
+
+
 def _drive(raw: sqlite3.Connection, body: Body[T]) -> T:
     """Run a transaction body to its end on this thread (see :meth:`Database.inline`)."""
     raw.execute("BEGIN IMMEDIATE")
+    return _finish(raw, body)
+
+
+def _finish(raw: sqlite3.Connection, body: Body[T]) -> T:
+    """Run a transaction body in the transaction just begun, then commit (or roll back)."""
     try:
         result = _to_end(body(_InlineTx(raw)))
         raw.execute("COMMIT")
@@ -529,7 +611,8 @@ def _drive(raw: sqlite3.Connection, body: Body[T]) -> T:
     return result
 
 
-NEAR_BUSY = 20  # ms an inline read on the event loop's thread waits for a lock at most
+NEAR_BUSY = 20  # ms an inline read or short write on the loop's thread waits for a lock at most
+NEAR_CHECKPOINT = 500  # short writes between two checkpoints (about 4,000 WAL pages)
 
 
 def _drive_read(raw: sqlite3.Connection, body: Body[T]) -> T:

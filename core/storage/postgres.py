@@ -408,7 +408,7 @@ class PgDatabase(Database):
                 log.warning("the connection dropped during a write (%s); running it again", err)
                 self._conn.terminate()  # the next BEGIN connects again
 
-    async def inline(self, body: Body[T]) -> T:
+    async def inline(self, body: Body[T], *, short: bool = False) -> T:
         """On PostgreSQL an ordinary transaction: :meth:`atomic`."""
         return await self.atomic(body)
 

@@ -150,6 +150,8 @@ async def test_a_transaction_that_raises_leaves_nothing(db: Database) -> None:
 
     with pytest.raises(RuntimeError):
         await db.inline(body)
+    with pytest.raises(RuntimeError):
+        await db.inline(body, short=True)
     async with db.transaction() as tx:
         assert await tx.value("SELECT count(*) FROM processed_events") == 0
 
@@ -162,6 +164,7 @@ async def test_inline_and_atomic_commit_what_they_return_from(db: Database) -> N
 
     assert await db.inline(body) == 1
     assert await db.atomic(body) == 2
+    assert await db.inline(body, short=True) == 3
 
 
 async def test_concurrent_transactions_are_serialised(db: Database) -> None:
