@@ -364,12 +364,14 @@ class Twinome:
         return await self.db.atomic(body, serializable=False)
 
     async def done(self, ids: Sequence[int], bindings: Sequence[tuple[str, str, str]] = (),
-                   reports: Sequence[int] = ()) -> None:
-        """Mark outbox effects as carried out, and record the bindings they made and the
-        safety reports that reached the moderators, at once."""
-        if not ids and not bindings and not reports:
+                   reports: Sequence[int] = (), dropped: Sequence[MemberId] = ()) -> None:
+        """Mark outbox effects as carried out or dropped, and record the bindings they made,
+        the safety reports that reached the moderators and, for each notice dropped that its
+        member should hear of, one more in their count (:meth:`dropped_notices`), at once."""
+        if not ids and not bindings and not reports and not dropped:
             return
-        if not bindings and not reports and self._scrub_waits is False and len(ids) <= 500:
+        if not bindings and not reports and not dropped and self._scrub_waits is False \
+                and len(ids) <= 500:
             await self.db.write("DELETE FROM outbox WHERE id IN ("  # the usual case: one hop
                                 + ", ".join("?" * len(ids)) + ")", ids, keeps_caches=True)
             return
@@ -384,6 +386,9 @@ class Twinome:
             if reports:
                 await tx.many("UPDATE safety_reports SET delivered_at = ? WHERE id = ? "
                               "AND delivered_at IS NULL", [(at, r) for r in reports])
+            if dropped:
+                await tx.many("UPDATE members SET notices_dropped = notices_dropped + 1 "
+                              "WHERE id = ?", [(m,) for m in dropped])
             return bool(ids) and waits and await self._scrub_due(tx)
 
         if await self.db.atomic(body):
@@ -457,6 +462,22 @@ class Twinome:
             "WHERE state = 'closed' AND (member_a LIKE 'former:%' OR member_b LIKE 'former:%'))")
         self._scrub_waits = False
         return True
+
+    async def dropped_notices(self, prefix: str) -> dict[MemberId, int]:
+        """How many notices were dropped for each member whose id starts with ``prefix``
+        and who has not been told yet (see :meth:`done`)."""
+        async with self.db.read() as tx:
+            rows = await tx.all("SELECT id, notices_dropped FROM members WHERE "
+                                "notices_dropped > 0 AND id >= ? AND id < ?",
+                                (prefix, prefix + "\uffff"))
+        return {MemberId(r[0]): int(r[1]) for r in rows}
+
+    async def told_dropped(self, member: MemberId, count: int) -> None:
+        """The member was told of ``count`` dropped notices: they leave the count (those
+        dropped meanwhile stay, to be told next time)."""
+        await self.db.write("UPDATE members SET notices_dropped = CASE WHEN notices_dropped "
+                            "> ? THEN notices_dropped - ? ELSE 0 END WHERE id = ?",
+                            (count, count, member), keeps_caches=True)
 
     async def note_failure(self, outbox_id: int, attempts: int, retry_at: int) -> None:
         """Record a failed try of an effect, so a restart keeps counting (times in Unix ms)."""

@@ -74,13 +74,14 @@ from bots.discord.carrier import DiscordCarrier
 from bots.discord.communities import Communities
 from bots.discord.config import DiscordConfig
 from bots.discord.inbound import Translator
-from bots.discord.names import PLATFORM, member_id, read_user
+from bots.discord.names import PLATFORM, member_id, read_user, user_id_of
 from bots.discord.views import ChoiceButton, SosModal
 from core import queries
 from core.config import Settings
 from core.events import CommandReceived, Typed
 from core.grammar import BY_NAME, Command, command_of
 from core.i18n import _, pick, render
+from core.ids import MemberId
 from core.runtime import Runtime
 from core.service import Delivery, Twinome
 
@@ -128,11 +129,12 @@ class TwinomeClient(discord.Client):
         self._own_runtime = runtime is None
         self.runtime = runtime or Runtime(core)
         self.bindings = Bindings(core, PLATFORM)
-        self.answers = Answers()
+        self.answers = Answers(told=self._told_dropped)
         self.communities = communities or Communities()
         self.carrier = DiscordCarrier(self, core, self.bindings, config, self.answers)
         self.pump = Pump(core, self.carrier, self.bindings,
-                         realms=self.realms if config.some_shards else None)
+                         realms=self.realms if config.some_shards else None,
+                         on_dropped=self._dropped)
         self.translator = Translator(self.bindings)
         self.tree: app_commands.CommandTree[TwinomeClient] = app_commands.CommandTree(self)
         for command in commands.build(self.run_command, self.complete_trio, self.complete_skill):
@@ -153,6 +155,9 @@ class TwinomeClient(discord.Client):
         self.add_dynamic_items(ChoiceButton)
         if self._own_runtime:
             await self.runtime.start(scheduler=self.scheduler)
+        dropped = await self.core.dropped_notices(f"{PLATFORM}:")
+        self.answers.load({user_id: n for member, n in dropped.items()
+                           if (user_id := user_id_of(member)) is not None})
         self.runtime.on_effects(self.pump.wake)
         await self.tree.set_translator(commands.Localizer())
         if not self.config.guild_ids and self.config.holds_direct:
@@ -178,6 +183,16 @@ class TwinomeClient(discord.Client):
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         self.pump.wake()
+
+    def _dropped(self, members: Sequence[MemberId]) -> None:
+        """Notices for these members were dropped (stored): each hears of it next time."""
+        for member in members:
+            user_id = user_id_of(member)
+            if user_id is not None:
+                self.answers.expired(user_id)
+
+    async def _told_dropped(self, user_id: int, count: int) -> None:
+        await self.core.told_dropped(member_id(user_id), count)
 
     async def _poll_others(self) -> None:
         """Wake the pump now and then for the effects other processes wrote."""

@@ -11,7 +11,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from core.clock import FakeClock
 from core.errors import StorageError
+from core.ids import MemberId
+from core.service import Twinome
 from core.storage.db import SCHEMA_VERSION, Database, Tx, among, contains
 from tests.pgserver import PgServer
 
@@ -268,3 +271,24 @@ async def test_both_backends_end_with_the_same_schema(tmp_path: Path, pg_url: st
 async def test_a_wrong_url_is_a_storage_error(pg_server: PgServer) -> None:
     with pytest.raises(StorageError, match="Cannot reach"):
         await Database.open(f"postgresql://postgres@127.0.0.1:{pg_server.port}/absent")
+
+
+async def test_dropped_notices_are_counted_with_the_drop_and_taken_back_once_told(
+        db: Database) -> None:
+    core = Twinome(db, FakeClock())
+    async with db.transaction() as tx:
+        for member in ("discord:1", "discord:2", "matrix:@a"):
+            await tx.run("INSERT INTO members (id, display_name, created_at) VALUES (?, ?, 1)",
+                         (member, member))
+        ids = [await tx.insert("INSERT INTO outbox (platform, effect, created_at) "
+                               "VALUES ('discord', '{}', 1)") for _ in range(3)]
+    await core.done(ids, dropped=[MemberId("discord:1")] * 2 + [MemberId("matrix:@a")])
+    assert await core.pending("discord") == []
+    assert await core.dropped_notices("discord:") == {"discord:1": 2}
+    await core.done([], dropped=[MemberId("discord:1")])  # one more, dropped while telling
+    await core.told_dropped(MemberId("discord:1"), 2)
+    assert await core.dropped_notices("discord:") == {"discord:1": 1}
+    await core.told_dropped(MemberId("discord:1"), 5)
+    assert await core.dropped_notices("discord:") == {}
+    async with db.read() as tx:
+        assert await tx.value("SELECT notices_dropped FROM members WHERE id = 'discord:1'") == 0
