@@ -57,7 +57,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from core import features, grammar, queries, safety, telling, turns
+from core import features, grammar, keys, queries, safety, telling, turns
 from core.basics import PRUNE_EVERY
 from core.clock import Clock
 from core.config import Settings
@@ -479,6 +479,33 @@ class Twinome:
                             "> ? THEN notices_dropped - ? ELSE 0 END WHERE id = ?",
                             (count, count, member), keeps_caches=True)
 
+    async def waiting_realms(self, platform: str) -> list[str]:
+        """The realms the platform's effects waiting in the outbox are bound to."""
+        async with self.db.read() as tx:
+            rows = await tx.all("SELECT DISTINCT realm FROM outbox WHERE platform = ? "
+                                "AND realm IS NOT NULL ORDER BY realm", (platform,))
+        return [str(r[0]) for r in rows]
+
+    async def left_realm(self, platform: str, realm: str) -> list[tuple[int, str]]:
+        """The bot left a realm (on Discord: it was removed from a server), so its effects
+        waiting there can never be carried out by the process that held it, nor by any
+        other: those meant for one member alone (replies and notices in their direct
+        chat's lane) lose the realm and go like any direct notice; the others (posts,
+        rooms, public replies in its rooms) are dropped. Returns (id, kind) of those dropped."""
+        async def body(tx: Tx) -> list[tuple[int, str]]:
+            rows = await tx.all("SELECT id, effect FROM outbox WHERE platform = ? AND realm = ? "
+                                "ORDER BY id", (platform, realm))
+            dropped: list[tuple[int, str]] = []
+            kept: list[tuple[int, str]] = []
+            for row in rows:
+                effect = from_json(row["effect"])
+                (kept if _for_one_member(effect) else dropped).append((row["id"], effect.kind))
+            await tx.many("DELETE FROM outbox WHERE id = ?", [(i,) for i, _ in dropped])
+            await tx.many("UPDATE outbox SET realm = NULL WHERE id = ?", [(i,) for i, _ in kept])
+            return dropped
+
+        return await self.db.atomic(body)
+
     async def note_failure(self, outbox_id: int, attempts: int, retry_at: int) -> None:
         """Record a failed try of an effect, so a restart keeps counting (times in Unix ms)."""
         await self.db.write("UPDATE outbox SET attempts = ?, retry_at = ? WHERE id = ?",
@@ -777,6 +804,12 @@ def _mine(realms: Collection[str | None] | None, params: dict[str, Any]) -> str:
     clause, named = _in_realms(realms)
     params.update(named)
     return " AND " + clause
+
+
+def _for_one_member(effect: Effect) -> bool:
+    """Whether an effect is for one member alone, in their direct chat's lane (a private
+    reply, a notice), which no room is needed to carry out."""
+    return isinstance(effect, Reply | Notify) and lane_of(effect) == keys.dm_key(effect.to)
 
 
 def _room_of(effect: Effect) -> RoomId | None:

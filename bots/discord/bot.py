@@ -52,6 +52,13 @@ every :data:`POLL_OTHERS` seconds. Each process syncs the command tree to the co
 servers its shards hold (globally: the process running shard 0, which also queues again
 the reports that never reached the moderators); every process fires due jobs, each job
 taken by one (``FOR UPDATE SKIP LOCKED``).
+
+A server the bot was removed from (``on_guild_remove``, or, for one of this process's
+shards, a server effects wait for but absent at startup) would keep its effects waiting
+for good: no process carries its realm. They are settled at once
+(:meth:`core.service.Twinome.left_realm`): what is for one member alone (a private
+reply, a notice) loses the realm and goes by DM or on their next interaction; the rest
+(posts, rooms, public replies in its channels) is dropped, logged by kind and id.
 """
 
 from __future__ import annotations
@@ -165,11 +172,16 @@ class TwinomeClient(discord.Client):
         for guild_id in filter(self.config.holds, self.config.guild_ids):
             guild = discord.Object(guild_id)
             self.tree.copy_global_to(guild=guild)
-            await self.tree.sync(guild=guild)
+            try:
+                await self.tree.sync(guild=guild)
+            except (discord.NotFound, discord.Forbidden) as err:  # removed from it, say
+                log.warning("the commands could not be synced to server %s (%s)", guild_id,
+                            err.status)
 
     async def on_ready(self) -> None:
         if not self._pumping:
             self._pumping = True
+            await self._settle_left(await self._left_while_stopped())
             await self.pump.start()
             if self.config.moderators_channel_id is not None and self.config.holds_direct:
                 await self.pump.resend_reports()  # once, by the process carrying reports
@@ -193,6 +205,26 @@ class TwinomeClient(discord.Client):
 
     async def _told_dropped(self, user_id: int, count: int) -> None:
         await self.core.told_dropped(member_id(user_id), count)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        await self._settle_left([str(guild.id)])
+
+    async def _left_while_stopped(self) -> list[str]:
+        """The servers of this process's shards that effects wait for, but that the bot is
+        no longer in (removed while it was stopped: no GUILD_DELETE will come)."""
+        held = {str(guild.id) for guild in self.guilds}  # unavailable ones included
+        return [realm for realm in await self.core.waiting_realms(PLATFORM)
+                if realm.isdigit() and self.config.holds(int(realm)) and realm not in held]
+
+    async def _settle_left(self, realms: Sequence[str]) -> None:
+        """The bot left these servers: no process will carry their effects out. Those for
+        one member alone go by DM (or their next interaction); the others are dropped."""
+        for realm in realms:
+            for outbox_id, kind in await self.core.left_realm(PLATFORM, realm):
+                log.warning("effect %s (%s) dropped: the bot is no longer in its server",
+                            outbox_id, kind)
+        if realms:
+            self.pump.wake()
 
     async def _poll_others(self) -> None:
         """Wake the pump now and then for the effects other processes wrote."""
