@@ -272,8 +272,7 @@ class Twinome:
 
     async def next_due(self) -> datetime | None:
         """When the nearest job is due, if any."""
-        async with self.db.read() as tx:
-            due = await tx.value("SELECT min(due_at) FROM jobs")
+        due = await self.db.read_value("SELECT min(due_at) FROM jobs")
         return None if due is None else dt(due)
 
     async def pending(self, platform: str | None = None, limit: int = 500, after: int = 0,
@@ -466,10 +465,9 @@ class Twinome:
     async def dropped_notices(self, prefix: str) -> dict[MemberId, int]:
         """How many notices were dropped for each member whose id starts with ``prefix``
         and who has not been told yet (see :meth:`done`)."""
-        async with self.db.read() as tx:
-            rows = await tx.all("SELECT id, notices_dropped FROM members WHERE "
-                                "notices_dropped > 0 AND id >= ? AND id < ?",
-                                (prefix, prefix + "\uffff"))
+        rows = await self.db.read_all("SELECT id, notices_dropped FROM members WHERE "
+                                      "notices_dropped > 0 AND id >= ? AND id < ?",
+                                      (prefix, prefix + "\uffff"))
         return {MemberId(r[0]): int(r[1]) for r in rows}
 
     async def told_dropped(self, member: MemberId, count: int) -> None:
@@ -481,9 +479,8 @@ class Twinome:
 
     async def waiting_realms(self, platform: str) -> list[str]:
         """The realms the platform's effects waiting in the outbox are bound to."""
-        async with self.db.read() as tx:
-            rows = await tx.all("SELECT DISTINCT realm FROM outbox WHERE platform = ? "
-                                "AND realm IS NOT NULL ORDER BY realm", (platform,))
+        rows = await self.db.read_all("SELECT DISTINCT realm FROM outbox WHERE platform = ? "
+                                      "AND realm IS NOT NULL ORDER BY realm", (platform,))
         return [str(r[0]) for r in rows]
 
     async def left_realm(self, platform: str, realm: str) -> list[tuple[int, str]]:
@@ -518,14 +515,12 @@ class Twinome:
 
     async def seen(self, event_id: str) -> bool:
         """Whether an event of this id was applied already."""
-        async with self.db.read() as tx:
-            return await tx.value("SELECT 1 FROM processed_events WHERE event_id = ?",
-                                  (event_id,)) is not None
+        return await self.db.read_value("SELECT 1 FROM processed_events WHERE event_id = ?",
+                                        (event_id,)) is not None
 
     async def instance(self) -> str:
         """This database's random instance id (part of every delivery's idempotency key)."""
-        async with self.db.read() as tx:
-            return str(await tx.value("SELECT value FROM meta WHERE key = 'instance'"))
+        return str(await self.db.read_value("SELECT value FROM meta WHERE key = 'instance'"))
 
     async def bind(self, platform: str, key: str, ref: str) -> None:
         """Remember that core ``key`` (``room:3``, ``dm:alice``) is ``ref`` on ``platform``."""
@@ -533,18 +528,14 @@ class Twinome:
 
     async def ref_of(self, platform: str, key: str) -> str | None:
         """The platform reference bound to a core key."""
-        async with self.db.read() as tx:
-            value = await tx.value(
-                "SELECT ref FROM platform_refs WHERE platform = ? AND key = ?", (platform, key)
-            )
+        value = await self.db.read_value(
+            "SELECT ref FROM platform_refs WHERE platform = ? AND key = ?", (platform, key))
         return None if value is None else str(value)
 
     async def key_of(self, platform: str, ref: str) -> str | None:
         """The core key bound to a platform reference."""
-        async with self.db.read() as tx:
-            value = await tx.value(
-                "SELECT key FROM platform_refs WHERE platform = ? AND ref = ?", (platform, ref)
-            )
+        value = await self.db.read_value(
+            "SELECT key FROM platform_refs WHERE platform = ? AND ref = ?", (platform, ref))
         return None if value is None else str(value)
 
     async def refs(self, platform: str, prefix: str, limit: int = 10_000) -> list[tuple[str, str]]:

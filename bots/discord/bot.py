@@ -344,9 +344,8 @@ class TwinomeClient(discord.Client):
     async def language_of(self, interaction: discord.Interaction) -> str:
         """The language to speak to whoever interacted: the one they chose, else their
         Discord's, else the bot's default."""
-        async with self.core.db.read() as tx:
-            chosen = await tx.value("SELECT language FROM members WHERE id = ?",
-                                    (member_id(interaction.user.id),))
+        chosen = await self.core.db.read_value("SELECT language FROM members WHERE id = ?",
+                                               (member_id(interaction.user.id),))
         return pick(chosen, interaction.locale.value, self.core.settings.default_language)
 
     def fallback_language(self, interaction: discord.Interaction) -> str:
@@ -371,9 +370,8 @@ class TwinomeClient(discord.Client):
         other = getattr(interaction.namespace, "user", None)
         whose = member_id(other.id) if isinstance(other, discord.abc.User) \
             else member_id(interaction.user.id)
-        async with self.core.db.read() as tx:
-            rows = await tx.all("SELECT DISTINCT skill FROM skills WHERE member_id = ? "
-                                "ORDER BY skill LIMIT 200", (whose,))
+        rows = await self.core.db.read_all("SELECT DISTINCT skill FROM skills WHERE "
+                                           "member_id = ? ORDER BY skill LIMIT 200", (whose,))
         wanted = current.casefold()
         return [app_commands.Choice(name=r[0][:100], value=r[0][:100])
                 for r in rows if wanted in str(r[0])][:MAX_CHOICES]

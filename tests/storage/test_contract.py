@@ -47,6 +47,14 @@ async def test_rows_read_by_name_and_by_index(db: Database) -> None:
         assert await tx.one("SELECT * FROM trios WHERE id = ?", (-1,)) is None
 
 
+async def test_one_query_reads_give_a_value_or_the_rows(db: Database) -> None:
+    await db.write("INSERT INTO meta (key, value) VALUES ('a', '1'), ('b', '2')")
+    assert await db.read_value("SELECT value FROM meta WHERE key = ?", ("b",)) == "2"
+    assert await db.read_value("SELECT value FROM meta WHERE key = ?", ("none",)) is None
+    rows = await db.read_all("SELECT key, value FROM meta WHERE key IN ('a', 'b') ORDER BY key")
+    assert [tuple(r) for r in rows] == [("a", "1"), ("b", "2")] and rows[1]["value"] == "2"
+
+
 async def test_named_parameters_repeat_and_mix_with_literals(db: Database) -> None:
     async with db.transaction() as tx:
         await tx.run("INSERT INTO meta (key, value) VALUES (:k, :v)", {"k": "a:b?", "v": "x"})
