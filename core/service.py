@@ -59,7 +59,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from core import features, grammar, queries, safety, telling, turns
+from core import features, grammar, keys, queries, safety, telling, turns
 from core.basics import PRUNE_EVERY
 from core.clock import Clock
 from core.config import Settings
@@ -278,8 +278,7 @@ class Twinome:
 
     async def next_due(self) -> datetime | None:
         """When the nearest job is due, if any."""
-        async with self.db.read() as tx:
-            due = await tx.value("SELECT min(due_at) FROM jobs")
+        due = await self.db.read_value("SELECT min(due_at) FROM jobs")
         return None if due is None else dt(due)
 
     async def pending(self, platform: str | None = None, limit: int = 500, after: int = 0,
@@ -370,12 +369,14 @@ class Twinome:
         return await self.db.atomic(body, serializable=False)
 
     async def done(self, ids: Sequence[int], bindings: Sequence[tuple[str, str, str]] = (),
-                   reports: Sequence[int] = ()) -> None:
-        """Mark outbox effects as carried out, and record the bindings they made and the
-        safety reports that reached the moderators, at once."""
-        if not ids and not bindings and not reports:
+                   reports: Sequence[int] = (), dropped: Sequence[MemberId] = ()) -> None:
+        """Mark outbox effects as carried out or dropped, and record the bindings they made,
+        the safety reports that reached the moderators and, for each notice dropped that its
+        member should hear of, one more in their count (:meth:`dropped_notices`), at once."""
+        if not ids and not bindings and not reports and not dropped:
             return
-        if not bindings and not reports and self._scrub_waits is False and len(ids) <= 500:
+        if not bindings and not reports and not dropped and self._scrub_waits is False \
+                and len(ids) <= 500:
             await self.db.write("DELETE FROM outbox WHERE id IN ("  # the usual case: one hop
                                 + ", ".join("?" * len(ids)) + ")", ids, keeps_caches=True)
             return
@@ -390,6 +391,9 @@ class Twinome:
             if reports:
                 await tx.many("UPDATE safety_reports SET delivered_at = ? WHERE id = ? "
                               "AND delivered_at IS NULL", [(at, r) for r in reports])
+            if dropped:
+                await tx.many("UPDATE members SET notices_dropped = notices_dropped + 1 "
+                              "WHERE id = ?", [(m,) for m in dropped])
             return bool(ids) and waits and await self._scrub_due(tx)
 
         if await self.db.atomic(body):
@@ -464,6 +468,47 @@ class Twinome:
         self._scrub_waits = False
         return True
 
+    async def dropped_notices(self, prefix: str) -> dict[MemberId, int]:
+        """How many notices were dropped for each member whose id starts with ``prefix``
+        and who has not been told yet (see :meth:`done`)."""
+        rows = await self.db.read_all("SELECT id, notices_dropped FROM members WHERE "
+                                      "notices_dropped > 0 AND id >= ? AND id < ?",
+                                      (prefix, prefix + "\uffff"))
+        return {MemberId(r[0]): int(r[1]) for r in rows}
+
+    async def told_dropped(self, member: MemberId, count: int) -> None:
+        """The member was told of ``count`` dropped notices: they leave the count (those
+        dropped meanwhile stay, to be told next time)."""
+        await self.db.write("UPDATE members SET notices_dropped = CASE WHEN notices_dropped "
+                            "> ? THEN notices_dropped - ? ELSE 0 END WHERE id = ?",
+                            (count, count, member), keeps_caches=True)
+
+    async def waiting_realms(self, platform: str) -> list[str]:
+        """The realms the platform's effects waiting in the outbox are bound to."""
+        rows = await self.db.read_all("SELECT DISTINCT realm FROM outbox WHERE platform = ? "
+                                      "AND realm IS NOT NULL ORDER BY realm", (platform,))
+        return [str(r[0]) for r in rows]
+
+    async def left_realm(self, platform: str, realm: str) -> list[tuple[int, str]]:
+        """The bot left a realm (on Discord: it was removed from a server), so its effects
+        waiting there can never be carried out by the process that held it, nor by any
+        other: those meant for one member alone (replies and notices in their direct
+        chat's lane) lose the realm and go like any direct notice; the others (posts,
+        rooms, public replies in its rooms) are dropped. Returns (id, kind) of those dropped."""
+        async def body(tx: Tx) -> list[tuple[int, str]]:
+            rows = await tx.all("SELECT id, effect FROM outbox WHERE platform = ? AND realm = ? "
+                                "ORDER BY id", (platform, realm))
+            dropped: list[tuple[int, str]] = []
+            kept: list[tuple[int, str]] = []
+            for row in rows:
+                effect = from_json(row["effect"])
+                (kept if _for_one_member(effect) else dropped).append((row["id"], effect.kind))
+            await tx.many("DELETE FROM outbox WHERE id = ?", [(i,) for i, _ in dropped])
+            await tx.many("UPDATE outbox SET realm = NULL WHERE id = ?", [(i,) for i, _ in kept])
+            return dropped
+
+        return await self.db.atomic(body)
+
     async def note_failure(self, outbox_id: int, attempts: int, retry_at: int) -> None:
         """Record a failed try of an effect, so a restart keeps counting (times in Unix ms)."""
         await self.db.write("UPDATE outbox SET attempts = ?, retry_at = ? WHERE id = ?",
@@ -476,14 +521,12 @@ class Twinome:
 
     async def seen(self, event_id: str) -> bool:
         """Whether an event of this id was applied already."""
-        async with self.db.read() as tx:
-            return await tx.value("SELECT 1 FROM processed_events WHERE event_id = ?",
-                                  (event_id,)) is not None
+        return await self.db.read_value("SELECT 1 FROM processed_events WHERE event_id = ?",
+                                        (event_id,)) is not None
 
     async def instance(self) -> str:
         """This database's random instance id (part of every delivery's idempotency key)."""
-        async with self.db.read() as tx:
-            return str(await tx.value("SELECT value FROM meta WHERE key = 'instance'"))
+        return str(await self.db.read_value("SELECT value FROM meta WHERE key = 'instance'"))
 
     async def bind(self, platform: str, key: str, ref: str) -> None:
         """Remember that core ``key`` (``room:3``, ``dm:alice``) is ``ref`` on ``platform``."""
@@ -491,18 +534,14 @@ class Twinome:
 
     async def ref_of(self, platform: str, key: str) -> str | None:
         """The platform reference bound to a core key."""
-        async with self.db.read() as tx:
-            value = await tx.value(
-                "SELECT ref FROM platform_refs WHERE platform = ? AND key = ?", (platform, key)
-            )
+        value = await self.db.read_value(
+            "SELECT ref FROM platform_refs WHERE platform = ? AND key = ?", (platform, key))
         return None if value is None else str(value)
 
     async def key_of(self, platform: str, ref: str) -> str | None:
         """The core key bound to a platform reference."""
-        async with self.db.read() as tx:
-            value = await tx.value(
-                "SELECT key FROM platform_refs WHERE platform = ? AND ref = ?", (platform, ref)
-            )
+        value = await self.db.read_value(
+            "SELECT key FROM platform_refs WHERE platform = ? AND ref = ?", (platform, ref))
         return None if value is None else str(value)
 
     async def refs(self, platform: str, prefix: str, limit: int = 10_000) -> list[tuple[str, str]]:
@@ -762,6 +801,12 @@ def _mine(realms: Collection[str | None] | None, params: dict[str, Any]) -> str:
     clause, named = _in_realms(realms)
     params.update(named)
     return " AND " + clause
+
+
+def _for_one_member(effect: Effect) -> bool:
+    """Whether an effect is for one member alone, in their direct chat's lane (a private
+    reply, a notice), which no room is needed to carry out."""
+    return isinstance(effect, Reply | Notify) and lane_of(effect) == keys.dm_key(effect.to)
 
 
 def _room_of(effect: Effect) -> RoomId | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -316,6 +317,11 @@ async def seat(ctx: Ctx, trio_id: int, code: str) -> None:
         raise Forbidden(_("This code cannot be used."),
                         hint=_("Ask for another way in, or start a trio: {p}trio new", p=ctx.prefix))
     await _check_cap(ctx, ctx.actor)
+    if trio.realm is None and realm is not None:
+        # Started where no realm was known (a DM by someone not seen in a server yet): it
+        # lives where its first member from a server joins it, and seats no one from another.
+        await ctx.tx.run("UPDATE trios SET realm = ? WHERE id = ?", (realm, trio.id))
+        trio = replace(trio, realm=realm)
     labels = {m: await queries.known_as(ctx.tx, ctx.actor, m) for m in members}  # before seating
     await ctx.tx.run("UPDATE invites SET state = 'used', used_by = ? WHERE code = ?",
                      (ctx.actor, code))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from bots.adapter.text import with_choices
 from core.clock import FakeClock
@@ -103,3 +106,15 @@ def code_in(text: str) -> str:
     found = re.search(r"\b[A-Z0-9]{4}(?:-[A-Z0-9]{4}){3}\b", text)
     assert found, f"no invite code in {text!r}"
     return found.group()
+
+
+async def until(check: Callable[[], Awaitable[Any]], what: str, within: float = 30) -> None:
+    """Wait until ``check`` holds (looking every 20 ms)."""
+    try:
+        async with asyncio.timeout(within):
+            while True:
+                if await check():
+                    return
+                await asyncio.sleep(0.02)
+    except TimeoutError:
+        raise AssertionError(f"timed out: {what}") from None

@@ -19,7 +19,7 @@ import random
 import signal
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from core import keys
 from core.ids import RoomId
 from core.timeutil import ts
 from tests.conftest import form_trio
-from tests.helpers import Harness
+from tests.helpers import Harness, until
 from tests.pgserver import PgServer
 
 LEASE = 2.0  # seconds: how long the dead process's lanes wait for their takeover
@@ -260,18 +260,6 @@ async def leased_effects(url: str, owner: str) -> int:
     return int((await query(
         url, "SELECT count(*) FROM lane_leases l JOIN outbox o "
         "ON o.platform = l.platform AND o.lane = l.lane WHERE l.owner = $1", owner))[0][0])
-
-
-async def until(check: Callable[[], Awaitable[Any]], what: str, within: float = 30) -> None:
-    """Wait until ``check`` holds (looking every 20 ms)."""
-    try:
-        async with asyncio.timeout(within):
-            while True:
-                if await check():
-                    return
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        raise AssertionError(f"timed out: {what}") from None
 
 
 async def dump(url: str) -> dict[str, list[str]]:

@@ -74,3 +74,16 @@ async def test_an_invitation_into_another_realm_is_refused_at_accept(h: Harness)
     await h.say("ana", "trio invite @dee")
     refused = await h.say("dee", "trio accept")
     assert any(isinstance(e, Reply) and e.error and "another server" in e.text for e in refused)
+
+
+async def test_a_trio_started_where_no_realm_is_known_takes_its_first_joiners(
+        h: Harness) -> None:
+    # "gus" started it from a direct chat, unseen in any server: no realm is known for him
+    code = code_in(replies(await h.say("gus", "trio new Les Trois"))[0])
+    await h.say("bo", f"trio join {code}")  # from server g1: the trio lives there now
+    code = code_in(replies(await h.say("gus", "trio invite"))[0])
+    refused = await h.say("cy", f"trio join {code}")
+    assert any(isinstance(e, Reply) and e.error and "another server" in e.text for e in refused)
+    out = await h.say("eli", f"trio join {code}")
+    created = [e for e in out if isinstance(e, CreateRoom)]
+    assert created and all(e.realm == "g1" for e in created)

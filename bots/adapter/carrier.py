@@ -51,9 +51,11 @@ class Wait:
 
 @dataclass(frozen=True)
 class Failed:
-    """It can never be carried out: drop it."""
+    """It can never be carried out: drop it (``tell``: a member who should hear that a
+    notice of theirs was dropped; the core counts it until they are told)."""
 
     reason: str
+    tell: MemberId | None = None
 
 
 Outcome = Done | Retry | Wait | Failed

@@ -13,7 +13,9 @@ is given up with a warning; a *wait* records since when (in the row, so a restar
 not reset it) and after :data:`HOLD_LIMIT` the effect is carried out without the hold;
 *failed* effects are dropped with a warning (a safety report that could not reach a
 moderators' room stays stored as undelivered; a carried-out one is marked delivered with
-its row's deletion). Log lines name effects by kind and id only.
+its row's deletion; a dropped notice its member should hear of is counted for them in
+the same transaction, :meth:`core.service.Twinome.done`, so a restart still tells them).
+Log lines name effects by kind and id only.
 
 Each effect's idempotency key (``tw<database instance>-<outbox id>``) never changes, so
 a carrier that passes it to its platform (a Matrix transaction id, a Discord nonce)
@@ -88,7 +90,7 @@ from core.effects import (
     lane_of,
 )
 from core.i18n import SOURCE
-from core.ids import RoomId
+from core.ids import MemberId, RoomId
 from core.service import Delivery, Twinome
 
 log = logging.getLogger("twinome.delivery")
@@ -113,7 +115,8 @@ class Pump:
     def __init__(self, core: Twinome, carrier: Carrier, bindings: Bindings, *,
                  flush_every: int = FLUSH_EVERY, lease: float = LEASE,
                  wall_ms: Callable[[], int] = lambda: int(time.time() * 1000),
-                 realms: Callable[[], Collection[str | None]] | None = None) -> None:
+                 realms: Callable[[], Collection[str | None]] | None = None,
+                 on_dropped: Callable[[Sequence[MemberId]], None] | None = None) -> None:
         self.core = core
         self.carrier = carrier
         self.bindings = bindings
@@ -124,6 +127,7 @@ class Pump:
         self.lease_ms = int(lease * 1000)
         self._lease_until = 0  # when this pump's leases end unless renewed (Unix ms)
         self.realms = realms  # which realms' effects to carry (see Twinome.pending); None: all
+        self.on_dropped = on_dropped  # told who is owed word of a dropped notice, once stored
         self.waiting = 0  # effects held back at the end of the last pass
         self._polls = False  # the last pass met a wait that only a poll would see end
         self.passes = 0  # passes run so far (for tests)
@@ -134,6 +138,7 @@ class Pump:
         self._done: list[int] = []
         self._binds: list[tuple[str, str, str]] = []
         self._reports: list[int] = []  # safety reports carried out (reached the moderators)
+        self._dropped: list[MemberId] = []  # members to tell of a notice dropped (one each)
         self._claimed: set[str] = set()  # event ids whose replies a caller carries out
         self._held_for_claim = False  # a pass left an effect alone because of a claim
         self._carried: OrderedDict[int, None] = OrderedDict()  # outbox ids a caller carried
@@ -331,6 +336,8 @@ class Pump:
         if isinstance(outcome, Failed):
             log.warning("effect %s (%s) dropped: %s", delivery.id, delivery.effect.kind,
                         outcome.reason)
+            if outcome.tell is not None:
+                self._dropped.append(outcome.tell)
             await self._finished(delivery, None)
             return True
         if isinstance(outcome, Wait):
@@ -373,7 +380,7 @@ class Pump:
             return
         if done is not None and isinstance(effect, ReportToModerators) and effect.report:
             self._reports.append(effect.report)  # a Failed one stays undelivered, stored
-        if len(self._done) >= self.flush_every:
+        if len(self._done) >= self.flush_every or self._dropped:  # the member hears at once
             await self._flush()
 
     async def _flush(self, *, soon: bool = False) -> None:
@@ -381,13 +388,15 @@ class Pump:
         core's next write (a caller answering a command does not delay the next one),
         and passes meanwhile skip them as carried."""
         if self._done or self._binds:
-            done, binds, reports = self._done, self._binds, self._reports
-            self._done, self._binds, self._reports = [], [], []
-            if soon and not binds and not reports:
+            done, binds, reports, dropped = self._done, self._binds, self._reports, self._dropped
+            self._done, self._binds, self._reports, self._dropped = [], [], [], []
+            if soon and not binds and not reports and not dropped:
                 self._carried.update((i, None) for i in done)
                 await self.core.done_soon(done)
                 return
-            await self.core.done(done, binds, reports)
+            await self.core.done(done, binds, reports, dropped)
+            if dropped and self.on_dropped is not None:
+                self.on_dropped(dropped)  # after the commit: a telling never precedes it
 
     def key(self, delivery: Delivery) -> str:
         """The effect's idempotency key, the same across restarts."""

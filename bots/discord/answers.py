@@ -21,10 +21,15 @@ notice is kept :data:`CLOSED_KEEP` at most (what it says is stale by then, and i
 not stay stored for a member who may never come back): then the carrier drops it, and the
 member's next answer ends with how many were dropped (:meth:`Answers.expired`). No pass
 polls for them meanwhile: the pump looks again when woken (their next interaction) or
-when one is due to expire or to have its DM tried again. Here is only what the carrier
+when one is due to expire or to have its DM tried again. Here is what the carrier
 learnt: whose DMs were found closed, and when (bounded; after :data:`CLOSED_RECHECK`
-seconds a DM is tried again), and how many of whose notices expired (bounded); a restart
-forgets it all.
+seconds a DM is tried again; a restart forgets it: the next notice tries a DM first),
+and how many of whose notices expired. That count is the core's (``members.
+notices_dropped``, raised in the transaction that drops the notice): it is read here at
+startup (:meth:`Answers.load`), added to once each drop is committed, and taken back out
+of the database once the member is told (the ``told`` callback), so neither a restart
+nor a crash before the telling loses it. Another process sharing the database learns of
+a drop only at its own startup.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,8 +98,10 @@ def whole_origin(origin: str | None) -> str | None:
 class Answers:
     """The live interactions by id, and the members whose DMs were found closed."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic,
+                 told: Callable[[int, int], Awaitable[None]] | None = None) -> None:
         self.clock = clock
+        self.told = told  # stores that a member was told of so many dropped notices
         self._live: OrderedDict[str, Live] = OrderedDict()
         self._closed: OrderedDict[int, float] = OrderedDict()  # user id -> when found closed
         self._expired: OrderedDict[int, int] = OrderedDict()  # user id -> notices dropped
@@ -171,9 +178,20 @@ class Answers:
             if live.defer_first:
                 await self._defer(live)
             await self._answer(live, text, ephemeral=ephemeral, view=view)
-            dropped = self._expired.pop(live.interaction.user.id, 0)
+            user_id = live.interaction.user.id
+            dropped = self._expired.pop(user_id, 0)
             if dropped:
                 await self._follow(live, render(dropped_notices(dropped), lang), True, None)
+                await self._told(user_id, dropped)
+
+    async def _told(self, user_id: int, dropped: int) -> None:
+        """Store that a member was told (if that fails, they are told again after a restart)."""
+        if self.told is None:
+            return
+        try:
+            await self.told(user_id, dropped)
+        except Exception:
+            log.exception("that %s was told of dropped notices could not be stored", user_id)
 
     async def _answer(self, live: Live, text: str, *, ephemeral: bool,
                       view: discord.ui.View | None) -> None:
@@ -220,11 +238,17 @@ class Answers:
         while len(self._closed) > MAX_CLOSED:
             self._closed.popitem(last=False)
 
-    def expired(self, user_id: int) -> None:
-        """Count a notice dropped after waiting :data:`CLOSED_KEEP` for the member (bounded)."""
-        self._expired[user_id] = self._expired.pop(user_id, 0) + 1
+    def expired(self, user_id: int, count: int = 1) -> None:
+        """Count notices dropped after waiting :data:`CLOSED_KEEP` for the member (bounded
+        here; the database keeps them all, and :meth:`load` reads them at the next start)."""
+        self._expired[user_id] = self._expired.pop(user_id, 0) + count
         while len(self._expired) > MAX_CLOSED:
             self._expired.popitem(last=False)
+
+    def load(self, counts: Mapping[int, int]) -> None:
+        """Take the counts of dropped notices members were not told of yet (at startup)."""
+        for user_id, count in counts.items():
+            self.expired(user_id, count)
 
     def dms_closed(self, user_id: int) -> bool:
         """Whether a member's DMs were found closed lately (then no DM is tried)."""

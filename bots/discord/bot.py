@@ -52,6 +52,13 @@ every :data:`POLL_OTHERS` seconds. Each process syncs the command tree to the co
 servers its shards hold (globally: the process running shard 0, which also queues again
 the reports that never reached the moderators); every process fires due jobs, each job
 taken by one (``FOR UPDATE SKIP LOCKED``).
+
+A server the bot was removed from (``on_guild_remove``, or, for one of this process's
+shards, a server effects wait for but absent at startup) would keep its effects waiting
+for good: no process carries its realm. They are settled at once
+(:meth:`core.service.Twinome.left_realm`): what is for one member alone (a private
+reply, a notice) loses the realm and goes by DM or on their next interaction; the rest
+(posts, rooms, public replies in its channels) is dropped, logged by kind and id.
 """
 
 from __future__ import annotations
@@ -74,13 +81,14 @@ from bots.discord.carrier import DiscordCarrier
 from bots.discord.communities import Communities
 from bots.discord.config import DiscordConfig
 from bots.discord.inbound import Translator
-from bots.discord.names import PLATFORM, member_id, read_user
+from bots.discord.names import PLATFORM, member_id, read_user, user_id_of
 from bots.discord.views import ChoiceButton, SosModal
 from core import queries
 from core.config import Settings
 from core.events import CommandReceived, Typed
 from core.grammar import BY_NAME, Command, command_of
 from core.i18n import _, pick, render
+from core.ids import MemberId
 from core.runtime import Runtime
 from core.service import Delivery, Twinome
 
@@ -128,11 +136,12 @@ class TwinomeClient(discord.Client):
         self._own_runtime = runtime is None
         self.runtime = runtime or Runtime(core)
         self.bindings = Bindings(core, PLATFORM)
-        self.answers = Answers()
+        self.answers = Answers(told=self._told_dropped)
         self.communities = communities or Communities()
         self.carrier = DiscordCarrier(self, core, self.bindings, config, self.answers)
         self.pump = Pump(core, self.carrier, self.bindings,
-                         realms=self.realms if config.some_shards else None)
+                         realms=self.realms if config.some_shards else None,
+                         on_dropped=self._dropped)
         self.translator = Translator(self.bindings)
         self.tree: app_commands.CommandTree[TwinomeClient] = app_commands.CommandTree(self)
         for command in commands.build(self.run_command, self.complete_trio, self.complete_skill):
@@ -153,6 +162,9 @@ class TwinomeClient(discord.Client):
         self.add_dynamic_items(ChoiceButton)
         if self._own_runtime:
             await self.runtime.start(scheduler=self.scheduler)
+        dropped = await self.core.dropped_notices(f"{PLATFORM}:")
+        self.answers.load({user_id: n for member, n in dropped.items()
+                           if (user_id := user_id_of(member)) is not None})
         self.runtime.on_effects(self.pump.wake)
         await self.tree.set_translator(commands.Localizer())
         if not self.config.guild_ids and self.config.holds_direct:
@@ -160,11 +172,16 @@ class TwinomeClient(discord.Client):
         for guild_id in filter(self.config.holds, self.config.guild_ids):
             guild = discord.Object(guild_id)
             self.tree.copy_global_to(guild=guild)
-            await self.tree.sync(guild=guild)
+            try:
+                await self.tree.sync(guild=guild)
+            except (discord.NotFound, discord.Forbidden) as err:  # removed from it, say
+                log.warning("the commands could not be synced to server %s (%s)", guild_id,
+                            err.status)
 
     async def on_ready(self) -> None:
         if not self._pumping:
             self._pumping = True
+            await self._settle_left(await self._left_while_stopped())
             await self.pump.start()
             if self.config.moderators_channel_id is not None and self.config.holds_direct:
                 await self.pump.resend_reports()  # once, by the process carrying reports
@@ -178,6 +195,36 @@ class TwinomeClient(discord.Client):
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
         self.pump.wake()
+
+    def _dropped(self, members: Sequence[MemberId]) -> None:
+        """Notices for these members were dropped (stored): each hears of it next time."""
+        for member in members:
+            user_id = user_id_of(member)
+            if user_id is not None:
+                self.answers.expired(user_id)
+
+    async def _told_dropped(self, user_id: int, count: int) -> None:
+        await self.core.told_dropped(member_id(user_id), count)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        await self._settle_left([str(guild.id)])
+
+    async def _left_while_stopped(self) -> list[str]:
+        """The servers of this process's shards that effects wait for, but that the bot is
+        no longer in (removed while it was stopped: no GUILD_DELETE will come)."""
+        held = {str(guild.id) for guild in self.guilds}  # unavailable ones included
+        return [realm for realm in await self.core.waiting_realms(PLATFORM)
+                if realm.isdigit() and self.config.holds(int(realm)) and realm not in held]
+
+    async def _settle_left(self, realms: Sequence[str]) -> None:
+        """The bot left these servers: no process will carry their effects out. Those for
+        one member alone go by DM (or their next interaction); the others are dropped."""
+        for realm in realms:
+            for outbox_id, kind in await self.core.left_realm(PLATFORM, realm):
+                log.warning("effect %s (%s) dropped: the bot is no longer in its server",
+                            outbox_id, kind)
+        if realms:
+            self.pump.wake()
 
     async def _poll_others(self) -> None:
         """Wake the pump now and then for the effects other processes wrote."""
@@ -297,9 +344,8 @@ class TwinomeClient(discord.Client):
     async def language_of(self, interaction: discord.Interaction) -> str:
         """The language to speak to whoever interacted: the one they chose, else their
         Discord's, else the bot's default."""
-        async with self.core.db.read() as tx:
-            chosen = await tx.value("SELECT language FROM members WHERE id = ?",
-                                    (member_id(interaction.user.id),))
+        chosen = await self.core.db.read_value("SELECT language FROM members WHERE id = ?",
+                                               (member_id(interaction.user.id),))
         return pick(chosen, interaction.locale.value, self.core.settings.default_language)
 
     def fallback_language(self, interaction: discord.Interaction) -> str:
@@ -324,9 +370,8 @@ class TwinomeClient(discord.Client):
         other = getattr(interaction.namespace, "user", None)
         whose = member_id(other.id) if isinstance(other, discord.abc.User) \
             else member_id(interaction.user.id)
-        async with self.core.db.read() as tx:
-            rows = await tx.all("SELECT DISTINCT skill FROM skills WHERE member_id = ? "
-                                "ORDER BY skill LIMIT 200", (whose,))
+        rows = await self.core.db.read_all("SELECT DISTINCT skill FROM skills WHERE "
+                                           "member_id = ? ORDER BY skill LIMIT 200", (whose,))
         wanted = current.casefold()
         return [app_commands.Choice(name=r[0][:100], value=r[0][:100])
                 for r in rows if wanted in str(r[0])][:MAX_CHOICES]

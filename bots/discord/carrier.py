@@ -23,7 +23,7 @@ this module only knows Discord.
   private notices go by DM; a member whose DMs are closed gets them on their next
   interaction, ephemerally: until then they wait in the outbox (a restart keeps them),
   for :data:`CLOSED_KEEP` at most; then they are dropped (the log names kind and id),
-  and the member's next answer says how many (a restart forgets that count).
+  and the member's next answer says how many (a count the database keeps until told).
 * Every message has ``AllowedMentions.none()`` (a trio named ``@everyone`` pings nobody)
   and, in channels, the effect's key as an enforced nonce, so a re-send after a crash is
   not posted twice. Choices become buttons (:mod:`bots.discord.views`).
@@ -177,9 +177,9 @@ class DiscordCarrier(GuardedCarrier):
                 log.info("the DMs of %s are closed", target.member)
                 self.answers.found_closed(user_id)
         waited = notice.waited or 0.0
-        if waited >= CLOSED_KEEP:
-            self.answers.expired(user_id)  # they hear of it on their next interaction
-            return Failed(f"their DMs stayed closed for {CLOSED_KEEP / 86400:.0f} days")
+        if waited >= CLOSED_KEEP:  # counted for them with the drop: told on their next interaction
+            return Failed(f"their DMs stayed closed for {CLOSED_KEEP / 86400:.0f} days",
+                          tell=target.member)
         live = self.answers.reachable(user_id)
         if live is None:  # the bot wakes the pump on their next interaction: no poll
             return Wait("their DMs are closed: it waits for their next interaction",

@@ -324,9 +324,27 @@ class Database(abc.ABC):
 
     async def read_inline(self, body: Body[T]) -> T:
         """Run ``body`` as one read-only transaction (one snapshot; a write in it fails), as
-        fast as the backend can (see :meth:`SqliteDatabase.read_inline`)."""
+        fast as the backend can (see :meth:`SqliteDatabase.read_inline`); a backend whose
+        connection can drop runs ``body`` again from the start on a new one (see
+        :meth:`core.storage.postgres.PgDatabase.read_inline`), so it must only read."""
         async with self.read() as tx:
             return await body(tx)
+
+    async def read_value(self, sql: str, params: Params = ()) -> Any:
+        """The first column of the first row of one query (None if no row), read with
+        :meth:`read_inline` (so again after a lost connection)."""
+        async def body(tx: Tx) -> Any:
+            return await tx.value(sql, params)
+
+        return await self.read_inline(body)
+
+    async def read_all(self, sql: str, params: Params = ()) -> list[Row]:
+        """Every row of one query, read with :meth:`read_inline` (so again after a lost
+        connection)."""
+        async def body(tx: Tx) -> list[Row]:
+            return list(await tx.all(sql, params))
+
+        return await self.read_inline(body)
 
     @abc.abstractmethod
     async def checkpoint(self, tries: int = 20) -> bool:

@@ -14,6 +14,8 @@ holding back the others' at their first statement), so nothing runs beside it to
 conflict with. A failure that a savepoint caught inside the body still dooms the
 transaction: it is retried all the same.
 Reads use a small pool of other connections and see what is committed (no lock is taken).
+A read given as a body (:meth:`PgDatabase.read_inline`) whose connection drops is run
+again on another, as a write is; a ``read()`` block cannot be, and fails.
 
 A lost connection (the server restarted, the network dropped it) is opened again, with
 backoff, for up to :attr:`PgDatabase.reconnect_for` seconds before anything fails: a
@@ -140,9 +142,18 @@ _DOOMING = (asyncpg.TransactionRollbackError, *_LOST)  # seen once, no COMMIT ma
 
 def lost(err: BaseException) -> bool:
     """Whether ``err`` says the connection is gone (or the server not ready yet), rather
-    than that a statement failed."""
+    than that a statement failed. A pooled connection that dropped is taken back by the
+    pool at once, so using it then says it was "released back to the pool"."""
     return isinstance(err, _LOST) or (
-        isinstance(err, asyncpg.InterfaceError) and "connection is closed" in str(err))
+        isinstance(err, asyncpg.InterfaceError) and any(
+            said in str(err) for said in ("connection is closed", "released back to the pool")))
+
+
+def _discard(conn: asyncpg.Connection) -> None:
+    """Close a reader connection that dropped, so the pool never hands it out again (one
+    the pool took back already needs nothing more)."""
+    with contextlib.suppress(asyncpg.InterfaceError):
+        conn.terminate()
 
 
 class PgTx(Tx):
@@ -426,23 +437,42 @@ class PgDatabase(Database):
 
         A pooled connection the server dropped is replaced when next taken, and while the
         server is unreachable a read waits for it as a write does (see :meth:`_reconnecting`);
-        a read whose connection drops in the middle fails (it is not run again).
+        a read whose connection drops in the middle fails with a :class:`StorageError` (the
+        block cannot be run again): a read that should survive it is a body given to
+        :meth:`read_inline`, which runs it again on a new connection.
         """
         conn = await self._reconnecting(self._readers.acquire)
         try:
             yield PgTx(conn)
         except Exception as err:
             if lost(err):
-                conn.terminate()  # not handed out again
+                _discard(conn)
                 raise StorageError(f"Lost the database {self.path}: {err}") from err
             raise
         finally:
             await self._readers.release(conn)
 
     async def read_inline(self, body: Body[T]) -> T:
-        """One READ ONLY transaction on a reader connection (a write in it fails)."""
-        async with self._readers.acquire() as conn, conn.transaction(readonly=True):
-            return await body(PgTx(conn))
+        """One READ ONLY transaction on a reader connection (a write in it fails), run again
+        from the start on another connection if its own drops midway (``body`` runs again,
+        as :meth:`atomic`'s does, so it must give the same answer on a second run: a read
+        does), while the server can be reached again within :attr:`reconnect_for` seconds."""
+        drops = 0
+        while True:
+            conn = await self._reconnecting(self._readers.acquire)
+            try:
+                async with conn.transaction(readonly=True):
+                    return await body(PgTx(conn))
+            except Exception as err:
+                if not lost(err):
+                    raise
+                _discard(conn)
+                drops += 1
+                if drops > RETRIES:
+                    raise StorageError(f"Lost the database {self.path}: {err}") from err
+                log.warning("the connection dropped during a read (%s); running it again", err)
+            finally:
+                await self._readers.release(conn)
 
     async def checkpoint(self, tries: int = 20) -> bool:
         """Nothing this process can force: PostgreSQL drops deleted rows from its files at

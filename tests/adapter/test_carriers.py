@@ -60,10 +60,11 @@ class DyingCore(Twinome):
             return page
         return await super().pending(platform, limit, after, owner=owner, realms=realms)
 
-    async def done(self, ids: Any, bindings: Any = (), reports: Any = ()) -> None:
+    async def done(self, ids: Any, bindings: Any = (), reports: Any = (),
+                   dropped: Any = ()) -> None:
         if self.armed:
             raise Dies
-        await super().done(ids, bindings, reports)
+        await super().done(ids, bindings, reports, dropped)
 
 
 @dataclass

@@ -30,6 +30,22 @@ async def test_login_ready_and_command_sync(server: FakeDiscord, bots: Bots) -> 
     assert set(stored) == {"ping", "slow", "panel", "sos", "export", "trio"}
 
 
+async def test_a_bot_removed_from_a_guild_hears_of_it_and_loses_its_channels(
+        server: FakeDiscord, bots: Bots) -> None:
+    guild = await server.add_guild("Home")
+    bot = await bots.start(BareBot())
+    general = server.channels_in(guild)[0]
+    removed = asyncio.create_task(bot.wait_for("guild_remove", timeout=5))
+    await asyncio.sleep(0)
+    await server.remove_bot(guild)
+    assert (await removed).id == guild.id
+    assert list(bot.guilds) == []
+    with pytest.raises(discord.Forbidden):
+        await bot.http.send_message(general.id, params=discord.http.handle_message_parameters(
+            content="still here?"))
+    assert not server.can_see(server.bot, general)
+
+
 async def test_ping_is_answered_ephemerally(server: FakeDiscord, bots: Bots) -> None:
     guild = await server.add_guild("Home")
     alice = await server.add_user("alice")

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from bots.discord.bot import core_settings
 from bots.discord.communities import Communities
 from bots.discord.names import member_id
 from bots.discord.seeking import FIELD_PREFIX
+from core.effects import from_json
+from core.events import CommandReceived
 from tests.discord.conftest import Bots
 from tests.discord.fakediscord import FakeDiscord
 from tests.discord.fakediscord.state import Channel, Guild, User
 from tests.discord.test_adapter import dm_buttons
 from tests.discord.test_matchmaking import delivered
-from tests.discord.twinome import CODE, World, make_world
+from tests.discord.twinome import CODE, World, make_world, new_client
+from tests.helpers import until
 
 
 def trio_channels(world: World, guild: Guild) -> list[Channel]:
@@ -103,3 +109,110 @@ def test_a_members_realm_is_the_server_of_their_latest_command() -> None:
         communities.remember(member_id(n), "Artists", realm)
     assert [communities.realm_of(member_id(n)) for n in (1, 2, 3)] == ["30", None, None]
     assert core_settings(communities=communities).realm_of(member_id(1)) == "30"
+
+
+async def form_away(world: World) -> Guild:
+    """A second server where alice, bob and carol form a trio (its channel and threads made)."""
+    server = world.server
+    away = await two_servers(world)
+    made = await server.slash(world.alice, away, "trio new", {"name": "Ailleurs"})
+    for who in (world.bob, world.carol):
+        code = CODE.search(made.content)
+        assert code is not None, made.content
+        await server.slash(who, away, "trio join", {"code": code.group(0)})
+        made = await server.slash(world.alice, away, "trio invite")
+    await server.wait_until(lambda: len(trio_channels(world, away)) == 1 and len(
+        server.threads_of(trio_channels(world, away)[0])) == 3)
+    return away
+
+
+async def sos_waiting(world: World, away: Guild) -> list[tuple[int, str]]:
+    """bob raises an SOS in the trio's channel while nothing carries effects out; the
+    effects bound to that server, (id, kind), now waiting."""
+    room = await world.bot.bindings.core_room(str(trio_channels(world, away)[0].id))
+    await world.core.handle([CommandReceived("test:sos", member_id(world.bob.id), room,
+                                             "sos rough week", platform="discord")])
+    return await bound_to(world, away)
+
+
+async def bound_to(world: World, guild: Guild) -> list[tuple[int, str]]:
+    """The waiting effects bound to a server, (id, kind)."""
+    async with world.db.read() as tx:
+        rows = await tx.all("SELECT id, effect FROM outbox WHERE realm = ? ORDER BY id",
+                            (str(guild.id),))
+    return [(r[0], from_json(r[1]).kind) for r in rows]
+
+
+async def nothing_bound_to(world: World, guild: Guild) -> bool:
+    """Whether no waiting effect is bound to a server."""
+    return not await bound_to(world, guild)
+
+
+def settled_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The log lines of effects dropped because the bot left their server."""
+    return [r.getMessage() for r in caplog.records if "no longer in its server" in r.getMessage()]
+
+
+async def answered_in_dm(world: World, who: User, before: int) -> None:
+    """Wait until the bot wrote to ``who`` in their DM (they had ``before`` messages there)."""
+    channel = world.server.dm_channel_of(who)
+    await world.server.wait_until(lambda: len(world.server.messages_in(channel)) > before)
+
+
+def in_dm(world: World, who: User) -> int:
+    """How many messages ``who`` has in their DM with the bot."""
+    return len(world.server.messages_in(world.server.dm_channel_of(who)))
+
+
+def refused(server: FakeDiscord, since: int) -> list[str]:
+    """The requests about channels Discord refused since the ``since``th."""
+    return [f"{r.route} {r.status}" for r in server.requests[since:]
+            if r.status >= 400 and r.route.startswith(("POST /channels", "PATCH /channels",
+                                                       "PUT /channels", "POST /guilds"))]
+
+
+async def test_when_the_bot_is_removed_from_a_server_its_waiting_effects_are_settled(
+        server: FakeDiscord, bots: Bots, db_target: Path | str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    world = await make_world(server, bots, db_target, scheduler=False)
+    try:
+        away = await form_away(world)
+        await world.bot.pump.stop()
+        waiting = await sos_waiting(world, away)
+        public = [(i, kind) for i, kind in waiting if kind != "reply"]
+        assert public and len(public) < len(waiting), waiting  # posts, and bob's own answer
+        since, before = len(server.requests), in_dm(world, world.bob)
+        with caplog.at_level(logging.WARNING, "twinome.discord"):
+            await server.remove_bot(away)
+            await until(lambda: nothing_bound_to(world, away), "the effects settled", 5)
+        assert settled_lines(caplog) == [
+            f"effect {i} ({kind}) dropped: the bot is no longer in its server" for i, kind in public]
+        await world.bot.pump.start()
+        await answered_in_dm(world, world.bob, before)  # his own answer, privately, all the same
+        assert refused(server, since) == [], "nothing tried in a server the bot left"
+    finally:
+        await bots.stop_all()
+        await world.db.close()
+
+
+async def test_a_server_left_while_the_bot_was_stopped_is_settled_at_startup(
+        server: FakeDiscord, bots: Bots, db_target: Path | str,
+        caplog: pytest.LogCaptureFixture) -> None:
+    world = await make_world(server, bots, db_target, scheduler=False)
+    try:
+        away = await form_away(world)
+        await bots.stop(world.bot)
+        waiting = await sos_waiting(world, away)
+        await server.remove_bot(away)  # no session: no GUILD_DELETE reaches the bot
+        since, before = len(server.requests), in_dm(world, world.bob)
+        with caplog.at_level(logging.WARNING, "twinome.discord"):
+            world.bot = await bots.start(new_client(world.core, world.config,
+                                                    communities=world.communities,
+                                                    scheduler=False))
+            await until(lambda: nothing_bound_to(world, away), "the effects settled", 5)
+            await answered_in_dm(world, world.bob, before)
+        assert len(settled_lines(caplog)) == sum(kind != "reply" for _, kind in waiting) > 0
+        assert refused(server, since) == [], "nothing tried in a server the bot left"
+    finally:
+        await bots.stop_all()
+        await world.db.close()

@@ -1,5 +1,6 @@
 """The Discord adapter across stops: a channel or thread made just before a stop is found
-again, not made twice; notices that closed DMs refused survive a restart."""
+again, not made twice; notices that closed DMs refused survive a restart, and so does the
+count of those that expired."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 from tests.discord.fakediscord.state import now_iso
-from tests.discord.test_direct import closed_dms_kept_a_notice
+from tests.discord.test_direct import closed_dms_kept_a_notice, dropped_after_a_week
 from tests.discord.twinome import CODE, World
+from tests.helpers import until
 
 TEXT_CHANNEL = 0
 
@@ -96,3 +98,22 @@ async def test_a_notice_refused_by_closed_dms_reaches_the_member_after_a_restart
     await server.wait_until(lambda: not world.bot.pump.waiting)
     again = await world.slash(world.bob, "trio list")
     assert not again.followups, "given once"
+
+
+async def test_how_many_notices_expired_is_told_after_a_restart_then_forgotten(
+        world: World) -> None:
+    await closed_dms_kept_a_notice(world)
+    dropped = await dropped_after_a_week(world)
+    await world.restart()
+    result = await world.slash(world.bob, "trio list")
+    [told] = await result.wait_followups(1)
+    assert told.ephemeral and f"{dropped} notice" in told.content
+    assert "Open your direct messages" in told.content
+
+    async def forgotten() -> bool:
+        return not await world.core.dropped_notices("discord:")
+
+    await until(forgotten, "the telling stored", 5)
+    await world.restart()
+    again = await world.slash(world.bob, "trio list")
+    assert again.message is not None and not again.followups, "told once, restart or not"

@@ -11,7 +11,10 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from core.clock import FakeClock
 from core.errors import StorageError
+from core.ids import MemberId
+from core.service import Twinome
 from core.storage.db import SCHEMA_VERSION, Database, Tx, among, contains
 from tests.pgserver import PgServer
 
@@ -42,6 +45,14 @@ async def test_rows_read_by_name_and_by_index(db: Database) -> None:
         assert await tx.value("SELECT count(*) FROM trios") == 2
         assert await tx.value("SELECT name FROM trios WHERE id = ?", (-1,)) is None
         assert await tx.one("SELECT * FROM trios WHERE id = ?", (-1,)) is None
+
+
+async def test_one_query_reads_give_a_value_or_the_rows(db: Database) -> None:
+    await db.write("INSERT INTO meta (key, value) VALUES ('a', '1'), ('b', '2')")
+    assert await db.read_value("SELECT value FROM meta WHERE key = ?", ("b",)) == "2"
+    assert await db.read_value("SELECT value FROM meta WHERE key = ?", ("none",)) is None
+    rows = await db.read_all("SELECT key, value FROM meta WHERE key IN ('a', 'b') ORDER BY key")
+    assert [tuple(r) for r in rows] == [("a", "1"), ("b", "2")] and rows[1]["value"] == "2"
 
 
 async def test_named_parameters_repeat_and_mix_with_literals(db: Database) -> None:
@@ -308,3 +319,24 @@ async def test_a_write_refused_at_any_point_leaves_nothing(db: Database) -> None
             await tx.run("INSERT INTO processed_events (event_id, at) VALUES ('b', 2)")
     async with db.read() as tx:
         assert await tx.value("SELECT count(*) FROM processed_events") == 0
+
+
+async def test_dropped_notices_are_counted_with_the_drop_and_taken_back_once_told(
+        db: Database) -> None:
+    core = Twinome(db, FakeClock())
+    async with db.transaction() as tx:
+        for member in ("discord:1", "discord:2", "matrix:@a"):
+            await tx.run("INSERT INTO members (id, display_name, created_at) VALUES (?, ?, 1)",
+                         (member, member))
+        ids = [await tx.insert("INSERT INTO outbox (platform, effect, created_at) "
+                               "VALUES ('discord', '{}', 1)") for _ in range(3)]
+    await core.done(ids, dropped=[MemberId("discord:1")] * 2 + [MemberId("matrix:@a")])
+    assert await core.pending("discord") == []
+    assert await core.dropped_notices("discord:") == {"discord:1": 2}
+    await core.done([], dropped=[MemberId("discord:1")])  # one more, dropped while telling
+    await core.told_dropped(MemberId("discord:1"), 2)
+    assert await core.dropped_notices("discord:") == {"discord:1": 1}
+    await core.told_dropped(MemberId("discord:1"), 5)
+    assert await core.dropped_notices("discord:") == {}
+    async with db.read() as tx:
+        assert await tx.value("SELECT notices_dropped FROM members WHERE id = 'discord:1'") == 0

@@ -1,6 +1,7 @@
-"""The write connection to PostgreSQL over time: the server restarts under a running bot
-(nothing is lost, nothing is applied twice, the bot carries on), and a transaction begun
-ahead by the previous COMMIT. A server of its own, so the restart disturbs no other test."""
+"""The connections to PostgreSQL over time: the server restarts under a running bot
+(nothing is lost, nothing is applied twice, the bot carries on) or in the middle of a
+read (run again), and a transaction begun ahead by the previous COMMIT. A server of its
+own, so the restart disturbs no other test."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 
+from core.errors import StorageError
 from core.events import CommandReceived, LineMessage
 from core.ids import MemberId, RoomId
 from core.runtime import Runtime
-from core.storage.db import Database
+from core.storage.db import Database, Tx
 from tests.conftest import form_trio
 from tests.helpers import Harness, shown
 from tests.pgserver import PgServer, binaries
@@ -106,4 +108,40 @@ async def test_a_write_begun_by_the_last_commit_sees_what_others_committed_since
         assert await other.fetchval("SELECT value FROM meta WHERE key = 'theirs'") == "3"
     finally:
         await other.close()
+        await db.close()
+
+
+async def test_a_read_whose_connection_drops_midway_runs_again(server: PgServer) -> None:
+    db = await Database.open(await server.create())
+    runs = 0
+
+    async def body(tx: Tx) -> str:
+        nonlocal runs
+        runs += 1
+        instance = await tx.value("SELECT value FROM meta WHERE key = 'instance'")
+        if runs == 1:
+            await asyncio.to_thread(server.restart)  # its connection is gone under it
+        return f"{instance}/{await tx.value('SELECT count(*) FROM trios')}"
+
+    try:
+        async with db.read() as tx:
+            instance = await tx.value("SELECT value FROM meta WHERE key = 'instance'")
+        assert await db.read_inline(body) == f"{instance}/0"
+        assert runs == 2
+        assert await db.read_value("SELECT value FROM meta WHERE key = 'instance'") == instance
+    finally:
+        await db.close()
+
+
+async def test_a_read_block_whose_connection_drops_midway_fails_plainly(
+        server: PgServer) -> None:
+    db = await Database.open(await server.create())
+    try:
+        with pytest.raises(StorageError, match="Lost the database"):
+            async with db.read() as tx:
+                await tx.value("SELECT 1")
+                await asyncio.to_thread(server.restart)
+                await tx.value("SELECT 1")  # a block cannot be run again: it says so
+        assert await db.read_value("SELECT 2") == 2  # the next read has a connection
+    finally:
         await db.close()

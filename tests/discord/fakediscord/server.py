@@ -319,6 +319,12 @@ class FakeDiscord(People):
         await self.events.guild_create(guild)
         return guild
 
+    async def remove_bot(self, guild: Guild) -> None:
+        """The bot is removed from the guild (kicked, or the guild deleted): it is no longer
+        a member, and GUILD_DELETE (without ``unavailable``) reaches the sessions holding it."""
+        del guild.members[self.bot.id]
+        await self.gateway.dispatch("GUILD_DELETE", lambda s: {"id": str(guild.id)})
+
     async def add_role(self, guild: Guild, name: str, permissions: int = 0) -> Role:
         """A new role in the guild."""
         role = Role(self.store.ids.next(), guild.id, name, permissions, position=len(guild.roles))
