@@ -91,7 +91,7 @@ class Message(Text):
         return self
 
     def render(self, lang: str) -> str:
-        if lang == SOURCE and not any(isinstance(v, Text) for v in self.args.values()):
+        if lang == SOURCE:  # made in English at once, its pieces too (see __new__)
             return str.__str__(self)
         book = catalog(lang)
         if self.plural is None:
@@ -115,6 +115,8 @@ class Concat(Text):
         return self
 
     def render(self, lang: str) -> str:
+        if lang == SOURCE:  # its English is the English of its parts, joined
+            return str.__str__(self)
         return "".join(render(p, lang) for p in self.parts)
 
 

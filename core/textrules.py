@@ -117,6 +117,7 @@ def slug(name: str) -> str:
     return "-".join(name.casefold().split())
 
 
+@lru_cache(maxsize=4096)  # names and command words, folded again and again
 def fold(text: str) -> str:
     """``text`` compared as people type it: no case, no accents (``Deuxième`` is ``deuxieme``)."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
