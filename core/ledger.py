@@ -295,13 +295,6 @@ class Account:
         return self.given - self.received
 
 
-def _shown(member: str, display_name: str | None) -> str:
-    """How to call someone, from a row that joined ``members`` (as :func:`queries.name`)."""
-    if display_name:
-        return display_name
-    return queries.FORMER if member.startswith("former:") else member
-
-
 async def accounts(tx: Tx, trio_id: int) -> dict[str, Account]:
     """Per person, current members first (in joining order), their confirmed time."""
     out = {}
@@ -309,7 +302,7 @@ async def accounts(tx: Tx, trio_id: int) -> dict[str, Account]:
         "SELECT tm.member_id, mb.display_name FROM trio_members tm "
         "LEFT JOIN members mb ON mb.id = tm.member_id WHERE tm.trio_id = ? "
         "ORDER BY tm.joined_at, tm.member_id", (trio_id,)):
-        out[r[0]] = Account(_shown(r[0], r[1]), member=True)
+        out[r[0]] = Account(queries.shown(r[0], r[1]), member=True)
     for r in await tx.all(
         "SELECT s.member_id, s.skill FROM skills s JOIN trio_members tm ON tm.member_id = "
         "s.member_id WHERE tm.trio_id = ? AND s.kind = 'want' ORDER BY s.member_id, s.skill",
@@ -322,8 +315,8 @@ async def accounts(tx: Tx, trio_id: int) -> dict[str, Account]:
         "LEFT JOIN members a ON a.id = m.mentor LEFT JOIN members b ON b.id = m.mentee "
         "WHERE m.trio_id = ? AND s.confirmed_at IS NOT NULL "
         "GROUP BY m.mentor, m.mentee, a.display_name, b.display_name", (trio_id,)):
-        out.setdefault(r[0], Account(_shown(r[0], r[1]))).given += r[4]
-        out.setdefault(r[2], Account(_shown(r[2], r[3]))).received += r[4]
+        out.setdefault(r[0], Account(queries.shown(r[0], r[1]))).given += r[4]
+        out.setdefault(r[2], Account(queries.shown(r[2], r[3]))).received += r[4]
     return out
 
 

@@ -49,12 +49,18 @@ async def trios_of(tx: Tx, member: MemberId) -> list[Trio]:
     return [Trio.of(r) for r in rows]
 
 
+def shown(member: str, display_name: str | None) -> str:
+    """How to call a member, from their stored name (None: none, or no row left: a
+    former member's id, forgotten, has none)."""
+    if display_name:
+        return display_name
+    return FORMER if member.startswith("former:") else member
+
+
 async def name(tx: Tx, member: str) -> str:
     """How to call a member in a message."""
-    row = await tx.one("SELECT display_name FROM members WHERE id = ?", (member,))
-    if row is None:
-        return FORMER if member.startswith("former:") else member
-    return row[0] or member
+    return shown(member, await tx.value("SELECT display_name FROM members WHERE id = ?",
+                                        (member,)))
 
 
 async def member_names(tx: Tx, trio_id: int) -> dict[MemberId, str]:
@@ -64,8 +70,7 @@ async def member_names(tx: Tx, trio_id: int) -> dict[MemberId, str]:
         "SELECT tm.member_id, m.display_name FROM trio_members tm "
         "LEFT JOIN members m ON m.id = tm.member_id WHERE tm.trio_id = ? "
         "ORDER BY tm.joined_at, tm.member_id", (trio_id,))
-    return {MemberId(r[0]): r[1] or (FORMER if r[0].startswith("former:") else r[0])
-            for r in rows}
+    return {MemberId(r[0]): shown(r[0], r[1]) for r in rows}
 
 
 async def names(tx: Tx, ids: list[MemberId]) -> dict[MemberId, str]:
@@ -74,8 +79,7 @@ async def names(tx: Tx, ids: list[MemberId]) -> dict[MemberId, str]:
     rows = await tx.all(f"SELECT id, display_name FROM members WHERE id IN {inside}",
                         params) if ids else []
     found = {r[0]: r[1] for r in rows}
-    return {m: (found[m] or m) if m in found else
-            (FORMER if m.startswith("former:") else m) for m in ids}
+    return {m: shown(m, found.get(m)) for m in ids}
 
 
 async def shares_trio(tx: Tx, a: MemberId, b: MemberId) -> bool:
