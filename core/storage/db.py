@@ -476,11 +476,6 @@ class SqliteDatabase(Database):
         the caller's own thread, while the event loop waits, on a write connection of its
         own (see :meth:`_near_write`), unless that connection cannot begin at once.
         """
-        if short:
-            async with self._write_lock:
-                self.writes += 1
-                with contextlib.suppress(_NearBusy):
-                    return self._near_write(body)
         run = getattr(self._conn, "_execute", None)  # aiosqlite's own queue to its thread
         if run is None:  # not this aiosqlite: the same transaction, one hop per statement
             async with self.transaction() as tx:
@@ -488,6 +483,9 @@ class SqliteDatabase(Database):
         conn = self._conn
         async with self._write_lock:
             self.writes += 1
+            if short:
+                with contextlib.suppress(_NearBusy):
+                    return self._near_write(body)
             result: T = await run(lambda: _drive(conn._conn, body))
             return result
 
@@ -520,18 +518,9 @@ class SqliteDatabase(Database):
 
     def _open_near_writer(self) -> sqlite3.Connection:
         """The connection short writes use on this thread (no checkpoint at its commits)."""
-        near = sqlite3.connect(self.path, isolation_level=None)
-        try:
-            near.row_factory = sqlite3.Row
-            for pragma in _PRAGMAS:
-                near.execute(pragma)
-            near.execute(f"PRAGMA busy_timeout={NEAR_BUSY}")
-            near.execute("PRAGMA wal_autocheckpoint=0")
-        except BaseException:
-            near.close()
-            raise
-        self._near_writer = near
-        return near
+        self._near_writer = _open_on_this_thread(self.path, *_PRAGMAS,
+                                                 "PRAGMA wal_autocheckpoint=0")
+        return self._near_writer
 
     async def _passive(self) -> None:
         """Checkpoint the WAL the near writer's commits grew, on the write connection's thread."""
@@ -581,12 +570,8 @@ class SqliteDatabase(Database):
 
     def _open_near(self) -> sqlite3.Connection:
         """The connection :meth:`read_inline` reads with on this thread."""
-        near = sqlite3.connect(self.path, isolation_level=None)
-        near.row_factory = sqlite3.Row
-        near.execute(f"PRAGMA busy_timeout={NEAR_BUSY}")
-        near.execute("PRAGMA query_only=ON")
-        self._near = near
-        return near
+        self._near = _open_on_this_thread(self.path, "PRAGMA query_only=ON")
+        return self._near
 
     async def checkpoint(self, tries: int = 20) -> bool:
         """Copy the WAL back into the database file and truncate it to zero bytes.
@@ -605,6 +590,20 @@ class SqliteDatabase(Database):
         log.warning("the WAL of %s could not be checkpointed: another connection reads it",
                     self.path)
         return False
+
+
+def _open_on_this_thread(path: str, *pragmas: str) -> sqlite3.Connection:
+    """A plain sqlite3 connection for the caller's thread (rows by name, transactions begun
+    by hand), waiting :data:`NEAR_BUSY` ms at most for a lock, with ``pragmas`` run after."""
+    near = sqlite3.connect(path, isolation_level=None)
+    try:
+        near.row_factory = sqlite3.Row
+        for pragma in (*pragmas, f"PRAGMA busy_timeout={NEAR_BUSY}"):
+            near.execute(pragma)
+    except BaseException:
+        near.close()
+        raise
+    return near
 
 
 class _NearBusy(Exception):
