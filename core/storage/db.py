@@ -186,6 +186,15 @@ class Tx:
         """Execute a statement once per parameter set."""
         await self._many(sql, rows)
 
+    async def together(self, *writes: tuple[str, Sequence[Params]]) -> None:
+        """Execute writes that do not depend on one another, each statement once per
+        parameter set of its own, in no set order: none may change a row that another
+        changes or reads (different tables, or different rows of one). PostgreSQL sends
+        a few as one statement, one round trip; SQLite runs them one after the other."""
+        for sql, rows in writes:
+            if rows:
+                await self._many(sql, rows)
+
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """A nested transaction: rolled back alone if the block raises."""

@@ -37,7 +37,7 @@ import logging
 import os
 import random
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -63,6 +63,7 @@ MIGRATIONS = migrations("postgres")
 RETRIES = 10  # serialization failures in a row before a write gives up
 ALONE_AFTER = 3  # serialization failures in a row before a write runs alone
 RECONNECT_FOR = 60.0  # seconds a lost connection is tried again before a write fails
+TOGETHER = 8  # rows at most that Tx.together sends as one statement (one plan per shape)
 _ALONE = 0x74776F6E  # advisory lock: shared by every write transaction, whole by one alone
 _BEGIN = f"BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT pg_advisory_xact_lock_shared({_ALONE})"
 _BEGIN_COMMITTED = "BEGIN ISOLATION LEVEL READ COMMITTED"
@@ -72,12 +73,15 @@ _LOCK = 0x7477696E  # advisory lock id held while migrating ("twin")
 
 
 @functools.lru_cache(maxsize=4096)
-def translate(sql: str) -> tuple[str, tuple[str, ...] | None]:
-    """The statement with ``$n`` parameters, and the names they stand for (None: ``?``).
+def _split(sql: str) -> tuple[tuple[str, ...], tuple[int, ...], tuple[str, ...] | None]:
+    """The statement cut at its parameters: the text between them, which argument each
+    one takes (0-based), and the names they stand for (None: ``?``).
 
     Quoted strings, quoted names and comments are left alone, and so is a ``::`` cast.
     """
+    chunks: list[str] = []
     out: list[str] = []
+    order: list[int] = []
     names: list[str] = []
     positional = 0
     i, n = 0, len(sql)
@@ -93,8 +97,10 @@ def translate(sql: str) -> tuple[str, tuple[str, ...] | None]:
             end = sql.find("\n", i)
             i = n if end < 0 else end
         elif c == "?":
+            chunks.append("".join(out))
+            out = []
+            order.append(positional)
             positional += 1
-            out.append(f"${positional}")
             i += 1
         elif c == ":" and sql.startswith("::", i):
             out.append("::")
@@ -103,27 +109,76 @@ def translate(sql: str) -> tuple[str, tuple[str, ...] | None]:
             name = match.group()
             if name not in names:
                 names.append(name)
-            out.append(f"${names.index(name) + 1}")
+            chunks.append("".join(out))
+            out = []
+            order.append(names.index(name))
             i = match.end()
         else:
             out.append(c)
             i += 1
     if positional and names:
         raise StorageError("a statement mixes ? and :name parameters")
-    return "".join(out), tuple(names) if names else None
+    chunks.append("".join(out))
+    return tuple(chunks), tuple(order), tuple(names) if names else None
+
+
+@functools.lru_cache(maxsize=4096)
+def translate(sql: str, first: int = 1) -> tuple[str, tuple[str, ...] | None]:
+    """The statement with ``$n`` parameters numbered from ``first``, and the names they
+    stand for (None: ``?``)."""
+    chunks, order, names = _split(sql)
+    parts = [chunks[0]]
+    for k, arg in enumerate(order):
+        parts += (f"${first + arg}", chunks[k + 1])
+    return "".join(parts), names
 
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _args(sql: str, params: Params) -> tuple[str, list[Any]]:
+def _args(sql: str, params: Params, first: int = 1) -> tuple[str, list[Any]]:
     """The translated statement and its arguments in ``$n`` order."""
-    text, names = translate(sql)
+    text, names = translate(sql, first)
     if names is None:
         return text, list(params.values() if isinstance(params, Mapping) else params)
     if not isinstance(params, Mapping):
         raise StorageError("a statement with :name parameters needs a dict")
     return text, [params[name] for name in names]
+
+
+def _literal(value: Any) -> str | None:
+    """``value`` written as an SQL literal, for the kinds that have one plain spelling
+    (whole numbers, text, NULL); None for any other (a float, a bool, bytes…).
+
+    Text is quoted with its quotes doubled, which is the whole of the escaping with
+    ``standard_conforming_strings`` on (set on the write connection): a backslash is an
+    ordinary character. Text holding NUL, which PostgreSQL's text cannot, is refused."""
+    if value is None:
+        return "NULL"
+    if type(value) is int:
+        return str(value)
+    if type(value) is str and "\x00" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    return None
+
+
+def inlined(sql: str, params: Params) -> str | None:
+    """The statement with its values written in as literals (see :func:`_literal`), for
+    the simple query protocol; None if a value has no literal."""
+    chunks, order, names = _split(sql)
+    if names is None:
+        args = list(params.values() if isinstance(params, Mapping) else params)
+    elif isinstance(params, Mapping):
+        args = [params[name] for name in names]
+    else:
+        raise StorageError("a statement with :name parameters needs a dict")
+    parts = [chunks[0]]
+    for k, arg in enumerate(order):
+        literal = _literal(args[arg])
+        if literal is None:
+            return None
+        parts += (literal, chunks[k + 1])
+    return "".join(parts)
 
 
 def _count(status: str) -> int:
@@ -157,20 +212,41 @@ def _discard(conn: asyncpg.Connection) -> None:
 
 
 class PgTx(Tx):
-    """One open transaction (or, for reads, one connection) on PostgreSQL."""
+    """One open transaction (or, for reads, one connection) on PostgreSQL.
+
+    A write transaction's BEGIN is sent with its first statement (``begin``, until then):
+    when that statement gives back no rows and its values all have a literal (see
+    :func:`inlined`), both go as one simple query, one round trip for the two.
+    """
 
     skip_locked = " FOR UPDATE SKIP LOCKED"
 
-    def __init__(self, conn: asyncpg.Connection) -> None:
+    def __init__(self, conn: asyncpg.Connection, begin: str | None = None) -> None:
         self._pg = conn
         self._savepoints = 0
+        self._begin = begin  # not sent yet
         self.doomed: BaseException | None = None  # a conflict or a lost connection seen
+
+    @property
+    def begun(self) -> bool:
+        """Whether a statement (and so the BEGIN) went to the server."""
+        return self._begin is None
 
     async def version(self) -> Any:
         """None: other processes may commit at any time (no cache outlives a transaction)."""
         return None
 
+    async def _open(self) -> None:
+        begin, self._begin = self._begin, None
+        try:
+            await self._pg.execute(begin)
+        except _DOOMING as err:
+            self.doomed = err
+            raise
+
     async def _fetch(self, sql: str, params: Params) -> Iterable[Row]:
+        if self._begin is not None:
+            await self._open()
         text, args = _args(sql, params)
         try:
             rows: list[Row] = await self._pg.fetch(text, *args)
@@ -180,6 +256,15 @@ class PgTx(Tx):
         return rows
 
     async def _exec(self, sql: str, params: Params = ()) -> _Status:
+        if self._begin is not None:
+            if (text := inlined(sql, params)) is not None:  # with the BEGIN, one round trip
+                begin, self._begin = self._begin, None
+                try:
+                    return _Status(await self._pg.execute(f"{begin}; {text}"))
+                except _DOOMING as err:
+                    self.doomed = err
+                    raise
+            await self._open()
         text, args = _args(sql, params)
         try:
             return _Status(await self._pg.execute(text, *args))
@@ -191,8 +276,35 @@ class PgTx(Tx):
         batch = [_args(sql, params) for params in rows]
         if not batch:
             return
+        if self._begin is not None:
+            await self._open()
         try:
+            if len(batch) == 1:  # executemany's pipeline costs more for one row
+                await self._pg.execute(batch[0][0], *batch[0][1])
+                return
             await self._pg.executemany(batch[0][0], [args for _, args in batch])
+        except _DOOMING as err:
+            self.doomed = err
+            raise
+
+    async def together(self, *writes: tuple[str, Sequence[Params]]) -> None:
+        """Up to :data:`TOGETHER` rows in all: one statement, each write a data-modifying
+        ``WITH`` of it (all run on one snapshot, in no set order, as this method allows);
+        more: one after the other."""
+        parts = [(sql, params) for sql, rows in writes for params in rows]
+        if not 1 < len(parts) <= TOGETHER:
+            await super().together(*writes)
+            return
+        texts: list[str] = []
+        args: list[Any] = []
+        for k, (sql, params) in enumerate(parts):
+            text, values = _args(sql, params, len(args) + 1)
+            texts.append(f"w{k} AS ({text})")
+            args += values
+        if self._begin is not None:
+            await self._open()
+        try:
+            await self._pg.execute(f"WITH {', '.join(texts)} SELECT 1", *args)
         except _DOOMING as err:
             self.doomed = err
             raise
@@ -218,7 +330,10 @@ async def _setup(conn: asyncpg.Connection) -> None:
 async def _writer(url: str, password: str | None) -> asyncpg.Connection:
     """A new write connection (SERIALIZABLE by default)."""
     conn = await asyncpg.connect(
-        url, password=password, server_settings={"default_transaction_isolation": "serializable"})
+        url, password=password,
+        # standard_conforming_strings: see _literal (PostgreSQL's default, made sure of)
+        server_settings={"default_transaction_isolation": "serializable",
+                         "standard_conforming_strings": "on"})
     try:
         await _setup(conn)
     except BaseException:
@@ -316,8 +431,8 @@ class PgDatabase(Database):
         """A write transaction begun with ``begin``; ``alone``: once the other processes'
         write transactions in flight have ended, with theirs held back until it ends."""
         async with self._write_lock:
-            await self._begin(begin, alone)
-            tx = PgTx(self._conn)
+            await self._begin(alone)
+            tx = PgTx(self._conn, begin)
             try:
                 yield tx
                 if tx.doomed is not None:  # a savepoint swallowed a conflict or a loss
@@ -330,11 +445,12 @@ class PgDatabase(Database):
                     raise tx.doomed from err
                 raise
             else:
-                try:
-                    await self._conn.execute("COMMIT")
-                except BaseException:
-                    await self._rollback(alone)
-                    raise
+                if tx.begun:  # else the body ran no statement: nothing to commit
+                    try:
+                        await self._conn.execute("COMMIT")
+                    except BaseException:
+                        await self._rollback(alone)
+                        raise
                 if alone:
                     await self._unlock()
 
@@ -353,8 +469,10 @@ class PgDatabase(Database):
         with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             await self._conn.execute(f"SELECT pg_advisory_unlock({_ALONE})")
 
-    async def _begin(self, begin: str, alone: bool) -> None:
-        """``begin`` on the write connection, opened again first if it was lost.
+    async def _begin(self, alone: bool) -> None:
+        """Make the write connection ready for a transaction: opened again first if it was
+        lost, and, ``alone``, holding the advisory lock whole. The BEGIN itself goes with
+        the transaction's first statement (see :class:`PgTx`).
 
         No transaction is begun ahead of time (with the previous COMMIT, say): a
         transaction left idle would hold its shared advisory lock, and a write that must
@@ -366,12 +484,12 @@ class PgDatabase(Database):
                 log.warning("reconnected to the database %s", self.path)
             elif self._conn.is_in_transaction():  # begun by a task cancelled meanwhile
                 await self._rollback()
-            try:
-                if alone:  # a session lock, taken before the snapshot is
-                    await self._conn.execute(f"SELECT pg_advisory_lock({_ALONE})")
-                await self._conn.execute(begin)
+            if not alone:
+                return
+            try:  # a session lock, taken before the snapshot is
+                await self._conn.execute(f"SELECT pg_advisory_lock({_ALONE})")
             except BaseException:
-                self._conn.terminate()  # lost, or cancelled mid-BEGIN: start afresh
+                self._conn.terminate()  # lost, or cancelled midway: start afresh
                 raise
 
         await self._reconnecting(step)

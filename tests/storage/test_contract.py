@@ -340,3 +340,69 @@ async def test_dropped_notices_are_counted_with_the_drop_and_taken_back_once_tol
     assert await core.dropped_notices("discord:") == {}
     async with db.read() as tx:
         assert await tx.value("SELECT notices_dropped FROM members WHERE id = 'discord:1'") == 0
+
+
+_META = "INSERT INTO meta (key, value) VALUES (?, ?)"
+_TRIO = ("INSERT INTO trios (name, state, created_at, patience_s, relance, proposal_ttl_s) "
+         "VALUES (:name, 'forming', 1, 60, 'off', 60)")
+
+
+@pytest.mark.parametrize("count", [1, 2, 5, 40])  # one statement, a few, more than are joined
+async def test_writes_sent_together_all_land(db: Database, count: int) -> None:
+    async with db.transaction() as tx:
+        await tx.run(_META, ("gone", "x"))
+        await tx.together((_META, [(f"k{i}", str(i)) for i in range(count)]),
+                          (_TRIO, [{"name": "T"}]),
+                          ("DELETE FROM meta WHERE key = ?", [("gone",)]),
+                          ("DELETE FROM trios WHERE name = ?", []))
+    async with db.read() as tx:
+        kept = {r[0]: r[1] for r in await tx.all("SELECT key, value FROM meta WHERE key LIKE 'k%' "
+                                                 "OR key = 'gone'")}
+        assert kept == {f"k{i}": str(i) for i in range(count)}
+        assert await tx.value("SELECT count(*) FROM trios WHERE name = 'T'") == 1
+
+
+async def test_writes_sent_together_fail_together(db: Database) -> None:
+    await db.write(_META, ("taken", "1"))
+    with pytest.raises(Exception) as raised:
+        async with db.transaction() as tx:
+            await tx.together((_META, [("new", "2")]), (_TRIO, [{"name": "T"}]),
+                              (_META, [("taken", "3")]))  # the key is taken: refused
+    assert isinstance(raised.value, sqlite3.IntegrityError | asyncpg.UniqueViolationError)
+    async with db.read() as tx:
+        assert await tx.value("SELECT count(*) FROM meta WHERE key IN ('new', 'taken')") == 1
+        assert await tx.value("SELECT count(*) FROM trios") == 0
+
+
+TRICKY = ["it's", "''", "back\\slash \\' \\\\", "$1 ? :name -- not a comment", "ünïcödé 🙂",
+          "line\nbreak\ttab", "/* not a comment */", "; COMMIT; DROP TABLE meta; --", ""]
+
+
+@pytest.mark.parametrize("value", TRICKY)
+async def test_a_transactions_first_write_keeps_its_values_exactly(db: Database,
+                                                                   value: str) -> None:
+    # On PostgreSQL the first write of a transaction goes with its BEGIN, its values
+    # written in as literals: every text must come back as it was, and count as one row.
+    async with db.transaction() as tx:
+        assert await tx.changes(_META + " ON CONFLICT (key) DO NOTHING", (value, value)) == 1
+        assert await tx.changes(_META + " ON CONFLICT (key) DO NOTHING", (value, "again")) == 0
+    for _ in range(2):  # the next transactions begin as usual
+        async with db.transaction() as tx:
+            await tx.run("UPDATE meta SET value = value || :v WHERE key = :v", {"v": value})
+    async with db.read() as tx:
+        assert await tx.value("SELECT value FROM meta WHERE key = ?", (value,)) == value * 3
+
+
+async def test_a_first_write_that_fails_leaves_the_next_transaction_clean(db: Database) -> None:
+    await db.write(_META, ("taken", "1"))
+    with pytest.raises(Exception):
+        async with db.transaction() as tx:
+            await tx.run(_META, ("taken", "2"))  # refused, with the BEGIN on PostgreSQL
+    async with db.transaction():  # a transaction that runs nothing: nothing to commit
+        pass
+    async with db.transaction() as tx:
+        await tx.run(_META, ("next", "3"))
+    async with db.read() as tx:
+        rows = await tx.all("SELECT key, value FROM meta WHERE key IN ('taken', 'next') "
+                            "ORDER BY key")
+    assert [tuple(r) for r in rows] == [("next", "3"), ("taken", "1")]

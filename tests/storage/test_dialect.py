@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import StorageError
-from core.storage.postgres import translate
+from core.storage.postgres import inlined, translate
 
 CORE = Path(__file__).resolve().parents[2] / "core"
 SQLITE_ONLY = re.compile(
@@ -43,3 +43,19 @@ def test_strings_quoted_names_comments_and_casts_are_left_alone() -> None:
 def test_mixing_both_kinds_is_refused() -> None:
     with pytest.raises(StorageError):
         translate("SELECT ? , :a")
+
+
+def test_values_written_in_as_literals() -> None:
+    assert inlined("INSERT INTO t VALUES (?, ?, ?) -- why?\n", ("it's \\", -7, None)) == (
+        "INSERT INTO t VALUES ('it''s \\', -7, NULL) \n")
+    assert inlined("SELECT :a, ':a', :b, :a", {"a": "x", "b": 2}) == "SELECT 'x', ':a', 2, 'x'"
+
+
+@pytest.mark.parametrize("value", [1.5, True, b"x", "nul\x00"])
+def test_a_value_with_no_plain_literal_is_not_written_in(value: object) -> None:
+    assert inlined("SELECT ?, ?", ("a", value)) is None
+
+
+def test_numbering_may_start_further_on() -> None:
+    assert translate("SELECT ?, ?", 4) == ("SELECT $4, $5", None)
+    assert translate("SELECT :a, :b, :a", 3) == ("SELECT $3, $4, $3", ("a", "b"))
