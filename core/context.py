@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -18,7 +18,7 @@ from core.i18n import _, _n, join, pick, render
 from core.ids import MemberId, RoomId, TrioId
 from core.model import Room, Trio
 from core.quiet import quiet_until
-from core.storage.db import Tx
+from core.storage.db import Params, Tx
 from core.textrules import fold, slug
 from core.timeutil import ts
 
@@ -43,6 +43,8 @@ class Ctx:
     # checkpoints and truncates the WAL (old page images leave the disk), and does so again
     # once the effects queued so far are delivered (their outbox rows deleted).
     scrub: bool = False
+    # Writes left to go with the effects' own (see write_last).
+    last_writes: list[tuple[str, Sequence[Params]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.language = self.language or pick(self.settings.default_language)
@@ -112,6 +114,19 @@ class Ctx:
             (ts(due), kind, key, json.dumps(payload), self.platform),
         )
         self.planted(due)
+
+    def write_last(self, *writes: tuple[str, Sequence[Params]]) -> None:
+        """Writes sent with the outbox rows of the effects, once the handler is done (each
+        statement once per parameter set, as :meth:`Tx.together`, in one round trip where
+        the backend can). They must not depend on one another, and nothing read after
+        them may depend on them: what is read after a handler, before its effects are
+        written, is rooms, trios and members (see ``Twinome._stash``)."""
+        self.last_writes.extend(writes)
+
+    async def flush(self) -> None:
+        """Send the writes left by :meth:`write_last` now."""
+        writes, self.last_writes = self.last_writes, []
+        await self.tx.together(*writes)
 
     def planted(self, due: datetime) -> None:
         """Note a job planted for ``due`` (the runtime's scheduler may need to wake earlier)."""

@@ -564,6 +564,11 @@ class Twinome:
 
     async def _fresh(self, tx: Tx, events: Sequence[Event], now: datetime) -> set[str]:
         """Record the events' ids; returns those never seen before (one statement per 500)."""
+        if len(events) == 1:  # a count says it, with no rows back (see PgTx: one trip fewer)
+            event_id = events[0].event_id
+            return {event_id} if await tx.changes(
+                "INSERT INTO processed_events (event_id, at) VALUES (?, ?) "
+                "ON CONFLICT (event_id) DO NOTHING", (event_id, ts(now))) else set()
         fresh: set[str] = set()
         for start in range(0, len(events), 500):
             chunk = events[start:start + 500]
@@ -577,7 +582,14 @@ class Twinome:
         return fresh
 
     async def _stash(self, tx: Tx, ctx: Ctx, now: datetime, tally: _Tally) -> None:
-        """Write a context's effects to the outbox, under its platform."""
+        """Write a context's effects to the outbox, under its platform, with the writes its
+        handler left for them (:meth:`Ctx.write_last`)."""
+        if not ctx.effects:  # nothing to read or say
+            tally.add(ctx)
+            await ctx.flush()
+            if ctx.scrub:
+                await tx.run(_SCRUB_MARK, (_SCRUB,))
+            return
         ctx.effects = await _one_notice_each(tx, ctx.effects)
         ctx.effects = await telling.in_their_language(tx, ctx.effects, self.settings.default_language)
         tally.add(ctx)
@@ -585,14 +597,13 @@ class Twinome:
         rows = [(ctx.platform, to_json(e), ts(now), lane_of(e), realm)
                 for e, realm in zip(ctx.effects, realms, strict=True)]
         if any(isinstance(e, Reply) for e in ctx.effects):
+            await ctx.flush()
             tally.replies.extend(await _insert_replies(tx, ctx.effects, rows))
-        elif rows:
-            await tx.many(_OUTBOX, rows)
+        else:  # new rows of the outbox: the writes left depend on them no more than they do
+            await tx.together(*ctx.last_writes, (_OUTBOX, rows))
+            ctx.last_writes = []
         if ctx.scrub:  # checkpoint again once what is queued up to here is delivered
-            await tx.run(
-                "INSERT INTO meta (key, value) VALUES (?, (SELECT CAST(coalesce(max(id), 0) "
-                "AS TEXT) FROM outbox)) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (_SCRUB,))
+            await tx.run(_SCRUB_MARK, (_SCRUB,))
 
     async def _lines(self, tx: Tx, run: list[LineMessage], now: datetime, tally: _Tally) -> None:
         """Track a run of line messages in one savepoint; if it fails, one by one."""
@@ -602,14 +613,15 @@ class Twinome:
         if not tally.guarded:  # the fast path: no savepoint; a failure redoes the batch guarded
             try:
                 await features.on_line_messages(ctx, run, tally.fixed)
+                await self._stash(tx, ctx, now, tally)  # with the writes the handler left
             except Exception as err:
                 tx.check()
                 raise _FastPathFailed from err
-            await self._stash(tx, ctx, now, tally)
             return
         try:
             async with tx.savepoint():
                 await features.on_line_messages(ctx, run, tally.fixed)
+                await ctx.flush()  # what fails, fails inside
         except Exception:
             tx.check()  # a conflict with another process: the whole batch runs again
             if tally.fixed is not None:  # its lines were changed in memory, not on disk
@@ -680,6 +692,8 @@ async def _insert_replies(tx: Tx, effects: list[Effect],
 
 _OUTBOX = ("INSERT INTO outbox (platform, effect, created_at, lane, realm) "
            "VALUES (?, ?, ?, ?, ?)")
+_SCRUB_MARK = ("INSERT INTO meta (key, value) VALUES (?, (SELECT CAST(coalesce(max(id), 0) "
+               "AS TEXT) FROM outbox)) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
 # Claims (see the module's header). A lease is taken over once its holder let it lapse.
 _TAKE = ("ON CONFLICT (platform, lane) DO UPDATE SET owner = excluded.owner, "
          "expires_at = excluded.expires_at WHERE lane_leases.owner = excluded.owner "

@@ -293,13 +293,18 @@ _SCHEDULE = (  # a job due sooner is left as it is (see the module's header)
 )
 
 
-async def save(tx: Tx, seats: Iterable[tuple[RoomId, Seat]]) -> None:
-    """Write seats back to ``line_state`` in one statement."""
-    await tx.many(_SAVE, [
+def saved(seats: Iterable[tuple[RoomId, Seat]]) -> tuple[str, list[tuple[Any, ...]]]:
+    """The statement that writes seats back to ``line_state``, with its rows."""
+    return _SAVE, [
         (room, s.member, s.last_spoke_at, s.spoke_seq, s.owes_since, s.accrued_s, s.accrual_from,
          int(s.reminded), int(s.relanced), s.messages, s.initiations, s.replies, s.reply_total_s)
         for room, s in seats
-    ])
+    ]
+
+
+async def save(tx: Tx, seats: Iterable[tuple[RoomId, Seat]]) -> None:
+    """Write seats back to ``line_state`` in one statement."""
+    await tx.many(*saved(seats))
 
 
 def job_key(room: RoomId, member: MemberId) -> str:
@@ -321,16 +326,20 @@ class Jobs:
         """No reminder for ``member`` in ``room``."""
         self._plan[job_key(room, member)] = None
 
-    async def apply(self, ctx: Ctx) -> None:
-        """Write the plan to the ``jobs`` table (as :meth:`Ctx.schedule` would, in bulk)."""
+    def writes(self, ctx: Ctx) -> list[tuple[str, list[tuple[Any, ...]]]]:
+        """The statements that write the plan to the ``jobs`` table, with their rows (as
+        :meth:`Ctx.schedule` would, in bulk; each key once: they do not depend on one
+        another), the earliest job planted told to ``ctx``."""
         drop = [(key,) for key, job in self._plan.items() if job is None]
         add = [(job[0], key, job[1], ctx.platform)
                for key, job in self._plan.items() if job is not None]
-        if drop:
-            await ctx.tx.many("DELETE FROM jobs WHERE key = ?", drop)
         if add:
-            await ctx.tx.many(_SCHEDULE, add)
             ctx.planted(dt(min(row[0] for row in add)))
+        return [("DELETE FROM jobs WHERE key = ?", drop), (_SCHEDULE, add)]
+
+    async def apply(self, ctx: Ctx) -> None:
+        """Write the plan to the ``jobs`` table."""
+        await ctx.tx.together(*self.writes(ctx))
 
 
 async def tell(ctx: Ctx, seat: Seat, text: str) -> None:
@@ -404,9 +413,9 @@ async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage],
         silent = [s for s in out.silent if frozenset((s.member, event.actor)) not in (blocked or ())]
         if silent:
             await tell(ctx, line.seats[event.actor], relance_text(line, event.actor, silent))
-    if dirty:
-        await save(ctx.tx, ((room, seat) for (room, _), seat in dirty.items()))
-    await jobs.apply(ctx)
+    # Each seat once, each job key once, in two tables: writes that do not depend on one
+    # another, nor anything after them, sent with the relance notices.
+    ctx.write_last(saved((room, seat) for (room, _), seat in dirty.items()), *jobs.writes(ctx))
 
 
 async def _blocks_among(tx: Tx, lines: Iterable[Line],
