@@ -9,7 +9,8 @@ the same run:
    doing the minimum durable work per event (insert the event id, upsert the line
    state) and committing every 100 events (target >= 0.7x);
 2. one event at a time: p50/p99 latency and events/s, next to the same bare loop
-   committing each event (target >= 0.7x);
+   committing each event, the two taking turns in rounds so that they meet the same load
+   (``--rounds``; target >= 0.7x, all rounds together);
 3. two OS processes, each with its own runtime on the same database and events on trios
    of its own, next to one process alone: total events/s (target: more than one);
 4. scale: 100,000 active trios (the rows of ``bench_core.py``, loaded with ``COPY``),
@@ -122,24 +123,47 @@ async def concurrent_rate(url: str, trios: int, count: int, tasks: int) -> tuple
         await core.db.close()
 
 
-async def serial_latency(url: str, trios: int, count: int) -> tuple[float, list[float]]:
-    """Events/s and per-event latencies (ms) with one event at a time."""
+async def serial_rounds(url: str, trios: int, count: int, rounds: int
+                        ) -> tuple[list[float], list[float], list[float]]:
+    """One event at a time, Twinome and the bare loop committing each event taking turns:
+    ``rounds`` rounds of ``count / rounds`` events each (which goes first alternates), so
+    that both meet the same load and the same state of the disk's cache. Returns the
+    seconds of each round for Twinome and for the loop, and Twinome's per-event
+    latencies (ms)."""
     core, clock = await open_core(url)
     runtime = Runtime(core)
+    bare = await BareLoop.open(url)
     try:
         async with runtime:
             for event in line_events(range(1, trios + 1), 300, "sw", 6):
                 await runtime.submit(event)
+            await bare.run("sw", 300, 1)
             clock.advance(timedelta(seconds=1))
-            latencies = []
             work = line_events(range(1, trios + 1), count, "s", 5)
-            began = time.perf_counter()
-            for event in work:
-                start = time.perf_counter()
-                await runtime.submit(event)
-                latencies.append((time.perf_counter() - start) * 1000)
-            return count / (time.perf_counter() - began), latencies
+            share = count // rounds
+            ours: list[float] = []
+            floors: list[float] = []
+            latencies: list[float] = []
+            for r in range(rounds):
+                mine = work[r * share:(r + 1) * share]
+
+                async def twinome(mine: list[LineMessage] = mine) -> float:
+                    began = time.perf_counter()
+                    for event in mine:
+                        start = time.perf_counter()
+                        await runtime.submit(event)
+                        latencies.append((time.perf_counter() - start) * 1000)
+                    return time.perf_counter() - began
+
+                if r % 2:
+                    ours.append(await twinome())
+                    floors.append(await bare.run(f"s{r}-", share, 1))
+                else:
+                    floors.append(await bare.run(f"s{r}-", share, 1))
+                    ours.append(await twinome())
+            return ours, floors, latencies
     finally:
+        await bare.close()
         await core.db.close()
 
 
@@ -148,36 +172,52 @@ _UPSERT = ("INSERT INTO line (room, member, spoke, messages) VALUES ($1, $2, $3,
            "messages = line.messages + 1")
 
 
-async def floor(url: str, count: int, every: int, *, many: bool = False) -> float:
-    """A bare asyncpg loop: insert the id, upsert the line state, commit every ``every``
-    (``many``: each commit's statements sent with ``executemany``)."""
-    conn = await asyncpg.connect(url)
-    try:
+class BareLoop:
+    """The floor: a bare asyncpg connection doing the minimum durable work of an event
+    (insert its id, upsert the line state), in tables of its own."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    @classmethod
+    async def open(cls, url: str) -> BareLoop:
+        conn = await asyncpg.connect(url)
         await conn.execute("DROP TABLE IF EXISTS seen, line")
         await conn.execute("CREATE TABLE seen (event_id TEXT PRIMARY KEY, at BIGINT)")
         await conn.execute("CREATE TABLE line (room BIGINT, member TEXT, spoke BIGINT, "
                            "messages BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (room, member))")
+        return cls(conn)
 
-        async def loop(tag: str, n: int) -> None:
-            for start in range(0, n, every):
-                chunk = range(start, min(start + every, n))
-                async with conn.transaction():
-                    if many:
-                        await conn.executemany("INSERT INTO seen VALUES ($1, $2)",
-                                               [(f"{tag}{i}", i) for i in chunk])
-                        await conn.executemany(_UPSERT, [(i % 4000, f"m{i % 3}", i)
-                                                         for i in chunk])
-                        continue
-                    for i in chunk:
-                        await conn.execute("INSERT INTO seen VALUES ($1, $2)", f"{tag}{i}", i)
-                        await conn.execute(_UPSERT, i % 4000, f"m{i % 3}", i)
+    async def close(self) -> None:
+        await self.conn.close()
 
-        await loop("w", min(count, 1000))
+    async def run(self, tag: str, n: int, every: int, *, many: bool = False) -> float:
+        """Seconds for ``n`` events, committing every ``every`` (``many``: each commit's
+        statements sent with ``executemany``)."""
+        conn = self.conn
         began = time.perf_counter()
-        await loop("e", count)
-        return count / (time.perf_counter() - began)
+        for start in range(0, n, every):
+            chunk = range(start, min(start + every, n))
+            async with conn.transaction():
+                if many:
+                    await conn.executemany("INSERT INTO seen VALUES ($1, $2)",
+                                           [(f"{tag}{i}", i) for i in chunk])
+                    await conn.executemany(_UPSERT, [(i % 4000, f"m{i % 3}", i) for i in chunk])
+                    continue
+                for i in chunk:
+                    await conn.execute("INSERT INTO seen VALUES ($1, $2)", f"{tag}{i}", i)
+                    await conn.execute(_UPSERT, i % 4000, f"m{i % 3}", i)
+        return time.perf_counter() - began
+
+
+async def floor(url: str, count: int, every: int, *, many: bool = False) -> float:
+    """Events/s of the bare loop (see :class:`BareLoop`) on fresh tables, after a warm-up."""
+    bare = await BareLoop.open(url)
+    try:
+        await bare.run("w", min(count, 1000), every, many=many)
+        return count / await bare.run("e", count, every, many=many)
     finally:
-        await conn.close()
+        await bare.close()
 
 
 # 3: processes side by side -----------------------------------------------------------------
@@ -259,12 +299,16 @@ async def one_process(server: PgServer, args: argparse.Namespace) -> str:
     print(f"    bare asyncpg loop committing every 100 events: {max(floors):,.0f}/s "
           f"(with executemany: {many:,.0f}/s)")
     print(f"    {verdict(rate / max(floors))}")
-    floors = [await floor(url, args.serial, 1) for _ in range(2)]
-    serial, latencies = await serial_latency(url, args.line_trios, args.serial)
-    print(f"[2] one event at a time: {serial:,.0f}/s, latency p50 "
+    ours, floors, latencies = await serial_rounds(url, args.line_trios, args.serial,
+                                                  args.rounds)
+    share = args.serial // args.rounds
+    ratios = sorted(f / o for o, f in zip(ours, floors, strict=True))
+    print(f"[2] one event at a time: {share * len(ours) / sum(ours):,.0f}/s, latency p50 "
           f"{percentile(latencies, 50):.3f} ms, p99 {percentile(latencies, 99):.3f} ms")
-    print(f"    bare asyncpg loop committing each event: {max(floors):,.0f}/s")
-    print(f"    {verdict(serial / max(floors))}")
+    print(f"    bare asyncpg loop committing each event, rounds taking turns with it: "
+          f"{share * len(floors) / sum(floors):,.0f}/s")
+    print(f"    ratio per round: {', '.join(f'{r:.2f}' for r in ratios)}")
+    print(f"    {verdict(sum(floors) / sum(ours))} (all rounds together)")
     return url
 
 
@@ -289,13 +333,14 @@ def _args(argv: Iterable[str] | None = None) -> argparse.Namespace:
     p.add_argument("--events", type=int, default=20_000, help="events for [1]")
     p.add_argument("--tasks", type=int, default=100, help="concurrent submitters")
     p.add_argument("--serial", type=int, default=3000, help="events for [2]")
+    p.add_argument("--rounds", type=int, default=10, help="rounds taking turns in [2]")
     p.add_argument("--per-process", type=int, default=10_000, help="events per process in [3]")
     p.add_argument("--trios", type=int, default=100_000, help="trios for [4] (0 skips it)")
     p.add_argument("--samples", type=int, default=3000, help="timed commands in [4]")
     p.add_argument("--no-fsync", action="store_true", help="a server that does not fsync")
     args = p.parse_args(None if argv is None else list(argv))
     if args.quick:
-        args.line_trios, args.events, args.serial = 200, 1000, 200
+        args.line_trios, args.events, args.serial, args.rounds = 200, 1000, 200, 2
         args.per_process, args.trios, args.samples = 500, 1000, 150
     return args
 
