@@ -141,18 +141,22 @@ async def ensure_member(tx: Tx, member: MemberId, display_name: str | None, now:
 async def languages(tx: Tx, members: Iterable[MemberId]) -> dict[MemberId, str | None]:
     """Each member's chosen language, else their platform's (None if neither)."""
     ids = sorted(set(members))
+    if not ids:
+        return {}
     inside, params = among("id", ids)
     rows = await tx.all(f"SELECT id, coalesce(language, locale) FROM members WHERE id IN {inside}",
-                        params) if ids else []
+                        params)
     return {MemberId(r[0]): r[1] for r in rows}
 
 
 async def room_trios(tx: Tx, rooms: Iterable[int]) -> dict[int, Row]:
     """The ``language`` and ``realm`` of the trio each room belongs to, by room."""
     ids = sorted(set(rooms))
+    if not ids:
+        return {}
     inside, params = among("room", ids)
     rows = await tx.all("SELECT r.id, t.language, t.realm FROM rooms r JOIN trios t "
-                        f"ON t.id = r.trio_id WHERE r.id IN {inside}", params) if ids else []
+                        f"ON t.id = r.trio_id WHERE r.id IN {inside}", params)
     return {int(r[0]): r for r in rows}
 
 

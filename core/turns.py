@@ -33,6 +33,7 @@ after ``owes_since``).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -170,6 +171,13 @@ LEFT JOIN line_state ls ON ls.room_id = r.id AND ls.member_id = tm.member_id
 WHERE {where} AND r.state = 'open'
   AND (r.purpose = 'trio' OR tm.member_id IN (r.member_a, r.member_b))
 """
+@functools.lru_cache(maxsize=64)
+def _load_sql(where: str) -> str:
+    """:data:`_LOAD` for ``where``, made once (the same text each time: a statement is
+    looked up by its text)."""
+    return _LOAD.format(where=where)
+
+
 def by_ids(rooms: Iterable[int]) -> tuple[str, dict[str, Any]]:
     """The ``where`` of :func:`load` for these rooms, and its parameters."""
     listed, params = among("room", sorted(rooms))
@@ -182,7 +190,7 @@ VISIBLE = "r.trio_id = :trio AND (r.purpose = 'trio' OR :viewer IN (r.member_a, 
 async def load(tx: Tx, where: str, params: dict[str, Any], now: int) -> dict[RoomId, Line]:
     """The open lines matching ``where`` (see :func:`by_ids`, :data:`VISIBLE`), in one query."""
     lines: dict[RoomId, Line] = {}
-    for row in await tx.all(_LOAD.format(where=where), {**params, "now": now}):
+    for row in await tx.all(_load_sql(where), {**params, "now": now}):
         line = lines.get(row[0])
         if line is None:
             line = lines[row[0]] = Line(*row[:6])
@@ -255,7 +263,7 @@ async def lines_of(tx: Tx, rooms: list[int], now: int, fixed: Fixed | None) -> d
         where, params = by_ids(missing)
         for room in missing:
             known[room] = None
-        for row in await tx.all(_LOAD.format(where=where), {**params, "now": now}):
+        for row in await tx.all(_load_sql(where), {**params, "now": now}):
             kept = known[row[0]]
             if kept is None:
                 kept = known[row[0]] = (Line(*row[:6]), [])

@@ -26,6 +26,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+import functools
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
@@ -94,10 +95,18 @@ def among(name: str, values: Iterable[Any]) -> tuple[str, dict[str, Any]]:
     three times (a repeated value changes neither ``IN`` nor ``NOT IN``).
     """
     listed = list(values)
-    if listed:
-        listed += [listed[-1]] * (_round_up(len(listed)) - len(listed))
-    params = {f"{name}{i}": value for i, value in enumerate(listed)}
-    return "(" + (", ".join(f":{key}" for key in params) or "NULL") + ")", params
+    if not listed:
+        return "(NULL)", {}
+    listed += [listed[-1]] * (_round_up(len(listed)) - len(listed))
+    keys = _keys(name, len(listed))
+    return keys[0], dict(zip(keys[1], listed, strict=True))
+
+
+@functools.lru_cache(maxsize=1024)
+def _keys(name: str, count: int) -> tuple[str, tuple[str, ...]]:
+    """The ``IN`` list text of ``count`` parameters named after ``name``, and their names."""
+    names = tuple(f"{name}{i}" for i in range(count))
+    return "(" + ", ".join(f":{key}" for key in names) + ")", names
 
 
 def _round_up(count: int) -> int:

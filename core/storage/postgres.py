@@ -478,6 +478,10 @@ class PgDatabase(Database):
         transaction left idle would hold its shared advisory lock, and a write that must
         run alone would wait for it until this process writes again."""
 
+        conn = self._conn
+        if not alone and not conn.is_closed() and not conn.is_in_transaction():
+            return  # the usual case: ready as it is
+
         async def step() -> None:
             if self._conn.is_closed():
                 self._conn = await _writer(self._url, self._password)
