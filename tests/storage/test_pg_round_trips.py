@@ -20,7 +20,6 @@ from tests.conftest import form_trio
 from tests.helpers import Harness
 from tests.test_turns import state
 
-
 _ids = itertools.count()
 
 
