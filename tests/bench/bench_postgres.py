@@ -135,9 +135,10 @@ async def serial_rounds(url: str, trios: int, count: int, rounds: int
     bare = await BareLoop.open(url)
     try:
         async with runtime:
-            for event in line_events(range(1, trios + 1), 300, "sw", 6):
+            warm = line_events(range(1, trios + 1), 300, "sw", 6)
+            for event in warm:
                 await runtime.submit(event)
-            await bare.run("sw", 300, 1)
+            await bare.run(warm, 1)
             clock.advance(timedelta(seconds=1))
             work = line_events(range(1, trios + 1), count, "s", 5)
             share = count // rounds
@@ -157,9 +158,9 @@ async def serial_rounds(url: str, trios: int, count: int, rounds: int
 
                 if r % 2:
                     ours.append(await twinome())
-                    floors.append(await bare.run(f"s{r}-", share, 1))
+                    floors.append(await bare.run(mine, 1))
                 else:
-                    floors.append(await bare.run(f"s{r}-", share, 1))
+                    floors.append(await bare.run(mine, 1))
                     ours.append(await twinome())
             return ours, floors, latencies
     finally:
@@ -173,8 +174,9 @@ _UPSERT = ("INSERT INTO line (room, member, spoke, messages) VALUES ($1, $2, $3,
 
 
 class BareLoop:
-    """The floor: a bare asyncpg connection doing the minimum durable work of an event
-    (insert its id, upsert the line state), in tables of its own."""
+    """The floor: a bare asyncpg connection doing the minimum durable work of each of the
+    same line messages as Twinome's (insert its id, upsert its line's state: the same
+    lines, so its writes land on as many pages), in tables of its own."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
@@ -191,31 +193,35 @@ class BareLoop:
     async def close(self) -> None:
         await self.conn.close()
 
-    async def run(self, tag: str, n: int, every: int, *, many: bool = False) -> float:
-        """Seconds for ``n`` events, committing every ``every`` (``many``: each commit's
+    async def run(self, events: list[LineMessage], every: int, *, many: bool = False) -> float:
+        """Seconds for ``events``, committing every ``every`` (``many``: each commit's
         statements sent with ``executemany``)."""
         conn = self.conn
         began = time.perf_counter()
-        for start in range(0, n, every):
-            chunk = range(start, min(start + every, n))
+        for start in range(0, len(events), every):
+            chunk = [(e.event_id, int(e.room), str(e.actor), start + k)
+                     for k, e in enumerate(events[start:start + every])]
             async with conn.transaction():
                 if many:
                     await conn.executemany("INSERT INTO seen VALUES ($1, $2)",
-                                           [(f"{tag}{i}", i) for i in chunk])
-                    await conn.executemany(_UPSERT, [(i % 4000, f"m{i % 3}", i) for i in chunk])
+                                           [(i, at) for i, _, _, at in chunk])
+                    await conn.executemany(_UPSERT, [(r, m, at) for _, r, m, at in chunk])
                     continue
-                for i in chunk:
-                    await conn.execute("INSERT INTO seen VALUES ($1, $2)", f"{tag}{i}", i)
-                    await conn.execute(_UPSERT, i % 4000, f"m{i % 3}", i)
+                for event_id, room, member, at in chunk:
+                    await conn.execute("INSERT INTO seen VALUES ($1, $2)", event_id, at)
+                    await conn.execute(_UPSERT, room, member, at)
         return time.perf_counter() - began
 
 
-async def floor(url: str, count: int, every: int, *, many: bool = False) -> float:
-    """Events/s of the bare loop (see :class:`BareLoop`) on fresh tables, after a warm-up."""
+async def floor(url: str, trios: int, count: int, every: int, *, many: bool = False) -> float:
+    """Events/s of the bare loop (see :class:`BareLoop`) on fresh tables, after a warm-up,
+    over the line messages of [1] (the same seeds)."""
     bare = await BareLoop.open(url)
     try:
-        await bare.run("w", min(count, 1000), every, many=many)
-        return count / await bare.run("e", count, every, many=many)
+        await bare.run(line_events(range(1, trios + 1), min(count, 2000), "cw", 4), every,
+                       many=many)
+        return count / await bare.run(line_events(range(1, trios + 1), count, "c", 3), every,
+                                      many=many)
     finally:
         await bare.close()
 
@@ -291,8 +297,8 @@ async def one_process(server: PgServer, args: argparse.Namespace) -> str:
     """[1] and [2]; returns the URL of the populated line database, for [3]."""
     url = await server.create()
     await populate(url, args.line_trios)
-    floors = [await floor(url, args.events, 100) for _ in range(2)]
-    many = await floor(url, args.events, 100, many=True)
+    floors = [await floor(url, args.line_trios, args.events, 100) for _ in range(2)]
+    many = await floor(url, args.line_trios, args.events, 100, many=True)
     rate, batches = await concurrent_rate(url, args.line_trios, args.events, args.tasks)
     print(f"[1] {args.tasks} concurrent tasks, single events: {rate:,.0f}/s "
           f"({args.events:,} events in {batches:,} transactions)")
