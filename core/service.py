@@ -484,9 +484,12 @@ class Twinome:
                             (count, count, member), keeps_caches=True)
 
     async def waiting_realms(self, platform: str) -> list[str]:
-        """The realms the platform's effects waiting in the outbox are bound to."""
-        rows = await self.db.read_all("SELECT DISTINCT realm FROM outbox WHERE platform = ? "
-                                      "AND realm IS NOT NULL ORDER BY realm", (platform,))
+        """The realms of the platform that effects waiting in the outbox are bound to, or
+        that trios still together live in."""
+        rows = await self.db.read_all(
+            "SELECT realm FROM outbox WHERE platform = ? AND realm IS NOT NULL UNION "
+            "SELECT realm FROM trios WHERE platform = ? AND realm IS NOT NULL "
+            "AND state <> 'dissolved' ORDER BY realm", (platform, platform))
         return [str(r[0]) for r in rows]
 
     async def left_realm(self, platform: str, realm: str) -> list[tuple[int, str]]:
@@ -494,7 +497,13 @@ class Twinome:
         waiting there can never be carried out by the process that held it, nor by any
         other: those meant for one member alone (replies and notices in their direct
         chat's lane) lose the realm and go like any direct notice; the others (posts,
-        rooms, public replies in its rooms) are dropped. Returns (id, kind) of those dropped."""
+        rooms, public replies in its rooms) are dropped. Returns (id, kind) of those dropped.
+
+        The members of the trios living there are told, privately, once (until the bot is
+        back there, :meth:`rejoined_realm`): the same departure seen again (a restart
+        settling it once more) tells nobody twice."""
+        now = self.clock.now()
+
         async def body(tx: Tx) -> list[tuple[int, str]]:
             rows = await tx.all("SELECT id, effect FROM outbox WHERE platform = ? AND realm = ? "
                                 "ORDER BY id", (platform, realm))
@@ -505,9 +514,34 @@ class Twinome:
                 (kept if _for_one_member(effect) else dropped).append((row["id"], effect.kind))
             await tx.many("DELETE FROM outbox WHERE id = ?", [(i,) for i, _ in dropped])
             await tx.many("UPDATE outbox SET realm = NULL WHERE id = ?", [(i,) for i, _ in kept])
+            if await tx.changes("INSERT INTO meta (key, value) VALUES (?, ?) "
+                                "ON CONFLICT (key) DO NOTHING",
+                                (_left_key(platform, realm), str(ts(now)))):
+                await self._tell_realm_left(tx, platform, realm, now)
             return dropped
 
         return await self.db.atomic(body)
+
+    async def _tell_realm_left(self, tx: Tx, platform: str, realm: str, now: datetime) -> None:
+        """Tell each member of the trios living in a realm the bot left that it cannot reach
+        their trio there any more."""
+        rows = await tx.all(
+            "SELECT t.name, tm.member_id FROM trios t JOIN trio_members tm ON tm.trio_id = t.id "
+            "WHERE t.platform = ? AND t.realm = ? AND t.state <> 'dissolved' "
+            "ORDER BY t.id, tm.joined_at, tm.member_id", (platform, realm))
+        ctx = Ctx(tx, now, self.settings, platform=platform)
+        for row in rows:
+            await ctx.notify(MemberId(row["member_id"]), _(
+                "I was removed from the server where your trio “{trio}” meets, so I can no "
+                "longer see its channel or your private lines there, nor post in them. Nothing "
+                "of your trio is deleted: its members, ledger and plans are kept. If I was "
+                "removed by mistake, the server's moderators can add me back.",
+                trio=row["name"]))
+        await self._stash(tx, ctx, now, _Tally())
+
+    async def rejoined_realm(self, platform: str, realm: str) -> None:
+        """The bot is in a realm again (added back to a server): leaving it again is told."""
+        await self.db.write("DELETE FROM meta WHERE key = ?", (_left_key(platform, realm),))
 
     async def note_failure(self, outbox_id: int, attempts: int, retry_at: int) -> None:
         """Record a failed try of an effect, so a restart keeps counting (times in Unix ms)."""
@@ -744,6 +778,11 @@ class _Tally:
         job = ctx.earliest_job
         if job is not None and (self.earliest is None or job < self.earliest):
             self.earliest = job
+
+
+def _left_key(platform: str, realm: str) -> str:
+    """The ``meta`` key set once the trios of a realm the bot left were told."""
+    return f"realm_left:{platform}:{realm}"
 
 
 def _named(event: CommandReceived) -> grammar.Command | None:

@@ -48,6 +48,10 @@ class Harness:
         self.log += effects
         return effects
 
+    async def outbox(self) -> list[Effect]:
+        """What the core wrote to the outbox since the last look, now carried out."""
+        return await self._flush()
+
     async def say(self, who: str, text: str, room: int | None = None) -> list[Effect]:
         """``who`` types the command ``text`` (no prefix) in ``room`` or their direct chat."""
         event = CommandReceived(f"ev{next(_ids)}", MemberId(who), None if room is None else RoomId(room),

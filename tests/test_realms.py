@@ -87,3 +87,44 @@ async def test_a_trio_started_where_no_realm_is_known_takes_its_first_joiners(
     out = await h.say("eli", f"trio join {code}")
     created = [e for e in out if isinstance(e, CreateRoom)]
     assert created and all(e.realm == "g1" for e in created)
+
+
+async def trio_of(h: Harness, a: str, b: str, c: str, name: str) -> None:
+    """Form an active trio of three by invite codes."""
+    code = code_in(replies(await h.say(a, f"trio new {name}"))[0])
+    await h.say(b, f"trio join {code}")
+    code = code_in(replies(await h.say(a, "trio invite"))[0])
+    await h.say(c, f"trio join {code}")
+
+
+def told_left(effects: list[Effect]) -> list[tuple[str, str]]:
+    """(who, trio) of the notices saying the bot was removed from a trio's server."""
+    return sorted((e.to, e.text.split("“")[1].split("”")[0]) for e in effects
+                  if isinstance(e, Notify) and "I was removed from the server" in e.text)
+
+
+async def test_the_members_of_trios_in_a_realm_the_bot_left_are_told_once(h: Harness) -> None:
+    await trio_of(h, "ana", "bo", "eli", "Les Trois")
+    await trio_of(h, "cy", "dee", "fay", "Ailleurs")
+    await h.say("eli", "trio leave confirm")  # no longer of it: not told
+    await h.outbox()
+    assert await h.core.waiting_realms("console") == ["g1", "g2"]  # where trios live
+    await h.core.left_realm("console", "g1")
+    assert told_left(await h.outbox()) == [("ana", "Les Trois"), ("bo", "Les Trois")]
+    await h.core.left_realm("console", "g1")  # seen again (a restart settling it): no one
+    await h.core.left_realm("discord", "g2")  # another platform's server of that name
+    assert told_left(await h.outbox()) == []
+    await h.core.rejoined_realm("console", "g1")  # back, then removed again: told again
+    await h.core.left_realm("console", "g1")
+    assert told_left(await h.outbox()) == [("ana", "Les Trois"), ("bo", "Les Trois")]
+
+
+async def test_the_bots_departure_is_told_in_each_members_language(h: Harness) -> None:
+    await trio_of(h, "ana", "bo", "eli", "Les Trois")
+    await h.speaks("bo", "fr")
+    await h.outbox()
+    await h.core.left_realm("console", "g1")
+    said = {e.to: e.text for e in await h.outbox() if isinstance(e, Notify)}
+    assert "I was removed from the server where your trio “Les Trois” meets" in said["ana"]
+    assert "On m’a retiré du serveur où se retrouve votre trio «\u00a0Les Trois\u00a0»" \
+        in said["bo"]

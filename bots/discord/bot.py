@@ -54,11 +54,13 @@ the reports that never reached the moderators); every process fires due jobs, ea
 taken by one (``FOR UPDATE SKIP LOCKED``).
 
 A server the bot was removed from (``on_guild_remove``, or, for one of this process's
-shards, a server effects wait for but absent at startup) would keep its effects waiting
-for good: no process carries its realm. They are settled at once
+shards, a server effects wait for or trios live in but absent at startup) would keep its
+effects waiting for good: no process carries its realm. They are settled at once
 (:meth:`core.service.Twinome.left_realm`): what is for one member alone (a private
 reply, a notice) loses the realm and goes by DM or on their next interaction; the rest
-(posts, rooms, public replies in its channels) is dropped, logged by kind and id.
+(posts, rooms, public replies in its channels) is dropped, logged by kind and id. The
+members of the trios living there are told by DM, once (again only after the bot was
+added back, ``on_guild_join``, and removed again).
 """
 
 from __future__ import annotations
@@ -194,6 +196,7 @@ class TwinomeClient(discord.Client):
         self.pump.wake()  # its effects may wait in the outbox
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self.core.rejoined_realm(PLATFORM, str(guild.id))
         self.pump.wake()
 
     def _dropped(self, members: Sequence[MemberId]) -> None:
@@ -210,8 +213,9 @@ class TwinomeClient(discord.Client):
         await self._settle_left([str(guild.id)])
 
     async def _left_while_stopped(self) -> list[str]:
-        """The servers of this process's shards that effects wait for, but that the bot is
-        no longer in (removed while it was stopped: no GUILD_DELETE will come)."""
+        """The servers of this process's shards that effects wait for or trios live in, but
+        that the bot is no longer in (removed while it was stopped: no GUILD_DELETE will
+        come)."""
         held = {str(guild.id) for guild in self.guilds}  # unavailable ones included
         return [realm for realm in await self.core.waiting_realms(PLATFORM)
                 if realm.isdigit() and self.config.holds(int(realm)) and realm not in held]

@@ -189,6 +189,7 @@ async def test_when_the_bot_is_removed_from_a_server_its_waiting_effects_are_set
             f"effect {i} ({kind}) dropped: the bot is no longer in its server" for i, kind in public]
         await world.bot.pump.start()
         await answered_in_dm(world, world.bob, before)  # his own answer, privately, all the same
+        await server.wait_until(lambda: all(told_left(world, who) == 1 for who in trio(world)))
         assert refused(server, since) == [], "nothing tried in a server the bot left"
     finally:
         await bots.stop_all()
@@ -216,3 +217,37 @@ async def test_a_server_left_while_the_bot_was_stopped_is_settled_at_startup(
     finally:
         await bots.stop_all()
         await world.db.close()
+
+
+def trio(world: World) -> list[User]:
+    """The members of the trio :func:`form_away` forms."""
+    return [world.alice, world.bob, world.carol]
+
+
+def told_left(world: World, who: User) -> int:
+    """How many times ``who`` heard by DM that the bot was removed from their trio's server."""
+    return sum("I was removed from the server where your trio “Ailleurs” meets" in m.content
+               for m in world.server.messages_in(world.server.dm_channel_of(who)))
+
+
+async def test_a_trio_hears_once_that_the_bot_was_removed_while_stopped(
+        server: FakeDiscord, bots: Bots, db_target: Path | str) -> None:
+    world = await make_world(server, bots, db_target, scheduler=False)
+    try:
+        away = await form_away(world)
+        await until(lambda: _outbox_empty(world), "the trio's effects carried out", 5)
+        await bots.stop(world.bot)
+        await server.remove_bot(away)  # no session: no GUILD_DELETE, and nothing waits there
+        world.bot = await bots.start(new_client(world.core, world.config,
+                                                communities=world.communities, scheduler=False))
+        await server.wait_until(lambda: all(told_left(world, who) == 1 for who in trio(world)))
+        await world.restart(scheduler=False)  # the same departure seen at startup again
+        await until(lambda: _outbox_empty(world), "nothing left to carry out", 5)
+        assert [told_left(world, who) for who in trio(world)] == [1, 1, 1]
+    finally:
+        await bots.stop_all()
+        await world.db.close()
+
+
+async def _outbox_empty(world: World) -> bool:
+    return not await world.core.pending()
