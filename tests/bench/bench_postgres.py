@@ -6,11 +6,11 @@ the same run:
 
 1. single line messages submitted to :class:`core.runtime.Runtime` by 100 concurrent
    tasks (each waits until its event is durable), events/s, next to a bare asyncpg loop
-   doing the minimum durable work per event (insert the event id, upsert the line
-   state) and committing every 100 events (target >= 0.7x);
+   doing the minimum durable work of the same events (insert the event id, upsert the
+   line's state) and committing every 100 events, the two taking turns in rounds so that
+   they meet the same load (``--rounds``; target >= 0.7x, all rounds together);
 2. one event at a time: p50/p99 latency and events/s, next to the same bare loop
-   committing each event, the two taking turns in rounds so that they meet the same load
-   (``--rounds``; target >= 0.7x, all rounds together);
+   committing each event, taking turns in the same way (target >= 0.7x);
 3. two OS processes, each with its own runtime on the same database and events on trios
    of its own, next to one process alone: total events/s (target: more than one);
 4. scale: 100,000 active trios (the rows of ``bench_core.py``, loaded with ``COPY``),
@@ -107,48 +107,37 @@ async def concurrently(runtime: Runtime, work: list[LineMessage], tasks: int) ->
 
 # 1-2: one process next to the bare loop ----------------------------------------------------
 
-async def concurrent_rate(url: str, trios: int, count: int, tasks: int) -> tuple[float, int]:
-    """Events/s with ``tasks`` submitters, and how many transactions it took."""
-    core, clock = await open_core(url)
-    runtime = Runtime(core)
-    try:
-        async with runtime:
-            await concurrently(runtime, line_events(range(1, trios + 1), 2000, "cw", 4), tasks)
-            clock.advance(timedelta(seconds=1))
-            before = runtime.batches
-            elapsed = await concurrently(
-                runtime, line_events(range(1, trios + 1), count, "c", 3), tasks)
-            return count / elapsed, runtime.batches - before
-    finally:
-        await core.db.close()
-
-
-async def serial_rounds(url: str, trios: int, count: int, rounds: int
-                        ) -> tuple[list[float], list[float], list[float]]:
-    """One event at a time, Twinome and the bare loop committing each event taking turns:
-    ``rounds`` rounds of ``count / rounds`` events each (which goes first alternates), so
-    that both meet the same load and the same state of the disk's cache. Returns the
-    seconds of each round for Twinome and for the loop, and Twinome's per-event
-    latencies (ms)."""
+async def rounds(url: str, trios: int, count: int, rounds: int, tasks: int
+                 ) -> tuple[list[float], list[float], list[float], int]:
+    """Twinome and the bare loop taking turns over the same line messages: ``rounds``
+    rounds of ``count / rounds`` events each (which goes first alternates), so that both
+    meet the same load and the same state of the disk's cache. ``tasks`` 1: one event at
+    a time, the loop committing each; more: that many concurrent submitters, the loop
+    committing every 100. Returns the seconds of each round for Twinome and for the loop,
+    Twinome's per-event latencies (ms, one at a time only) and its transactions."""
     core, clock = await open_core(url)
     runtime = Runtime(core)
     bare = await BareLoop.open(url)
+    every = 1 if tasks == 1 else 100
     try:
         async with runtime:
-            warm = line_events(range(1, trios + 1), 300, "sw", 6)
-            for event in warm:
-                await runtime.submit(event)
-            await bare.run(warm, 1)
+            tag = "s" if tasks == 1 else "c"  # ids of their own for [1] and [2]
+            warm = line_events(range(1, trios + 1), 300 if tasks == 1 else 2000, f"{tag}w", 6)
+            await concurrently(runtime, warm, tasks)
+            await bare.run(warm, every)
             clock.advance(timedelta(seconds=1))
-            work = line_events(range(1, trios + 1), count, "s", 5)
+            work = line_events(range(1, trios + 1), count, tag, 5)
             share = count // rounds
             ours: list[float] = []
             floors: list[float] = []
             latencies: list[float] = []
+            before = runtime.batches
             for r in range(rounds):
                 mine = work[r * share:(r + 1) * share]
 
                 async def twinome(mine: list[LineMessage] = mine) -> float:
+                    if tasks > 1:
+                        return await concurrently(runtime, mine, tasks)
                     began = time.perf_counter()
                     for event in mine:
                         start = time.perf_counter()
@@ -158,11 +147,11 @@ async def serial_rounds(url: str, trios: int, count: int, rounds: int
 
                 if r % 2:
                     ours.append(await twinome())
-                    floors.append(await bare.run(mine, 1))
+                    floors.append(await bare.run(mine, every))
                 else:
-                    floors.append(await bare.run(mine, 1))
+                    floors.append(await bare.run(mine, every))
                     ours.append(await twinome())
-            return ours, floors, latencies
+            return ours, floors, latencies, runtime.batches - before
     finally:
         await bare.close()
         await core.db.close()
@@ -215,12 +204,12 @@ class BareLoop:
 
 async def floor(url: str, trios: int, count: int, every: int, *, many: bool = False) -> float:
     """Events/s of the bare loop (see :class:`BareLoop`) on fresh tables, after a warm-up,
-    over the line messages of [1] (the same seeds)."""
+    over line messages as [1]'s."""
     bare = await BareLoop.open(url)
     try:
-        await bare.run(line_events(range(1, trios + 1), min(count, 2000), "cw", 4), every,
+        await bare.run(line_events(range(1, trios + 1), min(count, 2000), "w", 6), every,
                        many=many)
-        return count / await bare.run(line_events(range(1, trios + 1), count, "c", 3), every,
+        return count / await bare.run(line_events(range(1, trios + 1), count, "e", 5), every,
                                       many=many)
     finally:
         await bare.close()
@@ -297,25 +286,32 @@ async def one_process(server: PgServer, args: argparse.Namespace) -> str:
     """[1] and [2]; returns the URL of the populated line database, for [3]."""
     url = await server.create()
     await populate(url, args.line_trios)
-    floors = [await floor(url, args.line_trios, args.events, 100) for _ in range(2)]
     many = await floor(url, args.line_trios, args.events, 100, many=True)
-    rate, batches = await concurrent_rate(url, args.line_trios, args.events, args.tasks)
-    print(f"[1] {args.tasks} concurrent tasks, single events: {rate:,.0f}/s "
-          f"({args.events:,} events in {batches:,} transactions)")
-    print(f"    bare asyncpg loop committing every 100 events: {max(floors):,.0f}/s "
-          f"(with executemany: {many:,.0f}/s)")
-    print(f"    {verdict(rate / max(floors))}")
-    ours, floors, latencies = await serial_rounds(url, args.line_trios, args.serial,
-                                                  args.rounds)
-    share = args.serial // args.rounds
-    ratios = sorted(f / o for o, f in zip(ours, floors, strict=True))
-    print(f"[2] one event at a time: {share * len(ours) / sum(ours):,.0f}/s, latency p50 "
+    ours, floors, _, batches = await rounds(url, args.line_trios, args.events, args.rounds,
+                                            args.tasks)
+    print(f"[1] {args.tasks} concurrent tasks, single events: "
+          f"{_rate(args.events, args.rounds, ours)} ({batches:,} transactions)")
+    print(f"    bare asyncpg loop committing every 100 events, rounds taking turns with it: "
+          f"{_rate(args.events, args.rounds, floors)} (with executemany: {many:,.0f}/s)")
+    _ratios(ours, floors)
+    ours, floors, latencies, _ = await rounds(url, args.line_trios, args.serial, args.rounds, 1)
+    print(f"[2] one event at a time: {_rate(args.serial, args.rounds, ours)}, latency p50 "
           f"{percentile(latencies, 50):.3f} ms, p99 {percentile(latencies, 99):.3f} ms")
     print(f"    bare asyncpg loop committing each event, rounds taking turns with it: "
-          f"{share * len(floors) / sum(floors):,.0f}/s")
-    print(f"    ratio per round: {', '.join(f'{r:.2f}' for r in ratios)}")
-    print(f"    {verdict(sum(floors) / sum(ours))} (all rounds together)")
+          f"{_rate(args.serial, args.rounds, floors)}")
+    _ratios(ours, floors)
     return url
+
+
+def _rate(count: int, rounds: int, seconds: list[float]) -> str:
+    return f"{count // rounds * len(seconds) / sum(seconds):,.0f}/s"
+
+
+def _ratios(ours: list[float], floors: list[float]) -> None:
+    """Each round's ratio, and the verdict over all rounds together."""
+    each = sorted(f / o for o, f in zip(ours, floors, strict=True))
+    print(f"    ratio per round: {', '.join(f'{r:.2f}' for r in each)}")
+    print(f"    {verdict(sum(floors) / sum(ours))} (all rounds together)")
 
 
 async def main(server: PgServer, args: argparse.Namespace) -> None:
@@ -339,7 +335,7 @@ def _args(argv: Iterable[str] | None = None) -> argparse.Namespace:
     p.add_argument("--events", type=int, default=20_000, help="events for [1]")
     p.add_argument("--tasks", type=int, default=100, help="concurrent submitters")
     p.add_argument("--serial", type=int, default=3000, help="events for [2]")
-    p.add_argument("--rounds", type=int, default=10, help="rounds taking turns in [2]")
+    p.add_argument("--rounds", type=int, default=10, help="rounds taking turns in [1] and [2]")
     p.add_argument("--per-process", type=int, default=10_000, help="events per process in [3]")
     p.add_argument("--trios", type=int, default=100_000, help="trios for [4] (0 skips it)")
     p.add_argument("--samples", type=int, default=3000, help="timed commands in [4]")
