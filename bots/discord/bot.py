@@ -54,8 +54,9 @@ the reports that never reached the moderators); every process fires due jobs, ea
 taken by one (``FOR UPDATE SKIP LOCKED``).
 
 A server the bot was removed from (``on_guild_remove``, or, for one of this process's
-shards, a server effects wait for or trios live in but absent at startup) would keep its
-effects waiting for good: no process carries its realm. They are settled at once
+shards, a server effects wait for or trios live in but absent at startup, and every
+:data:`SETTLE_EVERY` seconds after) would keep its effects waiting for good: no process
+carries its realm. They are settled at once
 (:meth:`core.service.Twinome.left_realm`): what is for one member alone (a private
 reply, a notice) loses the realm and goes by DM or on their next interaction; the rest
 (posts, rooms, public replies in its channels) is dropped, logged by kind and id. The
@@ -101,6 +102,7 @@ MAX_CHOICES = 25  # autocomplete suggestions Discord shows at most
 TROUBLE = _("Something went wrong on my side; please try again in a moment.")
 UNREADABLE = _("I could not read that command's options.")
 POLL_OTHERS = 1.0  # seconds between looks at the outbox for what other processes wrote
+SETTLE_EVERY = 60.0  # seconds between looks for servers left with effects or trios there
 
 
 def intents() -> discord.Intents:
@@ -151,6 +153,7 @@ class TwinomeClient(discord.Client):
         self.tree.on_error = self._command_failed  # type: ignore[method-assign]
         self._pumping = False
         self._polling: asyncio.Task[None] | None = None
+        self._settling: asyncio.Task[None] | None = None
         self._inbound = 0  # messages being turned into events, not yet submitted
 
     def realms(self) -> list[str | None]:
@@ -183,7 +186,8 @@ class TwinomeClient(discord.Client):
     async def on_ready(self) -> None:
         if not self._pumping:
             self._pumping = True
-            await self._settle_left(await self._left_while_stopped())
+            await self._settle_left(await self._servers_left())
+            self._settling = asyncio.create_task(self._settle_now_and_then())
             await self.pump.start()
             if self.config.moderators_channel_id is not None and self.config.holds_direct:
                 await self.pump.resend_reports()  # once, by the process carrying reports
@@ -212,10 +216,10 @@ class TwinomeClient(discord.Client):
     async def on_guild_remove(self, guild: discord.Guild) -> None:
         await self._settle_left([str(guild.id)])
 
-    async def _left_while_stopped(self) -> list[str]:
+    async def _servers_left(self) -> list[str]:
         """The servers of this process's shards that effects wait for or trios live in, but
-        that the bot is no longer in (removed while it was stopped: no GUILD_DELETE will
-        come)."""
+        that the bot is no longer in: removed while it was stopped (no GUILD_DELETE will
+        come), or effects written for one after it was settled (a job's post, say)."""
         held = {str(guild.id) for guild in self.guilds}  # unavailable ones included
         return [realm for realm in await self.core.waiting_realms(PLATFORM)
                 if realm.isdigit() and self.config.holds(int(realm)) and realm not in held]
@@ -230,6 +234,16 @@ class TwinomeClient(discord.Client):
         if realms:
             self.pump.wake()
 
+    async def _settle_now_and_then(self) -> None:
+        """Settle, every :data:`SETTLE_EVERY` seconds, what was written for servers the bot
+        left since it last looked (no process would ever carry it out)."""
+        while True:
+            await asyncio.sleep(SETTLE_EVERY)
+            try:
+                await self._settle_left(await self._servers_left())
+            except Exception:  # the database unreachable for a while, say: next time
+                log.exception("could not settle the effects of servers the bot left")
+
     async def _poll_others(self) -> None:
         """Wake the pump now and then for the effects other processes wrote."""
         while True:
@@ -237,11 +251,12 @@ class TwinomeClient(discord.Client):
             self.pump.wake()
 
     async def close(self) -> None:
-        if self._polling is not None:
-            self._polling.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._polling
-            self._polling = None
+        for task in (self._polling, self._settling):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._polling = self._settling = None
         await self.pump.stop()
         self._pumping = False
         if self._own_runtime:

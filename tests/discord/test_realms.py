@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import bots.discord.bot as bot_module
 from bots.discord.bot import core_settings
 from bots.discord.communities import Communities
 from bots.discord.names import member_id
@@ -251,3 +252,26 @@ async def test_a_trio_hears_once_that_the_bot_was_removed_while_stopped(
 
 async def _outbox_empty(world: World) -> bool:
     return not await world.core.pending()
+
+
+async def test_effects_written_for_a_server_after_it_was_left_are_settled_soon(
+        server: FakeDiscord, bots: Bots, db_target: Path | str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bot_module, "SETTLE_EVERY", 0.05)
+    world = await make_world(server, bots, db_target, scheduler=False)
+    try:
+        away = await form_away(world)
+        await server.remove_bot(away)
+        await server.wait_until(lambda: all(told_left(world, who) == 1 for who in trio(world)))
+        await world.bot.pump.stop()
+        waiting = await sos_waiting(world, away)  # written for the server after it was left
+        assert waiting
+        since = len(server.requests)
+        await until(lambda: nothing_bound_to(world, away), "the late effects settled", 5)
+        await world.bot.pump.start()
+        await until(lambda: _outbox_empty(world), "the rest carried out", 5)
+        assert refused(server, since) == [], "nothing tried in a server the bot left"
+        assert [told_left(world, who) for who in trio(world)] == [1, 1, 1]
+    finally:
+        await bots.stop_all()
+        await world.db.close()
