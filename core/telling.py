@@ -31,6 +31,8 @@ from core.storage.db import Tx
 async def in_their_language(tx: Tx, effects: Sequence[Effect], default: str) -> list[Effect]:
     """``effects`` with every translatable text rendered for its reader."""
     pending = [e for e in effects if _translatable(e)]
+    if not pending:  # all said already (a private reply is said as it is made): no lookups
+        return list(effects)
     people = await queries.languages(tx, [e.to for e in pending if isinstance(e, Reply | Notify)
                                           and not e.lang and _room_of(e) is None])
     rooms = await queries.room_languages(tx, [room for e in pending

@@ -123,6 +123,25 @@ async def test_a_short_inline_write_runs_on_the_callers_thread_and_commits(
     await db.close()
 
 
+async def test_inline_reads_run_here_each_in_a_snapshot_of_its_own_even_after_one_failed(
+        tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "t.sqlite3")
+
+    async def seen(tx: Tx) -> tuple[int, int]:
+        return await tx.value("SELECT count(*) FROM processed_events"), threading.get_ident()
+
+    async def fails(tx: Tx) -> None:
+        await tx.all("SELECT event_id FROM processed_events")
+        raise LookupError("the body fails after a statement")
+
+    assert await db.read_inline(seen) == (0, threading.get_ident())
+    with pytest.raises(LookupError):
+        await db.read_inline(fails)
+    await _insert_on_which_thread(db, "a", short=False)
+    assert await db.read_inline(seen) == (1, threading.get_ident()), "a new snapshot, here"
+    await db.close()
+
+
 async def test_a_short_write_the_file_lock_stops_waits_on_the_write_connections_thread(
         tmp_path: Path) -> None:
     path = tmp_path / "t.sqlite3"

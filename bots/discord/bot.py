@@ -23,7 +23,8 @@ effects. The interaction is deferred first if the answer is slow to come (Discor
 (:mod:`bots.discord.seeking`) whose submission gives several commands:
 ``discord:<id>:<n>`` for the profile changes, then ``discord:<id>`` for ``seek``,
 submitted together and answered once. Before any command is submitted, the member's top
-role and server are noted (:mod:`bots.discord.communities`): matchmaking reads the role,
+role and server are noted (:mod:`bots.discord.communities`; a command answered from a
+read is not submitted, and nothing it reads needs them): matchmaking reads the role,
 through ``Settings.community_of``, to mix communities, and the server, through
 ``Settings.realm_of``, to keep each trio within one server. A message in a trio channel or pair
 thread becomes a ``LineMessage``, and a direct message to the bot a command, answered in
@@ -312,7 +313,6 @@ class TwinomeClient(discord.Client):
                       *, private: bool) -> None:
         """Submit the commands an interaction gives; the last one's answer answers it."""
         user = interaction.user
-        self.communities.note(user)
         channel = interaction.channel_id
         room = None if channel is None else await self.bindings.core_room(str(channel))
         live = self.answers.open(interaction, private=private or room is None)
@@ -327,7 +327,8 @@ class TwinomeClient(discord.Client):
             for n, command in enumerate(given)]
         try:
             if (len(events) > 1 or self._inbound or not self.runtime.idle
-                    or not await self.carrier.answer_reading(events[0])):
+                    or not await self.carrier.answer_reading(live, events[0])):
+                self.communities.note(user)  # what the core's writes read (a read needs none)
                 await self._carried(events)
         except Exception:
             log.exception("interaction %s could not be applied", interaction.id)

@@ -140,14 +140,14 @@ class DiscordCarrier(GuardedCarrier):
         if notice.attachment is not None:  # a file, seen only by its reader
             await live.interaction.followup.send(file=as_file(notice.attachment), ephemeral=True)
 
-    async def answer_reading(self, event: CommandReceived) -> bool:
-        """Answer an interaction's lone command from a read, if it only reads: True if it
-        is answered (nothing stored or recorded: Discord never delivers an interaction twice,
-        and its answer cannot be given again once its token dies anyway); False if it must
-        take the durable path (the core says so, or the answer could not be given at all)."""
-        live = self.answers.get(whole_origin(event.origin))
-        replies = None if live is None else await self.core.answer_reading(event)
-        if not replies or live is None:
+    async def answer_reading(self, live: Live, event: CommandReceived) -> bool:
+        """Answer an interaction (``live``, just opened) with its lone command, from a read,
+        if it only reads: True if it is answered (nothing stored or recorded: Discord never
+        delivers an interaction twice, and its answer cannot be given again once its token
+        dies anyway); False if it must take the durable path (the core says so, or the
+        answer could not be given at all)."""
+        replies = await self.core.answer_reading(event)
+        if not replies:
             return False
         for n, reply in enumerate(replies):
             notice = Notice(reply.text, "", origin=reply.origin, private=reply.private,

@@ -61,6 +61,25 @@ async def test_a_trio_formed_in_the_second_server_gets_its_channel_there(
         await world.db.close()
 
 
+async def test_only_a_submitted_command_notes_the_server_a_read_answers_without(
+        server: FakeDiscord, bots: Bots, db_target: Path | str) -> None:
+    world = await make_world(server, bots, db_target)
+    try:
+        away = await two_servers(world)
+        alice = member_id(world.alice.id)
+        await world.slash(world.alice, "trio new", {"name": "Ici"})
+        assert world.communities.realm_of(alice) == str(world.guild.id)
+        listed = await server.slash(world.alice, away, "trio list")  # answered from a read
+        assert "Ici" in listed.content, listed.content
+        assert world.communities.realm_of(alice) == str(world.guild.id), "a read notes nothing"
+        made = await server.slash(world.alice, away, "trio new", {"name": "Ailleurs"})
+        assert "error" not in made.content.lower(), made.content
+        assert world.communities.realm_of(alice) == str(away.id), "noted before it is submitted"
+    finally:
+        await bots.stop_all()
+        await world.db.close()
+
+
 async def two_servers(world: World) -> Guild:
     """A second server with the same four people, and the bot restarted to serve both."""
     away = await world.server.add_guild("Away")
