@@ -45,6 +45,11 @@ process that died before it claimed them. A caller carrying its replies leases t
 lanes first, and leaves to the pumps those another process holds. Alone on a database
 (SQLite), a pump claims nothing: no write beyond its marks.
 
+Leases are written in the database's clock (``Database.clock_ms``), not each process's:
+processes on machines whose clocks disagree still agree on when a lease ends. A pump
+measures how far its own clock is from the database's when it first claims, and again
+every :data:`SKEW_EVERY` seconds, and reckons the database's time from its own between.
+
 The pump runs as a task (:meth:`start`) that sleeps until woken (the runtime wakes it
 when a commit wrote effects; a carrier when a condition may have changed), until the
 earliest retry, or for :data:`POLL` seconds while something waits on a condition the
@@ -102,6 +107,7 @@ FLUSH_EVERY = 50  # done effects marked in one transaction
 PAGE = 200
 MAX_CARRIED = 1000  # outbox ids carried by callers that a pass still recognises
 LEASE = 60.0  # seconds a lease on lanes lasts unless renewed (a dead process's lanes wait so long)
+SKEW_EVERY = 600.0  # seconds between two measures of this clock against the database's
 
 
 def backoff(attempt: int) -> float:
@@ -115,6 +121,7 @@ class Pump:
     def __init__(self, core: Twinome, carrier: Carrier, bindings: Bindings, *,
                  flush_every: int = FLUSH_EVERY, lease: float = LEASE,
                  wall_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+                 database_clock: bool = True,
                  realms: Callable[[], Collection[str | None]] | None = None,
                  on_dropped: Callable[[Sequence[MemberId]], None] | None = None) -> None:
         self.core = core
@@ -125,7 +132,11 @@ class Pump:
         self.wall_ms = wall_ms
         self.owner = secrets.token_hex(8)  # whose leases this pump's are (a new one each start)
         self.lease_ms = int(lease * 1000)
-        self._lease_until = 0  # when this pump's leases end unless renewed (Unix ms)
+        self._lease_until = 0  # when this pump's leases end unless renewed (Unix ms, leases' clock)
+        # Leases in the database's clock (False: in ``wall_ms``, for a test that moves it).
+        self.database_clock = database_clock
+        self._skew = 0  # the database's clock minus this one's (ms), last measured…
+        self._skew_at: float | None = None  # …at this monotonic time
         self.realms = realms  # which realms' effects to carry (see Twinome.pending); None: all
         self.on_dropped = on_dropped  # told who is owed word of a dropped notice, once stored
         self.waiting = 0  # effects held back at the end of the last pass
@@ -209,7 +220,7 @@ class Pump:
         the database, every lane is this process's)."""
         if not self.core.db.shared:
             return None
-        now = self.wall_ms()
+        now = await self._lease_clock()
         lanes = sorted({lane_of(d.effect) for d in replies})
         return await self.core.claim_lanes(self.platform, self.owner, lanes, now,
                                            now + self.lease_ms)
@@ -300,18 +311,29 @@ class Pump:
         pass reads as (None: alone on the database, the pass reads every lane)."""
         if not self.core.db.shared:
             return None
-        now = self.wall_ms()
+        now = await self._lease_clock()
         self._lease_until = now + self.lease_ms
         ends = await self.core.claim(self.platform, self.owner, now, self._lease_until,
                                      realms=realms)
-        if ends is not None:
-            self._retry_at(ends)  # another's lease ends then: its lanes, if it died
+        if ends is not None:  # another's lease ends then: its lanes, if it died
+            self._retry_at(ends - self._skew)
         return self.owner
+
+    async def _lease_clock(self) -> int:
+        """Now in the clock leases are written in: the database's, as this process reckons
+        it from its own (measured again every :data:`SKEW_EVERY` seconds)."""
+        if self.database_clock and (self._skew_at is None
+                                    or time.monotonic() - self._skew_at > SKEW_EVERY):
+            before = self.wall_ms()
+            database = await self.core.db.clock_ms()
+            self._skew = database - (before + self.wall_ms()) // 2
+            self._skew_at = time.monotonic()
+        return self.wall_ms() + self._skew
 
     async def _still_leased(self) -> bool:
         """Whether this pass may go on carrying out its lanes: the leases are renewed once
         half of one is gone; False once they may have lapsed (another may hold them)."""
-        now = self.wall_ms()
+        now = self.wall_ms() + self._skew
         if now < self._lease_until - self.lease_ms // 2:
             return True
         if now >= self._lease_until:

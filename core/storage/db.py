@@ -356,6 +356,15 @@ class Database(abc.ABC):
 
         return await self.read_inline(body)
 
+    clock_sql = "SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+    """The database's own clock, in Unix milliseconds (see :meth:`clock_ms`)."""
+
+    async def clock_ms(self) -> int:
+        """The database's own clock now, in Unix milliseconds: the one clock every process
+        sharing the database reads alike (leases are written in it), whatever their own
+        clocks say."""
+        return int(await self.read_value(self.clock_sql))
+
     async def read_all(self, sql: str, params: Params = ()) -> list[Row]:
         """Every row of one query, read with :meth:`read_inline` (so again after a lost
         connection)."""

@@ -361,6 +361,7 @@ class PgDatabase(Database):
 
     backend = "postgres"
     shared = True
+    clock_sql = "SELECT CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT)"
 
     reconnect_for = RECONNECT_FOR  # seconds a lost connection is tried again
 

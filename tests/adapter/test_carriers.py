@@ -91,7 +91,8 @@ class Rig:
         bindings = Bindings(self.core, self.steered.platform)
         old = self.steered  # what the test steers is the platform's, not the process's
         self.steered = Steered(self.make(self.core, bindings), old.fail, old.closed, old.keys)
-        self.pump = Pump(self.core, self.steered, bindings, wall_ms=lambda: self.now[0])
+        self.pump = Pump(self.core, self.steered, bindings, wall_ms=lambda: self.now[0],
+                         database_clock=False)  # the test's clock makes leases lapse
         if self.core.db.shared:  # the dead process's lane leases lapse before the new one
             self.now[0] += int(LEASE * 1000)  # can take its lanes over (PostgreSQL)
 
@@ -126,7 +127,7 @@ async def rig(request: pytest.FixtureRequest, db_target: str | Path) -> AsyncIte
         now = [1_000_000]
         bindings = Bindings(core, "console" if request.param == "console" else "fake")
         steered = Steered(make(core, bindings))
-        pump = Pump(core, steered, bindings, wall_ms=lambda: now[0])
+        pump = Pump(core, steered, bindings, wall_ms=lambda: now[0], database_clock=False)
         yield Rig(core, make, seen, steered, pump, now)
 
 

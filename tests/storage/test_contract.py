@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -405,3 +406,12 @@ async def test_a_first_write_that_fails_leaves_the_next_transaction_clean(db: Da
         rows = await tx.all("SELECT key, value FROM meta WHERE key IN ('taken', 'next') "
                             "ORDER BY key")
     assert [tuple(r) for r in rows] == [("next", "3"), ("taken", "1")]
+
+
+async def test_the_databases_clock_is_in_unix_milliseconds(db: Database) -> None:
+    # Leases are written in it: the same unit as the processes' own clocks, and close to
+    # this machine's (the server runs here).
+    before = int(time.time() * 1000)
+    said = await db.clock_ms()
+    after = int(time.time() * 1000)
+    assert isinstance(said, int) and before - 1000 <= said <= after + 1000
