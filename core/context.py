@@ -123,10 +123,11 @@ class Ctx:
         written, is rooms, trios and members (see ``Twinome._stash``)."""
         self.last_writes.extend(writes)
 
-    async def flush(self) -> None:
-        """Send the writes left by :meth:`write_last` now."""
+    async def flush(self, *more: tuple[str, Sequence[Params]]) -> None:
+        """Send the writes left by :meth:`write_last` now, with ``more`` that do not
+        depend on them either."""
         writes, self.last_writes = self.last_writes, []
-        await self.tx.together(*writes)
+        await self.tx.together(*writes, *more)
 
     def planted(self, due: datetime) -> None:
         """Note a job planted for ``due`` (the runtime's scheduler may need to wake earlier)."""

@@ -483,13 +483,17 @@ class Twinome:
                             "> ? THEN notices_dropped - ? ELSE 0 END WHERE id = ?",
                             (count, count, member), keeps_caches=True)
 
-    async def waiting_realms(self, platform: str) -> list[str]:
-        """The realms of the platform that effects waiting in the outbox are bound to, or
-        that trios still together live in."""
+    async def realms_to_watch(self, platform: str) -> list[str]:
+        """The realms of the platform that, if the bot is no longer in them, :meth:`left_realm`
+        has work for: those effects waiting in the outbox are bound to, and those trios
+        still together live in whose members were not yet told it left (a realm settled
+        and told is not settled again, until effects wait for it)."""
         rows = await self.db.read_all(
             "SELECT realm FROM outbox WHERE platform = ? AND realm IS NOT NULL UNION "
             "SELECT realm FROM trios WHERE platform = ? AND realm IS NOT NULL "
-            "AND state <> 'dissolved' ORDER BY realm", (platform, platform))
+            "AND state <> 'dissolved' AND NOT EXISTS (SELECT 1 FROM meta WHERE "
+            "meta.key = 'realm_left:' || trios.platform || ':' || trios.realm) "
+            "ORDER BY realm", (platform, platform))
         return [str(r[0]) for r in rows]
 
     async def left_realm(self, platform: str, realm: str) -> list[tuple[int, str]]:
@@ -618,12 +622,6 @@ class Twinome:
     async def _stash(self, tx: Tx, ctx: Ctx, now: datetime, tally: _Tally) -> None:
         """Write a context's effects to the outbox, under its platform, with the writes its
         handler left for them (:meth:`Ctx.write_last`)."""
-        if not ctx.effects:  # nothing to read or say
-            tally.add(ctx)
-            await ctx.flush()
-            if ctx.scrub:
-                await tx.run(_SCRUB_MARK, (_SCRUB,))
-            return
         ctx.effects = await _one_notice_each(tx, ctx.effects)
         ctx.effects = await telling.in_their_language(tx, ctx.effects, self.settings.default_language)
         tally.add(ctx)
@@ -634,10 +632,12 @@ class Twinome:
             await ctx.flush()
             tally.replies.extend(await _insert_replies(tx, ctx.effects, rows))
         else:  # new rows of the outbox: the writes left depend on them no more than they do
-            await tx.together(*ctx.last_writes, (_OUTBOX, rows))
-            ctx.last_writes = []
+            await ctx.flush((_OUTBOX, rows))
         if ctx.scrub:  # checkpoint again once what is queued up to here is delivered
-            await tx.run(_SCRUB_MARK, (_SCRUB,))
+            await tx.run(
+                "INSERT INTO meta (key, value) VALUES (?, (SELECT CAST(coalesce(max(id), 0) "
+                "AS TEXT) FROM outbox)) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (_SCRUB,))
 
     async def _lines(self, tx: Tx, run: list[LineMessage], now: datetime, tally: _Tally) -> None:
         """Track a run of line messages in one savepoint; if it fails, one by one."""
@@ -726,8 +726,6 @@ async def _insert_replies(tx: Tx, effects: list[Effect],
 
 _OUTBOX = ("INSERT INTO outbox (platform, effect, created_at, lane, realm) "
            "VALUES (?, ?, ?, ?, ?)")
-_SCRUB_MARK = ("INSERT INTO meta (key, value) VALUES (?, (SELECT CAST(coalesce(max(id), 0) "
-               "AS TEXT) FROM outbox)) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
 # Claims (see the module's header). A lease is taken over once its holder let it lapse.
 _TAKE = ("ON CONFLICT (platform, lane) DO UPDATE SET owner = excluded.owner, "
          "expires_at = excluded.expires_at WHERE lane_leases.owner = excluded.owner "
@@ -781,7 +779,8 @@ class _Tally:
 
 
 def _left_key(platform: str, realm: str) -> str:
-    """The ``meta`` key set once the trios of a realm the bot left were told."""
+    """The ``meta`` key set once the trios of a realm the bot left were told (spelt again
+    in SQL by :meth:`Twinome.realms_to_watch`)."""
     return f"realm_left:{platform}:{realm}"
 
 

@@ -108,9 +108,10 @@ async def test_the_members_of_trios_in_a_realm_the_bot_left_are_told_once(h: Har
     await trio_of(h, "cy", "dee", "fay", "Ailleurs")
     await h.say("eli", "trio leave confirm")  # no longer of it: not told
     await h.outbox()
-    assert await h.core.waiting_realms("console") == ["g1", "g2"]  # where trios live
+    assert await h.core.realms_to_watch("console") == ["g1", "g2"]  # where trios live
     await h.core.left_realm("console", "g1")
     assert told_left(await h.outbox()) == [("ana", "Les Trois"), ("bo", "Les Trois")]
+    assert await h.core.realms_to_watch("console") == ["g2"]  # told, nothing waits there
     await h.core.left_realm("console", "g1")  # seen again (a restart settling it): no one
     await h.core.left_realm("discord", "g2")  # another platform's server of that name
     assert told_left(await h.outbox()) == []

@@ -222,7 +222,7 @@ class TwinomeClient(discord.Client):
         that the bot is no longer in: removed while it was stopped (no GUILD_DELETE will
         come), or effects written for one after it was settled (a job's post, say)."""
         held = {str(guild.id) for guild in self.guilds}  # unavailable ones included
-        return [realm for realm in await self.core.waiting_realms(PLATFORM)
+        return [realm for realm in await self.core.realms_to_watch(PLATFORM)
                 if realm.isdigit() and self.config.holds(int(realm)) and realm not in held]
 
     async def _settle_left(self, realms: Sequence[str]) -> None:
