@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from tests.discord.fakediscord import FakeDiscord
 from tests.discord.fakediscord.state import Channel, Guild, User
 from tests.discord.test_adapter import dm_buttons
 from tests.discord.test_matchmaking import delivered
-from tests.discord.twinome import CODE, World, make_world, new_client
+from tests.discord.twinome import CODE, World, make_world
 from tests.helpers import until
 
 
@@ -191,12 +193,23 @@ def refused(server: FakeDiscord, since: int) -> list[str]:
                                                        "PUT /channels", "POST /guilds"))]
 
 
+@contextlib.asynccontextmanager
+async def left_behind(server: FakeDiscord, bots: Bots, db_target: Path | str
+                      ) -> AsyncIterator[tuple[World, Guild]]:
+    """A world whose trio lives in a second server (:func:`form_away`), with no scheduler;
+    the bots stopped and the database closed at the end."""
+    world = await make_world(server, bots, db_target, scheduler=False)
+    try:
+        yield world, await form_away(world)
+    finally:
+        await bots.stop_all()
+        await world.db.close()
+
+
 async def test_when_the_bot_is_removed_from_a_server_its_waiting_effects_are_settled(
         server: FakeDiscord, bots: Bots, db_target: Path | str,
         caplog: pytest.LogCaptureFixture) -> None:
-    world = await make_world(server, bots, db_target, scheduler=False)
-    try:
-        away = await form_away(world)
+    async with left_behind(server, bots, db_target) as (world, away):
         await world.bot.pump.stop()
         waiting = await sos_waiting(world, away)
         public = [(i, kind) for i, kind in waiting if kind != "reply"]
@@ -211,32 +224,22 @@ async def test_when_the_bot_is_removed_from_a_server_its_waiting_effects_are_set
         await answered_in_dm(world, world.bob, before)  # his own answer, privately, all the same
         await server.wait_until(lambda: all(told_left(world, who) == 1 for who in trio(world)))
         assert refused(server, since) == [], "nothing tried in a server the bot left"
-    finally:
-        await bots.stop_all()
-        await world.db.close()
 
 
 async def test_a_server_left_while_the_bot_was_stopped_is_settled_at_startup(
         server: FakeDiscord, bots: Bots, db_target: Path | str,
         caplog: pytest.LogCaptureFixture) -> None:
-    world = await make_world(server, bots, db_target, scheduler=False)
-    try:
-        away = await form_away(world)
+    async with left_behind(server, bots, db_target) as (world, away):
         await bots.stop(world.bot)
         waiting = await sos_waiting(world, away)
         await server.remove_bot(away)  # no session: no GUILD_DELETE reaches the bot
         since, before = len(server.requests), in_dm(world, world.bob)
         with caplog.at_level(logging.WARNING, "twinome.discord"):
-            world.bot = await bots.start(new_client(world.core, world.config,
-                                                    communities=world.communities,
-                                                    scheduler=False))
+            await world.start(scheduler=False)
             await until(lambda: nothing_bound_to(world, away), "the effects settled", 5)
             await answered_in_dm(world, world.bob, before)
         assert len(settled_lines(caplog)) == sum(kind != "reply" for _, kind in waiting) > 0
         assert refused(server, since) == [], "nothing tried in a server the bot left"
-    finally:
-        await bots.stop_all()
-        await world.db.close()
 
 
 def trio(world: World) -> list[User]:
@@ -252,21 +255,15 @@ def told_left(world: World, who: User) -> int:
 
 async def test_a_trio_hears_once_that_the_bot_was_removed_while_stopped(
         server: FakeDiscord, bots: Bots, db_target: Path | str) -> None:
-    world = await make_world(server, bots, db_target, scheduler=False)
-    try:
-        away = await form_away(world)
+    async with left_behind(server, bots, db_target) as (world, away):
         await until(lambda: _outbox_empty(world), "the trio's effects carried out", 5)
         await bots.stop(world.bot)
         await server.remove_bot(away)  # no session: no GUILD_DELETE, and nothing waits there
-        world.bot = await bots.start(new_client(world.core, world.config,
-                                                communities=world.communities, scheduler=False))
+        await world.start(scheduler=False)
         await server.wait_until(lambda: all(told_left(world, who) == 1 for who in trio(world)))
         await world.restart(scheduler=False)  # the same departure seen at startup again
         await until(lambda: _outbox_empty(world), "nothing left to carry out", 5)
         assert [told_left(world, who) for who in trio(world)] == [1, 1, 1]
-    finally:
-        await bots.stop_all()
-        await world.db.close()
 
 
 async def _outbox_empty(world: World) -> bool:
@@ -277,9 +274,7 @@ async def test_effects_written_for_a_server_after_it_was_left_are_settled_soon(
         server: FakeDiscord, bots: Bots, db_target: Path | str,
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bot_module, "SETTLE_EVERY", 0.05)
-    world = await make_world(server, bots, db_target, scheduler=False)
-    try:
-        away = await form_away(world)
+    async with left_behind(server, bots, db_target) as (world, away):
         await server.remove_bot(away)
         await server.wait_until(lambda: all(told_left(world, who) == 1 for who in trio(world)))
         await world.bot.pump.stop()
@@ -291,6 +286,3 @@ async def test_effects_written_for_a_server_after_it_was_left_are_settled_soon(
         await until(lambda: _outbox_empty(world), "the rest carried out", 5)
         assert refused(server, since) == [], "nothing tried in a server the bot left"
         assert [told_left(world, who) for who in trio(world)] == [1, 1, 1]
-    finally:
-        await bots.stop_all()
-        await world.db.close()

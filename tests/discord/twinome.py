@@ -47,6 +47,10 @@ class World:
     async def restart(self, **options: Any) -> TwinomeClient:
         """Stop the bot and start a new one on the same database."""
         await self.bots.stop(self.bot)
+        return await self.start(**options)
+
+    async def start(self, **options: Any) -> TwinomeClient:
+        """Start a new bot on the same database (the last one stopped)."""
         self.bot = await self.bots.start(new_client(self.core, self.config,
                                                     communities=self.communities, **options))
         return self.bot
