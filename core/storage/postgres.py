@@ -236,56 +236,44 @@ class PgTx(Tx):
         """None: other processes may commit at any time (no cache outlives a transaction)."""
         return None
 
-    async def _open(self) -> None:
-        begin, self._begin = self._begin, None
+    async def _sent(self, call: Awaitable[T]) -> T:
+        """What a statement sent gives back; a conflict or a lost connection it meets is
+        remembered first (no COMMIT may follow it)."""
         try:
-            await self._pg.execute(begin)
+            return await call
         except _DOOMING as err:
             self.doomed = err
             raise
 
-    async def _fetch(self, sql: str, params: Params) -> Iterable[Row]:
+    async def _begun(self) -> None:
+        """Send the BEGIN, if no statement has taken it along yet."""
         if self._begin is not None:
-            await self._open()
+            begin, self._begin = self._begin, None
+            await self._sent(self._pg.execute(begin))
+
+    async def _fetch(self, sql: str, params: Params) -> Iterable[Row]:
+        await self._begun()
         text, args = _args(sql, params)
-        try:
-            rows: list[Row] = await self._pg.fetch(text, *args)
-        except _DOOMING as err:
-            self.doomed = err
-            raise
+        rows: list[Row] = await self._sent(self._pg.fetch(text, *args))
         return rows
 
     async def _exec(self, sql: str, params: Params = ()) -> _Status:
-        if self._begin is not None:
-            if (text := inlined(sql, params)) is not None:  # with the BEGIN, one round trip
-                begin, self._begin = self._begin, None
-                try:
-                    return _Status(await self._pg.execute(f"{begin}; {text}"))
-                except _DOOMING as err:
-                    self.doomed = err
-                    raise
-            await self._open()
+        if self._begin is not None and (text := inlined(sql, params)) is not None:
+            begin, self._begin = self._begin, None  # with the BEGIN, one round trip
+            return _Status(await self._sent(self._pg.execute(f"{begin}; {text}")))
+        await self._begun()
         text, args = _args(sql, params)
-        try:
-            return _Status(await self._pg.execute(text, *args))
-        except _DOOMING as err:
-            self.doomed = err
-            raise
+        return _Status(await self._sent(self._pg.execute(text, *args)))
 
     async def _many(self, sql: str, rows: Iterable[Params]) -> None:
         batch = [_args(sql, params) for params in rows]
         if not batch:
             return
-        if self._begin is not None:
-            await self._open()
-        try:
-            if len(batch) == 1:  # executemany's pipeline costs more for one row
-                await self._pg.execute(batch[0][0], *batch[0][1])
-                return
-            await self._pg.executemany(batch[0][0], [args for _, args in batch])
-        except _DOOMING as err:
-            self.doomed = err
-            raise
+        await self._begun()
+        if len(batch) == 1:  # executemany's pipeline costs more for one row
+            await self._sent(self._pg.execute(batch[0][0], *batch[0][1]))
+            return
+        await self._sent(self._pg.executemany(batch[0][0], [args for _, args in batch]))
 
     async def together(self, *writes: tuple[str, Sequence[Params]]) -> None:
         """Up to :data:`TOGETHER` rows in all: one statement, each write a data-modifying
@@ -301,13 +289,8 @@ class PgTx(Tx):
             text, values = _args(sql, params, len(args) + 1)
             texts.append(f"w{k} AS ({text})")
             args += values
-        if self._begin is not None:
-            await self._open()
-        try:
-            await self._pg.execute(f"WITH {', '.join(texts)} SELECT 1", *args)
-        except _DOOMING as err:
-            self.doomed = err
-            raise
+        await self._begun()
+        await self._sent(self._pg.execute(f"WITH {', '.join(texts)} SELECT 1", *args))
 
 
 class _Status:
