@@ -81,7 +81,7 @@ from core.errors import UserError
 from core.events import CommandReceived, Event, LineMessage
 from core.i18n import _, pick
 from core.ids import MemberId, RoomId
-from core.storage.db import Database, Tx, among
+from core.storage.db import Body, Database, NotPlanned, Tx, among
 from core.textrules import clean_display_name
 from core.timeutil import dt, ts
 
@@ -152,6 +152,8 @@ class Twinome:
             # this process is the only writer).
             if lines and self.db.writes is not None:
                 tally.fixed = await self._fixed.valid(tx, self.db.writes)
+            elif lines and self.db.plans:  # where others write too: checked, see Fixed
+                tally.fixed = self._fixed.stated()
             fresh = await self._fresh(tx, events, now)
             applied = frozenset(fresh)
             run: list[LineMessage] = []  # consecutive line messages are tracked together
@@ -171,10 +173,13 @@ class Twinome:
             await self._lines(tx, run, now, tally)
             return applied
 
-        # A lone command is short: no hop at all. Line messages stay on the write
-        # connection: their cache (turns.Fixed) checks that connection's data_version.
-        applied = await (self.db.inline(body, short=len(events) == 1 and not lines)
-                         if inline else self.db.atomic(body))
+        applied = await self._planned(body) if lines and not guarded and len(events) == 1 \
+            else None
+        if applied is None:
+            # A lone command is short: no hop at all. Line messages stay on the write
+            # connection: their cache (turns.Fixed) checks that connection's data_version.
+            applied = await (self.db.inline(body, short=len(events) == 1 and not lines)
+                             if inline else self.db.atomic(body))
         if tally.fixed is not None:  # committed: the lines it kept are what is stored
             tally.fixed.settled()
         if delivered:
@@ -182,6 +187,19 @@ class Twinome:
             self._delivered = [i for i in self._delivered if i not in gone]
         await self._scrub(tally)
         return Applied(applied, tally.written, tally.earliest, tuple(tally.replies))
+
+    async def _planned(self, body: Body[frozenset[str]]) -> frozenset[str] | None:
+        """A lone line message's transaction as one statement, where the backend can
+        (:meth:`Database.at_once`): its line's read rides with it, checked, or is read just
+        before (one round trip, or two, instead of four); None where it cannot be (nothing
+        was written: the transaction is to run as usual)."""
+        if not self.db.plans:
+            return None
+        try:
+            return await self.db.at_once(body)
+        except NotPlanned as why:
+            log.debug("not planned: %s", why)
+            return None
 
     async def answer_reading(self, event: CommandReceived) -> list[Reply] | None:
         """The replies to a command that only reads (``Command.reads_only``), from one read

@@ -49,7 +49,7 @@ from core.i18n import _, _n, join, pick
 from core.ids import MemberId, RoomId, TrioId
 from core.model import Trio
 from core.quiet import quiet_until
-from core.storage.db import Tx, among
+from core.storage.db import Plan, Tx, among
 from core.timeutil import dt, ts
 
 
@@ -79,6 +79,7 @@ class Seat:
     reply_total_s: int = 0
     language: str | None = None  # chosen, else the platform's locale
     blocker: bool = False  # has blocked someone (who: see _blocks_among)
+    stamp: str | None = None  # the versions of the rows it was read from (see Fixed)
 
     def waited(self, now: int) -> int:
         """Seconds of waiting counted in this streak (time away does not count)."""
@@ -154,15 +155,15 @@ def write(line: Line, writer: MemberId, at: int) -> Outcome:
     return Outcome(paid, owing, silent if tell else [])
 
 
-_LOAD = """
-SELECT r.id, r.trio_id, t.name, r.purpose, t.patience_s, t.relance,
-       m.id, coalesce(m.display_name, m.id),
-       m.away_since IS NOT NULL AND coalesce(m.away_until > :now, TRUE),
-       m.tz, m.quiet_start, m.quiet_end, ls.last_spoke_at, coalesce(ls.spoke_seq, 0),
-       ls.owes_since, coalesce(ls.accrued_s, 0), ls.accrual_from, coalesce(ls.reminded, 0),
-       coalesce(ls.relanced, 0), coalesce(ls.messages, 0), coalesce(ls.initiations, 0),
-       coalesce(ls.replies, 0), coalesce(ls.reply_total_s, 0), coalesce(m.language, m.locale),
-       EXISTS (SELECT 1 FROM blocks b WHERE b.blocker = m.id), m.away_since, m.away_until
+# A seat's turn state as :data:`_LOAD` reads it (``line_state``, 0 for a member who never
+# wrote there), in the order of :func:`turn_of`.
+_TURN = ("ls.last_spoke_at", "coalesce(ls.spoke_seq, 0)", "ls.owes_since",
+         "coalesce(ls.accrued_s, 0)", "ls.accrual_from", "coalesce(ls.reminded, 0)",
+         "coalesce(ls.relanced, 0)", "coalesce(ls.messages, 0)", "coalesce(ls.initiations, 0)",
+         "coalesce(ls.replies, 0)", "coalesce(ls.reply_total_s, 0)")
+_BLOCKER = "EXISTS (SELECT 1 FROM blocks b WHERE b.blocker = m.id)"
+_ROWS = ("r", "t", "tm", "m")  # the rows a line's read rests on, besides line_state and blocks
+_FROM = """
 FROM rooms r
 JOIN trios t ON t.id = r.trio_id
 JOIN trio_members tm ON tm.trio_id = r.trio_id
@@ -171,11 +172,41 @@ LEFT JOIN line_state ls ON ls.room_id = r.id AND ls.member_id = tm.member_id
 WHERE {where} AND r.state = 'open'
   AND (r.purpose = 'trio' OR tm.member_id IN (r.member_a, r.member_b))
 """
+_LOAD = f"""
+SELECT r.id, r.trio_id, t.name, r.purpose, t.patience_s, t.relance,
+       m.id, coalesce(m.display_name, m.id),
+       m.away_since IS NOT NULL AND coalesce(m.away_until > :now, TRUE),
+       m.tz, m.quiet_start, m.quiet_end, {", ".join(_TURN)}, coalesce(m.language, m.locale),
+       {_BLOCKER}, {{versions}}, m.away_since, m.away_until{_FROM}"""
+# A line read as it was (see Fixed): as many seats as it had, each as it was (its rows'
+# versions, its member, a block of theirs or not, its turn state) among the texts listed.
+_SAME = (f"SELECT count(*) = :n AND coalesce(min(CASE WHEN {{versions}} || '|' || m.id || '|' "
+         f"|| CASE WHEN {_BLOCKER} THEN '1' ELSE '0' END || '|' || "
+         + " || '|' || ".join(f"coalesce(CAST({e} AS TEXT), '')" for e in _TURN)
+         + " IN {listed} THEN 1 ELSE 0 END), 1) = 1" + _FROM.replace("{where}", "r.id = :room"))
+
+
 @functools.lru_cache(maxsize=64)
-def _load_sql(where: str) -> str:
+def _load_sql(where: str, versions: str) -> str:
     """:data:`_LOAD` for ``where``, made once (the same text each time: a statement is
     looked up by its text)."""
-    return _LOAD.format(where=where)
+    return _LOAD.format(where=where, versions=versions)
+
+
+@functools.lru_cache(maxsize=16)
+def _same_sql(versions: str, listed: str) -> str:
+    return _SAME.format(versions=versions, listed=listed)
+
+
+def _as_read(room: int, kept: tuple[Line, Any] | None, versions: str
+             ) -> tuple[str, dict[str, Any]]:
+    """The query that gives TRUE while ``room`` reads as ``kept`` (None: not open), and
+    its parameters."""
+    seats = [] if kept is None else list(kept[0].seats.values())
+    listed, params = among("seat", [
+        "|".join((s.stamp or "", s.member, "1" if s.blocker else "0",
+                  *("" if v is None else str(v) for v in turn_of(s)))) for s in seats])
+    return _same_sql(versions, listed), {**params, "room": room, "n": len(seats)}
 
 
 def by_ids(rooms: Iterable[int]) -> tuple[str, dict[str, Any]]:
@@ -190,7 +221,7 @@ VISIBLE = "r.trio_id = :trio AND (r.purpose = 'trio' OR :viewer IN (r.member_a, 
 async def load(tx: Tx, where: str, params: dict[str, Any], now: int) -> dict[RoomId, Line]:
     """The open lines matching ``where`` (see :func:`by_ids`, :data:`VISIBLE`), in one query."""
     lines: dict[RoomId, Line] = {}
-    for row in await tx.all(_load_sql(where), {**params, "now": now}):
+    for row in await tx.all(_load_sql(where, tx.versions(*_ROWS)), {**params, "now": now}):
         line = lines.get(row[0])
         if line is None:
             line = lines[row[0]] = Line(*row[:6])
@@ -217,6 +248,14 @@ class Fixed:
     ``Database.writes``) and no other connection committed (``Tx.version``). A run of
     line messages rolled back alone (a savepoint) must :meth:`forget` what it changed.
     Rooms not known yet are read whole, once (:func:`lines_of`).
+
+    Where other processes write too (``Database.plans``), :meth:`stated` keeps it across
+    batches that committed, and nothing is trusted without a check: a :class:`Plan`
+    relies on the lines it knows, reads the others outside its transaction
+    (:meth:`Plan.peek`), and states for each that it still reads as kept
+    (:meth:`Plan.expect`: each row it rests on unchanged, by the versions of
+    :meth:`Tx.versions`, and each seat's turn state as kept), which its one statement
+    checks; an ordinary transaction reads every line afresh.
     """
 
     MAX_ROOMS = 50_000  # past this many rooms it starts afresh
@@ -230,6 +269,7 @@ class Fixed:
         self._writes = -1
         self._version: Any = None
         self._settled = False
+        self.stating = False  # see stated
 
     async def valid(self, tx: Tx, writes: int) -> Fixed:
         """This cache, emptied unless the transaction ``writes`` directly follows the last
@@ -239,6 +279,14 @@ class Fixed:
                 or len(self.rooms) > self.MAX_ROOMS:
             self.forget()
         self._writes, self._version, self._settled = writes, version, False
+        return self
+
+    def stated(self) -> Fixed:
+        """This cache where other processes write too: emptied unless the last batch that
+        used it committed; from now on its lines are checked, not trusted (see above)."""
+        if not self._settled or len(self.rooms) > self.MAX_ROOMS:
+            self.forget()
+        self.stating, self._settled = True, False
         return self
 
     def settled(self) -> None:
@@ -254,16 +302,21 @@ class Fixed:
 
 async def lines_of(tx: Tx, rooms: list[int], now: int, fixed: Fixed | None) -> dict[RoomId, Line]:
     """The open lines among ``rooms``; with ``fixed``, rooms read before cost no query,
-    the others are read whole (one query for all) and remembered."""
+    the others are read whole (one query for all) and remembered (where it is only
+    :meth:`Fixed.stated`: a plan states what it relies on, an ordinary transaction reads
+    every room afresh)."""
     if fixed is None:
         return await load(tx, *by_ids(rooms), now)
     known = fixed.rooms
-    missing = [room for room in rooms if room not in known]
+    planned = isinstance(tx, Plan)
+    missing = [room for room in rooms if not (room in known and (planned or not fixed.stating))]
+    versions = tx.versions(*_ROWS)
     if missing:
         where, params = by_ids(missing)
         for room in missing:
             known[room] = None
-        for row in await tx.all(_load_sql(where), {**params, "now": now}):
+        read = tx.peek if isinstance(tx, Plan) else tx.all
+        for row in await read(_load_sql(where, versions), {**params, "now": now}):
             kept = known[row[0]]
             if kept is None:
                 kept = known[row[0]] = (Line(*row[:6]), [])
@@ -273,6 +326,8 @@ async def lines_of(tx: Tx, rooms: list[int], now: int, fixed: Fixed | None) -> d
     lines: dict[RoomId, Line] = {}
     for room in rooms:
         kept = known[room]
+        if isinstance(tx, Plan):  # before the turn rule changes it
+            tx.expect(*_as_read(room, kept, versions))
         if kept is None:
             continue
         line, absences = kept
@@ -303,11 +358,14 @@ _SCHEDULE = (  # a job due sooner is left as it is (see the module's header)
 
 def saved(seats: Iterable[tuple[RoomId, Seat]]) -> tuple[str, list[tuple[Any, ...]]]:
     """The statement that writes seats back to ``line_state``, with its rows."""
-    return _SAVE, [
-        (room, s.member, s.last_spoke_at, s.spoke_seq, s.owes_since, s.accrued_s, s.accrual_from,
-         int(s.reminded), int(s.relanced), s.messages, s.initiations, s.replies, s.reply_total_s)
-        for room, s in seats
-    ]
+    return _SAVE, [(room, s.member, *turn_of(s)) for room, s in seats]
+
+
+def turn_of(s: Seat) -> tuple[int | None, ...]:
+    """A seat's turn state as ``line_state`` stores it (its columns after the keys)."""
+    return (s.last_spoke_at, s.spoke_seq, s.owes_since, s.accrued_s, s.accrual_from,
+            int(s.reminded), int(s.relanced), s.messages, s.initiations, s.replies,
+            s.reply_total_s)
 
 
 async def save(tx: Tx, seats: Iterable[tuple[RoomId, Seat]]) -> None:
@@ -429,7 +487,10 @@ async def on_line_messages(ctx: Ctx, events: Sequence[LineMessage],
 async def _blocks_among(tx: Tx, lines: Iterable[Line],
                         fixed: Fixed | None = None) -> set[frozenset[MemberId]]:
     """The pairs with a block between them among the members of ``lines`` (at least), in
-    one query; with ``fixed``, only for the lines it has not checked yet."""
+    one query; with ``fixed`` (unless only stated), only for the lines it has not
+    checked yet."""
+    if fixed is not None and fixed.stating:
+        fixed = None  # a block between two members is no row a line's read rests on
     if fixed is not None:
         lines = [line for line in lines if line.id not in fixed.checked]
         if not lines:

@@ -152,6 +152,12 @@ class Tx:
         if self.doomed is not None:
             raise self.doomed
 
+    def versions(self, *aliases: str) -> str:
+        """SQL for a text that changes whenever one of the rows named by ``aliases`` (in
+        the query it goes in) is written anew, for a :class:`Plan` to state what it relies
+        on; ``NULL`` where the backend runs no plans (see :attr:`Database.plans`)."""
+        return "NULL"
+
     async def _fetch(self, sql: str, params: Params) -> Iterable[Row]:
         return await self._conn.execute_fetchall(sql, params)
 
@@ -222,6 +228,74 @@ class Tx:
             self._savepoints -= 1
 
 
+class NotPlanned(Exception):
+    """A transaction could not run as a plan (see :meth:`Database.at_once`): it read what
+    no plan can, or what it relied on had changed, or it met an error. Nothing of it was
+    written: it is to run as an ordinary transaction."""
+
+
+class Plan(Tx):
+    """A write transaction written down instead of run, to be sent whole as one statement
+    (:meth:`Database.at_once`).
+
+    Its writes are kept, in order, to run together on one snapshot: none may depend on
+    another (as with :meth:`Tx.together`). A statement whose count is asked
+    (:meth:`changes`) is taken to change rows, and the plan fails when it runs if it
+    does not. A read refuses (:class:`NotPlanned`), but for :meth:`peek`: a read now,
+    outside the transaction, whose result the caller vouches for with :meth:`expect`.
+    """
+
+    def __init__(self) -> None:
+        self._savepoints = 0
+        self.writes: list[tuple[str, Params, bool]] = []  # statement, values, counted
+        self.expected: list[tuple[str, Params]] = []  # queries that must give TRUE
+
+    def _refuse(self) -> NotPlanned:
+        self.doomed = NotPlanned("a plan cannot read")  # check() raises it again
+        return self.doomed
+
+    async def _fetch(self, sql: str, params: Params) -> Iterable[Row]:
+        raise self._refuse()
+
+    async def _exec(self, sql: str, params: Params = ()) -> Cursor:
+        self.writes.append((sql, params, False))
+        return _Assumed()
+
+    async def _many(self, sql: str, rows: Iterable[Params]) -> None:
+        self.writes.extend((sql, params, False) for params in rows)
+
+    async def changes(self, sql: str, params: Params = ()) -> int:
+        """1: the statement is taken to change rows (checked when the plan runs)."""
+        self.writes.append((sql, params, True))
+        return 1
+
+    async def together(self, *writes: tuple[str, Sequence[Params]]) -> None:
+        for sql, rows in writes:
+            await self._many(sql, rows)
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        await self._fetch("SAVEPOINT", ())  # refuses: a plan has no savepoints
+        yield
+
+    async def peek(self, sql: str, params: Params = ()) -> list[Row]:
+        """Every row of a query, read now and outside the transaction: what the caller
+        relies on of them, it states with :meth:`expect`."""
+        raise self._refuse()
+
+    def expect(self, sql: str, params: Params = ()) -> None:
+        """State that the query (one value) gives TRUE when the plan runs: else it fails,
+        writing nothing."""
+        self.expected.append((sql, params))
+
+
+class _Assumed:
+    """What a planned statement tells back before it ran: one row changed, taken for
+    granted (as :meth:`Plan.changes`)."""
+
+    rowcount = 1
+
+
 class Cursor(Protocol):
     """What a statement tells back: the rows it changed."""
 
@@ -288,6 +362,8 @@ class Database(abc.ABC):
     writes: int | None = None
     """Write transactions so far, where this process is the only writer (a cache kept
     across transactions checks it); None where other processes may write too."""
+    plans = False
+    """Whether :meth:`at_once` can run a transaction as one statement (PostgreSQL)."""
 
     @staticmethod
     async def open(target: str | Path) -> Database:
@@ -324,6 +400,15 @@ class Database(abc.ABC):
         statement)."""
         async with self.transaction() as tx:
             return await body(tx)
+
+    async def at_once(self, body: Body[T]) -> T:
+        """Run ``body`` on a :class:`Plan`, then send the plan as one statement: one round
+        trip for a whole transaction, and one more for each :meth:`Plan.peek`. Raises
+        :class:`NotPlanned`, having written nothing, when that cannot be (``body`` read,
+        what it relied on changed, or anything failed; a backend without plans, always):
+        ``body`` is then to run as an ordinary transaction (:meth:`atomic`), so it must
+        change nothing outside its :class:`Tx` that a second run would not redo."""
+        raise NotPlanned("this backend runs no plans")
 
     @abc.abstractmethod
     async def inline(self, body: Body[T], *, short: bool = False) -> T:

@@ -13,6 +13,10 @@ that must run alone takes it whole before it begins (waiting for those in flight
 holding back the others' at their first statement), so nothing runs beside it to
 conflict with. A failure that a savepoint caught inside the body still dooms the
 transaction: it is retried all the same.
+A lone line message, the busiest write, is sent as one statement instead (a plan, see
+:meth:`PgDatabase.at_once`): an implicit transaction, at SERIALIZABLE too, whose writes
+are data-modifying ``WITH`` queries and whose check (``twinome_expect``, migration 14)
+fails it whole unless the line it worked on still reads as it was read.
 Reads use a small pool of other connections and see what is committed (no lock is taken).
 A read given as a body (:meth:`PgDatabase.read_inline`) whose connection drops is run
 again on another, as a write is; a ``read()`` block cannot be, and fails.
@@ -49,7 +53,9 @@ from core.storage.db import (
     SCHEMA_VERSION,
     Body,
     Database,
+    NotPlanned,
     Params,
+    Plan,
     Row,
     Tx,
     migrations,
@@ -64,6 +70,7 @@ RETRIES = 10  # serialization failures in a row before a write gives up
 ALONE_AFTER = 3  # serialization failures in a row before a write runs alone
 RECONNECT_FOR = 60.0  # seconds a lost connection is tried again before a write fails
 TOGETHER = 8  # rows at most that Tx.together sends as one statement (one plan per shape)
+AT_ONCE = 16  # writes at most in a plan sent as one statement (more: not planned)
 _ALONE = 0x74776F6E  # advisory lock: shared by every write transaction, whole by one alone
 _BEGIN = f"BEGIN ISOLATION LEVEL SERIALIZABLE; SELECT pg_advisory_xact_lock_shared({_ALONE})"
 _BEGIN_COMMITTED = "BEGIN ISOLATION LEVEL READ COMMITTED"
@@ -236,6 +243,9 @@ class PgTx(Tx):
         """None: other processes may commit at any time (no cache outlives a transaction)."""
         return None
 
+    def versions(self, *aliases: str) -> str:
+        return _versions(aliases)
+
     async def _sent(self, call: Awaitable[T]) -> T:
         """What a statement sent gives back; a conflict or a lost connection it meets is
         remembered first (no COMMIT may follow it)."""
@@ -293,6 +303,58 @@ class PgTx(Tx):
         await self._sent(self._pg.execute(f"WITH {', '.join(texts)} SELECT 1", *args))
 
 
+def _versions(aliases: Sequence[str]) -> str:
+    """The rows' ``xmin``: the transaction that wrote each as it is now (see Tx.versions)."""
+    return "concat_ws('|', " + ", ".join(f"{a}.xmin" for a in aliases) + ")"
+
+
+class PgPlan(Plan):
+    """A plan (see :meth:`PgDatabase.at_once`) whose peeks read on the write connection,
+    each a statement of its own outside any transaction."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        super().__init__()
+        self._pg = conn
+
+    def versions(self, *aliases: str) -> str:
+        return _versions(aliases)
+
+    async def peek(self, sql: str, params: Params = ()) -> list[Row]:
+        text, args = _args(sql, params)
+        try:
+            rows: list[Row] = await self._pg.fetch(text, *args)
+        except Exception as err:
+            if lost(err):
+                self._pg.terminate()  # the ordinary transaction that follows connects again
+            self.doomed = NotPlanned(f"a plan's read failed: {err}")
+            raise self.doomed from err
+        return rows
+
+    def statement(self) -> tuple[str, list[Any]] | None:
+        """The plan as one statement and its arguments (None: too many writes): each write
+        a data-modifying ``WITH``, then the advisory lock every write transaction takes
+        shared, then ``twinome_expect`` of every expectation (a counted write's among them:
+        it returned a row), which raises unless all are true, so that nothing is written."""
+        if not 0 < len(self.writes) <= AT_ONCE:
+            return None
+        parts: list[str] = []
+        checks: list[str] = []
+        args: list[Any] = []
+        for k, (sql, params, counted) in enumerate(self.writes):
+            text, values = _args(sql, params, len(args) + 1)
+            if counted:
+                text += " RETURNING 1"
+                checks.append(f"EXISTS (SELECT FROM w{k})")
+            parts.append(f"w{k} AS ({text})")
+            args += values
+        for sql, params in self.expected:
+            text, values = _args(sql, params, len(args) + 1)
+            checks.append(f"coalesce(({text}), FALSE)")
+            args += values
+        return (f"WITH {', '.join(parts)} SELECT pg_advisory_xact_lock_shared({_ALONE}), "
+                f"twinome_expect({' AND '.join(checks) or 'TRUE'})"), args
+
+
 class _Status:
     """A command status read as a cursor: how many rows it changed."""
 
@@ -344,6 +406,7 @@ class PgDatabase(Database):
 
     backend = "postgres"
     shared = True
+    plans = True
     clock_sql = "SELECT CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT)"
 
     reconnect_for = RECONNECT_FOR  # seconds a lost connection is tried again
@@ -524,6 +587,30 @@ class PgDatabase(Database):
                     raise
                 log.warning("the connection dropped during a write (%s); running it again", err)
                 self._conn.terminate()  # the next BEGIN connects again
+
+    async def at_once(self, body: Body[T]) -> T:
+        """``body`` on a plan, sent as one statement: a transaction of its own, implicit,
+        at SERIALIZABLE (the write connection's default), committed when it ends. What the
+        plan relied on is checked in it: another process's write in between makes the
+        check fail, or the statement conflict; either way :class:`NotPlanned`, nothing
+        written. So does a connection that is lost (closed here; the ordinary transaction
+        that follows connects again) or in a state only that transaction mends."""
+        async with self._write_lock:
+            conn = self._conn
+            if conn.is_closed() or conn.is_in_transaction():
+                raise NotPlanned("the write connection needs mending")
+            plan = PgPlan(conn)
+            result = await body(plan)
+            statement = plan.statement()
+            if statement is None:
+                raise NotPlanned("too many writes for one statement")
+            try:
+                await conn.execute(statement[0], *statement[1])
+            except Exception as err:
+                if lost(err):
+                    conn.terminate()
+                raise NotPlanned(f"a plan failed: {err}") from err
+        return result
 
     async def inline(self, body: Body[T], *, short: bool = False) -> T:
         """On PostgreSQL an ordinary transaction: :meth:`atomic`."""

@@ -1,7 +1,11 @@
 """How many times one line message waits on PostgreSQL: a lone event's latency is mostly
-round trips. Its transaction makes four, as a bare loop recording the event's id and
-upserting the line state does: the BEGIN with the id's insert, the line's read, every
-write of the turn rule and its notices together, the COMMIT."""
+round trips. Once its line was read, its whole transaction is one statement (a plan: the
+id's insert, every write of the turn rule and its notices, and the check that the line
+still reads as known); the first message of a line reads it first, outside the
+transaction. When the plan cannot hold (another process changed the line), the message
+runs as an ordinary transaction of four round trips, as a bare loop recording the event's
+id and upserting the line state makes: the BEGIN with the id's insert, the line's read,
+the writes together, the COMMIT."""
 
 from __future__ import annotations
 
@@ -52,19 +56,43 @@ async def _statements(h: Harness, who: str, room: int) -> tuple[list[str], list[
     return seen, [i.effect for i in items if isinstance(i.effect, Notify)]
 
 
-async def test_a_line_message_waits_on_four_round_trips(h: Harness) -> None:
+async def _pair(h: Harness) -> int:
     await form_trio(h)
     async with h.core.db.read() as tx:
-        room = await tx.value("SELECT id FROM rooms WHERE purpose = 'pair' AND member_a = 'alice' "
-                              "AND member_b = 'bob'")
-    await h.write("alice", room)  # bob owes alice a reply
+        room: int = await tx.value("SELECT id FROM rooms WHERE purpose = 'pair' AND "
+                                   "member_a = 'alice' AND member_b = 'bob'")
+    return room
+
+
+async def test_a_line_message_is_one_statement_once_its_line_is_known(h: Harness) -> None:
+    room = await _pair(h)
+    first, _ = await _statements(h, "alice", room)  # bob owes alice a reply
     paid, _ = await _statements(h, "bob", room)  # paid; alice owes, with a reminder job
     relance, told = await _statements(h, "bob", room)  # again before alice answered
     assert (await state(h, room, "bob"))["messages"] == 2
     assert [n.to for n in told] == ["bob"]  # the relance notice, with the writes
-    for seen in (paid, relance):
-        assert len(seen) == 4, seen
-        assert "BEGIN" in seen[0] and "processed_events" in seen[0]
-        assert seen[1].lstrip().startswith("SELECT")
-        assert "line_state" in seen[2] and seen[3] == "COMMIT"
-    assert "jobs" in paid[2] and "outbox" in relance[2]
+    assert len(first) == 2 and first[0].lstrip().startswith("SELECT"), first  # the line
+    for seen in (first[1:], paid, relance):
+        assert len(seen) == 1, seen
+        assert seen[0].startswith("WITH") and "BEGIN" not in seen[0]  # a transaction alone
+        assert all(table in seen[0] for table in ("processed_events", "line_state",
+                                                  "twinome_expect"))
+    assert "jobs" in paid[0] and "outbox" in relance[0]
+
+
+async def test_a_line_message_that_cannot_be_planned_waits_on_four_round_trips(
+        h: Harness) -> None:
+    room = await _pair(h)
+    await h.write("alice", room)  # the line is known
+    async with h.core.db.transaction() as tx:  # as another process would: a name changes
+        await tx.run("UPDATE members SET display_name = 'Roberto' WHERE id = 'bob'")
+    seen, _ = await _statements(h, "bob", room)
+    assert seen[0].startswith("WITH")  # the plan, refused: what it knew of the line changed
+    ordinary = seen[1:]
+    assert len(ordinary) == 4, ordinary
+    assert "BEGIN" in ordinary[0] and "processed_events" in ordinary[0]
+    assert ordinary[1].lstrip().startswith("SELECT")
+    assert "line_state" in ordinary[2] and ordinary[3] == "COMMIT"
+    assert (await state(h, room, "bob"))["messages"] == 1
+    again, _ = await _statements(h, "alice", room)  # the line read afresh is known again
+    assert len(again) == 1

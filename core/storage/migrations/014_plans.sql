@@ -1,0 +1,2 @@
+-- Twinome schema, version 14: nothing changes on SQLite. On PostgreSQL, a function that a
+-- transaction sent as one statement (a plan) calls to fail unless what it relied on holds.
