@@ -76,7 +76,16 @@ class Runtime:
         self._listeners.append(listener)
 
     async def start(self, *, scheduler: bool = True) -> None:
-        """Start the writer (and the scheduler, unless the caller drives time itself)."""
+        """Start the writer (and the scheduler, unless the caller drives time itself), the
+        lines written in last known first (see :meth:`Twinome.know_lines`; a failure there
+        only makes first messages slower)."""
+        try:
+            known = await self.core.know_lines()
+        except Exception:
+            log.warning("could not read the lines written in last", exc_info=True)
+        else:
+            if known:
+                log.info("knows the %d lines written in last", known)
         self._tasks.append(asyncio.create_task(self._write_loop(), name="twinome-writer"))
         if scheduler:
             self._tasks.append(asyncio.create_task(self._schedule_loop(),

@@ -119,6 +119,7 @@ class Twinome:
         self.settings = settings or Settings()
         self._scrub_waits: bool | None = None  # a scrub waits for deliveries (None: unknown)
         self._fixed = turns.Fixed()  # what batches of line messages know of their lines
+        self.warm_lines = turns.WARM_LINES  # lines known from the start (see know_lines)
         self._delivered: list[int] = []  # carried out, deleted with the next write (done_soon)
         self._delivered_timer: asyncio.TimerHandle | None = None
         self._flushing: asyncio.Task[None] | None = None
@@ -187,6 +188,19 @@ class Twinome:
             self._delivered = [i for i in self._delivered if i not in gone]
         await self._scrub(tally)
         return Applied(applied, tally.written, tally.earliest, tuple(tally.replies))
+
+    async def know_lines(self) -> int:
+        """Where a lone line message runs as a plan (``Database.plans``): remember the lines
+        written in last (:func:`turns.warm`), so that the first message of each after a
+        start costs one round trip, as the next ones, not two; how many were read."""
+        if not self.db.plans or not self.warm_lines:
+            return 0
+        now = ts(self.clock.now())
+
+        async def body(tx: Tx) -> int:
+            return await turns.warm(tx, self._fixed, now, self.warm_lines)
+
+        return await self.db.read_inline(body)
 
     async def _planned(self, body: Body[frozenset[str]]) -> frozenset[str] | None:
         """A lone line message's transaction as one statement, where the backend can

@@ -49,7 +49,7 @@ from core.i18n import _, _n, join, pick
 from core.ids import MemberId, RoomId, TrioId
 from core.model import Trio
 from core.quiet import quiet_until
-from core.storage.db import Plan, Tx, among
+from core.storage.db import Plan, Row, Tx, among
 from core.timeutil import dt, ts
 
 
@@ -270,6 +270,7 @@ class Fixed:
         self._version: Any = None
         self._settled = False
         self.stating = False  # see stated
+        self._handed: set[int] = set()  # rooms lines_of gave out since stated
 
     async def valid(self, tx: Tx, writes: int) -> Fixed:
         """This cache, emptied unless the transaction ``writes`` directly follows the last
@@ -282,10 +283,15 @@ class Fixed:
         return self
 
     def stated(self) -> Fixed:
-        """This cache where other processes write too: emptied unless the last batch that
-        used it committed; from now on its lines are checked, not trusted (see above)."""
-        if not self._settled or len(self.rooms) > self.MAX_ROOMS:
+        """This cache where other processes write too: without the lines the last batch
+        that used it worked on, unless it committed (they may hold what it changed in
+        memory only); from now on its lines are checked, not trusted (see above)."""
+        if len(self.rooms) > self.MAX_ROOMS:
             self.forget()
+        elif not self._settled:
+            for room in self._handed:
+                self.rooms.pop(room, None)
+        self._handed.clear()
         self.stating, self._settled = True, False
         return self
 
@@ -293,11 +299,45 @@ class Fixed:
         """The batch that last used this cache committed: its lines are what is stored."""
         self._settled = True
 
+    def keep(self, rooms: Iterable[int], rows: Iterable[Row]) -> None:
+        """Remember ``rooms`` as the rows of :data:`_LOAD` read them (a room without rows
+        is not open)."""
+        known = self.rooms
+        for room in rooms:
+            known[room] = None
+        for row in rows:
+            kept = known[row[0]]
+            if kept is None:
+                kept = known[row[0]] = (Line(*row[:6]), [])
+            seat = kept[0].seats[row[6]] = Seat(*row[6:-2])
+            if row[-2] is not None:  # away, or will be
+                kept[1].append((seat, row[-2], row[-1]))
+
+    def handed(self, rooms: Iterable[int]) -> None:
+        """Note lines given to a batch, which may change them in memory (see stated)."""
+        self._handed.update(rooms)
+
     def forget(self) -> None:
         """Forget every line (what was changed in memory was rolled back in the database)."""
         self.rooms.clear()
         self.blocks.clear()
         self.checked.clear()
+        self._handed.clear()
+
+
+WARM_LINES = 10_000  # lines a process where others write too knows from its start
+
+
+async def warm(tx: Tx, fixed: Fixed, now: int, limit: int = WARM_LINES) -> int:
+    """Remember the ``limit`` lines written in last (where other processes write too: a
+    plan checks what it relies on), so that a bot just started answers the first message
+    of each with one round trip, as the next ones; how many were read."""
+    where = ("r.id IN (SELECT room_id FROM line_state GROUP BY room_id "
+             "ORDER BY coalesce(max(last_spoke_at), 0) DESC LIMIT :limit)")
+    rows = await tx.all(_load_sql(where, tx.versions(*_ROWS)), {"now": now, "limit": limit})
+    fresh = {row[0] for row in rows} - fixed.rooms.keys()  # a line known already is newer
+    fixed.keep(fresh, [row for row in rows if row[0] in fresh])
+    return len(fresh)
 
 
 async def lines_of(tx: Tx, rooms: list[int], now: int, fixed: Fixed | None) -> dict[RoomId, Line]:
@@ -313,17 +353,11 @@ async def lines_of(tx: Tx, rooms: list[int], now: int, fixed: Fixed | None) -> d
     versions = tx.versions(*_ROWS)
     if missing:
         where, params = by_ids(missing)
-        for room in missing:
-            known[room] = None
         read = tx.peek if isinstance(tx, Plan) else tx.all
-        for row in await read(_load_sql(where, versions), {**params, "now": now}):
-            kept = known[row[0]]
-            if kept is None:
-                kept = known[row[0]] = (Line(*row[:6]), [])
-            seat = kept[0].seats[row[6]] = Seat(*row[6:-2])
-            if row[-2] is not None:  # away, or will be
-                kept[1].append((seat, row[-2], row[-1]))
+        fixed.keep(missing, await read(_load_sql(where, versions), {**params, "now": now}))
     lines: dict[RoomId, Line] = {}
+    if fixed.stating:
+        fixed.handed(rooms)
     for room in rooms:
         kept = known[room]
         if isinstance(tx, Plan):  # before the turn rule changes it

@@ -420,3 +420,18 @@ async def test_no_relance_note_between_a_blocked_pair_whoever_blocked(
         await h.write("alice", room)
     assert notices(await h.write("alice", ac), "alice") == []
     assert len(notices(await h.write("alice", ab), "alice")) == 1  # bob's line: told
+
+
+async def test_the_lines_written_in_last_are_known_first(h: Harness) -> None:
+    rooms = await lines_of(h)
+    for room in ("alice+carol", "trio", "alice+bob"):  # the last two written in last
+        await h.write("alice", rooms[room])
+        h.clock.advance(timedelta(minutes=1))
+    now = int(h.clock.now().timestamp())
+    fixed = turns.Fixed()
+    async with h.core.db.read() as tx:
+        assert await turns.warm(tx, fixed, now, limit=2) == 2
+        assert set(fixed.rooms) == {rooms["trio"], rooms["alice+bob"]}
+        assert await turns.warm(tx, fixed, now, limit=3) == 1  # the one more; none twice
+        plain = await turns.load(tx, *turns.by_ids(list(fixed.rooms)), now)
+    assert {room: kept[0] for room, kept in fixed.rooms.items() if kept} == plain

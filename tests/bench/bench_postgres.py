@@ -10,7 +10,10 @@ the same run:
    line's state) and committing every 100 events, the two taking turns in rounds so that
    they meet the same load (``--rounds``; target >= 0.7x, all rounds together);
 2. one event at a time: p50/p99 latency and events/s, next to the same bare loop
-   committing each event, taking turns in the same way (target >= 0.7x);
+   committing each event, taking turns in the same way (target >= 0.7x); then, for
+   information, the latency of the first message of lines the process does not know
+   (it knows the lines written in last from its start, see ``Twinome.know_lines``: here
+   a process that knows none);
 3. two OS processes, each with its own runtime on the same database and events on trios
    of its own, next to one process alone: total events/s (target: more than one);
 4. scale: 100,000 active trios (the rows of ``bench_core.py``, loaded with ``COPY``),
@@ -300,7 +303,32 @@ async def one_process(server: PgServer, args: argparse.Namespace) -> str:
     print(f"    bare asyncpg loop committing each event, rounds taking turns with it: "
           f"{_rate(args.serial, args.rounds, floors)}")
     _ratios(ours, floors)
+    cold = await unknown_lines(url, args.line_trios, min(args.serial, 1000))
+    print(f"    the first message of a line not known (no line known at the start): latency "
+          f"p50 {percentile(cold, 50):.3f} ms, p99 {percentile(cold, 99):.3f} ms")
     return url
+
+
+async def unknown_lines(url: str, trios: int, count: int) -> list[float]:
+    """Latencies (ms) of ``count`` line messages one at a time, each in a line the process
+    has not seen yet, on a runtime that knew no line at its start."""
+    core, clock = await open_core(url)
+    core.warm_lines = 0
+    seen: set[int] = set()
+    latencies: list[float] = []
+    try:
+        async with Runtime(core) as runtime:
+            clock.advance(timedelta(seconds=2))
+            for event in line_events(range(1, trios + 1), 4 * count, "u", 11):
+                if int(event.room) in seen or len(latencies) == count:
+                    continue
+                seen.add(int(event.room))
+                start = time.perf_counter()
+                await runtime.submit(event)
+                latencies.append((time.perf_counter() - start) * 1000)
+    finally:
+        await core.db.close()
+    return latencies
 
 
 def _rate(count: int, rounds: int, seconds: list[float]) -> str:

@@ -17,6 +17,7 @@ def test_the_quick_run_prints_every_row() -> None:
     out = done.stdout
     for row in ("[1] 100 concurrent tasks", "bare asyncpg loop committing every 100",
                 "[2] one event at a time", "bare asyncpg loop committing each event",
+                "the first message of a line not known",
                 "[3] two processes on one database", "one process alone",
                 "[4] scale: 1,000 active trios", "turn ", "trio info ", "ledger "):
         assert row in out, out

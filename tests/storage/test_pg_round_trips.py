@@ -19,6 +19,7 @@ from asyncpg.connection import LoggedQuery
 from core.effects import Notify
 from core.events import LineMessage
 from core.ids import MemberId, RoomId
+from core.runtime import Runtime
 from core.storage.postgres import PgDatabase
 from tests.conftest import form_trio
 from tests.helpers import Harness
@@ -96,3 +97,24 @@ async def test_a_line_message_that_cannot_be_planned_waits_on_four_round_trips(
     assert (await state(h, room, "bob"))["messages"] == 1
     again, _ = await _statements(h, "alice", room)  # the line read afresh is known again
     assert len(again) == 1
+
+
+@pytest.mark.parametrize("known", [True, False])
+async def test_a_process_knows_the_lines_written_in_last_from_its_start(
+        h: Harness, pg_url: str, known: bool) -> None:
+    room = await _pair(h)
+    await h.write("alice", room)
+    again = await Harness.open(pg_url, h.clock)  # the bot started again
+    try:
+        if not known:
+            again.core.warm_lines = 0
+        runtime = Runtime(again.core)
+        await runtime.start(scheduler=False)  # its start reads them
+        try:
+            seen, _ = await _statements(again, "bob", room)
+        finally:
+            await runtime.stop()
+    finally:
+        await again.close()
+    assert len(seen) == (1 if known else 2), seen  # else the line is read first
+    assert (await state(h, room, "bob"))["messages"] == 1
