@@ -575,9 +575,19 @@ class Twinome:
                 trio=row["name"]))
         await self._stash(tx, ctx, now, _Tally())
 
-    async def rejoined_realm(self, platform: str, realm: str) -> None:
-        """The bot is in a realm again (added back to a server): leaving it again is told."""
-        await self.db.write("DELETE FROM meta WHERE key = ?", (_left_key(platform, realm),))
+    async def rejoined_realms(self, platform: str, realms: Collection[str]) -> None:
+        """The bot is in these realms (added back to a server, or found in it at startup:
+        added back while it was stopped): leaving one of them again is told again."""
+        prefix = _left_key(platform, "")
+        marks = await self.db.read_all("SELECT key FROM meta WHERE substr(key, 1, ?) = ?",
+                                       (len(prefix), prefix))
+        back = [(key,) for (key,) in marks if key[len(prefix):] in realms]
+
+        async def body(tx: Tx) -> None:
+            await tx.many("DELETE FROM meta WHERE key = ?", back)
+
+        if back:
+            await self.db.atomic(body)
 
     async def note_failure(self, outbox_id: int, attempts: int, retry_at: int) -> None:
         """Record a failed try of an effect, so a restart keeps counting (times in Unix ms)."""

@@ -115,7 +115,10 @@ async def test_the_members_of_trios_in_a_realm_the_bot_left_are_told_once(h: Har
     await h.core.left_realm("console", "g1")  # seen again (a restart settling it): no one
     await h.core.left_realm("discord", "g2")  # another platform's server of that name
     assert told_left(await h.outbox()) == []
-    await h.core.rejoined_realm("console", "g1")  # back, then removed again: told again
+    await h.core.rejoined_realms("discord", {"g1"})  # another platform's: still told
+    await h.core.left_realm("console", "g1")
+    assert told_left(await h.outbox()) == []
+    await h.core.rejoined_realms("console", {"g1", "g7"})  # back, then removed again: told
     await h.core.left_realm("console", "g1")
     assert told_left(await h.outbox()) == [("ana", "Les Trois"), ("bo", "Les Trois")]
 

@@ -187,6 +187,9 @@ class TwinomeClient(discord.Client):
     async def on_ready(self) -> None:
         if not self._pumping:
             self._pumping = True
+            # A server it was removed from and added back to while stopped (no GUILD_CREATE
+            # came as a join): a new removal from it is to be told.
+            await self.core.rejoined_realms(PLATFORM, {str(guild.id) for guild in self.guilds})
             await self._settle_left(await self._servers_left())
             self._settling = asyncio.create_task(self._settle_now_and_then())
             await self.pump.start()
@@ -201,7 +204,7 @@ class TwinomeClient(discord.Client):
         self.pump.wake()  # its effects may wait in the outbox
 
     async def on_guild_join(self, guild: discord.Guild) -> None:
-        await self.core.rejoined_realm(PLATFORM, str(guild.id))
+        await self.core.rejoined_realms(PLATFORM, {str(guild.id)})
         self.pump.wake()
 
     def _dropped(self, members: Sequence[MemberId]) -> None:

@@ -266,6 +266,28 @@ async def test_a_trio_hears_once_that_the_bot_was_removed_while_stopped(
         assert [told_left(world, who) for who in trio(world)] == [1, 1, 1]
 
 
+@pytest.mark.parametrize("stopped", [False, True])
+async def test_a_removal_after_the_bot_was_added_back_is_told_again(
+        server: FakeDiscord, bots: Bots, db_target: Path | str, stopped: bool) -> None:
+    async with left_behind(server, bots, db_target) as (world, away):
+        await server.remove_bot(away)
+        await server.wait_until(lambda: all(told_left(world, who) == 1 for who in trio(world)))
+        if stopped:  # added back while stopped: no GUILD_CREATE, the start finds it
+            await bots.stop(world.bot)
+            await server.add_bot(away)
+            await world.start(scheduler=False)
+        else:
+            await server.add_bot(away)
+            await server.wait_until(lambda: world.bot.get_guild(away.id) is not None)
+        await until(lambda: _no_left_mark(world), "the departure forgotten", 5)
+        await server.remove_bot(away)
+        await server.wait_until(lambda: all(told_left(world, who) == 2 for who in trio(world)))
+
+
+async def _no_left_mark(world: World) -> bool:
+    return not await world.core.db.read_all("SELECT key FROM meta WHERE key LIKE 'realm_left:%'")
+
+
 async def _outbox_empty(world: World) -> bool:
     return not await world.core.pending()
 

@@ -36,9 +36,13 @@ class Events:
             return data if intent is None or session.has(intent) else None
         await self.gateway.dispatch(event, build)
 
-    async def guild_create(self, guild: Guild) -> None:
-        """The bot joined a guild (or the guild became available)."""
-        await self._send("GUILD_CREATE", self.guild_payload(guild))
+    async def guild_create(self, guild: Guild, *, joined: bool = False) -> None:
+        """The guild became available, or (``joined``) the bot joined it: Discord's payload
+        then has no ``unavailable`` (discord.py tells a join by that)."""
+        data = self.guild_payload(guild)
+        if joined:
+            del data["unavailable"]
+        await self._send("GUILD_CREATE", data)
 
     def guild_payload(self, guild: Guild) -> Json:
         """GUILD_CREATE data with the active threads the bot can see."""

@@ -319,6 +319,13 @@ class FakeDiscord(People):
         await self.events.guild_create(guild)
         return guild
 
+    async def add_bot(self, guild: Guild) -> None:
+        """The bot is added (back) to the guild, with its managed role: GUILD_CREATE reaches
+        the sessions holding it (none while the bot is stopped)."""
+        role = next(r for r in guild.roles.values() if r.managed)
+        guild.members[self.bot.id] = Member(self.bot.id, guild.id, [role.id])
+        await self.events.guild_create(guild, joined=True)
+
     async def remove_bot(self, guild: Guild) -> None:
         """The bot is removed from the guild (kicked, or the guild deleted): it is no longer
         a member, and GUILD_DELETE (without ``unavailable``) reaches the sessions holding it."""
