@@ -34,6 +34,7 @@ after ``owes_since``).
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -258,7 +259,7 @@ class Fixed:
     checks; an ordinary transaction reads every line afresh.
     """
 
-    MAX_ROOMS = 50_000  # past this many rooms it starts afresh
+    MAX_ROOMS = 50_000  # past this many rooms, those used least recently are dropped
 
     def __init__(self) -> None:
         # room -> (the line, its seats whose member is or will be away, with since/until);
@@ -276,9 +277,9 @@ class Fixed:
         """This cache, emptied unless the transaction ``writes`` directly follows the last
         batch that used it, that batch committed and no other connection committed since."""
         version = await tx.version()
-        if writes != self._writes + 1 or version != self._version or not self._settled \
-                or len(self.rooms) > self.MAX_ROOMS:
+        if writes != self._writes + 1 or version != self._version or not self._settled:
             self.forget()
+        self._trim()
         self._writes, self._version, self._settled = writes, version, False
         return self
 
@@ -286,12 +287,11 @@ class Fixed:
         """This cache where other processes write too: without the lines the last batch
         that used it worked on, unless it committed (they may hold what it changed in
         memory only); from now on its lines are checked, not trusted (see above)."""
-        if len(self.rooms) > self.MAX_ROOMS:
-            self.forget()
-        elif not self._settled:
+        if not self._settled:
             for room in self._handed:
                 self.rooms.pop(room, None)
         self._handed.clear()
+        self._trim()
         self.stating, self._settled = True, False
         return self
 
@@ -312,6 +312,14 @@ class Fixed:
             seat = kept[0].seats[row[6]] = Seat(*row[6:-2])
             if row[-2] is not None:  # away, or will be
                 kept[1].append((seat, row[-2], row[-1]))
+
+    def _trim(self) -> None:
+        """Past :attr:`MAX_ROOMS`, drop the rooms used least recently, down to nine tenths
+        (the rooms are kept in the order of their last use, see :func:`lines_of`)."""
+        extra = len(self.rooms) - self.MAX_ROOMS
+        if extra > 0:
+            for room in list(itertools.islice(self.rooms, extra + self.MAX_ROOMS // 10)):
+                del self.rooms[room]
 
     def handed(self, rooms: Iterable[int]) -> None:
         """Note lines given to a batch, which may change them in memory (see stated)."""
@@ -359,7 +367,7 @@ async def lines_of(tx: Tx, rooms: list[int], now: int, fixed: Fixed | None) -> d
     if fixed.stating:
         fixed.handed(rooms)
     for room in rooms:
-        kept = known[room]
+        kept = known[room] = known.pop(room)  # used last: the last to be dropped
         if isinstance(tx, Plan):  # before the turn rule changes it
             tx.expect(*_as_read(room, kept, versions))
         if kept is None:

@@ -435,3 +435,17 @@ async def test_the_lines_written_in_last_are_known_first(h: Harness) -> None:
         assert await turns.warm(tx, fixed, now, limit=3) == 1  # the one more; none twice
         plain = await turns.load(tx, *turns.by_ids(list(fixed.rooms)), now)
     assert {room: kept[0] for room, kept in fixed.rooms.items() if kept} == plain
+
+
+async def test_past_its_size_the_known_lines_used_least_recently_go(h: Harness) -> None:
+    rooms = await lines_of(h)
+    a, b, c = rooms["alice+bob"], rooms["alice+carol"], rooms["trio"]
+    now = int(h.clock.now().timestamp())
+    fixed = turns.Fixed()
+    fixed.MAX_ROOMS = 2
+    async with h.core.db.read() as tx:
+        for used in ([a], [b], [a], [c]):  # b is the one used least recently
+            await turns.lines_of(tx, used, now, fixed)
+    assert set(fixed.rooms) == {a, b, c}
+    fixed.stated()  # between two batches
+    assert set(fixed.rooms) == {a, c}
