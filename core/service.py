@@ -536,7 +536,7 @@ class Twinome:
         rooms, public replies in its rooms) are dropped. Returns (id, kind) of those dropped.
 
         The members of the trios living there are told, privately, once (until the bot is
-        back there, :meth:`rejoined_realm`): the same departure seen again (a restart
+        back there, :meth:`rejoined_realms`): the same departure seen again (a restart
         settling it once more) tells nobody twice."""
         now = self.clock.now()
 

@@ -221,12 +221,21 @@ VISIBLE = "r.trio_id = :trio AND (r.purpose = 'trio' OR :viewer IN (r.member_a, 
 
 async def load(tx: Tx, where: str, params: dict[str, Any], now: int) -> dict[RoomId, Line]:
     """The open lines matching ``where`` (see :func:`by_ids`, :data:`VISIBLE`), in one query."""
-    lines: dict[RoomId, Line] = {}
-    for row in await tx.all(_load_sql(where, tx.versions(*_ROWS)), {**params, "now": now}):
-        line = lines.get(row[0])
-        if line is None:
-            line = lines[row[0]] = Line(*row[:6])
-        line.seats[row[6]] = Seat(*row[6:-2])
+    rows = await tx.all(_load_sql(where, tx.versions(*_ROWS)), {**params, "now": now})
+    return {room: line for room, (line, _) in _read(rows).items()}
+
+
+def _read(rows: Iterable[Row]) -> dict[RoomId, tuple[Line, list[tuple[Seat, int, int | None]]]]:
+    """The lines the rows of :data:`_LOAD` read, each with its seats whose member is or
+    will be away (since, until)."""
+    lines: dict[RoomId, tuple[Line, list[tuple[Seat, int, int | None]]]] = {}
+    for row in rows:
+        kept = lines.get(row[0])
+        if kept is None:
+            kept = lines[row[0]] = (Line(*row[:6]), [])
+        seat = kept[0].seats[row[6]] = Seat(*row[6:-2])
+        if row[-2] is not None:  # away, or will be
+            kept[1].append((seat, row[-2], row[-1]))
     return lines
 
 
@@ -302,16 +311,9 @@ class Fixed:
     def keep(self, rooms: Iterable[int], rows: Iterable[Row]) -> None:
         """Remember ``rooms`` as the rows of :data:`_LOAD` read them (a room without rows
         is not open)."""
-        known = self.rooms
+        read = _read(rows)
         for room in rooms:
-            known[room] = None
-        for row in rows:
-            kept = known[row[0]]
-            if kept is None:
-                kept = known[row[0]] = (Line(*row[:6]), [])
-            seat = kept[0].seats[row[6]] = Seat(*row[6:-2])
-            if row[-2] is not None:  # away, or will be
-                kept[1].append((seat, row[-2], row[-1]))
+            self.rooms[room] = read.get(RoomId(room))
 
     def _trim(self) -> None:
         """Past :attr:`MAX_ROOMS`, drop the rooms used least recently, down to nine tenths

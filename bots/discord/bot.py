@@ -62,7 +62,7 @@ carries its realm. They are settled at once
 reply, a notice) loses the realm and goes by DM or on their next interaction; the rest
 (posts, rooms, public replies in its channels) is dropped, logged by kind and id. The
 members of the trios living there are told by DM, once (again only after the bot was
-added back, ``on_guild_join``, and removed again).
+added back, ``on_guild_join`` or found there at its start, and removed again).
 """
 
 from __future__ import annotations

@@ -269,10 +269,6 @@ class Plan(Tx):
         self.writes.append((sql, params, True))
         return 1
 
-    async def together(self, *writes: tuple[str, Sequence[Params]]) -> None:
-        for sql, rows in writes:
-            await self._many(sql, rows)
-
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         await self._fetch("SAVEPOINT", ())  # refuses: a plan has no savepoints

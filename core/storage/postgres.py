@@ -244,7 +244,8 @@ class PgTx(Tx):
         return None
 
     def versions(self, *aliases: str) -> str:
-        return _versions(aliases)
+        """The rows' ``xmin``: the transaction that wrote each as it is now."""
+        return "concat_ws('|', " + ", ".join(f"{a}.xmin" for a in aliases) + ")"
 
     async def _sent(self, call: Awaitable[T]) -> T:
         """What a statement sent gives back; a conflict or a lost connection it meets is
@@ -293,31 +294,32 @@ class PgTx(Tx):
         if not 1 < len(parts) <= TOGETHER:
             await super().together(*writes)
             return
-        texts: list[str] = []
-        args: list[Any] = []
-        for k, (sql, params) in enumerate(parts):
-            text, values = _args(sql, params, len(args) + 1)
-            texts.append(f"w{k} AS ({text})")
-            args += values
+        ctes, args = _with(parts)
         await self._begun()
-        await self._sent(self._pg.execute(f"WITH {', '.join(texts)} SELECT 1", *args))
+        await self._sent(self._pg.execute(f"{ctes} SELECT 1", *args))
 
 
-def _versions(aliases: Sequence[str]) -> str:
-    """The rows' ``xmin``: the transaction that wrote each as it is now (see Tx.versions)."""
-    return "concat_ws('|', " + ", ".join(f"{a}.xmin" for a in aliases) + ")"
+def _with(parts: Iterable[tuple[str, Params]], first: int = 1) -> tuple[str, list[Any]]:
+    """``WITH w0 AS (…), w1 AS (…)…``: each statement a data-modifying ``WITH`` named by
+    its place, its parameters numbered on from ``first``; and the arguments of all."""
+    texts: list[str] = []
+    args: list[Any] = []
+    for k, (sql, params) in enumerate(parts):
+        text, values = _args(sql, params, first + len(args))
+        texts.append(f"w{k} AS ({text})")
+        args += values
+    return "WITH " + ", ".join(texts), args
 
 
 class PgPlan(Plan):
     """A plan (see :meth:`PgDatabase.at_once`) whose peeks read on the write connection,
     each a statement of its own outside any transaction."""
 
+    versions = PgTx.versions
+
     def __init__(self, conn: asyncpg.Connection) -> None:
         super().__init__()
         self._pg = conn
-
-    def versions(self, *aliases: str) -> str:
-        return _versions(aliases)
 
     async def peek(self, sql: str, params: Params = ()) -> list[Row]:
         text, args = _args(sql, params)
@@ -337,21 +339,15 @@ class PgPlan(Plan):
         it returned a row), which raises unless all are true, so that nothing is written."""
         if not 0 < len(self.writes) <= AT_ONCE:
             return None
-        parts: list[str] = []
-        checks: list[str] = []
-        args: list[Any] = []
-        for k, (sql, params, counted) in enumerate(self.writes):
-            text, values = _args(sql, params, len(args) + 1)
-            if counted:
-                text += " RETURNING 1"
-                checks.append(f"EXISTS (SELECT FROM w{k})")
-            parts.append(f"w{k} AS ({text})")
-            args += values
+        ctes, args = _with((sql + " RETURNING 1" if counted else sql, params)
+                           for sql, params, counted in self.writes)
+        checks = [f"EXISTS (SELECT FROM w{k})"
+                  for k, (_, _, counted) in enumerate(self.writes) if counted]
         for sql, params in self.expected:
             text, values = _args(sql, params, len(args) + 1)
             checks.append(f"coalesce(({text}), FALSE)")
             args += values
-        return (f"WITH {', '.join(parts)} SELECT pg_advisory_xact_lock_shared({_ALONE}), "
+        return (f"{ctes} SELECT pg_advisory_xact_lock_shared({_ALONE}), "
                 f"twinome_expect({' AND '.join(checks) or 'TRUE'})"), args
 
 
